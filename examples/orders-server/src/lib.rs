@@ -1,0 +1,193 @@
+//! An in-memory orders service: the example server, and the implementation
+//! accord's end-to-end tests run against.
+
+use std::collections::{BTreeMap, HashMap};
+use std::sync::Mutex;
+
+use orders_contract::{
+    NewOrder, Order, OrderError, OrderFilter, OrderId, OrderStats, OrderStatus, OrdersServer,
+    StatusChange,
+};
+
+/// Prices per SKU in cents; a SKU not listed is unknown.
+const CATALOGUE: &[(&str, u64, u32)] = &[
+    // sku, price in cents, units in stock
+    ("apple", 50, 1_000_000),
+    ("pear", 70, 1_000_000),
+    ("melon", 300, 3),
+    ("truffle", 9_900, 0),
+];
+
+/// The orders service, holding everything in memory.
+#[derive(Debug, Default)]
+pub struct InMemoryOrders {
+    state: Mutex<State>,
+}
+
+#[derive(Debug, Default)]
+struct State {
+    next_id: u64,
+    orders: BTreeMap<OrderId, Order>,
+    stock: HashMap<String, u32>,
+    stock_loaded: bool,
+    cancellations: HashMap<String, OrderId>,
+}
+
+impl State {
+    fn stock(&mut self) -> &mut HashMap<String, u32> {
+        if !self.stock_loaded {
+            self.stock = CATALOGUE
+                .iter()
+                .map(|(sku, _, units)| ((*sku).to_owned(), *units))
+                .collect();
+            self.stock_loaded = true;
+        }
+        &mut self.stock
+    }
+}
+
+impl InMemoryOrders {
+    /// An empty service with the built-in catalogue.
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+impl OrdersServer for InMemoryOrders {
+    async fn place_order(&self, order: NewOrder) -> Result<Order, OrderError> {
+        if order.lines.is_empty() {
+            return Err(OrderError::Rejected {
+                reason: "an order needs at least one line".into(),
+            });
+        }
+        let mut state = self.state.lock().expect("orders state poisoned");
+        let mut total = 0u64;
+        for line in &order.lines {
+            let Some((_, price, _)) = CATALOGUE.iter().find(|(sku, _, _)| *sku == line.sku) else {
+                return Err(OrderError::Rejected {
+                    reason: format!("unknown product `{}`", line.sku),
+                });
+            };
+            let available = state.stock().get(&line.sku).copied().unwrap_or(0);
+            if available < line.quantity {
+                return Err(OrderError::OutOfStock {
+                    sku: line.sku.clone(),
+                    available,
+                });
+            }
+            total += price * u64::from(line.quantity);
+        }
+        for line in &order.lines {
+            if let Some(units) = state.stock().get_mut(&line.sku) {
+                *units -= line.quantity;
+            }
+        }
+        state.next_id += 1;
+        let discount: u64 = order
+            .discounts
+            .iter()
+            .map(|d| match d {
+                orders_contract::Discount::Percent(p) => total * u64::from((*p).min(100)) / 100,
+                orders_contract::Discount::Voucher { .. } => 0,
+            })
+            .sum();
+        let placed = Order {
+            id: OrderId(state.next_id),
+            status: OrderStatus::Placed,
+            details: order,
+            total_cents: total.saturating_sub(discount),
+        };
+        state.orders.insert(placed.id, placed.clone());
+        Ok(placed)
+    }
+
+    async fn get_order(&self, id: OrderId) -> Result<Order, OrderError> {
+        let state = self.state.lock().expect("orders state poisoned");
+        state
+            .orders
+            .get(&id)
+            .cloned()
+            .ok_or(OrderError::NotFound { id })
+    }
+
+    async fn list_orders(&self, filter: OrderFilter) -> Result<Vec<Order>, OrderError> {
+        let state = self.state.lock().expect("orders state poisoned");
+        let limit = filter.limit.unwrap_or(50) as usize;
+        Ok(state
+            .orders
+            .values()
+            .rev()
+            .filter(|o| filter.status.is_none_or(|s| o.status == s))
+            .filter(|o| {
+                filter
+                    .customer_id
+                    .as_ref()
+                    .is_none_or(|c| &o.details.customer_id.0 == c)
+            })
+            .take(limit)
+            .cloned()
+            .collect())
+    }
+
+    async fn set_status(&self, id: OrderId, change: StatusChange) -> Result<Order, OrderError> {
+        let mut state = self.state.lock().expect("orders state poisoned");
+        let order = state
+            .orders
+            .get_mut(&id)
+            .ok_or(OrderError::NotFound { id })?;
+        let allowed = matches!(
+            (order.status, change.status),
+            (OrderStatus::Placed, OrderStatus::Shipped)
+                | (OrderStatus::Placed, OrderStatus::Cancelled)
+        ) || order.status == change.status;
+        if !allowed {
+            return Err(OrderError::InvalidTransition {
+                from: order.status,
+                to: change.status,
+            });
+        }
+        order.status = change.status;
+        Ok(order.clone())
+    }
+
+    async fn cancel_order(&self, id: OrderId, key: Option<String>) -> Result<(), OrderError> {
+        let mut state = self.state.lock().expect("orders state poisoned");
+        if let Some(key) = &key {
+            if state.cancellations.get(key) == Some(&id) {
+                return Ok(());
+            }
+        }
+        let order = state
+            .orders
+            .get_mut(&id)
+            .ok_or(OrderError::NotFound { id })?;
+        if order.status == OrderStatus::Shipped {
+            return Err(OrderError::InvalidTransition {
+                from: order.status,
+                to: OrderStatus::Cancelled,
+            });
+        }
+        order.status = OrderStatus::Cancelled;
+        if let Some(key) = key {
+            state.cancellations.insert(key, id);
+        }
+        Ok(())
+    }
+
+    async fn stats(&self) -> OrderStats {
+        let state = self.state.lock().expect("orders state poisoned");
+        let mut stats = OrderStats::default();
+        for order in state.orders.values() {
+            let status = match order.status {
+                OrderStatus::Placed => "placed",
+                OrderStatus::Shipped => "shipped",
+                OrderStatus::Cancelled => "cancelled",
+            };
+            *stats.by_status.entry(status.to_owned()).or_default() += 1;
+            stats.total += 1;
+        }
+        stats
+    }
+
+    async fn health(&self) {}
+}

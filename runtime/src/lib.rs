@@ -1,0 +1,109 @@
+//! accord turns one annotated trait into a service contract.
+//!
+//! Each method of a `#[accord::service]` trait is a **request** (a call with
+//! a reply, served over HTTP or another request transport) or an **event**
+//! (published to a broker). From the trait accord generates:
+//!
+//! - `{Trait}Server`: a trait with the request methods, which a service
+//!   implements and turns into a [`Dispatcher`] (`into_dispatcher`) or an axum
+//!   router (`into_router`);
+//! - `{Trait}Client`: a typed client over any [`Transport`]
+//!   ([`HttpTransport`] by default, [`InProcess`] for tests);
+//! - `{Trait}`: a marker type whose `descriptor()` is the contract as data
+//!   ([`ServiceDescriptor`]), from which [`spec::openapi`] builds the OpenAPI
+//!   3.1 document the server serves at `GET /openapi.json`.
+//!
+//! ```ignore
+//! use accord::prelude::*;
+//!
+//! #[accord::service(name = "orders", version = "1.0.0")]
+//! pub trait Orders {
+//!     #[request(method = "GET", path = "/orders/{id}")]
+//!     async fn get_order(&self, id: u64) -> Result<Order, OrderError>;
+//! }
+//! ```
+
+pub mod descriptor;
+pub mod dispatch;
+pub mod error;
+pub mod http;
+pub mod spec;
+pub mod transport;
+pub mod wire;
+
+pub use accord_macros::{service, ServiceError};
+pub use descriptor::ServiceDescriptor;
+pub use dispatch::Dispatcher;
+pub use error::{CallError, FieldError, Location, NoError, Problem, ProtocolError, ServiceError};
+pub use http::HttpServer;
+pub use transport::{HttpTransport, InProcess, InvalidBaseUrl, Transport, TransportError};
+
+/// A contract: the marker type `#[accord::service]` generates for each trait.
+pub trait Service: 'static {
+    /// The contract as data.
+    fn descriptor() -> &'static ServiceDescriptor;
+}
+
+/// What a contract crate needs in scope.
+pub mod prelude {
+    pub use crate::{CallError, Problem, Service, ServiceError};
+    pub use schemars::JsonSchema;
+    pub use serde::{Deserialize, Serialize};
+}
+
+/// Items generated code refers to. Not a public API: it changes without notice.
+#[doc(hidden)]
+pub mod __private {
+    pub use crate::descriptor::{DescriptorBuilder, RequestSpec, ServiceDescriptor};
+    pub use crate::dispatch::{handler, Dispatcher, Handler};
+    pub use crate::error::{CallError, ErrorVariantInfo, NoError, ServiceError};
+    pub use crate::http::HttpServer;
+    pub use crate::transport::{ClientCore, HttpTransport, InvalidBaseUrl, Transport};
+    pub use crate::wire::{Call, Rejection, Reply, Route, Segment};
+    pub use crate::Service;
+    pub use axum;
+    pub use http::Method;
+    pub use schemars;
+    pub use serde;
+    pub use serde_json;
+
+    pub use core::future::Future;
+    pub use core::marker::Send;
+    pub use core::option::Option;
+    pub use core::result::Result;
+    pub use core::time::Duration;
+    pub use std::sync::{Arc, OnceLock};
+    pub use std::vec::Vec;
+
+    /// Every type in a contract signature implements this.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be used in an accord contract",
+        label = "this type must derive `Serialize`, `Deserialize` and `JsonSchema`",
+        note = "every type in a contract signature needs serde's `Serialize` and `Deserialize` and schemars 1.x `JsonSchema`, and must be `Send + Sync + 'static`"
+    )]
+    pub trait ContractType:
+        serde::Serialize
+        + serde::de::DeserializeOwned
+        + schemars::JsonSchema
+        + Send
+        + Sync
+        + 'static
+    {
+    }
+
+    impl<T> ContractType for T where
+        T: serde::Serialize
+            + serde::de::DeserializeOwned
+            + schemars::JsonSchema
+            + Send
+            + Sync
+            + 'static
+    {
+    }
+
+    /// Fails to compile, at `T`'s span, unless `T` may appear in a contract.
+    pub const fn assert_contract_type<T: ContractType>() {}
+
+    /// Fails to compile, at `E`'s span, unless `E` is a service error.
+    pub const fn assert_service_error<E: ServiceError>() {}
+}

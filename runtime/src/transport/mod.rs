@@ -1,0 +1,87 @@
+//! Request transports: how a generated client's [`Call`] reaches a server.
+//!
+//! A transport only moves a [`Call`] to the server and the [`Reply`] back;
+//! encoding, decoding, timeouts and error classification live in
+//! [`ClientCore`], so every transport behaves the same to the caller.
+
+mod http;
+mod in_process;
+
+use std::future::Future;
+use std::time::Duration;
+
+use serde::de::DeserializeOwned;
+
+use crate::error::{BoxError, CallError, ProtocolError, ServiceError};
+use crate::wire::{Call, Reply, Route};
+
+pub use self::http::{HttpTransport, InvalidBaseUrl};
+pub use in_process::InProcess;
+
+/// Carries request calls to a server.
+pub trait Transport: Send + Sync + 'static {
+    /// Sends `call` for `route` and waits for the complete reply.
+    fn send(
+        &self,
+        route: &'static Route,
+        call: Call,
+    ) -> impl Future<Output = Result<Reply, TransportError>> + Send;
+}
+
+/// Why a transport could not deliver a call or its reply.
+#[derive(Debug)]
+pub enum TransportError {
+    /// The connection could not be made, or broke before the reply arrived.
+    Connection(BoxError),
+    /// The peer answered in a way the transport cannot read.
+    Protocol(ProtocolError),
+}
+
+/// The default per-call timeout of a client.
+pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
+
+/// What every generated client holds: a transport and a per-call timeout.
+#[derive(Debug, Clone)]
+pub struct ClientCore<T> {
+    transport: T,
+    timeout: Duration,
+}
+
+impl<T: Transport> ClientCore<T> {
+    /// A client core over `transport` with the default timeout.
+    pub fn new(transport: T) -> Self {
+        ClientCore {
+            transport,
+            timeout: DEFAULT_TIMEOUT,
+        }
+    }
+
+    /// The transport.
+    pub fn transport(&self) -> &T {
+        &self.transport
+    }
+
+    /// The per-call timeout.
+    pub fn timeout(&self) -> Duration {
+        self.timeout
+    }
+
+    /// Sets the per-call timeout.
+    pub fn set_timeout(&mut self, timeout: Duration) {
+        self.timeout = timeout;
+    }
+
+    /// Sends `call` and decodes the reply as `R` or the service error `E`.
+    pub async fn call<R: DeserializeOwned, E: ServiceError>(
+        &self,
+        route: &'static Route,
+        call: Call,
+    ) -> Result<R, CallError<E>> {
+        match tokio::time::timeout(self.timeout, self.transport.send(route, call)).await {
+            Err(_) => Err(CallError::Timeout(self.timeout)),
+            Ok(Err(TransportError::Connection(e))) => Err(CallError::Connection(e)),
+            Ok(Err(TransportError::Protocol(e))) => Err(CallError::Protocol(e)),
+            Ok(Ok(reply)) => reply.decode(),
+        }
+    }
+}
