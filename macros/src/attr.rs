@@ -83,7 +83,10 @@ impl Args {
                 continue;
             }
             if args.iter().any(|a| a.key == key) {
-                cx.error_spanned_by(&path, format!("`{key}` is given more than once"));
+                cx.error_spanned_by(
+                    &path,
+                    format!("`{key}` is given more than once in `#[{attr}]`; keep one"),
+                );
                 continue;
             }
             args.push(Arg {
@@ -177,5 +180,58 @@ impl Args {
             self.attr,
             self.args.first().map(|a| &a.key)
         );
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    const KEYS: &[&str] = &["name", "version"];
+
+    fn errors(cx: Ctxt) -> String {
+        cx.check().err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn an_unknown_key_lists_the_allowed_ones() {
+        let cx = Ctxt::new();
+        let meta: Meta = syn::parse_quote!(service(title = "x"));
+        Args::parse(&cx, &meta, "service", KEYS).finish();
+        let errors = errors(cx);
+        assert!(
+            errors.contains("unknown key `title` in `#[service]`; expected one of: name, version"),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn a_repeated_key_keeps_the_first_value() {
+        let cx = Ctxt::new();
+        let meta: Meta = syn::parse_quote!(service(name = "a", name = "b"));
+        let mut args = Args::parse(&cx, &meta, "service", KEYS);
+        assert_eq!(args.string(&cx, "name").unwrap().value(), "a");
+        args.finish();
+        let errors = errors(cx);
+        assert_eq!(errors.matches("compile_error").count(), 1, "{errors}");
+        assert!(
+            errors.contains("`name` is given more than once"),
+            "{errors}"
+        );
+    }
+
+    #[test]
+    fn values_of_the_wrong_kind_are_reported() {
+        let cx = Ctxt::new();
+        let meta: Meta = syn::parse_quote!(request(name = 1, version = "2", idempotent = "yes"));
+        let mut args = Args::parse(&cx, &meta, "request", &["name", "version", "idempotent"]);
+        assert!(args.string(&cx, "name").is_none());
+        assert!(args.int(&cx, "version").is_none());
+        assert!(!args.flag(&cx, "idempotent"));
+        args.finish();
+        let errors = errors(cx);
+        assert!(errors.contains("`name` takes a string"), "{errors}");
+        assert!(errors.contains("`version` takes an integer"), "{errors}");
+        assert!(errors.contains("`idempotent` is a flag"), "{errors}");
     }
 }

@@ -18,33 +18,28 @@ pub enum Seg {
 }
 
 pub fn check_service(cx: &Ctxt, service: &mut Service) {
-    let mut routes: HashMap<(String, String), String> = HashMap::new();
+    // (method, route shape) -> (operation, path as written)
+    let mut routes: HashMap<(String, String), (String, String)> = HashMap::new();
     let mut topics: HashMap<String, String> = HashMap::new();
     let service_name = service.name.clone();
     for op in &mut service.ops {
         let op_name = op.ident.to_string();
         match &mut op.kind {
             OpKind::Request(request) => {
-                let segments = parse_path(cx, request);
+                // A malformed path is reported once; checking arguments
+                // against it would only add follow-on errors.
+                let Some(segments) = parse_path(cx, request) else {
+                    continue;
+                };
                 check_bindings(cx, request, &segments, &mut op.args);
-                let shape: String = segments
-                    .iter()
-                    .map(|s| match s {
-                        Seg::Literal(l) => l.as_str(),
-                        Seg::Param(_) => "{}",
-                    })
-                    .collect();
-                let key = (request.method.clone(), shape);
-                if let Some(first) = routes.get(&key) {
+                let key = (request.method.clone(), route_shape(&segments));
+                if let Some((first, first_path)) = routes.get(&key) {
                     cx.error_at(
                         path_span(request),
-                        format!(
-                            "`{} {}` is already served by `{first}`; each method and path is one operation",
-                            request.method, request.path
-                        ),
+                        duplicate_route_message(&request.method, &request.path, first, first_path),
                     );
                 } else {
-                    routes.insert(key, op_name.clone());
+                    routes.insert(key, (op_name.clone(), request.path.clone()));
                 }
             }
             OpKind::Event(event) => {
@@ -70,6 +65,30 @@ pub fn check_service(cx: &Ctxt, service: &mut Service) {
                 check_event(cx, op);
             }
         }
+    }
+}
+
+/// The route a path template matches, with parameter names erased:
+/// `/orders/{id}` and `/orders/{order}` are the same route.
+pub fn route_shape(segments: &[Seg]) -> String {
+    segments
+        .iter()
+        .map(|s| match s {
+            Seg::Literal(l) => l.as_str(),
+            Seg::Param(_) => "{}",
+        })
+        .collect()
+}
+
+/// The message for a second operation on a route that `first` already
+/// serves, under the path `first_path`.
+pub fn duplicate_route_message(method: &str, path: &str, first: &str, first_path: &str) -> String {
+    if path == first_path {
+        format!("`{method} {path}` is already served by `{first}`; give each operation its own method and path")
+    } else {
+        format!(
+            "`{method} {path}` is the same route as `{method} {first_path}` of `{first}` (parameter names do not tell requests apart); give each operation its own method and path"
+        )
     }
 }
 
@@ -142,17 +161,18 @@ pub fn split_path(path: &str) -> Result<Vec<Seg>, String> {
     Ok(segments)
 }
 
-fn parse_path(cx: &Ctxt, request: &Request) -> Vec<Seg> {
+fn parse_path(cx: &Ctxt, request: &Request) -> Option<Vec<Seg>> {
     match split_path(&request.path) {
-        Ok(segments) => segments,
+        Ok(segments) => Some(segments),
         Err(message) => {
             cx.error_at(path_span(request), message);
-            Vec::new()
+            None
         }
     }
 }
 
 fn check_bindings(cx: &Ctxt, request: &Request, segments: &[Seg], args: &mut [crate::model::Arg]) {
+    let mut unmatched = Vec::new();
     for seg in segments {
         let Seg::Param(name) = seg else { continue };
         match args.iter_mut().find(|a| a.ident == name.as_str()) {
@@ -161,18 +181,24 @@ fn check_bindings(cx: &Ctxt, request: &Request, segments: &[Seg], args: &mut [cr
                 Binding::Query(span) | Binding::Header(_, span) => cx.error_at(
                     *span,
                     format!(
-                        "`{name}` is bound twice: by `{{{name}}}` in the path and by this attribute"
+                        "`{name}` is bound twice: by `{{{name}}}` in the path and by this attribute; remove the attribute, or rename the path parameter"
                     ),
                 ),
                 Binding::Path | Binding::Body => {}
             },
-            None => cx.error_at(
-                path_span(request),
-                format!(
-                    "the path parameter `{{{name}}}` has no argument named `{name}`; add `{name}: T` to the method"
-                ),
-            ),
+            None => unmatched.push(name.as_str()),
         }
+    }
+    let candidates: Vec<String> = args
+        .iter()
+        .filter(|a| matches!(a.binding, Binding::Unbound) && !a.binding_reported)
+        .map(|a| a.ident.to_string())
+        .collect();
+    for name in &unmatched {
+        cx.error_at(
+            path_span(request),
+            missing_path_argument_message(name, &candidates),
+        );
     }
 
     let takes_body = !matches!(
@@ -183,9 +209,18 @@ fn check_bindings(cx: &Ctxt, request: &Request, segments: &[Seg], args: &mut [cr
     let mut query_seen = false;
     let mut headers: Vec<String> = Vec::new();
     for arg in args.iter_mut() {
+        if arg.binding_reported {
+            continue;
+        }
         match &arg.binding {
             Binding::Unbound => {
                 if !takes_body {
+                    // An argument left over next to an unmatched path
+                    // parameter is most likely that parameter, misnamed;
+                    // the parameter's error already says so.
+                    if !unmatched.is_empty() {
+                        continue;
+                    }
                     cx.error_spanned_by(
                         &arg.ident,
                         format!(
@@ -235,13 +270,32 @@ fn check_bindings(cx: &Ctxt, request: &Request, segments: &[Seg], args: &mut [cr
     }
 }
 
+/// The message for a path parameter `{name}` that no argument is named
+/// after; `candidates` are the arguments that are not bound otherwise.
+pub fn missing_path_argument_message(name: &str, candidates: &[String]) -> String {
+    let mut message =
+        format!("the path parameter `{{{name}}}` has no argument named `{name}`; add `{name}: T` to the method");
+    match candidates {
+        [] => {}
+        [one] => message.push_str(&format!(", or rename the parameter to `{{{one}}}`")),
+        many => {
+            let names: Vec<String> = many.iter().map(|c| format!("`{{{c}}}`")).collect();
+            message.push_str(&format!(
+                ", or rename the parameter to one of {}",
+                names.join(", ")
+            ));
+        }
+    }
+    message
+}
+
 fn check_event(cx: &Ctxt, op: &Operation) {
     match op.args.as_slice() {
-        [] => cx.error_at(
-            op.sig_span,
+        [] => cx.error_spanned_by(
+            &op.ident,
             format!(
-                "the event `{}` needs exactly one payload argument, as in `event: OrderPlaced`",
-                op.ident
+                "the event `{}` needs exactly one payload argument, as in `async fn {}(&self, event: OrderPlaced)`",
+                op.ident, op.ident
             ),
         ),
         [payload, rest @ ..] => {
@@ -317,5 +371,42 @@ mod tests {
             let err = split_path(path).unwrap_err();
             assert!(err.contains(needle), "{path}: {err}");
         }
+    }
+
+    #[test]
+    fn route_shapes_ignore_parameter_names() {
+        let a = route_shape(&split_path("/items/{id}/lines/{line}").unwrap());
+        let b = route_shape(&split_path("/items/{item}/lines/{n}").unwrap());
+        assert_eq!(a, b);
+        assert_eq!(a, "/items/{}/lines/{}");
+        assert_ne!(a, route_shape(&split_path("/items/{id}").unwrap()));
+    }
+
+    #[test]
+    fn duplicate_routes_name_both_paths_when_they_differ() {
+        let same = duplicate_route_message("GET", "/ping", "ping", "/ping");
+        assert!(
+            same.starts_with("`GET /ping` is already served by `ping`"),
+            "{same}"
+        );
+        let renamed = duplicate_route_message("GET", "/items/{name}", "by_id", "/items/{id}");
+        assert!(
+            renamed
+                .contains("`GET /items/{name}` is the same route as `GET /items/{id}` of `by_id`"),
+            "{renamed}"
+        );
+    }
+
+    #[test]
+    fn missing_path_arguments_suggest_unbound_ones() {
+        let none = missing_path_argument_message("id", &[]);
+        assert!(none.ends_with("add `id: T` to the method"), "{none}");
+        let one = missing_path_argument_message("id", &["item_id".into()]);
+        assert!(
+            one.ends_with("or rename the parameter to `{item_id}`"),
+            "{one}"
+        );
+        let two = missing_path_argument_message("id", &["a".into(), "b".into()]);
+        assert!(two.ends_with("one of `{a}`, `{b}`"), "{two}");
     }
 }

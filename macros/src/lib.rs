@@ -11,6 +11,7 @@ mod ctxt;
 mod error_derive;
 mod model;
 mod render;
+mod render_events;
 
 use proc_macro::TokenStream;
 use syn::parse::Parser;

@@ -82,6 +82,9 @@ pub struct Arg {
     pub ident: Ident,
     pub ty: Type,
     pub binding: Binding,
+    /// A binding attribute of this argument was malformed and has been
+    /// reported; checks that depend on the binding skip it.
+    pub binding_reported: bool,
 }
 
 /// How an argument is carried. Path and body are decided by the check pass,
@@ -202,10 +205,13 @@ pub fn parse_service(cx: &Ctxt, attr_args: Meta, item: &ItemTrait) -> Service {
             version
         }
         None => {
-            cx.error_at(
-                Span::call_site(),
-                "missing `version = \"...\"`: a contract needs a semantic version, as in `#[accord::service(name = \"orders\", version = \"1.0.0\")]`",
-            );
+            let message = "missing `version = \"...\"`: a contract needs a semantic version, as in `#[accord::service(name = \"orders\", version = \"1.0.0\")]`";
+            match &attr_args {
+                Meta::List(list) if !list.tokens.is_empty() => {
+                    cx.error_spanned_by(&list.tokens, message)
+                }
+                _ => cx.error_at(Span::call_site(), message),
+            }
             String::new()
         }
     };
@@ -243,7 +249,7 @@ pub fn parse_service(cx: &Ctxt, attr_args: Meta, item: &ItemTrait) -> Service {
     for trait_item in &item.items {
         match trait_item {
             TraitItem::Fn(f) => {
-                if let Some(op) = parse_operation(cx, f) {
+                if let Some(op) = parse_operation(cx, &item.ident, f) {
                     ops.push(op);
                 }
             }
@@ -282,7 +288,7 @@ fn is_semver(version: &str) -> bool {
         })
 }
 
-fn parse_operation(cx: &Ctxt, f: &TraitItemFn) -> Option<Operation> {
+fn parse_operation(cx: &Ctxt, service: &Ident, f: &TraitItemFn) -> Option<Operation> {
     let ident = f.sig.ident.clone();
     let mut kind = None;
     let mut attrs = Vec::new();
@@ -324,7 +330,10 @@ fn parse_operation(cx: &Ctxt, f: &TraitItemFn) -> Option<Operation> {
         );
     }
     if f.sig.asyncness.is_none() {
-        cx.error_spanned_by(f.sig.fn_token, "contract methods must be `async fn`");
+        cx.error_spanned_by(
+            f.sig.fn_token,
+            format!("contract methods are `async fn`: write `async fn {ident}`"),
+        );
     }
     if !f.sig.generics.params.is_empty() || f.sig.generics.where_clause.is_some() {
         cx.error_spanned_by(
@@ -333,9 +342,15 @@ fn parse_operation(cx: &Ctxt, f: &TraitItemFn) -> Option<Operation> {
         );
     }
     if let Some(body) = &f.default {
+        let role = match &kind {
+            OpKind::Request(_) => "Server",
+            OpKind::Event(_) => "Subscriber",
+        };
         cx.error_spanned_by(
             body,
-            "contract methods have no body; implement them on the generated server trait",
+            format!(
+                "contract methods are declarations without a body: end `{ident}` with `;` and implement it on the generated `{service}{role}` trait"
+            ),
         );
     }
     if let Some(v) = &f.sig.variadic {
@@ -353,7 +368,14 @@ fn parse_operation(cx: &Ctxt, f: &TraitItemFn) -> Option<Operation> {
         Some(FnArg::Receiver(r))
             if r.reference.is_some() && r.mutability.is_none() && r.colon_token.is_none() => {}
         Some(FnArg::Receiver(r)) => {
-            cx.error_spanned_by(r, "contract methods take `&self`");
+            let message = if r.reference.is_some() && r.mutability.is_some() {
+                "contract methods take `&self`, not `&mut self`: the server answers calls concurrently, so keep mutable state behind a lock or channel"
+            } else if r.colon_token.is_some() {
+                "contract methods take plain `&self`, not a typed receiver"
+            } else {
+                "contract methods take `&self`, not `self`: the server answers many calls"
+            };
+            cx.error_spanned_by(r, message);
         }
         _ => cx.error_spanned_by(
             &f.sig.ident,
@@ -385,12 +407,13 @@ fn parse_operation(cx: &Ctxt, f: &TraitItemFn) -> Option<Operation> {
             cx.error_spanned_by(t, "contract arguments need a concrete type");
         }
         let mut binding = Binding::Unbound;
+        let mut binding_reported = false;
         for attr in &pat_type.attrs {
             let new = if attr.path().is_ident("query") {
                 if !matches!(attr.meta, Meta::Path(_)) {
                     cx.error_spanned_by(attr, "#[query] takes no arguments");
                 }
-                Binding::Query(attr.span())
+                Binding::Query(attr.path().span())
             } else if attr.path().is_ident("header") {
                 match attr.parse_args::<LitStr>() {
                     Ok(lit) => {
@@ -408,18 +431,29 @@ fn parse_operation(cx: &Ctxt, f: &TraitItemFn) -> Option<Operation> {
                             attr,
                             "write the header name: #[header(\"idempotency-key\")]",
                         );
+                        binding_reported = true;
                         continue;
                     }
                 }
             } else {
+                let path = attr.path();
+                let name = quote::quote!(#path).to_string().replace(' ', "");
                 cx.error_spanned_by(
                     attr,
-                    "unknown argument attribute; expected #[query] or #[header(\"name\")]",
+                    format!(
+                        "unknown argument attribute `#[{name}]`; an argument takes #[query], #[header(\"name\")], or nothing (a `{{name}}` path parameter or the JSON body)"
+                    ),
                 );
+                binding_reported = true;
                 continue;
             };
             if !matches!(binding, Binding::Unbound) {
-                cx.error_spanned_by(attr, format!("`{arg_ident}` is bound twice"));
+                cx.error_spanned_by(
+                    attr,
+                    format!(
+                        "`{arg_ident}` is bound twice; an argument takes one of #[query] or #[header(\"name\")]"
+                    ),
+                );
                 continue;
             }
             binding = new;
@@ -428,6 +462,7 @@ fn parse_operation(cx: &Ctxt, f: &TraitItemFn) -> Option<Operation> {
             ident: arg_ident,
             ty: (*pat_type.ty).clone(),
             binding,
+            binding_reported,
         });
     }
 
@@ -532,7 +567,12 @@ fn parse_request(cx: &Ctxt, attr: &Attribute, ident: &Ident) -> Request {
             Some(status)
         }
         _ => {
-            cx.error_spanned_by(&lit, "`status` must be an HTTP status between 100 and 599");
+            cx.error_spanned_by(
+                &lit,
+                format!(
+                    "`{lit}` is not an HTTP status; a request's `status` is its 2xx success status, as in `status = 201`"
+                ),
+            );
             None
         }
     });
@@ -581,5 +621,116 @@ fn parse_event(cx: &Ctxt, attr: &Attribute) -> Event {
         topic: topic_lit.as_ref().map(LitStr::value).unwrap_or_default(),
         topic_lit,
         key,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn accepts_semantic_versions() {
+        for version in [
+            "0.1.0",
+            "1.2.3",
+            "10.20.30",
+            "2.1.0-beta.1",
+            "1.0.0+build.5",
+        ] {
+            assert!(is_semver(version), "{version}");
+        }
+    }
+
+    #[test]
+    fn rejects_other_versions() {
+        for version in [
+            "", "1", "1.0", "one", "1.0.0.0", "01.0.0", "1.x.0", "v1.0.0", "1..0",
+        ] {
+            assert!(!is_semver(version), "{version}");
+        }
+    }
+
+    #[test]
+    fn snake_cases_trait_names() {
+        assert_eq!(snake_case("Orders"), "orders");
+        assert_eq!(snake_case("OrderBook"), "order_book");
+        assert_eq!(snake_case("Ping2"), "ping2");
+    }
+
+    #[test]
+    fn checks_header_names() {
+        assert!(is_header_name("idempotency-key"));
+        assert!(is_header_name("x-request-id"));
+        assert!(!is_header_name(""));
+        assert!(!is_header_name("X-Key"));
+        assert!(!is_header_name("x key"));
+    }
+
+    fn parse_trait(cx: &Ctxt, item: ItemTrait) -> Service {
+        parse_service(cx, syn::parse_quote!(service(version = "1.0.0")), &item)
+    }
+
+    fn errors(cx: Ctxt) -> String {
+        cx.check().err().map(|e| e.to_string()).unwrap_or_default()
+    }
+
+    #[test]
+    fn a_malformed_binding_attribute_is_marked_reported() {
+        let cx = Ctxt::new();
+        let service = parse_trait(
+            &cx,
+            syn::parse_quote! {
+                trait Items {
+                    #[request(method = "GET", path = "/items")]
+                    async fn items(&self, #[cookie] session: String, #[header] key: String);
+                }
+            },
+        );
+        let args = &service.ops[0].args;
+        assert!(args.iter().all(|a| a.binding_reported));
+        let errors = errors(cx);
+        assert!(
+            errors.contains("unknown argument attribute `#[cookie]`"),
+            "{errors}"
+        );
+        assert!(errors.contains("write the header name"), "{errors}");
+    }
+
+    #[test]
+    fn receivers_other_than_ref_self_say_what_to_write() {
+        let cx = Ctxt::new();
+        parse_trait(
+            &cx,
+            syn::parse_quote! {
+                trait Items {
+                    #[request]
+                    async fn by_ref_mut(&mut self);
+                    #[request]
+                    async fn by_value(self);
+                }
+            },
+        );
+        let errors = errors(cx);
+        assert!(errors.contains("not `&mut self`"), "{errors}");
+        assert!(errors.contains("not `self`"), "{errors}");
+    }
+
+    #[test]
+    fn a_default_body_names_the_trait_to_implement() {
+        let cx = Ctxt::new();
+        parse_trait(
+            &cx,
+            syn::parse_quote! {
+                trait Items {
+                    #[request]
+                    async fn count(&self) -> u64 { 0 }
+                    #[event]
+                    async fn added(&self, name: String) {}
+                }
+            },
+        );
+        let errors = errors(cx);
+        assert!(errors.contains("`ItemsServer`"), "{errors}");
+        assert!(errors.contains("`ItemsSubscriber`"), "{errors}");
     }
 }

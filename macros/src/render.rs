@@ -8,7 +8,6 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
-use syn::Type;
 
 use crate::check::{split_path, Seg};
 use crate::model::{Binding, Event, OpKind, Operation, Output, Request, Service};
@@ -52,6 +51,8 @@ pub fn render_service(service: &Service) -> TokenStream {
         OpKind::Event(event) => describe_event(&p, op, event),
     });
     let type_checks = service.ops.iter().map(|op| render_type_checks(&p, op));
+    let event_items = crate::render_events::render_event_items(&p, service);
+    let event_impls = crate::render_events::render_event_impls(&p, service);
 
     let server_doc = format!(
         "The server role of [`{marker}`]: its request methods. Implement it, then serve it with \
@@ -98,10 +99,14 @@ pub fn render_service(service: &Service) -> TokenStream {
             core: #p::ClientCore<T>,
         }
 
+        #event_items
+
         const _: () = {
             static ROUTES: [#p::Route; #route_count] = [#(#routes),*];
 
             #(#type_checks)*
+
+            #event_impls
 
             impl #marker {
                 /// The service name.
@@ -117,7 +122,7 @@ pub fn render_service(service: &Service) -> TokenStream {
                 #[doc(hidden)]
                 pub fn __dispatcher<S: #server>(server: S) -> #p::Dispatcher {
                     let server = #p::Arc::new(server);
-                    let handlers: #p::Vec<#p::Handler> = #p::Vec::from([#(#handlers),*]);
+                    let handlers: #p::Vec<#p::Handler> = ::core::convert::From::from([#(#handlers),*]);
                     #p::Dispatcher::new(<Self as #p::Service>::descriptor(), &ROUTES, handlers)
                 }
             }
@@ -267,11 +272,11 @@ fn render_handler(
     });
     let status = success_status(op, request);
     let encode = match &op.output {
-        Output::Result(_, _) => quote!(#p::Reply::from_result(result, #status)),
+        Output::Result(_, e) => quote!(#p::Reply::from_result::<_, #e>(result, #status)),
         Output::Plain(_) | Output::Unit => quote!(#p::Reply::success(&result, #status)),
     };
     quote! {
-        #p::handler(#p::Arc::clone(&server), |server: #p::Arc<S>, call: #p::Call| async move {
+        #p::handler(::core::clone::Clone::clone(&server), |server: #p::Arc<S>, call: #p::Call| async move {
             #(#decodes)*
             let (#(#names,)*) = match (#(#names,)*) {
                 (#(#p::Result::Ok(#names),)*) => (#(#names,)*),
@@ -393,33 +398,37 @@ fn describe_event(p: &TokenStream, op: &Operation, event: &Event) -> TokenStream
 }
 
 /// Bound checks placed on the user's own type tokens, so a type that cannot
-/// be in a contract is reported where it is written.
+/// be in a contract is reported where it is written, with accord's message.
+///
+/// The checks sit in an `async fn`: the compiler checks async bodies while it
+/// checks item signatures, ahead of ordinary bodies, so these errors come
+/// before any follow-on error the rest of the generated code causes for the
+/// same type.
 fn render_type_checks(p: &TokenStream, op: &Operation) -> TokenStream {
     let mut checks = Vec::new();
-    let mut contract_type = |ty: &Type| {
-        let span = ty.span();
-        checks.push(quote_spanned!(span=> #p::assert_contract_type::<#ty>();));
-    };
-    for arg in &op.args {
-        contract_type(&arg.ty);
+    for ty in op
+        .args
+        .iter()
+        .map(|a| &a.ty)
+        .chain(op.output.success_type())
+    {
+        checks.push(quote_spanned!(ty.span()=> #p::assert_contract_type::<#ty>();));
     }
-    if let Some(t) = op.output.success_type() {
-        contract_type(t);
-    }
-    if let Some(e) = op.output.error_type() {
-        if matches!(op.kind, OpKind::Request(_)) {
-            let span = e.span();
-            checks.push(quote_spanned!(span=> #p::assert_service_error::<#e>();));
-        }
+    if let (OpKind::Request(_), Some(e)) = (&op.kind, op.output.error_type()) {
+        checks.push(quote_spanned!(e.span()=> #p::assert_service_error::<#e>();));
     }
     if let OpKind::Event(Event { key: Some(lit), .. }) = &op.kind {
         if let (Some(payload), Ok(mut field)) =
             (op.args.first(), syn::parse_str::<Ident>(&lit.value()))
         {
+            // The field access carries the span of the `key` string, so a
+            // missing field is reported there, naming the payload's fields.
+            // It reads the field through `&T` as the publisher does, so the
+            // two diagnostics are identical and shown once.
             field.set_span(lit.span());
             let ty = &payload.ty;
             checks.push(quote! {
-                let _: fn(&#ty) = |payload| {
+                let _ = |payload: &#ty| {
                     let _ = &payload.#field;
                 };
             });
@@ -430,8 +439,8 @@ fn render_type_checks(p: &TokenStream, op: &Operation) -> TokenStream {
     }
     let check_fn = format_ident!("__check_{}", op.ident);
     quote! {
-        #[allow(dead_code, non_snake_case, clippy::let_unit_value)]
-        fn #check_fn() {
+        #[allow(dead_code, non_snake_case, clippy::let_unit_value, clippy::unused_async)]
+        async fn #check_fn() {
             #(#checks)*
         }
     }

@@ -14,6 +14,7 @@ use tracing::Instrument;
 
 use crate::descriptor::ServiceDescriptor;
 use crate::error::Problem;
+use crate::trace::TraceContext;
 use crate::wire::{Call, Reply, Route};
 
 /// A boxed, sendable future.
@@ -83,13 +84,20 @@ impl Dispatcher {
         call: Call,
     ) -> impl Future<Output = Reply> + Send + 'static {
         let route = &self.inner.routes[index];
+        let trace = TraceContext::incoming(
+            call.headers()
+                .get(crate::trace::TRACEPARENT)
+                .and_then(|v| v.to_str().ok()),
+        );
         let span = tracing::info_span!(
             "accord.request",
             service = route.service,
             operation = route.operation,
             status = tracing::field::Empty,
+            trace_id = %trace.trace_id_hex(),
+            span_id = %trace.span_id_hex(),
         );
-        let handler = (self.inner.handlers[index])(call);
+        let handler = trace.scope((self.inner.handlers[index])(call));
         async move {
             let reply = match AssertUnwindSafe(handler).catch_unwind().await {
                 Ok(reply) => reply,

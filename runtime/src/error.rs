@@ -27,6 +27,11 @@ pub struct ErrorVariantInfo {
 /// Derive it with `#[derive(accord::ServiceError)]` and give each variant a
 /// `#[status(N)]`. The server sends the value inside a problem document with
 /// that status; the client decodes it back into the same `E`.
+#[diagnostic::on_unimplemented(
+    message = "`{Self}` is not a service error",
+    label = "the error type of a request method must derive `accord::ServiceError`",
+    note = "derive `Serialize`, `Deserialize`, `JsonSchema` and `accord::ServiceError`, and give each variant a `#[status(N)]` with a 4xx or 5xx status"
+)]
 pub trait ServiceError: Serialize + DeserializeOwned + JsonSchema + Send + Sync + 'static {
     /// The status this value is sent with.
     fn status(&self) -> u16;

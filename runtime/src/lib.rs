@@ -9,6 +9,10 @@
 //!   router (`into_router`);
 //! - `{Trait}Client`: a typed client over any [`Transport`]
 //!   ([`HttpTransport`] by default, [`InProcess`] for tests);
+//! - `{Trait}Publisher`: typed publishing of the event methods on any
+//!   [`Broker`] ([`MemoryBroker`] in process; NATS and RabbitMQ backends);
+//! - `{Trait}Subscriber`: a trait with the event methods, which a service
+//!   implements and runs for a group with a [`Subscriber`];
 //! - `{Trait}`: a marker type whose `descriptor()` is the contract as data
 //!   ([`ServiceDescriptor`]), from which [`spec::openapi`] builds the OpenAPI
 //!   3.1 document the server serves at `GET /openapi.json`.
@@ -23,20 +27,28 @@
 //! }
 //! ```
 
+pub mod broker;
 pub mod descriptor;
 pub mod dispatch;
 pub mod error;
+pub mod events;
 pub mod http;
 pub mod spec;
+pub mod trace;
 pub mod transport;
 pub mod wire;
 
 pub use accord_macros::{service, ServiceError};
+pub use broker::{Broker, MemoryBroker};
 pub use descriptor::ServiceDescriptor;
 pub use dispatch::Dispatcher;
 pub use error::{CallError, FieldError, Location, NoError, Problem, ProtocolError, ServiceError};
+pub use events::{EventId, PublishError, Subscriber, SubscriberHandle};
 pub use http::HttpServer;
-pub use transport::{HttpTransport, InProcess, InvalidBaseUrl, Transport, TransportError};
+pub use transport::{
+    serve_requests, BrokerTransport, HttpTransport, InProcess, InvalidBaseUrl, Transport,
+    TransportError,
+};
 
 /// A contract: the marker type `#[accord::service]` generates for each trait.
 pub trait Service: 'static {
@@ -54,9 +66,14 @@ pub mod prelude {
 /// Items generated code refers to. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
+    pub use crate::broker::{Broker, BrokerError};
     pub use crate::descriptor::{DescriptorBuilder, RequestSpec, ServiceDescriptor};
     pub use crate::dispatch::{handler, Dispatcher, Handler};
     pub use crate::error::{CallError, ErrorVariantInfo, NoError, ServiceError};
+    pub use crate::events::{
+        event_handler, key_text, EventHandler, EventHandlers, EventId, EventPublisher, EventRoute,
+        PublishError, Subscriber, SubscriberHandle,
+    };
     pub use crate::http::HttpServer;
     pub use crate::transport::{ClientCore, HttpTransport, InvalidBaseUrl, Transport};
     pub use crate::wire::{Call, Rejection, Reply, Route, Segment};
@@ -103,6 +120,20 @@ pub mod __private {
 
     /// Fails to compile, at `T`'s span, unless `T` may appear in a contract.
     pub const fn assert_contract_type<T: ContractType>() {}
+
+    /// Fails to compile, at `E`'s span, unless `E` can be an event
+    /// handler's error: its `Debug` text is the reason a failed attempt is
+    /// retried or dead-lettered with.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` cannot be an event handler's error",
+        note = "an event handler's error type must implement `Debug` (its text is the retry and dead-letter reason) and be `Send + 'static`"
+    )]
+    pub trait EventError: core::fmt::Debug + Send + 'static {}
+
+    impl<E: core::fmt::Debug + Send + 'static> EventError for E {}
+
+    /// Fails to compile, at `E`'s span, unless `E` is an event handler error.
+    pub const fn assert_event_error<E: EventError>() {}
 
     /// Fails to compile, at `E`'s span, unless `E` is a service error.
     pub const fn assert_service_error<E: ServiceError>() {}

@@ -158,9 +158,17 @@ impl Call {
         else {
             return Ok(());
         };
+        if text.starts_with([' ', '\t']) || text.ends_with([' ', '\t']) {
+            // HTTP drops the whitespace around a field value; refusing it
+            // keeps every transport delivering the same value.
+            return Err(EncodeError {
+                what: what(),
+                reason: "header values cannot begin or end with whitespace".to_owned(),
+            });
+        }
         let value = HeaderValue::try_from(text).map_err(|_| EncodeError {
             what: what(),
-            reason: "header values must be visible ASCII without control characters".to_owned(),
+            reason: "header values cannot hold control characters such as line breaks".to_owned(),
         })?;
         self.headers.append(HeaderName::from_static(name), value);
         Ok(())
@@ -234,8 +242,9 @@ impl Call {
                 "given more than once".to_owned(),
             ));
         }
-        let text = value.to_str().map_err(|_| {
-            Rejection::field(400, Location::Header, name, "not visible ASCII".to_owned())
+        // Header values are bytes; a client sends text as UTF-8.
+        let text = std::str::from_utf8(value.as_bytes()).map_err(|_| {
+            Rejection::field(400, Location::Header, name, "not valid UTF-8".to_owned())
         })?;
         serde_plain::from_str(text).map_err(|e| {
             Rejection::field(
@@ -252,8 +261,7 @@ impl Call {
         let raw = self.query.as_deref().unwrap_or("");
         let deserializer = serde_html_form::Deserializer::from_bytes(raw.as_bytes());
         serde_path_to_error::deserialize(deserializer).map_err(|e| {
-            let field = e.path().to_string();
-            let field = if field == "." { String::new() } else { field };
+            let field = field_name(e.path());
             Rejection::field(400, Location::Query, &field, e.inner().to_string())
         })
     }
@@ -282,12 +290,11 @@ impl Call {
                 ))
             }
         }
-        let body_error = |path: String, error: serde_json::Error| {
+        let body_error = |field: String, error: serde_json::Error| {
             let status = match error.classify() {
                 serde_json::error::Category::Data => 422,
                 _ => 400,
             };
-            let field = if path == "." { String::new() } else { path };
             let reason = if self.body.is_empty() {
                 "the body is empty; expected a JSON document".to_owned()
             } else {
@@ -297,13 +304,29 @@ impl Call {
         };
         let mut deserializer = serde_json::Deserializer::from_slice(&self.body);
         let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-            let path = e.path().to_string();
-            body_error(path, e.into_inner())
+            let field = field_name(e.path());
+            body_error(field, e.into_inner())
         })?;
         deserializer
             .end()
             .map_err(|e| body_error(String::new(), e))?;
         Ok(value)
+    }
+}
+
+/// The field a deserialization error points at: `lines[0].quantity`, or
+/// empty for the document as a whole. A trailing unknown segment (`?`, where
+/// the input broke off before naming a field) is left out.
+fn field_name(path: &serde_path_to_error::Path) -> String {
+    let mut field = path.to_string();
+    loop {
+        if field == "." || field == "?" {
+            return String::new();
+        }
+        match field.strip_suffix(".?") {
+            Some(rest) => field.truncate(rest.len()),
+            None => return field,
+        }
     }
 }
 
@@ -581,6 +604,24 @@ mod tests {
     }
 
     #[test]
+    fn headers_carry_utf8_but_not_surrounding_whitespace() {
+        let mut call = Call::new();
+        call.encode_header("x-name", "Zoë / 日本").unwrap();
+        assert_eq!(
+            call.decode_header::<String>("x-name").unwrap(),
+            "Zoë / 日本"
+        );
+        for bad in [" lead", "trail ", "\ttab", "line\nbreak"] {
+            assert!(Call::new().encode_header("x-name", bad).is_err(), "{bad:?}");
+        }
+        let mut headers = HeaderMap::new();
+        headers.insert("x-name", HeaderValue::from_bytes(b"\xff").unwrap());
+        let call = Call::from_parts(Vec::new(), None, headers, Bytes::new());
+        let err = call.decode_header::<String>("x-name").unwrap_err();
+        assert!(err.errors[0].reason.contains("UTF-8"), "{err:?}");
+    }
+
+    #[test]
     fn path_parameters_round_trip_through_text() {
         let mut call = Call::new();
         call.encode_path("id", &42u64).unwrap();
@@ -620,5 +661,21 @@ mod tests {
             err.errors[0].reason.contains("missing field `lines`"),
             "{err:?}"
         );
+
+        let truncated = |body: &'static str| {
+            let mut call = Call::new();
+            call.encode_json_body(&()).unwrap();
+            let (params, query, headers, _) = call.into_parts();
+            Call::from_parts(params, query, headers, Bytes::from_static(body.as_bytes()))
+                .decode_json_body::<Body>()
+                .unwrap_err()
+        };
+        let err = truncated(r#"{"lines": [{"quantity": 1}"#);
+        assert_eq!(err.status, 400);
+        assert_eq!(err.errors[0].field, "lines", "{err:?}");
+        let err = truncated(r#"{"lines""#);
+        assert_eq!(err.errors[0].field, "", "{err:?}");
+        let err = truncated(r#"{"#);
+        assert_eq!(err.errors[0].field, "", "{err:?}");
     }
 }

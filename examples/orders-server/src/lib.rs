@@ -62,6 +62,9 @@ impl OrdersServer for InMemoryOrders {
         }
         let mut state = self.state.lock().expect("orders state poisoned");
         let mut total = 0u64;
+        // Units asked of each product so far: a product may be on several
+        // lines, and together they must not take more than is in stock.
+        let mut wanted: HashMap<&str, u64> = HashMap::new();
         for line in &order.lines {
             let Some((_, price, _)) = CATALOGUE.iter().find(|(sku, _, _)| *sku == line.sku) else {
                 return Err(OrderError::Rejected {
@@ -69,7 +72,9 @@ impl OrdersServer for InMemoryOrders {
                 });
             };
             let available = state.stock().get(&line.sku).copied().unwrap_or(0);
-            if available < line.quantity {
+            let wanted = wanted.entry(&line.sku).or_default();
+            *wanted += u64::from(line.quantity);
+            if u64::from(available) < *wanted {
                 return Err(OrderError::OutOfStock {
                     sku: line.sku.clone(),
                     available,
@@ -190,4 +195,54 @@ impl OrdersServer for InMemoryOrders {
     }
 
     async fn health(&self) {}
+}
+
+#[cfg(test)]
+mod tests {
+    use orders_contract::{CustomerId, Delivery, Line, Payment};
+
+    use super::*;
+
+    fn order(lines: &[(&str, u32)]) -> NewOrder {
+        NewOrder {
+            customer_id: CustomerId("c1".into()),
+            lines: lines
+                .iter()
+                .map(|(sku, quantity)| Line {
+                    sku: (*sku).into(),
+                    quantity: *quantity,
+                })
+                .collect(),
+            delivery: Delivery::Pickup {
+                store: "north".into(),
+            },
+            payment: Payment::Credit,
+            discounts: Vec::new(),
+            gift_note: None,
+            labels: BTreeMap::new(),
+        }
+    }
+
+    #[tokio::test]
+    async fn lines_of_one_product_together_must_be_in_stock() {
+        let orders = InMemoryOrders::new();
+        let err = orders
+            .place_order(order(&[("melon", 2), ("apple", 1), ("melon", 2)]))
+            .await
+            .unwrap_err();
+        assert_eq!(
+            err,
+            OrderError::OutOfStock {
+                sku: "melon".into(),
+                available: 3
+            }
+        );
+        // Nothing was taken, and the service still answers.
+        let placed = orders
+            .place_order(order(&[("melon", 1), ("melon", 2)]))
+            .await
+            .unwrap();
+        assert_eq!(placed.total_cents, 900);
+        assert_eq!(orders.stats().await.total, 1);
+    }
 }

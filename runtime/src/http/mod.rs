@@ -5,7 +5,8 @@
 //! Each declared method and path gets a route. A path with no operation
 //! answers 404 and a method the path does not declare answers 405 with
 //! `Allow`, both as problem documents. `GET /openapi.json` serves the
-//! contract's OpenAPI 3.1 document.
+//! contract's OpenAPI 3.1 document and `GET /asyncapi.json` its AsyncAPI 3.0
+//! document.
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
@@ -13,7 +14,7 @@ use std::future::Future;
 use std::sync::Arc;
 
 use axum::body::Body;
-use axum::extract::{RawPathParams, Request};
+use axum::extract::Request;
 use axum::http::request::Parts;
 use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter};
@@ -31,6 +32,9 @@ pub const DEFAULT_BODY_LIMIT: usize = 2 * 1024 * 1024;
 
 /// The path the OpenAPI document is served at.
 pub const OPENAPI_PATH: &str = "/openapi.json";
+
+/// The path the AsyncAPI document is served at.
+pub const ASYNCAPI_PATH: &str = "/asyncapi.json";
 
 /// Builds the HTTP face of a service.
 ///
@@ -81,33 +85,32 @@ impl HttpServer {
             methods.push(route.method.as_str());
         }
         let mut app = Router::new();
-        let mut serves_openapi = false;
+        let mut declared = Vec::new();
         for (path, (router, methods)) in paths {
-            serves_openapi |= path == OPENAPI_PATH;
+            declared.push(path);
             let detail = format!("{path} accepts {}", methods.join(", "));
+            app = app.route(path, router.fallback(method_not_allowed(detail)));
+        }
+        let descriptor = shared.dispatcher.descriptor();
+        let documents = [
+            (OPENAPI_PATH, crate::spec::openapi(descriptor)),
+            (ASYNCAPI_PATH, crate::spec::asyncapi(descriptor)),
+        ];
+        for (path, document) in documents {
+            // A contract that declares the path itself keeps it.
+            if declared.contains(&path) {
+                continue;
+            }
+            let document = Bytes::from(
+                serde_json::to_vec_pretty(&document).expect("a JSON document always serializes"),
+            );
             app = app.route(
                 path,
-                router.fallback(move || {
-                    let detail = detail.clone();
-                    async move {
-                        problem_response(
-                            &Problem::new(405, "Method Not Allowed").with_detail(detail),
-                        )
-                    }
-                }),
-            );
-        }
-        if !serves_openapi {
-            let document = Bytes::from(
-                serde_json::to_vec_pretty(&crate::spec::openapi(shared.dispatcher.descriptor()))
-                    .expect("an OpenAPI document always serializes"),
-            );
-            app = app.route(
-                OPENAPI_PATH,
                 axum::routing::get(move || {
                     let document = document.clone();
                     async move { ([(CONTENT_TYPE, JSON)], document) }
-                }),
+                })
+                .fallback(method_not_allowed(format!("{path} accepts GET"))),
             );
         }
         app.fallback(|request: Request| async move {
@@ -171,21 +174,33 @@ pub async fn serve(
 }
 
 async fn path_params(parts: &mut Parts) -> Result<PathParams, Response> {
-    use axum::extract::FromRequestParts;
-    match RawPathParams::from_request_parts(parts, &()).await {
-        Ok(params) => Ok(params
-            .iter()
-            .map(|(name, value)| (Cow::Owned(name.to_owned()), value.to_owned()))
+    use axum::extract::path::ErrorKind;
+    use axum::extract::rejection::PathRejection;
+    use axum::extract::{FromRequestParts, Path};
+    match Path::<Vec<(String, String)>>::from_request_parts(parts, &()).await {
+        Ok(Path(params)) => Ok(params
+            .into_iter()
+            .map(|(name, value)| (Cow::Owned(name), value))
             .collect()),
         Err(rejection) => {
-            let mut problem = Problem::new(400, "Invalid request")
-                .with_detail(format!("a path parameter is not valid UTF-8: {rejection}"));
-            problem.type_ = INVALID_REQUEST.to_owned();
-            problem.errors.push(FieldError {
+            let (field, reason) = match &rejection {
+                PathRejection::FailedToDeserializePathParams(e) => match e.kind() {
+                    ErrorKind::InvalidUtf8InPathParam { key } => (
+                        key.clone(),
+                        "not valid UTF-8 once percent-decoded".to_owned(),
+                    ),
+                    _ => (String::new(), rejection.body_text()),
+                },
+                _ => (String::new(), rejection.body_text()),
+            };
+            let error = FieldError {
                 location: Location::Path,
-                field: String::new(),
-                reason: rejection.body_text(),
-            });
+                field,
+                reason,
+            };
+            let mut problem = Problem::new(400, "Invalid request").with_detail(error.to_string());
+            problem.type_ = INVALID_REQUEST.to_owned();
+            problem.errors.push(error);
             Err(problem_response(&problem))
         }
     }
@@ -210,6 +225,17 @@ fn is_length_limit(error: &axum::Error) -> bool {
         source = e.source();
     }
     false
+}
+
+/// The 405 answer of a path; axum adds the `Allow` header.
+fn method_not_allowed(
+    detail: String,
+) -> impl Fn() -> std::future::Ready<Response> + Clone + Send + Sync + 'static {
+    move || {
+        std::future::ready(problem_response(
+            &Problem::new(405, "Method Not Allowed").with_detail(detail.clone()),
+        ))
+    }
 }
 
 fn problem_response(problem: &Problem) -> Response {

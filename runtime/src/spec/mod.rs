@@ -1,9 +1,13 @@
 //! Documents built from a [`ServiceDescriptor`](crate::ServiceDescriptor).
 
+mod asyncapi;
 mod openapi;
+
+use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
+pub use asyncapi::{asyncapi, to_draft07};
 pub use openapi::openapi;
 
 /// Rewrites every `$ref` of the form `#/$defs/<name>` in `schema` to
@@ -24,6 +28,105 @@ pub fn rewrite_refs(schema: &mut Value, prefix: &str) {
             }
         }
         Value::Array(items) => items.iter_mut().for_each(|v| rewrite_refs(v, prefix)),
+        _ => {}
+    }
+}
+
+/// Adds the range of the Rust integer type to each integer schema whose
+/// `format` names one (`"uint32"`, `"int64"`, ...) but leaves the range
+/// out, so validators and generators keep to the values the server can
+/// decode. A JSON Schema validator treats `format` as an annotation only.
+/// 128-bit formats are left alone: JSON documents here carry at most 64-bit
+/// integers.
+pub fn bound_integer_formats(schema: &mut Value) {
+    let Value::Object(map) = schema else {
+        if let Value::Array(items) = schema {
+            items.iter_mut().for_each(bound_integer_formats);
+        }
+        return;
+    };
+    let is_integer = match map.get("type") {
+        Some(Value::String(t)) => t == "integer",
+        Some(Value::Array(types)) => types.iter().any(|t| t == "integer"),
+        _ => false,
+    };
+    if is_integer {
+        if let Some((min, max)) = map
+            .get("format")
+            .and_then(Value::as_str)
+            .and_then(integer_range)
+        {
+            map.entry("minimum").or_insert(min);
+            map.entry("maximum").or_insert(max);
+        }
+    }
+    for (key, value) in map.iter_mut() {
+        // These hold instance data, not schemas.
+        if !matches!(
+            key.as_str(),
+            "const" | "enum" | "default" | "example" | "examples"
+        ) {
+            bound_integer_formats(value);
+        }
+    }
+}
+
+/// The range of the Rust integer type schemars writes as `format`.
+fn integer_range(format: &str) -> Option<(Value, Value)> {
+    fn range<T: Into<Value>>(min: T, max: T) -> Option<(Value, Value)> {
+        Some((min.into(), max.into()))
+    }
+    match format {
+        "int8" => range(i8::MIN, i8::MAX),
+        "int16" => range(i16::MIN, i16::MAX),
+        "int32" => range(i32::MIN, i32::MAX),
+        "int64" => range(i64::MIN, i64::MAX),
+        "int" => range(isize::MIN as i64, isize::MAX as i64),
+        "uint8" => range(u8::MIN, u8::MAX),
+        "uint16" => range(u16::MIN, u16::MAX),
+        "uint32" => range(u32::MIN, u32::MAX),
+        "uint64" => range(u64::MIN, u64::MAX),
+        "uint" => range(usize::MIN as u64, usize::MAX as u64),
+        _ => None,
+    }
+}
+
+/// The names of the definitions that `roots` reference as `#/$defs/<name>`,
+/// directly or through other definitions, so a document publishes only the
+/// named schemas it uses.
+pub(crate) fn referenced_definitions(
+    roots: &Value,
+    definitions: &BTreeMap<String, Value>,
+) -> BTreeSet<String> {
+    let mut found = BTreeSet::new();
+    let mut pending = Vec::new();
+    collect_refs(roots, &mut pending);
+    while let Some(name) = pending.pop() {
+        if let Some(schema) = definitions.get(&name) {
+            if found.insert(name) {
+                collect_refs(schema, &mut pending);
+            }
+        }
+    }
+    found
+}
+
+/// Pushes the name of every `#/$defs/<name>` reference in `value`.
+fn collect_refs(value: &Value, names: &mut Vec<String>) {
+    match value {
+        Value::Object(map) => {
+            for (key, value) in map {
+                match value {
+                    Value::String(reference) if key == "$ref" => {
+                        if let Some(name) = reference.strip_prefix("#/$defs/") {
+                            names.push(name.to_owned());
+                        }
+                    }
+                    _ => collect_refs(value, names),
+                }
+            }
+        }
+        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, names)),
         _ => {}
     }
 }
@@ -60,6 +163,71 @@ mod tests {
                 "properties": {"$ref": {"type": "string"}}
             })
         );
+    }
+
+    #[test]
+    fn referenced_definitions_follow_references_transitively() {
+        let definitions: BTreeMap<String, Value> = [
+            (
+                "Order",
+                json!({"properties": {"lines": {"items": {"$ref": "#/$defs/Line"}}}}),
+            ),
+            (
+                "Line",
+                json!({"properties": {"sku": {"$ref": "#/$defs/Sku"}}}),
+            ),
+            ("Sku", json!({"type": "string"})),
+            ("Tree", json!({"items": {"$ref": "#/$defs/Tree"}})),
+            ("Unused", json!({"$ref": "#/$defs/Sku"})),
+        ]
+        .into_iter()
+        .map(|(name, schema)| (name.to_owned(), schema))
+        .collect();
+        let roots = json!({
+            "a": {"$ref": "#/$defs/Order"},
+            "b": [{"$ref": "#/$defs/Tree"}, {"$ref": "#/$defs/Missing"}],
+            "c": {"$ref": "#/components/schemas/Unused"},
+            "properties": {"$ref": {"type": "string"}}
+        });
+        let found = referenced_definitions(&roots, &definitions);
+        assert_eq!(
+            found.iter().map(String::as_str).collect::<Vec<_>>(),
+            ["Line", "Order", "Sku", "Tree"]
+        );
+    }
+
+    #[test]
+    fn integer_formats_get_the_rust_type_range() {
+        let mut schema = json!({
+            "properties": {
+                "quantity": {"type": "integer", "format": "uint32", "minimum": 0},
+                "id": {"type": ["integer", "null"], "format": "uint64", "minimum": 1},
+                "delta": {"type": "integer", "format": "int64"},
+                "small": {"type": "integer", "format": "uint8", "minimum": 0, "maximum": 9},
+                "huge": {"type": "integer", "format": "uint128"},
+                "ratio": {"type": "number", "format": "double"},
+                "format": {"type": "string"}
+            },
+            "const": {"type": "integer", "format": "int32"},
+            "items": [{"type": "integer", "format": "int16"}]
+        });
+        bound_integer_formats(&mut schema);
+        let props = &schema["properties"];
+        assert_eq!(props["quantity"]["minimum"], json!(0));
+        assert_eq!(props["quantity"]["maximum"], json!(4_294_967_295u64));
+        assert_eq!(props["id"]["minimum"], json!(1), "an existing bound stays");
+        assert_eq!(props["id"]["maximum"], json!(u64::MAX));
+        assert_eq!(props["delta"]["minimum"], json!(i64::MIN));
+        assert_eq!(props["delta"]["maximum"], json!(i64::MAX));
+        assert_eq!(props["small"]["maximum"], json!(9));
+        assert!(props["huge"].get("maximum").is_none());
+        assert!(props["ratio"].get("maximum").is_none());
+        assert_eq!(props["format"], json!({"type": "string"}));
+        assert_eq!(
+            schema["const"],
+            json!({"type": "integer", "format": "int32"})
+        );
+        assert_eq!(schema["items"][0]["maximum"], json!(i16::MAX));
     }
 
     #[test]

@@ -6,7 +6,7 @@ use std::sync::Arc;
 use bytes::Bytes;
 use http::header::CONTENT_TYPE;
 use http::{Request, Uri};
-use http_body_util::{BodyExt, Full};
+use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_util::client::legacy::connect::HttpConnector;
 use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
@@ -44,7 +44,11 @@ const SEGMENT: &AsciiSet = &CONTROLS
 pub struct HttpTransport {
     client: Client<HttpConnector, Full<Bytes>>,
     base: Arc<str>,
+    reply_limit: usize,
 }
+
+/// The default largest reply body a client reads: 32 MiB.
+pub const DEFAULT_REPLY_LIMIT: usize = 32 * 1024 * 1024;
 
 impl fmt::Debug for HttpTransport {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -101,7 +105,15 @@ impl HttpTransport {
         Ok(HttpTransport {
             client,
             base: base_url.trim_end_matches('/').into(),
+            reply_limit: DEFAULT_REPLY_LIMIT,
         })
+    }
+
+    /// Sets the largest reply body read, in bytes; a larger reply is a
+    /// protocol error rather than unbounded buffering.
+    pub fn reply_limit(mut self, bytes: usize) -> Self {
+        self.reply_limit = bytes;
+        self
     }
 
     /// The base URL, without a trailing slash.
@@ -141,7 +153,12 @@ impl HttpTransport {
 }
 
 impl Transport for HttpTransport {
-    async fn send(&self, route: &'static Route, call: Call) -> Result<Reply, TransportError> {
+    async fn send(
+        &self,
+        route: &'static Route,
+        call: Call,
+        _timeout: std::time::Duration,
+    ) -> Result<Reply, TransportError> {
         let uri = self.uri(route, &call)?;
         let (_, _, headers, body) = call.into_parts();
         let mut request = Request::new(Full::new(body));
@@ -154,11 +171,17 @@ impl Transport for HttpTransport {
             .await
             .map_err(|e| TransportError::Connection(Box::new(e)))?;
         let (parts, body) = response.into_parts();
-        let body = body
-            .collect()
-            .await
-            .map_err(|e| TransportError::Connection(Box::new(e)))?
-            .to_bytes();
+        let body = match Limited::new(body, self.reply_limit).collect().await {
+            Ok(collected) => collected.to_bytes(),
+            Err(e) if e.is::<LengthLimitError>() => {
+                return Err(TransportError::Protocol(ProtocolError {
+                    status: Some(parts.status.as_u16()),
+                    reason: format!("the reply is larger than {} bytes", self.reply_limit),
+                    body_excerpt: String::new(),
+                }))
+            }
+            Err(e) => return Err(TransportError::Connection(e)),
+        };
         Ok(Reply {
             status: parts.status.as_u16(),
             content_type: parts.headers.get(CONTENT_TYPE).cloned(),

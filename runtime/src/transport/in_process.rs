@@ -24,7 +24,12 @@ impl InProcess {
 }
 
 impl Transport for InProcess {
-    async fn send(&self, route: &'static Route, call: Call) -> Result<Reply, TransportError> {
+    async fn send(
+        &self,
+        route: &'static Route,
+        call: Call,
+        _timeout: std::time::Duration,
+    ) -> Result<Reply, TransportError> {
         let served = self.dispatcher.descriptor();
         let matches = self.dispatcher.routes().get(route.index).is_some_and(|r| {
             std::ptr::eq(r, route) || (r.service == route.service && r.operation == route.operation)

@@ -4,6 +4,7 @@
 //! encoding, decoding, timeouts and error classification live in
 //! [`ClientCore`], so every transport behaves the same to the caller.
 
+pub mod broker;
 mod http;
 mod in_process;
 
@@ -15,16 +16,20 @@ use serde::de::DeserializeOwned;
 use crate::error::{BoxError, CallError, ProtocolError, ServiceError};
 use crate::wire::{Call, Reply, Route};
 
+pub use self::broker::{request_topic, serve_requests, BrokerTransport, RequestServerHandle};
 pub use self::http::{HttpTransport, InvalidBaseUrl};
 pub use in_process::InProcess;
 
 /// Carries request calls to a server.
 pub trait Transport: Send + Sync + 'static {
-    /// Sends `call` for `route` and waits for the complete reply.
+    /// Sends `call` for `route` and waits for the complete reply. The
+    /// caller also enforces `timeout`; a transport that must name a timeout
+    /// to its peer (a broker request) uses it.
     fn send(
         &self,
         route: &'static Route,
         call: Call,
+        timeout: Duration,
     ) -> impl Future<Output = Result<Reply, TransportError>> + Send;
 }
 
@@ -35,6 +40,8 @@ pub enum TransportError {
     Connection(BoxError),
     /// The peer answered in a way the transport cannot read.
     Protocol(ProtocolError),
+    /// The transport's own timeout ran out.
+    Timeout(Duration),
 }
 
 /// The default per-call timeout of a client.
@@ -75,10 +82,15 @@ impl<T: Transport> ClientCore<T> {
     pub async fn call<R: DeserializeOwned, E: ServiceError>(
         &self,
         route: &'static Route,
-        call: Call,
+        mut call: Call,
     ) -> Result<R, CallError<E>> {
-        match tokio::time::timeout(self.timeout, self.transport.send(route, call)).await {
-            Err(_) => Err(CallError::Timeout(self.timeout)),
+        let trace = crate::trace::TraceContext::outgoing();
+        if let Ok(value) = ::http::HeaderValue::try_from(trace.to_string()) {
+            call.headers_mut().insert(crate::trace::TRACEPARENT, value);
+        }
+        let sent = self.transport.send(route, call, self.timeout);
+        match tokio::time::timeout(self.timeout, sent).await {
+            Err(_) | Ok(Err(TransportError::Timeout(_))) => Err(CallError::Timeout(self.timeout)),
             Ok(Err(TransportError::Connection(e))) => Err(CallError::Connection(e)),
             Ok(Err(TransportError::Protocol(e))) => Err(CallError::Protocol(e)),
             Ok(Ok(reply)) => reply.decode(),

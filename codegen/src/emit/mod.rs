@@ -1,0 +1,227 @@
+//! The published files of one service version.
+//!
+//! Everything is rendered in memory first ([`render`]) and written only
+//! when all of it succeeded ([`write`]), so a failing template never leaves
+//! a half-updated folder. JSON is pretty-printed with sorted keys and a
+//! final newline; the same descriptor gives the same bytes.
+
+pub mod openapi30;
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::path::{Path, PathBuf};
+
+use accord::spec::{asyncapi, bound_integer_formats, openapi};
+use accord::ServiceDescriptor;
+use anyhow::{bail, Context, Result};
+use serde_json::{json, Value};
+
+use crate::export::{write_if_changed, ExportedService};
+use crate::generate::OpenApiVersion;
+use crate::names::{is_file_safe, ref_name};
+use crate::templates::Templates;
+use crate::view;
+
+/// The JSON Schema dialect of the per-type schema files.
+pub const SCHEMA_DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
+
+/// The files of one service version, by path relative to its folder.
+#[derive(Debug, Clone)]
+pub struct Publication {
+    /// The service name.
+    pub service: String,
+    /// The contract version.
+    pub version: String,
+    /// Path (with `/`) -> contents.
+    pub files: BTreeMap<String, String>,
+}
+
+impl Publication {
+    /// `<service>/<version>`, where the files go below the output folder.
+    pub fn folder(&self) -> PathBuf {
+        Path::new(&self.service).join(&self.version)
+    }
+}
+
+/// Renders every file of `service`.
+pub fn render(
+    service: &ExportedService,
+    openapi_version: OpenApiVersion,
+    templates: &Templates,
+) -> Result<Publication> {
+    let descriptor = &service.descriptor;
+    check_folder_name(&descriptor.name, "service name", service)?;
+    check_folder_name(&descriptor.version, "version", service)?;
+
+    let mut files = BTreeMap::new();
+    let openapi = match openapi_version {
+        OpenApiVersion::V3_1 => openapi(descriptor),
+        OpenApiVersion::V3_0 => openapi30::downgrade(&openapi(descriptor)),
+    };
+    files.insert("openapi.json".to_owned(), to_json(&openapi));
+    files.insert("asyncapi.json".to_owned(), to_json(&asyncapi(descriptor)));
+
+    let schemas = schema_files(descriptor);
+    for (name, schema) in &schemas {
+        files.insert(format!("schemas/{name}.json"), to_json(schema));
+    }
+
+    let view = view::build(descriptor, &service.package, &service.rust_path, &schemas);
+    for output in templates.outputs() {
+        let rendered = templates.render(output, &view).with_context(|| {
+            format!(
+                "cannot render `{output}` for service `{}` {}",
+                descriptor.name, descriptor.version
+            )
+        })?;
+        files.insert(output.to_owned(), rendered);
+    }
+    Ok(Publication {
+        service: descriptor.name.clone(),
+        version: descriptor.version.clone(),
+        files,
+    })
+}
+
+fn check_folder_name(value: &str, what: &str, service: &ExportedService) -> Result<()> {
+    if !is_file_safe(value) {
+        bail!(
+            "the {what} `{value}` of `{}` (crate `{}`) cannot be a folder name: use letters, \
+             digits, `_`, `-` and `.`",
+            service.rust_path,
+            service.package
+        );
+    }
+    Ok(())
+}
+
+/// One JSON Schema 2020-12 document per named schema, referring to the
+/// others as sibling files (`"$ref": "Line.json"`).
+pub fn schema_files(descriptor: &ServiceDescriptor) -> BTreeMap<String, Value> {
+    descriptor
+        .definitions
+        .iter()
+        .map(|(name, schema)| {
+            let mut schema = match schema {
+                Value::Object(_) => schema.clone(),
+                Value::Bool(true) => json!({}),
+                _ => json!({ "not": {} }),
+            };
+            rewrite_refs_to_files(&mut schema);
+            bound_integer_formats(&mut schema);
+            if let Value::Object(map) = &mut schema {
+                map.insert("$schema".into(), json!(SCHEMA_DIALECT));
+                map.entry("title").or_insert_with(|| json!(name));
+            }
+            (name.clone(), schema)
+        })
+        .collect()
+}
+
+fn rewrite_refs_to_files(schema: &mut Value) {
+    match schema {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                match (key.as_str(), &mut *value) {
+                    ("$ref", Value::String(reference)) => {
+                        if let Some(name) = ref_name(reference) {
+                            *reference = format!("{name}.json");
+                        }
+                    }
+                    ("const" | "enum" | "default" | "examples" | "example", _) => {}
+                    _ => rewrite_refs_to_files(value),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(rewrite_refs_to_files),
+        _ => {}
+    }
+}
+
+/// Pretty JSON with a final newline.
+pub fn to_json(value: &Value) -> String {
+    let mut text = serde_json::to_string_pretty(value).expect("JSON values always serialize");
+    text.push('\n');
+    text
+}
+
+/// What [`write`] did.
+#[derive(Debug, Clone, Default)]
+pub struct Written {
+    /// Files whose contents changed (or that are new).
+    pub changed: usize,
+    /// Files already up to date.
+    pub unchanged: usize,
+    /// Schema files of types the service no longer has, removed.
+    pub removed: Vec<PathBuf>,
+}
+
+/// Writes `publication` below `out`, and removes schema files of types it
+/// no longer has. Files whose contents are unchanged are not touched.
+pub fn write(out: &Path, publication: &Publication) -> Result<Written> {
+    let folder = out.join(publication.folder());
+    let mut written = Written::default();
+    for (path, contents) in &publication.files {
+        if write_if_changed(&folder.join(path), contents)? {
+            written.changed += 1;
+        } else {
+            written.unchanged += 1;
+        }
+    }
+    let schemas = folder.join("schemas");
+    let current: BTreeSet<&str> = publication.files.keys().map(String::as_str).collect();
+    if let Ok(entries) = std::fs::read_dir(&schemas) {
+        let mut stale = Vec::new();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if name.ends_with(".json") && !current.contains(format!("schemas/{name}").as_str()) {
+                stale.push(entry.path());
+            }
+        }
+        stale.sort();
+        for path in stale {
+            std::fs::remove_file(&path)
+                .with_context(|| format!("cannot remove `{}`", path.display()))?;
+            written.removed.push(path);
+        }
+    }
+    Ok(written)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn schema_files_refer_to_each_other_by_file_name() {
+        let descriptor = ServiceDescriptor {
+            name: "s".into(),
+            version: "1.0.0".into(),
+            docs: None,
+            operations: Vec::new(),
+            definitions: BTreeMap::from([
+                (
+                    "Order".to_owned(),
+                    json!({"type": "object", "properties": {
+                        "lines": {"type": "array", "items": {"$ref": "#/$defs/Line"}},
+                        "n": {"type": "integer", "format": "uint8"}
+                    }, "default": {"$ref": "#/$defs/Kept"}}),
+                ),
+                (
+                    "Line".to_owned(),
+                    json!({"title": "A line", "type": "object"}),
+                ),
+            ]),
+        };
+        let files = schema_files(&descriptor);
+        let order = &files["Order"];
+        assert_eq!(order["$schema"], SCHEMA_DIALECT);
+        assert_eq!(order["title"], "Order");
+        assert_eq!(order["properties"]["lines"]["items"]["$ref"], "Line.json");
+        assert_eq!(order["properties"]["n"]["maximum"], 255);
+        assert_eq!(
+            order["default"]["$ref"], "#/$defs/Kept",
+            "instance data is left alone"
+        );
+        assert_eq!(files["Line"]["title"], "A line");
+    }
+}

@@ -1,0 +1,163 @@
+//! `accord generate`: discover, export, check names, render, write.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+use anyhow::{bail, Result};
+
+use crate::discover::discover;
+use crate::emit::{self, Publication};
+use crate::export::{ExportedService, Exporter};
+use crate::names::{check_names, RENAME_ADVICE};
+use crate::templates::Templates;
+
+/// Which OpenAPI version `openapi.json` is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OpenApiVersion {
+    /// OpenAPI 3.1: schemas are JSON Schema 2020-12, as published.
+    #[default]
+    #[value(name = "3.1")]
+    V3_1,
+    /// OpenAPI 3.0.3, for generators that do not read 3.1 yet.
+    #[value(name = "3.0")]
+    V3_0,
+}
+
+/// What `accord generate` was asked to do.
+#[derive(Debug, Clone)]
+pub struct GenerateOptions {
+    /// Contract crates, workspaces or folders of crates.
+    pub paths: Vec<PathBuf>,
+    /// The output folder; each service version goes to `<out>/<service>/<version>/`.
+    pub out: PathBuf,
+    /// The version of `openapi.json`.
+    pub openapi_version: OpenApiVersion,
+    /// A folder of templates replacing built-in ones.
+    pub templates: Option<PathBuf>,
+    /// Where exporters are built.
+    pub cache_dir: PathBuf,
+    /// No progress output.
+    pub quiet: bool,
+}
+
+/// One service version written.
+#[derive(Debug, Clone)]
+pub struct GeneratedService {
+    /// The service name.
+    pub name: String,
+    /// The contract version.
+    pub version: String,
+    /// The contract crate.
+    pub package: String,
+    /// The folder the files went to.
+    pub folder: PathBuf,
+    /// How many files the service has.
+    pub files: usize,
+    /// How many of them changed.
+    pub changed: usize,
+    /// Schema files of types the service no longer has, removed.
+    pub removed: Vec<PathBuf>,
+}
+
+/// Publishes every service of the contract crates under `options.paths`.
+pub fn generate(options: &GenerateOptions) -> Result<Vec<GeneratedService>> {
+    // Templates first: a broken override fails before minutes of building.
+    let templates = Templates::new(options.templates.as_deref())?;
+    let crates = discover(&options.paths)?;
+    let exporter = Exporter::new(options.cache_dir.clone(), options.quiet);
+
+    let mut services: Vec<ExportedService> = Vec::new();
+    let mut problems = Vec::new();
+    for krate in &crates {
+        for service in exporter.export(krate)? {
+            let found = check_names(&service.descriptor, &krate.schema_types, krate.dir());
+            if !found.is_empty() {
+                problems.push(format!(
+                    "Type names of service `{}` {} (`{}`, crate `{}`, {}):\n{}",
+                    service.descriptor.name,
+                    service.descriptor.version,
+                    service.rust_path,
+                    service.package,
+                    relative(&service.trait_file, krate.dir()),
+                    found
+                        .iter()
+                        .map(|p| format!("  - {p}"))
+                        .collect::<Vec<_>>()
+                        .join("\n")
+                ));
+            }
+            services.push(service);
+        }
+    }
+    if !problems.is_empty() {
+        bail!(
+            "published type names are not stable.\n\n{}\n\n{RENAME_ADVICE}",
+            problems.join("\n\n")
+        );
+    }
+    check_unique_folders(&services)?;
+
+    let publications: Vec<(Publication, &ExportedService)> = services
+        .iter()
+        .map(|s| Ok((emit::render(s, options.openapi_version, &templates)?, s)))
+        .collect::<Result<_>>()?;
+    publications
+        .into_iter()
+        .map(|(publication, service)| {
+            let written = emit::write(&options.out, &publication)?;
+            Ok(GeneratedService {
+                name: publication.service.clone(),
+                version: publication.version.clone(),
+                package: service.package.clone(),
+                folder: options.out.join(publication.folder()),
+                files: publication.files.len(),
+                changed: written.changed,
+                removed: written.removed,
+            })
+        })
+        .collect()
+}
+
+fn relative(path: &Path, root: &Path) -> String {
+    path.strip_prefix(root)
+        .unwrap_or(path)
+        .display()
+        .to_string()
+}
+
+/// Two services publishing into one `<service>/<version>` folder would
+/// overwrite each other.
+fn check_unique_folders(services: &[ExportedService]) -> Result<()> {
+    let mut seen: BTreeMap<(&str, &str), &ExportedService> = BTreeMap::new();
+    for service in services {
+        let key = (
+            service.descriptor.name.as_str(),
+            service.descriptor.version.as_str(),
+        );
+        if let Some(first) = seen.insert(key, service) {
+            bail!(
+                "`{}` (crate `{}`) and `{}` (crate `{}`) both publish service `{}` version {}; \
+                 give one of them another `name` or `version` in `#[accord::service(...)]`",
+                first.rust_path,
+                first.package,
+                service.rust_path,
+                service.package,
+                key.0,
+                key.1
+            );
+        }
+    }
+    Ok(())
+}
+
+/// The cache folder used when none is given: `$XDG_CACHE_HOME/accord`, or
+/// `~/.cache/accord`.
+pub fn default_cache_dir() -> PathBuf {
+    if let Some(dir) = std::env::var_os("XDG_CACHE_HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(dir).join("accord");
+    }
+    if let Some(home) = std::env::var_os("HOME").filter(|d| !d.is_empty()) {
+        return PathBuf::from(home).join(".cache").join("accord");
+    }
+    std::env::temp_dir().join("accord-cache")
+}

@@ -1,0 +1,163 @@
+//! The `accord` command line.
+
+use std::path::PathBuf;
+use std::process::ExitCode;
+
+use accord_codegen::generate::default_cache_dir;
+use accord_codegen::templates::{self, TEMPLATES};
+use accord_codegen::{generate, GenerateOptions, OpenApiVersion};
+use clap::{Parser, Subcommand};
+
+/// Publishes accord service contracts for teams that do not use Rust.
+#[derive(Debug, Parser)]
+#[command(
+    name = "accord",
+    version,
+    about = "Publish accord service contracts: OpenAPI, AsyncAPI, JSON Schemas, a TypeScript \
+             client and a documentation page",
+    long_about = "Publish accord service contracts.\n\n\
+                  accord reads the `#[accord::service]` traits of contract crates, by compiling a \
+                  small exporter against each crate, and writes what other teams build against: \
+                  OpenAPI and AsyncAPI documents, one JSON Schema per type, a TypeScript client \
+                  and a documentation page.",
+    propagate_version = true
+)]
+struct Cli {
+    #[command(subcommand)]
+    command: Command,
+}
+
+#[derive(Debug, Subcommand)]
+enum Command {
+    /// Write the published files of every service in the given contract crates.
+    #[command(
+        long_about = "Write the published files of every service in the given contract crates.\n\n\
+                      For each service and version, DIR/<service>/<version>/ receives:\n  \
+                      openapi.json         OpenAPI 3.1 (or 3.0 with --openapi-version 3.0)\n  \
+                      asyncapi.json        AsyncAPI 3.0\n  \
+                      schemas/<Type>.json  JSON Schema 2020-12, one per named type\n  \
+                      client.ts            a fetch-based TypeScript client\n  \
+                      index.html           a documentation page, readable without a server\n\n\
+                      The output is deterministic: the same contracts give byte-identical files.",
+        after_long_help = "Examples:\n  \
+                           accord generate contracts/ --out published/\n  \
+                           accord generate contracts/orders contracts/catalog --out published/ --openapi-version 3.0\n  \
+                           accord templates export my-templates/ && accord generate contracts/ --out published/ --templates my-templates/"
+    )]
+    Generate(GenerateArgs),
+    /// Work with the handlebars templates behind client.ts and index.html.
+    #[command(subcommand)]
+    Templates(TemplatesCommand),
+}
+
+#[derive(Debug, clap::Args)]
+struct GenerateArgs {
+    /// Contract crates (a folder with a Cargo.toml, or the Cargo.toml), workspaces, or folders
+    /// holding crates. A crate found in a folder is used when it declares a
+    /// `#[accord::service]` trait.
+    #[arg(required = true, value_name = "PATHS")]
+    paths: Vec<PathBuf>,
+
+    /// The folder to write to; each service version goes to DIR/<service>/<version>/.
+    #[arg(short, long, value_name = "DIR")]
+    out: PathBuf,
+
+    /// The OpenAPI version of openapi.json.
+    #[arg(long, value_enum, default_value = "3.1", value_name = "VERSION")]
+    openapi_version: OpenApiVersion,
+
+    /// A folder of templates replacing the built-in ones of the same name (see `accord templates
+    /// export`).
+    #[arg(long, value_name = "DIR")]
+    templates: Option<PathBuf>,
+
+    /// Where exporters are built; reused between runs, so later runs take seconds.
+    /// [default: $XDG_CACHE_HOME/accord or ~/.cache/accord]
+    #[arg(long, env = "ACCORD_CACHE_DIR", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+
+    /// Print only errors.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+#[derive(Debug, Subcommand)]
+enum TemplatesCommand {
+    /// Write the built-in templates into DIR, to edit and pass to `accord generate --templates DIR`.
+    #[command(
+        long_about = "Write the built-in templates into DIR, to edit and pass to `accord generate \
+                      --templates DIR`.\n\nA template left out of DIR stays built in, so DIR may \
+                      keep only the ones you change. Their view model is documented in \
+                      codegen/TEMPLATES.md."
+    )]
+    Export {
+        /// The folder to write the templates to.
+        #[arg(value_name = "DIR")]
+        dir: PathBuf,
+        /// Replace templates already in DIR.
+        #[arg(long)]
+        force: bool,
+    },
+    /// List the templates and what each renders.
+    List,
+}
+
+fn main() -> ExitCode {
+    let cli = Cli::parse();
+    match run(cli) {
+        Ok(()) => ExitCode::SUCCESS,
+        Err(error) => {
+            eprintln!("error: {error:#}");
+            ExitCode::FAILURE
+        }
+    }
+}
+
+fn run(cli: Cli) -> anyhow::Result<()> {
+    match cli.command {
+        Command::Generate(args) => {
+            let options = GenerateOptions {
+                paths: args.paths,
+                out: args.out,
+                openapi_version: args.openapi_version,
+                templates: args.templates,
+                cache_dir: args.cache_dir.unwrap_or_else(default_cache_dir),
+                quiet: args.quiet,
+            };
+            for service in generate(&options)? {
+                let mut line = format!(
+                    "{} {} ({}): {} files in {}",
+                    service.name,
+                    service.version,
+                    service.package,
+                    service.files,
+                    service.folder.display()
+                );
+                if service.changed < service.files {
+                    line.push_str(&format!(", {} changed", service.changed));
+                }
+                if !service.removed.is_empty() {
+                    line.push_str(&format!(
+                        ", {} stale schema file{} removed",
+                        service.removed.len(),
+                        if service.removed.len() == 1 { "" } else { "s" }
+                    ));
+                }
+                println!("{line}");
+            }
+            Ok(())
+        }
+        Command::Templates(TemplatesCommand::Export { dir, force }) => {
+            for path in templates::export(&dir, force)? {
+                println!("{}", path.display());
+            }
+            Ok(())
+        }
+        Command::Templates(TemplatesCommand::List) => {
+            for template in TEMPLATES {
+                println!("{:<24} {}", template.file, template.about);
+            }
+            Ok(())
+        }
+    }
+}

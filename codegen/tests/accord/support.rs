@@ -1,0 +1,317 @@
+//! Running the CLI, finding the tools some tests need, throwaway crates and
+//! the example server.
+
+use std::collections::BTreeMap;
+use std::ffi::OsStr;
+use std::io::{Read, Write};
+use std::path::{Path, PathBuf};
+use std::process::{Command, Output, Stdio};
+use std::sync::OnceLock;
+use std::time::{Duration, Instant};
+
+/// The workspace root.
+pub fn root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("codegen sits in the workspace")
+        .to_path_buf()
+}
+
+/// The exporter cache the tests share (and `scripts/validate-generated.sh`
+/// uses too), so the exporters' dependencies are compiled once.
+pub fn cache_dir() -> PathBuf {
+    root().join("target").join("accord-export")
+}
+
+/// An empty folder for one test, below cargo's temporary folder.
+pub fn scratch(name: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
+        .join("accord-codegen")
+        .join(name);
+    if dir.exists() {
+        std::fs::remove_dir_all(&dir).expect("cannot clear a scratch folder");
+    }
+    std::fs::create_dir_all(&dir).expect("cannot create a scratch folder");
+    dir
+}
+
+/// Runs the `accord` binary with the shared cache.
+pub fn accord<I, S>(args: I) -> Output
+where
+    I: IntoIterator<Item = S>,
+    S: AsRef<OsStr>,
+{
+    Command::new(env!("CARGO_BIN_EXE_accord"))
+        .args(args)
+        .env("ACCORD_CACHE_DIR", cache_dir())
+        .output()
+        .expect("cannot run accord")
+}
+
+/// Runs `accord generate PATHS --out OUT EXTRA...` and insists it succeeds.
+pub fn generate(paths: &[&Path], out: &Path, extra: &[&str]) -> Output {
+    let mut args: Vec<&OsStr> = vec![OsStr::new("generate")];
+    args.extend(paths.iter().map(|p| p.as_os_str()));
+    args.extend([OsStr::new("--out"), out.as_os_str()]);
+    args.extend(extra.iter().map(OsStr::new));
+    let output = accord(&args);
+    assert!(
+        output.status.success(),
+        "accord {args:?} failed:\n{}",
+        text(&output.stderr)
+    );
+    output
+}
+
+/// Lossy UTF-8.
+pub fn text(bytes: &[u8]) -> String {
+    String::from_utf8_lossy(bytes).into_owned()
+}
+
+/// The example contract crates: folder name and path.
+pub fn contract_crates() -> Vec<(String, PathBuf)> {
+    let mut crates: Vec<(String, PathBuf)> = std::fs::read_dir(root().join("contracts"))
+        .expect("contracts/ exists")
+        .flatten()
+        .filter(|e| e.path().join("Cargo.toml").is_file())
+        .map(|e| (e.file_name().to_string_lossy().into_owned(), e.path()))
+        .collect();
+    crates.sort();
+    assert!(!crates.is_empty(), "no crate in contracts/");
+    crates
+}
+
+/// What `accord generate` wrote for one example crate.
+#[derive(Debug)]
+pub struct Published {
+    /// With OpenAPI 3.1 (the default).
+    pub v31: PathBuf,
+    /// With `--openapi-version 3.0`.
+    pub v30: PathBuf,
+}
+
+/// Every example crate published, once per test run.
+pub fn published() -> &'static BTreeMap<String, Published> {
+    static PUBLISHED: OnceLock<BTreeMap<String, Published>> = OnceLock::new();
+    PUBLISHED.get_or_init(|| {
+        let base = scratch("published");
+        contract_crates()
+            .into_iter()
+            .map(|(name, path)| {
+                let v31 = base.join(&name).join("3.1");
+                let v30 = base.join(&name).join("3.0");
+                generate(&[&path], &v31, &[]);
+                generate(&[&path], &v30, &["--openapi-version", "3.0", "--quiet"]);
+                (name, Published { v31, v30 })
+            })
+            .collect()
+    })
+}
+
+/// The `<service>/<version>` folders below `out`, sorted.
+pub fn service_folders(out: &Path) -> Vec<PathBuf> {
+    let mut found = Vec::new();
+    for service in std::fs::read_dir(out).expect("output folder").flatten() {
+        for version in std::fs::read_dir(service.path())
+            .expect("service folder")
+            .flatten()
+        {
+            found.push(version.path());
+        }
+    }
+    found.sort();
+    found
+}
+
+/// Every file below `dir`, by path relative to it (with `/`).
+pub fn read_tree(dir: &Path) -> BTreeMap<String, Vec<u8>> {
+    fn walk(base: &Path, dir: &Path, files: &mut BTreeMap<String, Vec<u8>>) {
+        let Ok(entries) = std::fs::read_dir(dir) else {
+            return;
+        };
+        for entry in entries.flatten() {
+            let path = entry.path();
+            if path.is_dir() {
+                walk(base, &path, files);
+            } else {
+                let relative = path.strip_prefix(base).unwrap();
+                let key = relative
+                    .components()
+                    .map(|c| c.as_os_str().to_string_lossy().into_owned())
+                    .collect::<Vec<_>>()
+                    .join("/");
+                files.insert(key, std::fs::read(&path).unwrap());
+            }
+        }
+    }
+    let mut files = BTreeMap::new();
+    walk(dir, dir, &mut files);
+    files
+}
+
+/// `Some(path)` when a tool is there. When it is not: a failure under CI
+/// (which installs every tool), else one line saying the test is skipped.
+pub fn require_tool(name: &str, found: Option<PathBuf>, install: &str) -> Option<PathBuf> {
+    if found.is_some() {
+        return found;
+    }
+    if std::env::var_os("CI").is_some() {
+        panic!("{name} is missing, and CI must run this test: {install}");
+    }
+    // Straight to stderr, past the test harness's capture, so the line
+    // shows even though the test passes.
+    let _ = writeln!(
+        std::io::stderr(),
+        "skipped: {name} is not installed ({install})"
+    );
+    None
+}
+
+/// `tsc` from the validators `.ci/run tools` installs.
+pub fn tsc() -> Option<PathBuf> {
+    let tools = std::env::var_os("ACCORD_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".ci-cache"));
+    let tsc = tools.join("npm/node_modules/.bin/tsc");
+    require_tool(
+        "tsc",
+        tsc.is_file().then_some(tsc),
+        "run `bash .ci/run tools`",
+    )
+}
+
+/// `node` from the PATH.
+pub fn node() -> Option<PathBuf> {
+    require_tool("node", on_path(&["node"]), "install Node.js")
+}
+
+/// Chromium from the PATH.
+pub fn chromium() -> Option<PathBuf> {
+    require_tool(
+        "chromium",
+        on_path(&["chromium", "chromium-browser"]),
+        "apt-get install -y chromium",
+    )
+}
+
+fn on_path(names: &[&str]) -> Option<PathBuf> {
+    let path = std::env::var_os("PATH")?;
+    std::env::split_paths(&path)
+        .flat_map(|dir| names.iter().map(move |n| dir.join(n)))
+        .find(|candidate| candidate.is_file())
+}
+
+/// Runs `command`, killing it after `limit`.
+pub fn run_with_timeout(command: &mut Command, limit: Duration) -> Output {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .unwrap_or_else(|e| panic!("cannot run {command:?}: {e}"));
+    let read = |mut pipe: Box<dyn Read + Send>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            let _ = pipe.read_to_end(&mut bytes);
+            bytes
+        })
+    };
+    let stdout = read(Box::new(child.stdout.take().unwrap()));
+    let stderr = read(Box::new(child.stderr.take().unwrap()));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait().expect("cannot wait for a child") {
+            break status;
+        }
+        if started.elapsed() > limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            panic!("{command:?} did not finish within {limit:?}");
+        }
+        std::thread::sleep(Duration::from_millis(50));
+    };
+    Output {
+        status,
+        stdout: stdout.join().unwrap(),
+        stderr: stderr.join().unwrap(),
+    }
+}
+
+/// A throwaway contract crate in its own workspace, depending on this
+/// workspace's accord and pinned to its lock file (so its exporter reuses
+/// the compiled dependencies). `files` are `(path under src/, contents)`.
+pub fn temp_crate(name: &str, manifest_deps: &str, files: &[(&str, &str)]) -> PathBuf {
+    let dir = scratch(&format!("crates/{name}"));
+    let runtime = root().join("runtime");
+    let manifest = format!(
+        "[package]\nname = \"{name}\"\nversion = \"0.1.0\"\nedition = \"2021\"\npublish = false\n\n\
+         [dependencies]\n{}\nserde = {{ version = \"1\", features = [\"derive\"] }}\nschemars = \"1\"\n\n\
+         [workspace]\n",
+        manifest_deps.replace("{runtime}", &runtime.display().to_string().replace('\\', "/")),
+    );
+    std::fs::write(dir.join("Cargo.toml"), manifest).unwrap();
+    std::fs::copy(root().join("Cargo.lock"), dir.join("Cargo.lock")).unwrap();
+    for (path, contents) in files {
+        let file = dir.join("src").join(path);
+        std::fs::create_dir_all(file.parent().unwrap()).unwrap();
+        std::fs::write(file, contents).unwrap();
+    }
+    dir
+}
+
+/// The example orders server, served in this process on a free loopback
+/// port until dropped.
+pub struct OrdersServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl OrdersServer {
+    /// Starts the server.
+    pub fn start() -> Self {
+        use orders_contract::OrdersServer as _;
+
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("a tokio runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("a loopback port");
+                port_tx.send(listener.local_addr().unwrap().port()).unwrap();
+                let app = orders_server::InMemoryOrders::new().into_router();
+                accord::http::serve(listener, app, async {
+                    let _ = stop.await;
+                })
+                .await
+                .expect("the orders server failed");
+            });
+        });
+        let port = port_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the orders server did not start");
+        OrdersServer {
+            base_url: format!("http://127.0.0.1:{port}"),
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for OrdersServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

@@ -1,0 +1,116 @@
+//! The generated TypeScript clients compile under `tsc --strict`, and the
+//! orders client works against the example server.
+
+use std::process::Command;
+use std::time::Duration;
+
+use crate::support::{
+    node, published, root, run_with_timeout, scratch, service_folders, text, tsc, OrdersServer,
+};
+
+#[test]
+fn every_client_compiles_with_tsc_strict() {
+    let Some(tsc) = tsc() else { return };
+    let mut clients = Vec::new();
+    for outputs in published().values() {
+        for folder in service_folders(&outputs.v31) {
+            clients.push(folder.join("client.ts"));
+        }
+    }
+    let output = run_with_timeout(
+        Command::new(&tsc)
+            .args([
+                "--noEmit",
+                "--strict",
+                "--target",
+                "es2022",
+                "--lib",
+                "es2022,dom",
+            ])
+            .args(&clients),
+        Duration::from_secs(180),
+    );
+    assert!(
+        output.status.success(),
+        "tsc --strict rejects a generated client:\n{}{}",
+        text(&output.stdout),
+        text(&output.stderr)
+    );
+}
+
+#[test]
+fn the_orders_client_calls_every_request_method_of_the_example_server() {
+    let (Some(tsc), Some(node)) = (tsc(), node()) else {
+        return;
+    };
+    let orders = published()["orders"].v31.join("orders").join("1.2.0");
+    let dir = scratch("typescript/orders");
+    std::fs::copy(orders.join("client.ts"), dir.join("client.ts")).unwrap();
+    let script = root().join("codegen/tests/ts/orders.test.ts");
+    std::fs::copy(&script, dir.join("orders.test.ts")).unwrap();
+    std::fs::write(dir.join("package.json"), "{ \"type\": \"module\" }\n").unwrap();
+
+    let server = OrdersServer::start();
+    std::fs::write(
+        dir.join("server.ts"),
+        format!("export const BASE_URL = {:?};\n", server.base_url),
+    )
+    .unwrap();
+
+    let compiled = run_with_timeout(
+        Command::new(&tsc).current_dir(&dir).args([
+            "--strict",
+            "--target",
+            "es2022",
+            "--module",
+            "es2022",
+            "--lib",
+            "es2022,dom",
+            "--outDir",
+            "out",
+            "client.ts",
+            "server.ts",
+            "orders.test.ts",
+        ]),
+        Duration::from_secs(180),
+    );
+    assert!(
+        compiled.status.success(),
+        "the test script does not compile against the client:\n{}{}",
+        text(&compiled.stdout),
+        text(&compiled.stderr)
+    );
+
+    let run = run_with_timeout(
+        Command::new(&node)
+            .current_dir(&dir)
+            .arg("out/orders.test.js"),
+        Duration::from_secs(60),
+    );
+    let stdout = text(&run.stdout);
+    assert!(
+        run.status.success(),
+        "the client failed against the server:\n{stdout}{}",
+        text(&run.stderr)
+    );
+    drop(server);
+
+    // Every request method of the contract was called, as the OpenAPI
+    // document lists them.
+    let openapi: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(orders.join("openapi.json")).unwrap()).unwrap();
+    let mut operations = Vec::new();
+    for item in openapi["paths"].as_object().unwrap().values() {
+        for operation in item.as_object().unwrap().values() {
+            operations.push(operation["operationId"].as_str().unwrap().to_owned());
+        }
+    }
+    assert_eq!(operations.len(), 7, "{operations:?}");
+    for operation in operations {
+        assert!(
+            stdout.lines().any(|l| l == format!("called {operation}")),
+            "the script did not call {operation}:\n{stdout}"
+        );
+    }
+    assert!(stdout.contains("typed error: not_found 404"), "{stdout}");
+}

@@ -1,0 +1,490 @@
+// A TypeScript client of the `catalog` service, version 0.3.0.
+// Written by accord from `catalog_contract::Catalog`; do not edit, generate it again.
+//
+// Every request method is an async function sending one HTTP call with
+// `fetch`, and a method of `CatalogClient`. A method with a typed error
+// returns a `CallResult`: `{ ok: true, value }`, or `{ ok: false, error }`
+// with the error the service answered; `unwrap` turns it into the value
+// or a thrown `ServiceError`. Any other failure is thrown: a
+// `ProblemError` for a problem document (such as rejected input), a
+// `ProtocolError` for a reply the contract does not describe, and
+// fetch's own error when the server cannot be reached.
+//
+// Integers are JavaScript numbers: values beyond 2^53 lose precision.
+
+// ---- Calls, problem documents and errors ----------------------------------
+
+/** One rejected part of a request, as a problem document lists it. */
+export interface FieldError {
+  /** Where the value was. */
+  location: "path" | "query" | "header" | "body";
+  /** The field, such as `lines[0].quantity`; empty for the whole body. */
+  field: string;
+  /** Why it was rejected. */
+  reason: string;
+}
+
+/** An RFC 9457 problem document: how the server reports every failure. */
+export interface Problem {
+  /** A URI naming the kind of problem. */
+  type: string;
+  title: string;
+  status: number;
+  detail?: string;
+  instance?: string;
+  /** Each rejected part of the request, for input the server could not decode. */
+  errors?: FieldError[];
+  /** The typed service error, when `type` is `urn:accord:problem:service-error`. */
+  error?: unknown;
+  [member: string]: unknown;
+}
+
+/** Where calls go and how they are sent. */
+export interface Connection {
+  /** The server's base URL, such as `http://127.0.0.1:8080`. */
+  baseUrl: string;
+  /** The `fetch` to send with; the global one unless given. */
+  fetch?: typeof globalThis.fetch;
+  /** Headers sent with every call, such as `authorization`. */
+  headers?: { [name: string]: string };
+}
+
+/** Options of one call. */
+export interface CallOptions {
+  /** Aborts the call when signalled. */
+  signal?: AbortSignal;
+  /** Headers sent with this call only. */
+  headers?: { [name: string]: string };
+}
+
+/**
+ * The outcome of a call to a method with a typed error: its value, or the
+ * service error the server answered with. Any other failure is thrown.
+ */
+export type CallResult<T, E> =
+  | { ok: true; status: number; value: T }
+  | { ok: false; status: number; error: E; problem: Problem };
+
+/** A typed service error, thrown by `unwrap`. */
+export class ServiceError<E> extends Error {
+  /** The HTTP status. */
+  readonly status: number;
+  /** The typed error: the problem document's `error` member. */
+  readonly error: E;
+  /** The whole problem document. */
+  readonly problem: Problem;
+
+  constructor(status: number, error: E, problem: Problem) {
+    super(problem.detail ? `${problem.title}: ${problem.detail}` : problem.title);
+    this.name = "ServiceError";
+    this.status = status;
+    this.error = error;
+    this.problem = problem;
+  }
+}
+
+/** A problem document that is not a typed error of the method called: bad input, a server fault. */
+export class ProblemError extends Error {
+  /** The method called. */
+  readonly operation: string;
+  /** The HTTP status. */
+  readonly status: number;
+  /** The problem document; `errors` names each rejected field of bad input. */
+  readonly problem: Problem;
+
+  constructor(operation: string, status: number, problem: Problem) {
+    const detail = problem.detail ? `: ${problem.detail}` : "";
+    super(`${operation}: ${problem.title} (${status})${detail}`);
+    this.name = "ProblemError";
+    this.operation = operation;
+    this.status = status;
+    this.problem = problem;
+  }
+}
+
+/** A reply that is not what the contract says: no problem document, or a body that is not JSON. */
+export class ProtocolError extends Error {
+  /** The method called. */
+  readonly operation: string;
+  /** The HTTP status. */
+  readonly status: number;
+  /** The start of the reply body. */
+  readonly body: string;
+
+  constructor(operation: string, status: number, reason: string, body: string) {
+    super(`${operation}: ${reason} (status ${status})`);
+    this.name = "ProtocolError";
+    this.operation = operation;
+    this.status = status;
+    this.body = body.slice(0, 512);
+  }
+}
+
+/** The value of a call result, or its typed error thrown as a `ServiceError`. */
+export function unwrap<T, E>(result: CallResult<T, E>): T {
+  if (result.ok) {
+    return result.value;
+  }
+  throw new ServiceError<E>(result.status, result.error, result.problem);
+}
+
+/** Characters a path segment keeps as they are; the rest is percent-encoded as UTF-8. */
+const $SEGMENT_SAFE = /^[A-Za-z0-9!$&'()*+,\-.:;=@_~]$/;
+
+/** Percent-encodes a path parameter (a string, number or boolean) the way accord's Rust client does. */
+export function encodePathSegment(value: unknown): string {
+  const text = $scalarText("a path parameter", value);
+  if (text === undefined || text === "") {
+    throw new TypeError("a path parameter cannot be empty or null");
+  }
+  let encoded = "";
+  for (const char of text) {
+    encoded += $SEGMENT_SAFE.test(char) ? char : encodeURIComponent(char);
+  }
+  return encoded;
+}
+
+/** Form-encodes a query object: one pair per field, repeated for arrays; null and undefined left out. */
+export function encodeQuery(query: object | null | undefined): string {
+  const params = new URLSearchParams();
+  for (const [key, value] of Object.entries(query ?? {})) {
+    for (const item of Array.isArray(value) ? value : [value]) {
+      if (item === undefined || item === null) {
+        continue;
+      }
+      if (typeof item === "object") {
+        throw new TypeError(`query field \`${key}\` must be a string, number or boolean`);
+      }
+      params.append(key, String(item));
+    }
+  }
+  return params.toString();
+}
+
+/** A string, number or boolean as text; `undefined` for null and undefined. */
+function $scalarText(what: string, value: unknown): string | undefined {
+  if (value === undefined || value === null) {
+    return undefined;
+  }
+  if (typeof value === "object") {
+    throw new TypeError(`${what} must be a string, number or boolean`);
+  }
+  return String(value);
+}
+
+function $headerText(name: string, value: unknown): string | undefined {
+  const text = $scalarText(`header \`${name}\``, value);
+  if (text !== undefined && /^[ \t]|[ \t]$/.test(text)) {
+    throw new TypeError(`header \`${name}\` cannot begin or end with whitespace`);
+  }
+  return text;
+}
+
+function $isJson(contentType: string): boolean {
+  const essence = contentType.split(";")[0].trim().toLowerCase();
+  return essence === "application/json" || (essence.startsWith("application/") && essence.endsWith("+json"));
+}
+
+interface $Call {
+  operation: string;
+  method: string;
+  path: string;
+  query: string | undefined;
+  headers: { [name: string]: string };
+  body: string | undefined;
+  /** Whether the method has a typed error to return rather than throw. */
+  typed: boolean;
+}
+
+async function $send<T, E>(
+  connection: Connection,
+  call: $Call,
+  options: CallOptions | undefined,
+): Promise<CallResult<T, E>> {
+  const send = connection.fetch ?? globalThis.fetch;
+  let url = connection.baseUrl.replace(/\/+$/, "") + call.path;
+  if (call.query) {
+    url += "?" + call.query;
+  }
+  const headers: { [name: string]: string } = {
+    accept: "application/json, application/problem+json",
+    ...connection.headers,
+    ...options?.headers,
+    ...call.headers,
+  };
+  if (call.body !== undefined) {
+    headers["content-type"] = "application/json";
+  }
+  const reply = await send(url, { method: call.method, headers, body: call.body, signal: options?.signal });
+  const text = await reply.text();
+  if (reply.status >= 200 && reply.status < 300) {
+    if (text === "") {
+      return { ok: true, status: reply.status, value: undefined as T };
+    }
+    try {
+      return { ok: true, status: reply.status, value: JSON.parse(text) as T };
+    } catch (error) {
+      throw new ProtocolError(call.operation, reply.status, `undecodable reply body: ${error}`, text);
+    }
+  }
+  if (!$isJson(reply.headers.get("content-type") ?? "")) {
+    throw new ProtocolError(call.operation, reply.status, "unexpected status without a problem document", text);
+  }
+  let problem: Problem;
+  try {
+    problem = JSON.parse(text) as Problem;
+  } catch (error) {
+    throw new ProtocolError(call.operation, reply.status, `undecodable problem document: ${error}`, text);
+  }
+  if (call.typed && problem.type === "urn:accord:problem:service-error" && problem.error !== undefined) {
+    return { ok: false, status: reply.status, error: problem.error as E, problem };
+  }
+  throw new ProblemError(call.operation, reply.status, problem);
+}
+
+// ---- Types -----------------------------------------------------------------
+
+/** What can go wrong in the catalog. */
+export type CatalogError =
+  /** No product has this SKU. */
+  | { code: "unknown_product"; sku: string }
+  /** The product's SKU does not match the path. */
+  | { body: string; code: "sku_mismatch"; path: string };
+
+/** A category and the categories below it. */
+export interface Category {
+  children?: Category[];
+  name: string;
+}
+
+/** Width, height and depth, in millimetres. */
+export type Dimensions = [number, number, number];
+
+/** Which page to list. */
+export interface PageQuery {
+  /** The `next` of the previous page. */
+  after?: string | null;
+  /** At most this many items (default 20). */
+  limit?: number | null;
+}
+
+/** A product for sale. */
+export interface Product {
+  /** Anything else the shop shows, as JSON. */
+  attributes?: { [key: string]: unknown };
+  /** The category path, such as `["garden", "tools"]`. */
+  category: string[];
+  /** Width, height and depth in millimetres. */
+  dimensions?: Dimensions | null;
+  /** Price in cents. */
+  price_cents: number;
+  /** The stock-keeping unit. */
+  sku: string;
+  title: string;
+}
+
+/** Published when a product is added or changed. */
+export interface ProductChanged {
+  /** The product as it is now. */
+  product: Product;
+  sku: string;
+}
+
+/** One page of a listing. */
+export interface ProductPage {
+  items: Product[];
+  /** Pass as `after` to get the next page; absent on the last page. */
+  next?: string | null;
+  /** How many items all pages hold. */
+  total: number;
+}
+
+/** A customer's review of a product. */
+export interface Review {
+  author: string;
+  /** One to five stars. */
+  stars: number;
+  text: string;
+}
+
+/** One page of a listing. */
+export interface ReviewPage {
+  items: Review[];
+  /** Pass as `after` to get the next page; absent on the last page. */
+  next?: string | null;
+  /** How many items all pages hold. */
+  total: number;
+}
+
+// ---- Requests --------------------------------------------------------------
+
+/**
+ * `GET /products`: List products, a page at a time.
+ */
+export async function listProducts(
+  connection: Connection,
+  page?: PageQuery,
+  options?: CallOptions,
+): Promise<ProductPage> {
+  const $headers: { [name: string]: string } = {};
+  const $result = await $send<ProductPage, never>(
+    connection,
+    {
+      operation: "list_products",
+      method: "GET",
+      path: "/products",
+      query: encodeQuery(page),
+      headers: $headers,
+      body: undefined,
+      typed: false,
+    },
+    options,
+  );
+  return unwrap($result);
+}
+
+/**
+ * `GET /products/{sku}/reviews`: List the reviews of a product, a page at a time.
+ *
+ * A typed error comes back as `{ ok: false, error }`:
+ * - `UnknownProduct` (404): No product has this SKU.
+ * - `SkuMismatch` (422): The product's SKU does not match the path.
+ */
+export async function listReviews(
+  connection: Connection,
+  sku: string,
+  page?: PageQuery,
+  options?: CallOptions,
+): Promise<CallResult<ReviewPage, CatalogError>> {
+  const $headers: { [name: string]: string } = {};
+  const $result = await $send<ReviewPage, CatalogError>(
+    connection,
+    {
+      operation: "list_reviews",
+      method: "GET",
+      path: "/products/" + encodePathSegment(sku) + "/reviews",
+      query: encodeQuery(page),
+      headers: $headers,
+      body: undefined,
+      typed: true,
+    },
+    options,
+  );
+  return $result;
+}
+
+/**
+ * `PUT /products/{sku}`: Add or replace a product.
+ *
+ * A typed error comes back as `{ ok: false, error }`:
+ * - `UnknownProduct` (404): No product has this SKU.
+ * - `SkuMismatch` (422): The product's SKU does not match the path.
+ */
+export async function putProduct(
+  connection: Connection,
+  sku: string,
+  product: Product,
+  options?: CallOptions,
+): Promise<CallResult<Product, CatalogError>> {
+  const $headers: { [name: string]: string } = {};
+  const $result = await $send<Product, CatalogError>(
+    connection,
+    {
+      operation: "put_product",
+      method: "PUT",
+      path: "/products/" + encodePathSegment(sku),
+      query: undefined,
+      headers: $headers,
+      body: JSON.stringify(product),
+      typed: true,
+    },
+    options,
+  );
+  return $result;
+}
+
+/**
+ * `GET /categories`: The category tree.
+ */
+export async function categories(
+  connection: Connection,
+  options?: CallOptions,
+): Promise<Category[]> {
+  const $headers: { [name: string]: string } = {};
+  const $result = await $send<Category[], never>(
+    connection,
+    {
+      operation: "categories",
+      method: "GET",
+      path: "/categories",
+      query: undefined,
+      headers: $headers,
+      body: undefined,
+      typed: false,
+    },
+    options,
+  );
+  return unwrap($result);
+}
+
+// ---- Client ----------------------------------------------------------------
+
+/**
+ * A client of the `catalog` service: one method per request method.
+ *
+ * The products a shop sells, their categories and reviews.
+ */
+export class CatalogClient {
+  readonly #connection: Connection;
+
+  /** A client of the server at `baseUrl` (such as `http://127.0.0.1:8080`), or over a connection. */
+  constructor(baseUrl: string | Connection) {
+    this.#connection = typeof baseUrl === "string" ? { baseUrl } : baseUrl;
+  }
+
+  /** List products, a page at a time. */
+  listProducts(
+    page?: PageQuery,
+    options?: CallOptions,
+  ): Promise<ProductPage> {
+    return listProducts(this.#connection, page, options);
+  }
+
+  /** List the reviews of a product, a page at a time. */
+  listReviews(
+    sku: string,
+    page?: PageQuery,
+    options?: CallOptions,
+  ): Promise<CallResult<ReviewPage, CatalogError>> {
+    return listReviews(this.#connection, sku, page, options);
+  }
+
+  /** Add or replace a product. */
+  putProduct(
+    sku: string,
+    product: Product,
+    options?: CallOptions,
+  ): Promise<CallResult<Product, CatalogError>> {
+    return putProduct(this.#connection, sku, product, options);
+  }
+
+  /** The category tree. */
+  categories(
+    options?: CallOptions,
+  ): Promise<Category[]> {
+    return categories(this.#connection, options);
+  }
+}
+
+// ---- Events ----------------------------------------------------------------
+
+/** The topic each event is published on. */
+export const topics = {
+  /** Published when a product is added or changed. */
+  productChanged: "catalog.product_changed",
+} as const;
+
+/** The payload type of each event, by topic. */
+export interface CatalogEvents {
+  "catalog.product_changed": ProductChanged;
+}

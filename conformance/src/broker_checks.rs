@@ -1,0 +1,420 @@
+//! Checks of the [`Broker`] model itself: groups, members, settling.
+
+use std::collections::{BTreeMap, BTreeSet, HashSet};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use accord::broker::{
+    Broker, Delivery, Message, SubscribeOptions, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP,
+    DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
+};
+use tokio::sync::mpsc;
+
+use crate::{
+    expect_delivery, expect_forwarded, expect_forwarded_quiet, expect_quiet, expect_quiet_for,
+    forward, text, within, Names, Task, ARRIVE,
+};
+
+async fn publish<B: Broker>(broker: &B, message: Message) {
+    let what = format!("publishing {:?} on `{}`", text(&message), message.topic);
+    within(ARRIVE, &what, broker.publish(message))
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+}
+
+async fn join<B: Broker>(broker: &B, options: SubscribeOptions) -> B::Subscription {
+    let what = format!("subscribing group `{}`", options.group);
+    within(ARRIVE, &what, broker.subscribe(options))
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"))
+}
+
+async fn settle<F: std::future::Future<Output = Result<(), accord::broker::BrokerError>>>(
+    what: &str,
+    settling: F,
+) {
+    within(ARRIVE, what, settling)
+        .await
+        .unwrap_or_else(|e| panic!("{what}: {e}"));
+}
+
+/// Two groups on one topic each receive every message exactly once.
+pub async fn fan_out_to_groups<B: Broker>(broker: &B, prefix: &str) {
+    const N: usize = 20;
+    let names = Names::new(prefix, "fan-out");
+    let topic = names.topic("t");
+    let mut a = join(broker, SubscribeOptions::new(names.group("a"), [&topic])).await;
+    let mut b = join(broker, SubscribeOptions::new(names.group("b"), [&topic])).await;
+    for i in 0..N {
+        publish(broker, Message::new(&topic, format!("m{i}"))).await;
+    }
+    for (group, sub) in [("a", &mut a), ("b", &mut b)] {
+        let mut seen = BTreeMap::<String, u32>::new();
+        for _ in 0..N {
+            let delivery = expect_delivery(sub, &format!("group {group}")).await;
+            *seen.entry(text(delivery.message())).or_default() += 1;
+            settle("ack", delivery.ack()).await;
+        }
+        expect_quiet(sub, &format!("group {group} after all {N} messages")).await;
+        for i in 0..N {
+            let count = seen.get(&format!("m{i}")).copied().unwrap_or(0);
+            assert_eq!(
+                count, 1,
+                "group {group} received m{i} {count} times; every group receives every message once (got {seen:?})"
+            );
+        }
+    }
+}
+
+/// Two members of one group split the messages: each message is handled by
+/// exactly one member, and both members get some.
+pub async fn competition_within_group<B: Broker>(broker: &B, prefix: &str) {
+    const N: usize = 40;
+    let names = Names::new(prefix, "competition");
+    let topic = names.topic("t");
+    let options = SubscribeOptions::new(names.group("g"), [&topic]).max_in_flight(1);
+    let first = join(broker, options.clone()).await;
+    let second = join(broker, options).await;
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _members = [forward(0, first, tx.clone()), forward(1, second, tx)];
+    for i in 0..N {
+        publish(broker, Message::new(&topic, format!("m{i}"))).await;
+    }
+    let mut by_member = [BTreeSet::new(), BTreeSet::new()];
+    let mut seen = BTreeMap::<String, u32>::new();
+    for _ in 0..N {
+        let (member, delivery) = expect_forwarded(&mut rx, "the group's members").await;
+        let body = text(delivery.message());
+        *seen.entry(body.clone()).or_default() += 1;
+        by_member[member].insert(body);
+        settle("ack", delivery.ack()).await;
+    }
+    expect_forwarded_quiet(&mut rx, "the group after all messages").await;
+    for i in 0..N {
+        let count = seen.get(&format!("m{i}")).copied().unwrap_or(0);
+        assert_eq!(
+            count, 1,
+            "m{i} was handled {count} times in one group; the members of a group share messages"
+        );
+    }
+    assert!(
+        !by_member[0].is_empty() && !by_member[1].is_empty(),
+        "both members of the group should get messages; they got {} and {}",
+        by_member[0].len(),
+        by_member[1].len()
+    );
+}
+
+/// Messages with the same key reach a group in publish order, one at a
+/// time, even with several deliveries in flight and a retry in between.
+/// Checked only where the backend claims
+/// [`per_key_order`](accord::broker::Capabilities::per_key_order).
+pub async fn per_key_order<B: Broker>(broker: &B, prefix: &str) {
+    if !broker.capabilities().per_key_order {
+        tracing::info!("per-key order is not claimed by this backend; not checked");
+        return;
+    }
+    const PER_KEY: usize = 10;
+    const KEYS: [&str; 3] = ["k0", "k1", "k2"];
+    const RETRIED: (&str, usize) = ("k1", 3);
+    let names = Names::new(prefix, "per-key-order");
+    let topic = names.topic("t");
+    let mut sub = join(
+        broker,
+        SubscribeOptions::new(names.group("g"), [&topic]).max_in_flight(8),
+    )
+    .await;
+    for i in 0..PER_KEY {
+        for key in KEYS {
+            publish(
+                broker,
+                Message::new(&topic, format!("{key}:{i}")).with_key(key),
+            )
+            .await;
+        }
+    }
+
+    let in_flight = Arc::new(Mutex::new(HashSet::<String>::new()));
+    let mut received = BTreeMap::<String, Vec<(usize, u32)>>::new();
+    let mut most_at_once = 0;
+    let mut handlers = Vec::new();
+    let expected_total = KEYS.len() * PER_KEY + 1;
+    for _ in 0..expected_total {
+        let delivery = expect_delivery(&mut sub, "the keyed messages").await;
+        let message = delivery.message();
+        let key = message
+            .key
+            .clone()
+            .unwrap_or_else(|| panic!("the key of {:?} was lost", text(message)));
+        let body = text(message);
+        let index: usize = body
+            .split_once(':')
+            .and_then(|(_, i)| i.parse().ok())
+            .unwrap_or_else(|| panic!("unexpected payload {body:?}"));
+        {
+            let mut held = in_flight.lock().unwrap();
+            assert!(
+                held.insert(key.clone()),
+                "{body:?} was delivered while an earlier message with key {key} was still unsettled"
+            );
+            most_at_once = most_at_once.max(held.len());
+        }
+        let attempt = delivery.attempt();
+        received
+            .entry(key.clone())
+            .or_default()
+            .push((index, attempt));
+        let retry = (key.as_str(), index) == RETRIED && attempt == 1;
+        let in_flight = in_flight.clone();
+        handlers.push(Task::spawn(async move {
+            tokio::time::sleep(Duration::from_millis((index % 3) as u64)).await;
+            in_flight.lock().unwrap().remove(&key);
+            let result = if retry {
+                delivery.retry(Duration::from_millis(50)).await
+            } else {
+                delivery.ack().await
+            };
+            result.expect("settling a keyed delivery");
+        }));
+    }
+    for mut handler in handlers {
+        within(ARRIVE, "settling the keyed deliveries", &mut handler.0)
+            .await
+            .expect("settling a keyed delivery");
+    }
+    expect_quiet(&mut sub, "the group after every keyed message").await;
+    for key in KEYS {
+        let mut expected: Vec<(usize, u32)> = (0..PER_KEY).map(|i| (i, 1)).collect();
+        if key == RETRIED.0 {
+            expected.insert(RETRIED.1 + 1, (RETRIED.1, 2));
+        }
+        assert_eq!(
+            received.get(key),
+            Some(&expected),
+            "key {key}: (message, attempt) in the order delivered; the retried message must come again before later ones"
+        );
+    }
+    tracing::debug!(most_at_once, "keys in flight at once");
+}
+
+/// A delivery settled with `retry(delay)` comes again with attempt 2, not
+/// before the delay, with the same payload and headers.
+pub async fn redelivery_after_retry<B: Broker>(broker: &B, prefix: &str) {
+    const DELAY: Duration = Duration::from_secs(1);
+    let names = Names::new(prefix, "retry");
+    let topic = names.topic("t");
+    let mut sub = join(broker, SubscribeOptions::new(names.group("g"), [&topic])).await;
+    publish(
+        broker,
+        Message::new(&topic, "again")
+            .with_header("x-conformance-a", "1")
+            .with_header("x-conformance-b", "two words"),
+    )
+    .await;
+    let first = expect_delivery(&mut sub, "the message").await;
+    assert_eq!(first.attempt(), 1, "a first delivery is attempt 1");
+    let original = first.message().clone();
+    settle("retry", first.retry(DELAY)).await;
+    expect_quiet_for(
+        &mut sub,
+        DELAY / 2,
+        "a message retried after 1 s came back early",
+    )
+    .await;
+    let second = expect_delivery(&mut sub, "the retried message").await;
+    assert_eq!(second.attempt(), 2, "a retried message comes as attempt 2");
+    let again = second.message();
+    assert_eq!(again.topic, original.topic, "the topic survives a retry");
+    assert_eq!(
+        again.payload, original.payload,
+        "the payload survives a retry"
+    );
+    for (name, value) in &original.headers {
+        assert_eq!(
+            again.header(name),
+            Some(value.as_str()),
+            "header `{name}` survives a retry"
+        );
+    }
+    settle("ack", second.ack()).await;
+    expect_quiet(&mut sub, "an acked message").await;
+}
+
+/// A delivery dropped without being settled is delivered again, as
+/// attempt 2, to the same or another member.
+pub async fn redelivery_after_release<B: Broker>(broker: &B, prefix: &str) {
+    let names = Names::new(prefix, "release");
+    let topic = names.topic("t");
+    let options = SubscribeOptions::new(names.group("g"), [&topic])
+        .max_in_flight(1)
+        .ack_wait(Duration::from_secs(60));
+    let mut first = join(broker, options.clone()).await;
+    let second = join(broker, options).await;
+    publish(broker, Message::new(&topic, "dropped")).await;
+    let delivery = expect_delivery(&mut first, "the message").await;
+    assert_eq!(delivery.attempt(), 1);
+    drop(delivery);
+    let (tx, mut rx) = mpsc::unbounded_channel();
+    let _members = [forward(0, first, tx.clone()), forward(1, second, tx)];
+    let (_, again) = expect_forwarded(
+        &mut rx,
+        "a delivery dropped unsettled (well before the ack wait)",
+    )
+    .await;
+    assert_eq!(text(again.message()), "dropped");
+    assert_eq!(again.attempt(), 2, "a released message comes as attempt 2");
+    settle("ack", again.ack()).await;
+    expect_forwarded_quiet(&mut rx, "an acked message").await;
+}
+
+/// A delivery held unsettled past the ack wait is delivered to another
+/// member.
+pub async fn redelivery_after_ack_wait<B: Broker>(broker: &B, prefix: &str) {
+    let names = Names::new(prefix, "ack-wait");
+    let topic = names.topic("t");
+    let options = SubscribeOptions::new(names.group("g"), [&topic])
+        .max_in_flight(1)
+        .ack_wait(Duration::from_secs(1));
+    let mut stuck = join(broker, options.clone()).await;
+    let mut other = join(broker, options).await;
+    publish(broker, Message::new(&topic, "held")).await;
+    let held = expect_delivery(&mut stuck, "the message").await;
+    assert_eq!(held.attempt(), 1);
+    let again = expect_delivery(
+        &mut other,
+        "another member, once the first held the message past its ack wait",
+    )
+    .await;
+    assert_eq!(text(again.message()), "held");
+    assert_eq!(
+        again.attempt(),
+        2,
+        "a message redelivered after the ack wait comes as attempt 2"
+    );
+    settle("ack", again.ack()).await;
+    // The late ack of the expired delivery may succeed or fail; either way
+    // the message stays handled.
+    let _ = within(ARRIVE, "a late ack", held.ack()).await;
+    expect_quiet(&mut stuck, "the member whose delivery expired").await;
+    expect_quiet(&mut other, "the member that acked").await;
+}
+
+/// `dead_letter(reason)` moves a message to the group's dead letters with
+/// the reason, attempts, topic and group headers and the original payload;
+/// the group does not get it again. Dead letters are kept until read.
+pub async fn dead_letter_after_last_attempt<B: Broker>(broker: &B, prefix: &str) {
+    let names = Names::new(prefix, "dead-letter");
+    let topic = names.topic("t");
+    let group = names.group("g");
+    let mut sub = join(broker, SubscribeOptions::new(&group, [&topic])).await;
+    publish(
+        broker,
+        Message::new(&topic, "poison").with_header("x-conformance", "kept"),
+    )
+    .await;
+    publish(broker, Message::new(&topic, "second")).await;
+
+    // "poison": retried once, then given up on before anyone reads the
+    // dead letters.
+    let mut second = None;
+    let mut poison_attempts = 0;
+    while poison_attempts < 2 {
+        let delivery = expect_delivery(&mut sub, "the messages").await;
+        if text(delivery.message()) == "second" {
+            second = Some(delivery);
+            continue;
+        }
+        poison_attempts += 1;
+        assert_eq!(delivery.attempt(), poison_attempts);
+        if poison_attempts == 1 {
+            settle("retry", delivery.retry(Duration::from_millis(50))).await;
+        } else {
+            settle("dead_letter", delivery.dead_letter("gave up: boom")).await;
+        }
+    }
+    let mut dead = within(
+        ARRIVE,
+        "opening the dead letters",
+        broker.dead_letters(&group),
+    )
+    .await
+    .unwrap_or_else(|e| panic!("opening the dead letters: {e}"));
+    let letter = expect_delivery(&mut dead, "the dead letter kept until read").await;
+    let message = letter.message();
+    assert_eq!(text(message), "poison", "a dead letter keeps the payload");
+    assert_eq!(message.header("x-conformance"), Some("kept"));
+    assert_eq!(message.header(DEAD_LETTER_REASON), Some("gave up: boom"));
+    assert_eq!(message.header(DEAD_LETTER_ATTEMPTS), Some("2"));
+    assert_eq!(message.header(DEAD_LETTER_TOPIC), Some(topic.as_str()));
+    assert_eq!(message.header(DEAD_LETTER_GROUP), Some(group.as_str()));
+    settle("ack a dead letter", letter.ack()).await;
+
+    // "second": dead-lettered at once while the dead letters are read.
+    let second = match second {
+        Some(delivery) => delivery,
+        None => expect_delivery(&mut sub, "the second message").await,
+    };
+    assert_eq!(text(second.message()), "second");
+    settle("dead_letter", second.dead_letter("no handler")).await;
+    let letter = expect_delivery(&mut dead, "a dead letter while reading them").await;
+    assert_eq!(text(letter.message()), "second");
+    assert_eq!(
+        letter.message().header(DEAD_LETTER_REASON),
+        Some("no handler")
+    );
+    assert_eq!(letter.message().header(DEAD_LETTER_ATTEMPTS), Some("1"));
+    settle("ack a dead letter", letter.ack()).await;
+
+    expect_quiet(&mut sub, "the group after dead-lettering its messages").await;
+    expect_quiet(&mut dead, "the dead letters after reading them").await;
+}
+
+/// A member that took deliveries and is dropped (its subscription and its
+/// deliveries, unsettled) loses nothing: another member gets them all.
+pub async fn no_loss_when_member_dropped_mid_handler<B: Broker>(broker: &B, prefix: &str) {
+    const N: usize = 20;
+    const TAKEN: usize = 5;
+    let names = Names::new(prefix, "member-dropped");
+    let topic = names.topic("t");
+    let options =
+        SubscribeOptions::new(names.group("g"), [&topic]).ack_wait(Duration::from_secs(60));
+    let mut lost = join(broker, options.clone().max_in_flight(TAKEN)).await;
+    let mut survivor = join(broker, options.max_in_flight(N)).await;
+    for i in 0..N {
+        publish(broker, Message::new(&topic, format!("m{i}"))).await;
+    }
+    let mut taken = Vec::new();
+    for _ in 0..TAKEN {
+        taken.push(expect_delivery(&mut lost, "the first member's deliveries").await);
+    }
+    let taken_bodies: BTreeSet<String> = taken.iter().map(|d| text(d.message())).collect();
+    drop(lost);
+    drop(taken);
+
+    let mut seen = BTreeMap::<String, u32>::new();
+    while seen.len() < N {
+        let delivery = expect_delivery(
+            &mut survivor,
+            &format!(
+                "the surviving member, with {} of {N} messages so far",
+                seen.len()
+            ),
+        )
+        .await;
+        let body = text(delivery.message());
+        if taken_bodies.contains(&body) {
+            assert!(
+                delivery.attempt() >= 2,
+                "{body:?} was taken by the dropped member; its redelivery is attempt 2 or later"
+            );
+        }
+        *seen.entry(body).or_default() += 1;
+        settle("ack", delivery.ack()).await;
+    }
+    expect_quiet(&mut survivor, "the surviving member after every message").await;
+    let twice: Vec<_> = seen.iter().filter(|(_, count)| **count > 1).collect();
+    assert!(
+        twice.is_empty(),
+        "messages delivered again after being acked: {twice:?}"
+    );
+}

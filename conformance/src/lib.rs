@@ -1,0 +1,243 @@
+//! The broker conformance suite: what every [`Broker`] backend must do,
+//! written once and run unchanged against each backend.
+//!
+//! Each check is a `pub async fn` generic over the broker. It takes the
+//! broker and a name prefix, and names every topic and group it uses from
+//! that prefix plus a random suffix, so checks can run concurrently and
+//! repeatedly against one shared, long-lived broker. A check panics with a
+//! message saying what a user would have noticed when the backend does not
+//! conform. Every wait is bounded: a message must arrive within
+//! [`ARRIVE`], and "nothing more arrives" is observed over [`QUIET`].
+//!
+//! ```
+//! # async fn example() {
+//! use accord::MemoryBroker;
+//!
+//! // One check against a fresh broker...
+//! accord_conformance::fan_out_to_groups(&MemoryBroker::new(), "memory").await;
+//! // ...and every check against one shared broker.
+//! let shared = MemoryBroker::new();
+//! accord_conformance::run_all(|| shared.clone()).await;
+//! # }
+//! ```
+//!
+//! [`run_all`] runs every check in turn; [`chaos`] is the randomized
+//! end-to-end run of the subscriber runtime over a backend.
+
+mod broker_checks;
+mod chaos;
+pub mod contract;
+mod request_checks;
+mod subscriber_checks;
+
+use std::future::Future;
+use std::time::Duration;
+
+use accord::broker::{Broker, Message, Subscription};
+use tokio::sync::mpsc;
+use tokio::task::JoinHandle;
+
+pub use broker_checks::{
+    competition_within_group, dead_letter_after_last_attempt, fan_out_to_groups,
+    no_loss_when_member_dropped_mid_handler, per_key_order, redelivery_after_ack_wait,
+    redelivery_after_release, redelivery_after_retry,
+};
+pub use chaos::{chaos, quiet_chaos_panics, ChaosConfig, ChaosReport, CHAOS_PANIC};
+pub use request_checks::request_reply;
+pub use subscriber_checks::{
+    dedupe_through_subscriber, generated_contract_round_trip, shutdown_draining,
+    subscriber_retries_then_dead_letters,
+};
+
+/// How long a message that should arrive may take.
+pub const ARRIVE: Duration = Duration::from_secs(10);
+
+/// How long a check watches to see that nothing (more) arrives.
+pub const QUIET: Duration = Duration::from_millis(300);
+
+/// Runs every check against brokers made by `make`: a fresh broker per
+/// check, or clones of one shared broker.
+pub async fn run_all<B, F>(make: F)
+where
+    B: Broker,
+    F: Fn() -> B,
+{
+    let prefix = format!("all-{}", short_id());
+    fan_out_to_groups(&make(), &prefix).await;
+    competition_within_group(&make(), &prefix).await;
+    per_key_order(&make(), &prefix).await;
+    redelivery_after_retry(&make(), &prefix).await;
+    redelivery_after_release(&make(), &prefix).await;
+    redelivery_after_ack_wait(&make(), &prefix).await;
+    dead_letter_after_last_attempt(&make(), &prefix).await;
+    no_loss_when_member_dropped_mid_handler(&make(), &prefix).await;
+    dedupe_through_subscriber(&make(), &prefix).await;
+    subscriber_retries_then_dead_letters(&make(), &prefix).await;
+    request_reply(&make(), &prefix).await;
+    shutdown_draining(&make(), &prefix).await;
+    generated_contract_round_trip(&make(), &prefix).await;
+}
+
+/// Topic and group names for one check run: `prefix`, the check, what the
+/// name is for, and a random suffix.
+///
+/// Topics are dot-separated (NATS subject tokens, AMQP routing key words);
+/// groups use only letters, digits, `-` and `_` (valid as a JetStream
+/// durable consumer name and an AMQP queue name).
+#[derive(Debug, Clone)]
+pub struct Names {
+    base: String,
+}
+
+impl Names {
+    /// Names for `check` under `prefix`, unique to this call.
+    pub fn new(prefix: &str, check: &str) -> Self {
+        Names {
+            base: format!("{}-{}-{}", sanitize(prefix), sanitize(check), short_id()),
+        }
+    }
+
+    /// A topic name.
+    pub fn topic(&self, what: &str) -> String {
+        format!("conformance.{}.{}", self.base, sanitize(what))
+    }
+
+    /// A group name.
+    pub fn group(&self, what: &str) -> String {
+        format!("{}-{}", self.base, sanitize(what))
+    }
+
+    /// A token identifying this run, for payloads.
+    pub fn run(&self) -> &str {
+        &self.base
+    }
+}
+
+fn sanitize(text: &str) -> String {
+    text.chars()
+        .map(|c| {
+            if c.is_ascii_alphanumeric() || c == '-' || c == '_' {
+                c.to_ascii_lowercase()
+            } else {
+                '-'
+            }
+        })
+        .collect()
+}
+
+fn short_id() -> String {
+    let mut id = uuid::Uuid::new_v4().simple().to_string();
+    id.truncate(12);
+    id
+}
+
+/// The payload as text.
+pub(crate) fn text(message: &Message) -> String {
+    String::from_utf8_lossy(&message.payload).into_owned()
+}
+
+/// The next delivery, or a panic naming `what` when none arrives within
+/// [`ARRIVE`].
+pub(crate) async fn expect_delivery<S: Subscription>(sub: &mut S, what: &str) -> S::Delivery {
+    match tokio::time::timeout(ARRIVE, sub.next()).await {
+        Ok(Some(delivery)) => delivery,
+        Ok(None) => panic!("{what}: the subscription closed instead"),
+        Err(_) => panic!("{what}: nothing arrived within {ARRIVE:?}"),
+    }
+}
+
+/// Panics when a delivery arrives within `window`.
+pub(crate) async fn expect_quiet_for<S: Subscription>(sub: &mut S, window: Duration, what: &str) {
+    use accord::broker::Delivery;
+    if let Ok(Some(delivery)) = tokio::time::timeout(window, sub.next()).await {
+        panic!(
+            "{what}: unexpected delivery of {:?} on `{}` (attempt {})",
+            text(delivery.message()),
+            delivery.message().topic,
+            delivery.attempt()
+        );
+    }
+}
+
+/// Panics when a delivery arrives within [`QUIET`].
+pub(crate) async fn expect_quiet<S: Subscription>(sub: &mut S, what: &str) {
+    expect_quiet_for(sub, QUIET, what).await;
+}
+
+/// Awaits `future`, or panics naming `what` after `limit`.
+pub(crate) async fn within<T>(limit: Duration, what: &str, future: impl Future<Output = T>) -> T {
+    match tokio::time::timeout(limit, future).await {
+        Ok(value) => value,
+        Err(_) => panic!("{what}: did not finish within {limit:?}"),
+    }
+}
+
+/// Polls `condition` until it holds, or panics naming `what` after
+/// [`ARRIVE`].
+pub(crate) async fn eventually(what: &str, mut condition: impl FnMut() -> bool) {
+    let deadline = tokio::time::Instant::now() + ARRIVE;
+    while !condition() {
+        if tokio::time::Instant::now() >= deadline {
+            panic!("{what}: not the case within {ARRIVE:?}");
+        }
+        tokio::time::sleep(Duration::from_millis(10)).await;
+    }
+}
+
+/// A spawned task, aborted when this is dropped (also when a check panics).
+#[derive(Debug)]
+pub(crate) struct Task(JoinHandle<()>);
+
+impl Task {
+    pub(crate) fn spawn(future: impl Future<Output = ()> + Send + 'static) -> Self {
+        Task(tokio::spawn(future))
+    }
+}
+
+impl Drop for Task {
+    fn drop(&mut self) {
+        self.0.abort();
+    }
+}
+
+/// Runs a group member in the background, passing each delivery, tagged
+/// with `member`, to `to`.
+pub(crate) fn forward<S: Subscription>(
+    member: usize,
+    mut sub: S,
+    to: mpsc::UnboundedSender<(usize, S::Delivery)>,
+) -> Task {
+    Task::spawn(async move {
+        while let Some(delivery) = sub.next().await {
+            if to.send((member, delivery)).is_err() {
+                break;
+            }
+        }
+    })
+}
+
+/// The next forwarded delivery, or a panic naming `what`.
+pub(crate) async fn expect_forwarded<D>(
+    from: &mut mpsc::UnboundedReceiver<(usize, D)>,
+    what: &str,
+) -> (usize, D) {
+    match tokio::time::timeout(ARRIVE, from.recv()).await {
+        Ok(Some(delivery)) => delivery,
+        Ok(None) => panic!("{what}: every member's subscription closed"),
+        Err(_) => panic!("{what}: nothing arrived within {ARRIVE:?}"),
+    }
+}
+
+/// Panics when a forwarded delivery arrives within [`QUIET`].
+pub(crate) async fn expect_forwarded_quiet<D: accord::broker::Delivery>(
+    from: &mut mpsc::UnboundedReceiver<(usize, D)>,
+    what: &str,
+) {
+    if let Ok(Some((member, delivery))) = tokio::time::timeout(QUIET, from.recv()).await {
+        panic!(
+            "{what}: unexpected delivery of {:?} to member {member} (attempt {})",
+            text(delivery.message()),
+            delivery.attempt()
+        );
+    }
+}

@@ -1,0 +1,245 @@
+//! The conformance suite against NATS JetStream, on the server at
+//! `ACCORD_NATS_URL` (default `nats://127.0.0.1:4222`, started with `-js`).
+//!
+//! Without a reachable server each test says why on one line and passes,
+//! except on CI (`CI` set), where it fails. Each test names its topics and
+//! groups after a run id of its own and deletes the streams, consumers and
+//! dead letters of that run when it ends, also when it fails.
+
+use std::collections::BTreeSet;
+use std::future::Future;
+
+use accord::broker::nats::{NatsBroker, NatsOptions};
+use futures_util::StreamExt;
+
+const DEFAULT_URL: &str = "nats://127.0.0.1:4222";
+
+fn url() -> String {
+    std::env::var("ACCORD_NATS_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
+}
+
+/// The broker, or `None` (after saying why) when there is no server to
+/// test against outside CI.
+async fn connect(options: NatsOptions) -> Option<NatsBroker> {
+    let url = url();
+    match NatsBroker::connect_with(&url, options).await {
+        Ok(broker) => Some(broker),
+        Err(error) if std::env::var_os("CI").is_some() => {
+            panic!("CI needs NATS with JetStream at {url} (ACCORD_NATS_URL): {error}")
+        }
+        Err(error) => {
+            println!("skipped: no NATS with JetStream at {url} (set ACCORD_NATS_URL): {error}");
+            None
+        }
+    }
+}
+
+/// Runs `check` with a fresh run id as the name prefix, then removes what
+/// the run declared, and fails as the check did.
+async fn run<F, Fut>(options: NatsOptions, check: F)
+where
+    F: FnOnce(NatsBroker, String) -> Fut,
+    Fut: Future<Output = ()> + Send + 'static,
+{
+    let Some(broker) = connect(options).await else {
+        return;
+    };
+    let mut id = uuid::Uuid::new_v4().simple().to_string();
+    id.truncate(8);
+    let prefix = format!("nats-{id}");
+    let before = declared(&broker).await;
+    let outcome = tokio::spawn(check(broker.clone(), prefix.clone())).await;
+    remove_run(&broker, &before, |name| name.contains(&prefix)).await;
+    if let Err(error) = outcome {
+        std::panic::resume_unwind(error.into_panic());
+    }
+}
+
+/// The streams, and the consumers of each, on the server now.
+async fn declared(broker: &NatsBroker) -> BTreeSet<(String, Option<String>)> {
+    let js = broker.jetstream();
+    let streams: Vec<String> = js
+        .stream_names()
+        .filter_map(|name| async move { name.ok() })
+        .collect()
+        .await;
+    let mut found = BTreeSet::new();
+    for name in streams {
+        if let Ok(stream) = js.get_stream(&name).await {
+            let consumers: Vec<String> = stream
+                .consumer_names()
+                .filter_map(|consumer| async move { consumer.ok() })
+                .collect()
+                .await;
+            for consumer in consumers {
+                found.insert((name.clone(), Some(consumer)));
+            }
+        }
+        found.insert((name, None));
+    }
+    found
+}
+
+/// Deletes the streams and consumers declared since `before` whose names
+/// `ours` recognises, with the dead letters those consumers read.
+async fn remove_run(
+    broker: &NatsBroker,
+    before: &BTreeSet<(String, Option<String>)>,
+    ours: impl Fn(&str) -> bool,
+) {
+    let js = broker.jetstream();
+    let now = declared(broker).await;
+    let mut deleted_streams = BTreeSet::new();
+    for (stream, consumer) in now.difference(before) {
+        match consumer {
+            None if ours(stream) => {
+                if let Err(error) = js.delete_stream(stream).await {
+                    println!("could not delete stream {stream}: {error}");
+                }
+                deleted_streams.insert(stream.clone());
+            }
+            Some(consumer)
+                if ours(consumer) && !deleted_streams.contains(stream) && !ours(stream) =>
+            {
+                let Ok(handle) = js.get_stream(stream).await else {
+                    continue;
+                };
+                if stream == broker.dead_letter_stream_name() {
+                    let subject = broker.dead_letter_subject(consumer);
+                    let _ = handle.purge().filter(subject).await;
+                }
+                if let Err(error) = handle.delete_consumer(consumer).await {
+                    println!("could not delete consumer {consumer} of {stream}: {error}");
+                }
+            }
+            _ => {}
+        }
+    }
+}
+
+macro_rules! checks {
+    ($($check:ident),* $(,)?) => {
+        $(
+            #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+            async fn $check() {
+                run(NatsOptions::new(), |broker, prefix| async move {
+                    accord_conformance::$check(&broker, &prefix).await;
+                })
+                .await;
+            }
+        )*
+    };
+}
+
+checks!(
+    fan_out_to_groups,
+    competition_within_group,
+    per_key_order,
+    redelivery_after_retry,
+    redelivery_after_release,
+    redelivery_after_ack_wait,
+    dead_letter_after_last_attempt,
+    no_loss_when_member_dropped_mid_handler,
+    dedupe_through_subscriber,
+    subscriber_retries_then_dead_letters,
+    request_reply,
+    shutdown_draining,
+    generated_contract_round_trip,
+);
+
+/// Every check on one connection, as a long-lived service uses it.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_checks_on_one_shared_broker() {
+    all_checks(NatsOptions::new()).await;
+}
+
+/// The checks that publish an event twice on purpose count on the repeat
+/// being delivered, which JetStream's duplicate window prevents. These
+/// runs show the rest of each check holds when every publish is stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn dedupe_through_subscriber_without_publish_dedupe() {
+    run(
+        NatsOptions::new().publish_dedupe(false),
+        |broker, prefix| async move {
+            accord_conformance::dedupe_through_subscriber(&broker, &prefix).await;
+        },
+    )
+    .await;
+}
+
+/// [`all_checks_on_one_shared_broker`] with every publish stored.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_checks_on_one_shared_broker_without_publish_dedupe() {
+    all_checks(NatsOptions::new().publish_dedupe(false)).await;
+}
+
+async fn all_checks(options: NatsOptions) {
+    let Some(broker) = connect(options).await else {
+        return;
+    };
+    let before = declared(&broker).await;
+    let shared = broker.clone();
+    let outcome = tokio::spawn(async move {
+        accord_conformance::run_all(|| shared.clone()).await;
+    })
+    .await;
+    remove_run(&broker, &before, named_by_run_all).await;
+    if let Err(error) = outcome {
+        std::panic::resume_unwind(error.into_panic());
+    }
+}
+
+/// Whether `name` was made by [`accord_conformance::run_all`], which names
+/// everything `all-<12 hex digits>-...` (in stream names after a `_`).
+fn named_by_run_all(name: &str) -> bool {
+    name.match_indices("all-").any(|(at, _)| {
+        let starts_a_word = name[..at]
+            .chars()
+            .next_back()
+            .is_none_or(|c| !c.is_ascii_alphanumeric());
+        let id = &name.as_bytes()[at + 4..];
+        starts_a_word
+            && id.len() > 12
+            && id[..12].iter().all(u8::is_ascii_hexdigit)
+            && id[12] == b'-'
+    })
+}
+
+/// The chaos run: 10,000 events through the subscriber runtime with
+/// failing and panicking handlers and events published twice.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_ten_thousand_events() {
+    chaos(NatsOptions::new(), "").await;
+}
+
+/// The chaos run with every publish stored, repeats included.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn chaos_without_publish_dedupe() {
+    chaos(
+        NatsOptions::new().publish_dedupe(false),
+        " without publish dedupe",
+    )
+    .await;
+}
+
+async fn chaos(options: NatsOptions, label: &'static str) {
+    accord_conformance::quiet_chaos_panics();
+    run(options, move |broker, prefix| async move {
+        let config = accord_conformance::ChaosConfig::default();
+        let report = accord_conformance::chaos(&broker, &prefix, config).await;
+        println!("chaos on NATS JetStream{label}: {report}");
+        assert_eq!(report.events, 10_000);
+        assert_eq!(report.published, report.events + report.duplicate_publishes);
+        assert_eq!(
+            report.handled + report.dead_lettered,
+            report.events,
+            "every event is handled or dead-lettered: {report}"
+        );
+        assert!(report.retried > 0 && report.dead_lettered > 0, "{report}");
+        assert!(
+            report.failed_attempts > 0 && report.panicked_attempts > 0,
+            "{report}"
+        );
+    })
+    .await;
+}

@@ -1,0 +1,148 @@
+//! A NATS server of a test's own: JetStream on a spare port with a store
+//! folder of its own, so it can be killed and restarted without touching
+//! the shared server on the standard port.
+//!
+//! `nats-server -a 127.0.0.1 -p <port> -js -sd <folder>` runs as a child of
+//! the test. [`NatsServer::kill`] sends SIGKILL; [`NatsServer::restart`]
+//! starts the same command again, on the same port and store, so JetStream
+//! recovers its streams and consumers from disk. Dropping the
+//! [`NatsServer`] kills the process and removes its folder, also when the
+//! test fails.
+
+use std::io;
+use std::net::{Ipv4Addr, TcpListener, TcpStream};
+use std::path::PathBuf;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU32, Ordering};
+use std::time::{Duration, Instant};
+
+/// How long a server may take to accept connections after a (re)start.
+pub const START_TIMEOUT: Duration = Duration::from_secs(20);
+
+/// A NATS server started for one test.
+#[derive(Debug)]
+pub struct NatsServer {
+    port: u16,
+    dir: PathBuf,
+    child: Option<Child>,
+}
+
+/// The `nats-server` executable, if installed.
+fn executable() -> Option<PathBuf> {
+    let paths = std::env::var_os("PATH").unwrap_or_default();
+    std::env::split_paths(&paths)
+        .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/bin")])
+        .map(|dir| dir.join("nats-server"))
+        .find(|path| path.is_file())
+}
+
+/// Whether this machine can start NATS servers (`nats-server` is
+/// installed); `Err` says what is missing.
+pub fn available() -> Result<(), String> {
+    executable()
+        .map(|_| ())
+        .ok_or_else(|| "`nats-server` is not installed".to_owned())
+}
+
+fn free_port() -> io::Result<u16> {
+    let listener = TcpListener::bind((Ipv4Addr::LOCALHOST, 0))?;
+    Ok(listener.local_addr()?.port())
+}
+
+impl NatsServer {
+    /// Starts a server named after `label` on a spare port, with a fresh
+    /// store folder, and waits until it accepts connections.
+    pub async fn start(label: &str) -> io::Result<NatsServer> {
+        static STARTED: AtomicU32 = AtomicU32::new(0);
+        let n = STARTED.fetch_add(1, Ordering::Relaxed);
+        let dir =
+            std::env::temp_dir().join(format!("accord-nats-{label}-{}-{n}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&dir);
+        std::fs::create_dir_all(&dir)?;
+        let mut server = NatsServer {
+            port: free_port()?,
+            dir,
+            child: None,
+        };
+        server.spawn().await?;
+        Ok(server)
+    }
+
+    /// The URL clients connect to.
+    pub fn url(&self) -> String {
+        format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The process id, while it runs.
+    pub fn pid(&self) -> Option<u32> {
+        self.child.as_ref().map(Child::id)
+    }
+
+    /// Kills the server with SIGKILL, as a crash would, and reaps it.
+    pub fn kill(&mut self) -> io::Result<()> {
+        if let Some(mut child) = self.child.take() {
+            child.kill()?;
+            child.wait()?;
+        }
+        Ok(())
+    }
+
+    /// Starts the server again on the same port and store folder.
+    pub async fn restart(&mut self) -> io::Result<()> {
+        self.kill()?;
+        self.spawn().await
+    }
+
+    async fn spawn(&mut self) -> io::Result<()> {
+        let program =
+            executable().ok_or_else(|| io::Error::other("`nats-server` is not installed"))?;
+        let store = self.dir.join("store");
+        let log = self.dir.join("server.log");
+        let child = Command::new(program)
+            .args([
+                "-a",
+                "127.0.0.1",
+                "-p",
+                &self.port.to_string(),
+                "-js",
+                "-sd",
+            ])
+            .arg(&store)
+            .arg("-l")
+            .arg(&log)
+            .stdin(Stdio::null())
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()?;
+        self.child = Some(child);
+        let deadline = Instant::now() + START_TIMEOUT;
+        loop {
+            if TcpStream::connect((Ipv4Addr::LOCALHOST, self.port)).is_ok() {
+                return Ok(());
+            }
+            if let Some(child) = self.child.as_mut() {
+                if let Some(status) = child.try_wait()? {
+                    self.child = None;
+                    let log = std::fs::read_to_string(&log).unwrap_or_default();
+                    return Err(io::Error::other(format!(
+                        "nats-server exited with {status} while starting: {log}"
+                    )));
+                }
+            }
+            if Instant::now() >= deadline {
+                return Err(io::Error::other(format!(
+                    "nats-server did not accept connections on port {} within {START_TIMEOUT:?}",
+                    self.port
+                )));
+            }
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+}
+
+impl Drop for NatsServer {
+    fn drop(&mut self) {
+        let _ = self.kill();
+        let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}

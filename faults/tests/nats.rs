@@ -1,0 +1,636 @@
+//! Fault tests of the NATS JetStream backend. Each test starts a NATS
+//! server of its own ([`NatsServer`]), never the shared one on the standard
+//! port, and prints what it counted.
+//!
+//! - A server killed (SIGKILL) in the middle of a 20,000-event stream and
+//!   restarted on the same store loses no confirmed event: JetStream keeps
+//!   each once (publishes repeated after the crash carry the same event id
+//!   as `Nats-Msg-Id`), and each is handled once after the subscribers'
+//!   dedupe.
+//! - A subscriber process killed while its handlers run hands its events
+//!   to another member of the group.
+//! - Poison events (a handler that always fails, a payload that does not
+//!   decode) end in the group's dead letters with their reasons, and stay
+//!   there across a server crash.
+//!
+//! Where `nats-server` is not installed the tests say so and pass, except
+//! on CI (`CI` set), where they fail. They run one at a time.
+
+use std::collections::{BTreeMap, BTreeSet};
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use accord::broker::nats::NatsBroker;
+use accord::broker::{
+    Broker, Delivery, Message, SubscribeOptions, Subscription, DEAD_LETTER_ATTEMPTS,
+    DEAD_LETTER_GROUP, DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
+};
+use accord::events::{
+    envelope, event_handler, Backoff, EventHandlers, EventRoute, MemoryDedupe, SubscriberStats,
+};
+use accord::trace::TraceContext;
+use accord::{Subscriber, SubscriberHandle};
+use accord_faults::nats_server::{self, NatsServer};
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// One server at a time: the stream test wants both cores.
+static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
+
+/// A server of the test's own, or `None` (after saying why) where
+/// `nats-server` is not installed, outside CI.
+async fn server(label: &str) -> Option<NatsServer> {
+    if let Err(missing) = nats_server::available() {
+        if std::env::var_os("CI").is_some() {
+            panic!("CI needs nats-server installed to start a server of its own: {missing}");
+        }
+        println!("skipped: cannot start a NATS server: {missing}");
+        return None;
+    }
+    Some(
+        NatsServer::start(label)
+            .await
+            .unwrap_or_else(|e| panic!("starting a NATS server: {e}")),
+    )
+}
+
+async fn connect(server: &NatsServer) -> NatsBroker {
+    NatsBroker::connect(&server.url())
+        .await
+        .unwrap_or_else(|e| panic!("connecting to {}: {e}", server.url()))
+}
+
+/// An event named `name` on `topic`: its id is a fresh event id and its
+/// payload the JSON string `name`.
+fn event(topic: &str, name: &str) -> Message {
+    event_with_id(topic, name, &envelope::new_id())
+}
+
+/// An event named `name` on `topic` with the event id `id`.
+fn event_with_id(topic: &str, name: &str, id: &str) -> Message {
+    Message {
+        topic: topic.to_owned(),
+        key: None,
+        headers: envelope::headers(id, "/faults", topic, &TraceContext::new_root().to_string()),
+        payload: format!("\"{name}\"").into(),
+    }
+}
+
+fn route(topic: &str) -> &'static EventRoute {
+    Box::leak(Box::new(EventRoute {
+        service: "faults",
+        operation: "event",
+        topic: Box::leak(topic.to_owned().into_boxed_str()),
+    }))
+}
+
+/// Handlers running `f` on the name of each event on `topic`.
+fn handlers<F, Fut>(topic: &str, f: F) -> EventHandlers
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    let handler = event_handler(Arc::new(f), |f: Arc<F>, name: String| f(name));
+    EventHandlers::new("faults", vec![(route(topic), handler)])
+}
+
+fn load(counter: &AtomicU64) -> u64 {
+    counter.load(Ordering::SeqCst)
+}
+
+/// Waits until `condition` holds, or panics with `what` and `state()`.
+async fn wait_until(
+    limit: Duration,
+    what: &str,
+    mut condition: impl FnMut() -> bool,
+    state: impl Fn() -> String,
+) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        if Instant::now() >= deadline {
+            panic!("{what}: not the case within {limit:?}; {}", state());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+async fn stop(handle: SubscriberHandle) {
+    tokio::time::timeout(Duration::from_secs(30), handle.shutdown())
+        .await
+        .expect("a subscriber shuts down within 30 s");
+}
+
+/// How many messages the stream of `topic` stores.
+async fn stored(broker: &NatsBroker, topic: &str) -> u64 {
+    let name = broker.topic_stream_name(topic);
+    let mut stream = broker
+        .jetstream()
+        .get_stream(&name)
+        .await
+        .unwrap_or_else(|e| panic!("reading stream {name}: {e}"));
+    stream
+        .info()
+        .await
+        .unwrap_or_else(|e| panic!("reading stream {name}: {e}"))
+        .state
+        .messages
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn broker_killed_mid_stream_loses_no_confirmed_event() {
+    const EVENTS: usize = 20_000;
+    const PUBLISHERS: usize = 16;
+    const MEMBERS: usize = 2;
+    const TOPIC: &str = "faults.stream";
+    const GROUP: &str = "stream";
+    let _serial = SERIAL.lock().await;
+    let Some(mut server) = server("stream").await else {
+        return;
+    };
+    let started = Instant::now();
+    let publishing = connect(&server).await;
+
+    // Two members of the group, each on its own connection, sharing the
+    // dedupe store as the members of one service would share Redis. A
+    // delivery whose ack the crash lost comes again after the ack wait.
+    let calls: Arc<Vec<AtomicU32>> = Arc::new((0..EVENTS).map(|_| AtomicU32::new(0)).collect());
+    let dedupe = Arc::new(MemoryDedupe::default());
+    let mut members = Vec::new();
+    for _ in 0..MEMBERS {
+        let calls = calls.clone();
+        let record = move |name: String| {
+            let calls = calls.clone();
+            async move {
+                let n: usize = name
+                    .strip_prefix("ev-")
+                    .and_then(|n| n.parse().ok())
+                    .ok_or_else(|| format!("unexpected event {name}"))?;
+                calls[n].fetch_add(1, Ordering::SeqCst);
+                Ok(())
+            }
+        };
+        let handle = Subscriber::new(connect(&server).await, GROUP)
+            .concurrency(32)
+            .ack_wait(Duration::from_secs(5))
+            .dedupe(dedupe.clone())
+            .start(handlers(TOPIC, record))
+            .await
+            .unwrap();
+        members.push(handle);
+    }
+
+    // Publishers: each event is published until JetStream confirms it,
+    // always with the same event id.
+    let confirmed: Arc<Vec<AtomicBool>> =
+        Arc::new((0..EVENTS).map(|_| AtomicBool::new(false)).collect());
+    let ids: Arc<Vec<String>> = Arc::new((0..EVENTS).map(|_| envelope::new_id()).collect());
+    let confirms = Arc::new(AtomicU64::new(0));
+    let publish_calls = Arc::new(AtomicU64::new(0));
+    let publish_failures = Arc::new(AtomicU64::new(0));
+    let mut publishers = Vec::new();
+    for p in 0..PUBLISHERS {
+        let broker = publishing.clone();
+        let (confirmed, confirms) = (confirmed.clone(), confirms.clone());
+        let (calls, failures) = (publish_calls.clone(), publish_failures.clone());
+        let ids = ids.clone();
+        publishers.push(tokio::spawn(async move {
+            for n in (p..EVENTS).step_by(PUBLISHERS) {
+                let message = event_with_id(TOPIC, &format!("ev-{n}"), &ids[n]);
+                loop {
+                    calls.fetch_add(1, Ordering::SeqCst);
+                    match broker.publish(message.clone()).await {
+                        Ok(()) => break,
+                        Err(_) => {
+                            failures.fetch_add(1, Ordering::SeqCst);
+                            tokio::time::sleep(Duration::from_millis(100)).await;
+                        }
+                    }
+                }
+                confirmed[n].store(true, Ordering::SeqCst);
+                confirms.fetch_add(1, Ordering::SeqCst);
+            }
+        }));
+    }
+
+    // The crash, with about 30 % of the stream confirmed.
+    let state = || {
+        format!(
+            "confirmed {}, publish calls {}, failed {}",
+            load(&confirms),
+            load(&publish_calls),
+            load(&publish_failures)
+        )
+    };
+    wait_until(
+        Duration::from_secs(30),
+        "30 % of the stream confirmed",
+        || load(&confirms) as usize >= EVENTS * 3 / 10,
+        state,
+    )
+    .await;
+    let confirmed_at_kill = load(&confirms);
+    server.kill().expect("killing the server");
+    let killed_at = Instant::now();
+    // Down for longer than a publish waits for its ack (5 s): every
+    // publisher has a publish fail and publishes it again, with the same id,
+    // though some of those reached JetStream before the crash or are sent
+    // from the client's buffer after the restart.
+    tokio::time::sleep(Duration::from_secs(6)).await;
+    server.restart().await.expect("restarting the server");
+    let down_for = killed_at.elapsed();
+
+    wait_until(
+        Duration::from_secs(40),
+        "every event confirmed after the restart",
+        || load(&confirms) as usize == EVENTS,
+        state,
+    )
+    .await;
+    for publisher in publishers {
+        publisher.await.unwrap();
+    }
+    let handled_events = || {
+        calls
+            .iter()
+            .filter(|c| c.load(Ordering::SeqCst) > 0)
+            .count()
+    };
+    wait_until(
+        Duration::from_secs(40),
+        "every confirmed event handled",
+        || handled_events() == EVENTS,
+        || format!("{} of {EVENTS} events handled", handled_events()),
+    )
+    .await;
+    // Deliveries whose acks the crash lost come again after the ack wait
+    // (5 s); wait for them to be suppressed.
+    let stats: Vec<Arc<SubscriberStats>> = members.iter().map(|m| m.stats_handle()).collect();
+    let sum =
+        |f: fn(&SubscriberStats) -> &AtomicU64| -> u64 { stats.iter().map(|s| load(f(s))).sum() };
+    let settled = || sum(|s| &s.handled) + sum(|s| &s.duplicates) + sum(|s| &s.dead_lettered);
+    let mut last = settled();
+    loop {
+        tokio::time::sleep(Duration::from_secs(6)).await;
+        let now = settled();
+        if now == last {
+            break;
+        }
+        last = now;
+    }
+
+    let in_stream = stored(&publishing, TOPIC).await;
+
+    // JetStream's own dedupe, across the crash: events confirmed before the
+    // kill, published again with their ids, are not stored again.
+    const REPEATED: usize = 100;
+    for n in 0..REPEATED {
+        publishing
+            .publish(event_with_id(TOPIC, &format!("ev-{n}"), &ids[n]))
+            .await
+            .unwrap();
+    }
+    let stored_again = stored(&publishing, TOPIC).await - in_stream;
+    tokio::time::sleep(Duration::from_secs(1)).await;
+
+    let handled = sum(|s| &s.handled);
+    let deduplicated = sum(|s| &s.duplicates);
+    let retried = sum(|s| &s.retried);
+    let dead_lettered = sum(|s| &s.dead_lettered);
+    for member in members {
+        stop(member).await;
+    }
+    let (published, failed) = (load(&publish_calls), load(&publish_failures));
+    println!(
+        "NATS JetStream killed mid-stream: {EVENTS} events; publish calls {published} \
+         ({failed} failed while the server was down and were published again with the same id); \
+         confirmed {} ({confirmed_at_kill} before the kill); stored in the stream {in_stream}; \
+         server down {down_for:.1?}; handled {handled}; deduplicated by the subscribers \
+         {deduplicated}; retried {retried}; dead-lettered {dead_lettered}; \
+         {REPEATED} events confirmed before the kill published again after it: stored again \
+         {stored_again}; in {:.1?}",
+        load(&confirms),
+        started.elapsed()
+    );
+
+    let not_confirmed = confirmed
+        .iter()
+        .filter(|c| !c.load(Ordering::SeqCst))
+        .count();
+    assert_eq!(not_confirmed, 0, "every event was eventually confirmed");
+    assert_eq!(
+        published,
+        EVENTS as u64 + failed,
+        "each publish call was confirmed or failed"
+    );
+    assert!(
+        (confirmed_at_kill as usize) < EVENTS,
+        "the server went down in the middle of the stream"
+    );
+    assert!(
+        failed >= PUBLISHERS as u64,
+        "every publisher had a publish fail while the server was down"
+    );
+    assert_eq!(
+        in_stream, EVENTS as u64,
+        "JetStream stored each event once, the publishes repeated after the crash included"
+    );
+    assert_eq!(
+        stored_again, 0,
+        "a repeated event id is not stored again, also across the crash"
+    );
+    let twice: Vec<usize> = (0..EVENTS)
+        .filter(|n| calls[*n].load(Ordering::SeqCst) > 1)
+        .collect();
+    assert!(
+        twice.is_empty(),
+        "events handled more than once: {} (first {:?})",
+        twice.len(),
+        &twice[..twice.len().min(10)]
+    );
+    assert_eq!(handled, EVENTS as u64, "every confirmed event handled once");
+    assert_eq!(retried, 0, "no handler failed");
+    assert_eq!(dead_lettered, 0, "no event was dead-lettered");
+}
+
+/// A child process killed (SIGKILL) when dropped.
+struct Worker(Child);
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.0.kill();
+        let _ = self.0.wait();
+    }
+}
+
+/// The worker's next line of output.
+async fn next_line(lines: &mut mpsc::UnboundedReceiver<String>) -> String {
+    tokio::time::timeout(Duration::from_secs(30), lines.recv())
+        .await
+        .expect("the worker said something within 30 s")
+        .expect("the worker is running")
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn killed_subscriber_process_hands_its_events_to_another_member() {
+    const IN_FLIGHT: usize = 8;
+    const LATER: usize = 12;
+    const ACK_WAIT: Duration = Duration::from_secs(2);
+    const TOPIC: &str = "faults.handover";
+    const GROUP: &str = "handover";
+    let _serial = SERIAL.lock().await;
+    let Some(server) = server("handover").await else {
+        return;
+    };
+    let broker = connect(&server).await;
+
+    let mut child = Command::new(env!("CARGO_BIN_EXE_nats-worker"))
+        .args([
+            server.url(),
+            GROUP.to_owned(),
+            TOPIC.to_owned(),
+            IN_FLIGHT.to_string(),
+            ACK_WAIT.as_millis().to_string(),
+        ])
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .spawn()
+        .expect("starting nats-worker");
+    let stdout = child.stdout.take().expect("piped");
+    let mut worker = Worker(child);
+    let (lines_tx, mut lines) = mpsc::unbounded_channel();
+    std::thread::spawn(move || {
+        for line in std::io::BufReader::new(stdout)
+            .lines()
+            .map_while(Result::ok)
+        {
+            if lines_tx.send(line).is_err() {
+                break;
+            }
+        }
+    });
+    assert_eq!(next_line(&mut lines).await, "ready");
+
+    // The worker takes as many events as it handles at once, and no more.
+    let mut published = 0;
+    for n in 0..IN_FLIGHT {
+        broker
+            .publish(event(TOPIC, &format!("ev-{n}")))
+            .await
+            .unwrap();
+        published += 1;
+    }
+    let mut in_worker = BTreeSet::new();
+    while in_worker.len() < IN_FLIGHT {
+        let line = next_line(&mut lines).await;
+        let name = line
+            .strip_prefix("handling ")
+            .unwrap_or_else(|| panic!("unexpected worker output {line:?}"));
+        in_worker.insert(name.to_owned());
+    }
+    for n in IN_FLIGHT..IN_FLIGHT + LATER {
+        broker
+            .publish(event(TOPIC, &format!("ev-{n}")))
+            .await
+            .unwrap();
+        published += 1;
+    }
+
+    // Another member joins; the worker dies with all its handlers running.
+    let mut survivor = broker
+        .subscribe(
+            SubscribeOptions::new(GROUP, [TOPIC])
+                .max_in_flight(32)
+                .ack_wait(ACK_WAIT),
+        )
+        .await
+        .unwrap();
+    worker.0.kill().expect("killing the worker");
+    worker.0.wait().expect("reaping the worker");
+
+    let mut received = BTreeMap::<String, Vec<u32>>::new();
+    let deadline = Instant::now() + Duration::from_secs(30);
+    while received.len() < IN_FLIGHT + LATER {
+        let delivery = tokio::time::timeout_at(deadline, survivor.next())
+            .await
+            .unwrap_or_else(|_| panic!("the survivor got only {received:?} within 30 s"))
+            .expect("the subscription is open");
+        let name = String::from_utf8_lossy(&delivery.message().payload)
+            .trim_matches('"')
+            .to_owned();
+        received.entry(name).or_default().push(delivery.attempt());
+        delivery.ack().await.unwrap();
+    }
+    if let Ok(Some(extra)) = tokio::time::timeout(ACK_WAIT * 2, survivor.next()).await {
+        panic!("an event came a second time: {:?}", extra.message());
+    }
+
+    let redelivered: BTreeSet<String> = received
+        .iter()
+        .filter(|(_, attempts)| attempts.iter().any(|a| *a >= 2))
+        .map(|(name, _)| name.clone())
+        .collect();
+    println!(
+        "subscriber process killed mid-handler: published {published}, confirmed {published}; \
+         in flight in the killed worker {}; handled by the other member {} \
+         (of which redelivered from the killed worker {}); deduplicated 0 (no event reached \
+         it twice); dead-lettered 0",
+        in_worker.len(),
+        received.len(),
+        redelivered.len()
+    );
+    let expected: BTreeSet<String> = (0..IN_FLIGHT + LATER).map(|n| format!("ev-{n}")).collect();
+    assert_eq!(
+        received.keys().cloned().collect::<BTreeSet<_>>(),
+        expected,
+        "the other member got every event"
+    );
+    assert!(
+        received.values().all(|attempts| attempts.len() == 1),
+        "each event reached the other member once: {received:?}"
+    );
+    assert_eq!(
+        redelivered, in_worker,
+        "exactly the events in the killed worker's handlers came again, as attempt 2"
+    );
+    assert_eq!(
+        published,
+        in_worker.len() + (received.len() - redelivered.len())
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn poison_events_end_in_the_dead_letters_with_their_reasons() {
+    const GOOD: usize = 50;
+    const MAX_ATTEMPTS: u32 = 3;
+    const TOPIC: &str = "faults.poison";
+    const GROUP: &str = "poison";
+    let _serial = SERIAL.lock().await;
+    let Some(mut server) = server("poison").await else {
+        return;
+    };
+    let broker = connect(&server).await;
+    let poison_calls = Arc::new(AtomicU32::new(0));
+    let handler = {
+        let poison_calls = poison_calls.clone();
+        move |name: String| {
+            let poison_calls = poison_calls.clone();
+            async move {
+                if name == "poison" {
+                    poison_calls.fetch_add(1, Ordering::SeqCst);
+                    return Err("poison pill: cannot be handled".to_owned());
+                }
+                Ok(())
+            }
+        }
+    };
+    let handle = Subscriber::new(broker.clone(), GROUP)
+        .max_attempts(MAX_ATTEMPTS)
+        .backoff(Backoff {
+            initial: Duration::from_millis(20),
+            max: Duration::from_millis(100),
+            multiplier: 2.0,
+        })
+        .start(handlers(TOPIC, handler))
+        .await
+        .unwrap();
+
+    let mut published = 0u64;
+    for n in 0..GOOD {
+        broker
+            .publish(event(TOPIC, &format!("ev-{n}")))
+            .await
+            .unwrap();
+        published += 1;
+    }
+    broker.publish(event(TOPIC, "poison")).await.unwrap();
+    published += 1;
+    let mut undecodable = event(TOPIC, "undecodable");
+    undecodable.payload = r#"{"not": "a string"}"#.into();
+    broker.publish(undecodable).await.unwrap();
+    published += 1;
+    let confirmed = published;
+
+    let stats = handle.stats_handle();
+    let counts = || {
+        format!(
+            "handled {}, retried {}, dead-lettered {}",
+            load(&stats.handled),
+            load(&stats.retried),
+            load(&stats.dead_lettered)
+        )
+    };
+    wait_until(
+        Duration::from_secs(30),
+        "the good events handled and both poison events dead-lettered",
+        || load(&stats.handled) == GOOD as u64 && load(&stats.dead_lettered) == 2,
+        counts,
+    )
+    .await;
+    stop(handle).await;
+
+    // The dead letters are kept on disk: they outlive a crash.
+    server.kill().expect("killing the server");
+    server.restart().await.expect("restarting the server");
+    let reader = connect(&server).await;
+    let mut dead = reader.dead_letters(GROUP).await.unwrap();
+    let mut letters = BTreeMap::new();
+    while letters.len() < 2 {
+        let letter = tokio::time::timeout(Duration::from_secs(30), dead.next())
+            .await
+            .unwrap_or_else(|_| panic!("only {} dead letters within 30 s", letters.len()))
+            .expect("the dead letters are open");
+        let message = letter.message().clone();
+        letter.ack().await.unwrap();
+        letters.insert(
+            String::from_utf8_lossy(&message.payload).into_owned(),
+            message,
+        );
+    }
+    if let Ok(Some(extra)) = tokio::time::timeout(Duration::from_secs(1), dead.next()).await {
+        panic!("an unexpected dead letter: {:?}", extra.message());
+    }
+
+    let handled = load(&stats.handled);
+    let dead_lettered = letters.len() as u64;
+    println!(
+        "poison events: published {published}, confirmed {confirmed}; handled {handled}; \
+         deduplicated {}; dead-lettered {dead_lettered} (read back after a server crash); \
+         poison handler calls {}; retried {}",
+        load(&stats.duplicates),
+        poison_calls.load(Ordering::SeqCst),
+        load(&stats.retried)
+    );
+    let poison = letters
+        .get("\"poison\"")
+        .unwrap_or_else(|| panic!("the poison event is not in the dead letters: {letters:?}"));
+    let reason = poison.header(DEAD_LETTER_REASON).unwrap_or_default();
+    assert!(
+        reason.contains("poison pill: cannot be handled") && reason.contains("attempt 3 of 3"),
+        "the reason names the failure and the attempts: {reason:?}"
+    );
+    assert_eq!(poison.header(DEAD_LETTER_ATTEMPTS), Some("3"));
+    assert_eq!(poison.header(DEAD_LETTER_TOPIC), Some(TOPIC));
+    assert_eq!(poison.header(DEAD_LETTER_GROUP), Some(GROUP));
+    assert_eq!(poison.topic, TOPIC, "a dead letter keeps its topic");
+    let bad = letters
+        .get(r#"{"not": "a string"}"#)
+        .unwrap_or_else(|| panic!("the undecodable event is not in the dead letters: {letters:?}"));
+    let reason = bad.header(DEAD_LETTER_REASON).unwrap_or_default();
+    assert!(
+        reason.contains("undecodable payload"),
+        "the reason says the payload does not decode: {reason:?}"
+    );
+    assert_eq!(bad.header(DEAD_LETTER_ATTEMPTS), Some("1"));
+    assert_eq!(poison_calls.load(Ordering::SeqCst), MAX_ATTEMPTS);
+    assert_eq!(load(&stats.retried), u64::from(MAX_ATTEMPTS - 1));
+    assert_eq!(handled, GOOD as u64);
+    assert_eq!(load(&stats.duplicates), 0);
+    assert_eq!(
+        handled + dead_lettered,
+        published,
+        "each published event is handled or dead-lettered"
+    );
+}

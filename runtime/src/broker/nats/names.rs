@@ -1,0 +1,152 @@
+//! Names of the JetStream objects accord declares, derived from topics and
+//! groups.
+//!
+//! Stream and consumer names may not contain `.`, `*`, `>`, whitespace or
+//! path separators, and a subject token may not contain `.`, `*`, `>` or
+//! whitespace. Each name keeps the letters, digits and `-` of what it is
+//! named after, so an operator recognises it; a topic's dots become `_`.
+//! Whenever anything else had to be replaced, the name ends in `__` and a
+//! hash of the original, so two topics or groups never share a name.
+
+/// The longest readable part kept before the hash.
+const MAX_READABLE: usize = 120;
+
+/// A stream-name fragment for `topic`: dots become `_`.
+pub(crate) fn topic_token(topic: &str) -> String {
+    escape(topic, |c| c == '.', '_')
+}
+
+/// A consumer name, subject token or queue group for `group`: letters,
+/// digits, `-` and `_` are kept.
+pub(crate) fn group_token(group: &str) -> String {
+    escape(group, |c| c == '_', '_')
+}
+
+/// Keeps ASCII letters, digits and `-`; turns each character `kept_as`
+/// accepts into `with`; replaces anything else and appends a hash when
+/// the result could be ambiguous or is too long.
+fn escape(original: &str, kept_as: impl Fn(char) -> bool, with: char) -> String {
+    let mut readable = String::with_capacity(original.len());
+    let mut exact = !original.is_empty();
+    for c in original.chars() {
+        if c.is_ascii_alphanumeric() || c == '-' {
+            readable.push(c);
+        } else if kept_as(c) {
+            readable.push(with);
+        } else {
+            readable.push('_');
+            exact = false;
+        }
+    }
+    // `__` is the hash separator; a readable part containing it could
+    // collide with a hashed name.
+    if readable.contains("__") {
+        exact = false;
+    }
+    if readable.len() > MAX_READABLE {
+        readable.truncate(MAX_READABLE);
+        exact = false;
+    }
+    if exact {
+        readable
+    } else {
+        format!("{readable}__{:016x}", fnv1a(original.as_bytes()))
+    }
+}
+
+/// FNV-1a, 64 bits: stable across builds and platforms.
+fn fnv1a(bytes: &[u8]) -> u64 {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in bytes {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    hash
+}
+
+/// Why `topic` cannot be published or consumed as one JetStream subject,
+/// if it cannot.
+pub(crate) fn check_topic(topic: &str) -> Result<(), String> {
+    if topic.is_empty() {
+        return Err("the topic is empty".to_owned());
+    }
+    if topic.chars().any(|c| c.is_whitespace() || c.is_control()) {
+        return Err(format!(
+            "the topic {topic:?} contains whitespace; NATS subjects cannot"
+        ));
+    }
+    for token in topic.split('.') {
+        if token.is_empty() {
+            return Err(format!(
+                "the topic {topic:?} has an empty token; NATS subjects cannot"
+            ));
+        }
+        if token == "*" || token == ">" {
+            return Err(format!(
+                "the topic {topic:?} is a wildcard; events are published on and consumed from one subject each"
+            ));
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid_name(name: &str) -> bool {
+        !name.is_empty()
+            && name
+                .chars()
+                .all(|c| c.is_ascii_alphanumeric() || c == '-' || c == '_')
+    }
+
+    #[test]
+    fn plain_topics_and_groups_stay_readable() {
+        assert_eq!(topic_token("orders.order-placed"), "orders_order-placed");
+        assert_eq!(group_token("inventory"), "inventory");
+        assert_eq!(group_token("billing_v2"), "billing_v2");
+    }
+
+    #[test]
+    fn anything_ambiguous_gets_a_hash_and_names_stay_distinct() {
+        let names = [
+            topic_token("a.b_c"),
+            topic_token("a_b.c"),
+            topic_token("a_b_c"),
+            topic_token("a.b.c"),
+            topic_token("a b"),
+            topic_token("a.*"),
+            topic_token("ä.b"),
+            group_token("a.b"),
+            group_token("a b"),
+            group_token("a__b"),
+            group_token("a/b"),
+        ];
+        for name in &names {
+            assert!(valid_name(name), "{name:?} is not a valid JetStream name");
+        }
+        let distinct: std::collections::BTreeSet<_> = names[..7].iter().collect();
+        assert_eq!(distinct.len(), 7, "{names:?}");
+        assert_eq!(topic_token("a.b.c"), "a_b_c");
+        assert!(topic_token("a_b.c").starts_with("a_b_c__"));
+        assert_ne!(group_token("a.b"), group_token("a b"));
+    }
+
+    #[test]
+    fn long_names_are_cut_and_hashed() {
+        let long = "x".repeat(300);
+        let name = group_token(&long);
+        assert!(name.len() < 150);
+        assert_ne!(name, group_token(&"x".repeat(301)));
+    }
+
+    #[test]
+    fn topics_must_be_single_literal_subjects() {
+        assert!(check_topic("orders.placed").is_ok());
+        assert!(check_topic("a-b_c.d").is_ok());
+        for bad in ["", "a..b", ".a", "a.", "a b", "a.*", "a.>", "*", "a\tb"] {
+            assert!(check_topic(bad).is_err(), "{bad:?} should be refused");
+        }
+    }
+}

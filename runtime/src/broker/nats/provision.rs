@@ -1,0 +1,322 @@
+//! Declaring the streams and consumers accord uses, idempotently: what is
+//! missing is created, what exists is reused, and the settings accord
+//! manages are brought up to date.
+
+use std::fmt::Display;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy, PullConsumer};
+use async_nats::jetstream::context::{
+    ConsumerInfoErrorKind, CreateStreamErrorKind, GetStreamByNameErrorKind, GetStreamErrorKind,
+};
+use async_nats::jetstream::stream::{
+    Config, ConsumerErrorKind, DiscardPolicy, RetentionPolicy, StorageType, Stream,
+};
+use async_nats::jetstream::{Context, ErrorCode};
+
+use futures_util::StreamExt;
+
+use super::DEFAULT_DUPLICATE_WINDOW;
+use crate::broker::BrokerError;
+
+/// A stream found or created for some subjects.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub(crate) struct StreamRef {
+    /// Its name.
+    pub name: String,
+    /// Whether accord named and created it (rather than adopting a stream
+    /// an operator declared for these subjects).
+    pub owned: bool,
+}
+
+/// The stream settings accord manages: those set are applied to the
+/// streams accord creates and to those it created before; those not set
+/// take JetStream's defaults (1 replica, a 2 minute duplicate window, no
+/// age limit) on creation and are left alone afterwards.
+#[derive(Debug, Clone)]
+pub(crate) struct StreamSettings {
+    pub duplicate_window: Option<Duration>,
+    pub max_age: Option<Duration>,
+    pub replicas: Option<usize>,
+    pub storage: StorageType,
+}
+
+/// Finds the stream that captures `subject` (a topic, or the dead-letter
+/// wildcard), or creates `name` for it.
+///
+/// A stream another party declared for the subject is used as it is. A
+/// stream accord declared earlier gets the managed settings of `settings`
+/// when they differ.
+pub(crate) async fn declare_stream(
+    js: &Context,
+    name: &str,
+    subject: &str,
+    description: String,
+    settings: &StreamSettings,
+) -> Result<StreamRef, BrokerError> {
+    let mut last_error = String::new();
+    // A concurrent declaration can win the race between the lookup and
+    // the create; the next round finds its stream.
+    for _ in 0..3 {
+        match js.stream_by_subject(subject).await {
+            Ok(found) if found == name => {
+                update_settings(js, name, settings).await?;
+                return Ok(StreamRef {
+                    name: found,
+                    owned: true,
+                });
+            }
+            Ok(found) => {
+                return Ok(StreamRef {
+                    name: found,
+                    owned: false,
+                })
+            }
+            Err(e) if e.kind() == GetStreamByNameErrorKind::NotFound => {}
+            Err(e) => {
+                return Err(api_error(
+                    &format!("looking up the stream of `{subject}`"),
+                    e,
+                ))
+            }
+        }
+        let config = stream_config(name, subject, description.clone(), settings);
+        match js.create_stream(config).await {
+            Ok(_) => {
+                tracing::info!(stream = name, subject, "declared a JetStream stream");
+                return Ok(StreamRef {
+                    name: name.to_owned(),
+                    owned: true,
+                });
+            }
+            Err(e) => match e.kind() {
+                CreateStreamErrorKind::JetStream(err)
+                    if err.error_code() == ErrorCode::STREAM_NAME_EXIST
+                        || err.error_code() == ErrorCode::STREAM_SUBJECT_OVERLAP =>
+                {
+                    last_error = err.to_string();
+                }
+                CreateStreamErrorKind::JetStream(err) => {
+                    return Err(BrokerError::Rejected(format!(
+                        "creating stream `{name}` for `{subject}`: {err}"
+                    )))
+                }
+                _ => return Err(api_error(&format!("creating stream `{name}`"), e)),
+            },
+        }
+    }
+    Err(BrokerError::Rejected(format!(
+        "cannot declare stream `{name}` for `{subject}`: {last_error}; another stream may \
+         capture some of these subjects, or a stream with this name captures others"
+    )))
+}
+
+fn stream_config(
+    name: &str,
+    subject: &str,
+    description: String,
+    settings: &StreamSettings,
+) -> Config {
+    let mut config = Config {
+        name: name.to_owned(),
+        description: Some(description),
+        subjects: vec![subject.to_owned()],
+        retention: RetentionPolicy::Limits,
+        discard: DiscardPolicy::Old,
+        storage: settings.storage,
+        num_replicas: 1,
+        duplicate_window: DEFAULT_DUPLICATE_WINDOW,
+        ..Default::default()
+    };
+    apply(&mut config, settings);
+    config
+}
+
+/// Sets the managed settings on `config`.
+fn apply(config: &mut Config, settings: &StreamSettings) {
+    if let Some(age) = settings.max_age {
+        config.max_age = age;
+    }
+    if let Some(window) = settings.duplicate_window {
+        config.duplicate_window = window;
+    }
+    // JetStream refuses a duplicate window longer than the age limit.
+    if !config.max_age.is_zero() && config.duplicate_window > config.max_age {
+        config.duplicate_window = config.max_age;
+    }
+    if let Some(replicas) = settings.replicas {
+        config.num_replicas = replicas;
+    }
+}
+
+async fn update_settings(
+    js: &Context,
+    name: &str,
+    settings: &StreamSettings,
+) -> Result<(), BrokerError> {
+    let current = match js.get_stream(name).await {
+        Ok(stream) => stream.cached_info().config.clone(),
+        Err(e) => match e.kind() {
+            GetStreamErrorKind::JetStream(err) => {
+                return Err(BrokerError::Rejected(format!(
+                    "reading stream `{name}`: {err}"
+                )))
+            }
+            _ => return Err(api_error(&format!("reading stream `{name}`"), e)),
+        },
+    };
+    let mut wanted = current.clone();
+    apply(&mut wanted, settings);
+    if wanted == current {
+        return Ok(());
+    }
+    js.update_stream(&wanted)
+        .await
+        .map_err(|e| match e.kind() {
+            CreateStreamErrorKind::JetStream(err) => {
+                BrokerError::Rejected(format!("updating stream `{name}`: {err}"))
+            }
+            _ => api_error(&format!("updating stream `{name}`"), e),
+        })?;
+    tracing::info!(stream = name, "updated the settings of a JetStream stream");
+    Ok(())
+}
+
+/// What a durable pull consumer for a group is declared with.
+#[derive(Debug, Clone)]
+pub(crate) struct ConsumerSpec {
+    pub name: String,
+    pub description: String,
+    pub filter_subject: String,
+    pub ack_wait: Duration,
+    pub max_ack_pending: i64,
+}
+
+impl ConsumerSpec {
+    pub(crate) fn config(&self, deliver_policy: DeliverPolicy) -> pull::Config {
+        pull::Config {
+            durable_name: Some(self.name.clone()),
+            description: Some(self.description.clone()),
+            deliver_policy,
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: self.ack_wait,
+            // Unlimited: the subscriber decides when to give up and
+            // dead-letters with a reason; a JetStream limit would stop
+            // delivering the message without telling anyone.
+            max_deliver: -1,
+            filter_subject: self.filter_subject.clone(),
+            max_ack_pending: self.max_ack_pending,
+            ..Default::default()
+        }
+    }
+}
+
+/// Creates the durable consumer on `stream`, or updates it to `spec`.
+///
+/// A new consumer starts at the beginning of the stream when it is the
+/// first to read its subject, so the messages published before any group
+/// subscribed go to the first group; a group declared later starts with
+/// the messages published from then on.
+pub(crate) async fn declare_consumer(
+    js: &Context,
+    stream: &str,
+    spec: &ConsumerSpec,
+) -> Result<PullConsumer, BrokerError> {
+    let handle = js
+        .get_stream_no_info(stream)
+        .await
+        .map_err(|e| BrokerError::Rejected(format!("stream `{stream}`: {e}")))?;
+    let what = || format!("declaring consumer `{}` on stream `{stream}`", spec.name);
+    let deliver_policy = match handle.consumer_info(&spec.name).await {
+        // Where a consumer starts cannot change once it exists.
+        Ok(existing) => existing.config.deliver_policy,
+        Err(e) if e.kind() == ConsumerInfoErrorKind::NotFound => {
+            if subject_has_reader(&handle, &spec.filter_subject)
+                .await
+                .map_err(|e| api_error(&what(), e))?
+            {
+                DeliverPolicy::New
+            } else {
+                DeliverPolicy::All
+            }
+        }
+        Err(e) => {
+            return Err(match e.kind() {
+                ConsumerInfoErrorKind::JetStream(_) | ConsumerInfoErrorKind::StreamNotFound => {
+                    BrokerError::Rejected(format!("{}: {e}", what()))
+                }
+                _ => api_error(&what(), e),
+            })
+        }
+    };
+    handle
+        .create_consumer(spec.config(deliver_policy))
+        .await
+        .map_err(|e| match e.kind() {
+            ConsumerErrorKind::JetStream(err) => {
+                BrokerError::Rejected(format!("{}: {err}", what()))
+            }
+            _ => api_error(&what(), e),
+        })
+}
+
+/// Whether some consumer of `stream` reads `subject`.
+async fn subject_has_reader(stream: &Stream<()>, subject: &str) -> Result<bool, String> {
+    let mut consumers = stream.consumers();
+    while let Some(info) = consumers.next().await {
+        let config = info.map_err(|e| e.to_string())?.config;
+        let filters: Vec<&str> = if !config.filter_subjects.is_empty() {
+            config.filter_subjects.iter().map(String::as_str).collect()
+        } else if !config.filter_subject.is_empty() {
+            vec![config.filter_subject.as_str()]
+        } else {
+            // No filter: it reads the whole stream.
+            return Ok(true);
+        };
+        if filters
+            .iter()
+            .any(|filter| subject_matches(filter, subject))
+        {
+            return Ok(true);
+        }
+    }
+    Ok(false)
+}
+
+/// Whether the subject `filter` (which may hold `*` and `>` wildcards)
+/// matches the literal `subject`.
+pub(crate) fn subject_matches(filter: &str, subject: &str) -> bool {
+    let mut subject_tokens = subject.split('.');
+    for token in filter.split('.') {
+        match (token, subject_tokens.next()) {
+            (">", Some(_)) => return true,
+            ("*", Some(_)) => {}
+            (literal, Some(actual)) if literal == actual => {}
+            _ => return false,
+        }
+    }
+    subject_tokens.next().is_none()
+}
+
+/// A JetStream API call that failed for want of an answer.
+pub(crate) fn api_error(what: &str, error: impl Display) -> BrokerError {
+    BrokerError::Connection(format!("{what}: {error}"))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::subject_matches;
+
+    #[test]
+    fn filters_match_subjects_as_nats_does() {
+        assert!(subject_matches("orders.placed", "orders.placed"));
+        assert!(subject_matches("orders.*", "orders.placed"));
+        assert!(subject_matches("orders.>", "orders.placed.eu"));
+        assert!(subject_matches(">", "orders"));
+        assert!(!subject_matches("orders.*", "orders.placed.eu"));
+        assert!(!subject_matches("orders.>", "orders"));
+        assert!(!subject_matches("orders.placed", "orders.placed.eu"));
+        assert!(!subject_matches("orders.placed.eu", "orders.placed"));
+        assert!(!subject_matches("billing.*", "orders.placed"));
+    }
+}

@@ -1,0 +1,407 @@
+//! Group members: pull loops that feed deliveries, and settling them.
+//!
+//! A member runs one pull loop per consumer (one per topic of its group).
+//! The loops share `max_in_flight` permits: a pull request asks for at most
+//! as many messages as the loop holds permits, and each delivery keeps its
+//! permit until it is settled. So a member never holds more than
+//! `max_in_flight` messages unsettled, counting those it has pulled and not
+//! yet handed out, and whatever it cannot take stays with JetStream for
+//! the other members.
+
+use std::fmt;
+use std::pin::pin;
+use std::sync::Arc;
+use std::time::Duration;
+
+use async_nats::jetstream::consumer::PullConsumer;
+use async_nats::jetstream::message::{AckKind, Acker};
+use async_nats::jetstream::Context;
+use futures_util::StreamExt;
+use tokio::runtime::Handle;
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
+
+use super::headers;
+use super::provision::{self, ConsumerSpec};
+use super::NatsBroker;
+use crate::broker::{BrokerError, Delivery, Message, Subscription, DEAD_LETTER_TOPIC};
+
+/// How long a pull request waits for messages when each of the member's
+/// consumers can hold a request open at once.
+const EXPIRES: Duration = Duration::from_secs(5);
+/// How long a pull request waits when the member's consumers take turns
+/// (fewer permits than topics), so no topic waits long for its turn.
+const SHARED_EXPIRES: Duration = Duration::from_millis(500);
+/// How long past its expiry a pull request is waited for before the loop
+/// concludes the server forgot it.
+const EXPIRY_SLACK: Duration = Duration::from_secs(2);
+/// The most messages one pull request asks for.
+const MAX_BATCH: usize = 256;
+
+/// A member of a group (or a reader of a group's dead letters) on a
+/// [`NatsBroker`].
+pub struct NatsSubscription {
+    deliveries: mpsc::UnboundedReceiver<NatsDelivery>,
+    // Keeps `next` waiting rather than ending when the group has no topics.
+    _open: mpsc::UnboundedSender<NatsDelivery>,
+    group: Arc<str>,
+}
+
+impl fmt::Debug for NatsSubscription {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NatsSubscription")
+            .field("group", &self.group)
+            .finish_non_exhaustive()
+    }
+}
+
+impl Subscription for NatsSubscription {
+    type Delivery = NatsDelivery;
+
+    async fn next(&mut self) -> Option<NatsDelivery> {
+        self.deliveries.recv().await
+    }
+}
+
+/// What deliveries from one member are read as.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Reading {
+    /// A group's messages.
+    Group,
+    /// A group's dead letters: each keeps the topic it was published on.
+    DeadLetters,
+}
+
+/// One consumer a member pulls from.
+pub(crate) struct Source {
+    pub stream: String,
+    pub spec: ConsumerSpec,
+    pub consumer: PullConsumer,
+}
+
+/// Starts a member pulling from `sources`.
+pub(crate) fn open(
+    broker: NatsBroker,
+    group: &str,
+    sources: Vec<Source>,
+    max_in_flight: usize,
+    reading: Reading,
+) -> NatsSubscription {
+    let (tx, rx) = mpsc::unbounded_channel();
+    let group: Arc<str> = group.into();
+    let max_in_flight = max_in_flight.max(1);
+    let permits = Arc::new(Semaphore::new(max_in_flight));
+    let topics = sources.len();
+    let origin = Arc::new(Origin {
+        broker: broker.clone(),
+        group: group.clone(),
+        runtime: Handle::current(),
+        reading,
+    });
+    for source in sources {
+        let pump = Pump {
+            js: broker.jetstream().clone(),
+            source,
+            origin: origin.clone(),
+            permits: permits.clone(),
+            tx: tx.clone(),
+            reconnects: broker.reconnects(),
+            expires: if max_in_flight < topics {
+                SHARED_EXPIRES
+            } else {
+                EXPIRES
+            },
+            reserve: if max_in_flight < topics {
+                0
+            } else {
+                topics - 1
+            },
+            alone: topics == 1,
+        };
+        tokio::spawn(pump.run());
+    }
+    NatsSubscription {
+        deliveries: rx,
+        _open: tx,
+        group,
+    }
+}
+
+/// Where deliveries come from: what settling them needs.
+struct Origin {
+    broker: NatsBroker,
+    group: Arc<str>,
+    runtime: Handle,
+    reading: Reading,
+}
+
+struct Pump {
+    js: Context,
+    source: Source,
+    origin: Arc<Origin>,
+    permits: Arc<Semaphore>,
+    tx: mpsc::UnboundedSender<NatsDelivery>,
+    reconnects: watch::Receiver<u64>,
+    expires: Duration,
+    /// Permits left for the member's other consumers when taking a batch.
+    reserve: usize,
+    /// Whether this is the member's only consumer.
+    alone: bool,
+}
+
+impl Pump {
+    async fn run(mut self) {
+        // A consumer whose last pull brought messages asks for as many as
+        // the member has room for; one whose last pull came back empty asks
+        // for one, leaving the room to the member's busier topics. A
+        // member's only consumer starts with a full batch, for the
+        // backlog; the others start small and grow with their first message.
+        let mut busy = self.alone;
+        let mut failures = 0u32;
+        loop {
+            let first = tokio::select! {
+                permit = self.permits.clone().acquire_owned() => {
+                    permit.expect("the permits are never closed")
+                }
+                () = self.tx.closed() => return,
+            };
+            let mut held = vec![first];
+            if busy {
+                let spare = self
+                    .permits
+                    .available_permits()
+                    .saturating_sub(self.reserve)
+                    .min(MAX_BATCH - 1);
+                for _ in 0..spare {
+                    match self.permits.clone().try_acquire_owned() {
+                        Ok(permit) => held.push(permit),
+                        Err(_) => break,
+                    }
+                }
+            }
+            let pulled = match self.pull(&mut held).await {
+                Ok(pulled) => {
+                    failures = 0;
+                    pulled
+                }
+                Err(error) => {
+                    failures += 1;
+                    drop(held);
+                    tracing::warn!(
+                        group = %self.origin.group,
+                        consumer = %self.source.spec.name,
+                        stream = %self.source.stream,
+                        %error,
+                        "pulling from JetStream failed; trying again"
+                    );
+                    if !self.recover(failures).await {
+                        return;
+                    }
+                    continue;
+                }
+            };
+            drop(held);
+            busy = pulled > 0;
+            if self.tx.is_closed() {
+                return;
+            }
+        }
+    }
+
+    /// One pull request for as many messages as `held` has permits; hands
+    /// each message out with one of them. Returns how many arrived.
+    async fn pull(&mut self, held: &mut Vec<OwnedSemaphorePermit>) -> Result<usize, String> {
+        self.reconnects.mark_unchanged();
+        let mut batch = self
+            .source
+            .consumer
+            .batch()
+            .max_messages(held.len())
+            .expires(self.expires)
+            .messages()
+            .await
+            .map_err(|e| e.to_string())?;
+        let deadline = tokio::time::sleep(self.expires + EXPIRY_SLACK);
+        let mut deadline = pin!(deadline);
+        let mut pulled = 0;
+        while !held.is_empty() {
+            tokio::select! {
+                item = batch.next() => match item {
+                    None => break,
+                    Some(Err(error)) => return Err(error.to_string()),
+                    Some(Ok(message)) => {
+                        pulled += 1;
+                        let permit = held.pop().expect("checked not empty");
+                        let delivery = NatsDelivery::new(message, permit, &self.origin);
+                        // A member closed meanwhile still listens until the
+                        // server is done with the request, and releases
+                        // what arrives: the send hands the delivery back
+                        // and dropping it releases it.
+                        let _ = self.tx.send(delivery);
+                    }
+                },
+                () = &mut deadline => break,
+                // After a reconnect the server may no longer know this
+                // request: ask again.
+                _ = self.reconnects.changed() => {
+                    tracing::debug!(consumer = %self.source.spec.name, "reconnected; pulling again");
+                    break;
+                }
+            }
+        }
+        Ok(pulled)
+    }
+
+    /// Waits before pulling again, redeclaring the consumer in case it was
+    /// deleted. Returns false when the member closed meanwhile.
+    async fn recover(&mut self, failures: u32) -> bool {
+        let delay = Duration::from_millis(100 * 2u64.pow(failures.min(6))).min(EXPIRES);
+        tokio::select! {
+            () = tokio::time::sleep(delay) => {}
+            () = self.tx.closed() => return false,
+        }
+        if failures >= 2 {
+            match provision::declare_consumer(&self.js, &self.source.stream, &self.source.spec)
+                .await
+            {
+                Ok(consumer) => self.source.consumer = consumer,
+                Err(error) => tracing::warn!(
+                    consumer = %self.source.spec.name,
+                    stream = %self.source.stream,
+                    %error,
+                    "could not redeclare the consumer"
+                ),
+            }
+        }
+        true
+    }
+}
+
+/// A delivery from a [`NatsBroker`]: one JetStream message of a durable
+/// consumer, acknowledged explicitly.
+pub struct NatsDelivery {
+    message: Message,
+    attempt: u32,
+    stream: String,
+    sequence: u64,
+    acker: Option<Acker>,
+    permit: Option<OwnedSemaphorePermit>,
+    origin: Arc<Origin>,
+}
+
+impl fmt::Debug for NatsDelivery {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("NatsDelivery")
+            .field("group", &self.origin.group)
+            .field("stream", &self.stream)
+            .field("sequence", &self.sequence)
+            .field("attempt", &self.attempt)
+            .field("message", &self.message)
+            .finish_non_exhaustive()
+    }
+}
+
+impl NatsDelivery {
+    fn new(
+        message: async_nats::jetstream::Message,
+        permit: OwnedSemaphorePermit,
+        origin: &Arc<Origin>,
+    ) -> Self {
+        let (attempt, stream, sequence) = match message.info() {
+            Ok(info) => (
+                u32::try_from(info.delivered.max(1)).unwrap_or(u32::MAX),
+                info.stream.to_owned(),
+                info.stream_sequence,
+            ),
+            Err(_) => (1, String::new(), 0),
+        };
+        let (message, acker) = message.split();
+        let mut message = headers::from_nats(
+            message.subject.as_str(),
+            message.headers.as_ref(),
+            message.payload,
+        );
+        if origin.reading == Reading::DeadLetters {
+            if let Some(topic) = message.header(DEAD_LETTER_TOPIC) {
+                message.topic = topic.to_owned();
+            }
+        }
+        NatsDelivery {
+            message,
+            attempt,
+            stream,
+            sequence,
+            acker: Some(acker),
+            permit: Some(permit),
+            origin: origin.clone(),
+        }
+    }
+
+    /// The stream the message is stored in, and its sequence there.
+    pub fn stream_position(&self) -> (&str, u64) {
+        (&self.stream, self.sequence)
+    }
+
+    async fn settle(mut self, kind: AckKind) -> Result<(), BrokerError> {
+        self.permit.take();
+        let acker = self.acker.take().ok_or(BrokerError::Closed)?;
+        acker
+            .ack_with(kind)
+            .await
+            .map_err(|e| BrokerError::Connection(format!("settling a delivery: {e}")))
+    }
+}
+
+impl Drop for NatsDelivery {
+    fn drop(&mut self) {
+        self.permit.take();
+        if let Some(acker) = self.acker.take() {
+            // Dropped unsettled: release it for redelivery now rather than
+            // after the ack wait. Drop cannot wait for the NAK to be sent.
+            self.origin.runtime.spawn(async move {
+                if let Err(error) = acker.ack_with(AckKind::Nak(None)).await {
+                    tracing::debug!(%error, "could not release a delivery; it comes again after the ack wait");
+                }
+            });
+        }
+    }
+}
+
+impl Delivery for NatsDelivery {
+    fn message(&self) -> &Message {
+        &self.message
+    }
+
+    fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    async fn ack(self) -> Result<(), BrokerError> {
+        self.settle(AckKind::Ack).await
+    }
+
+    async fn retry(self, delay: Duration) -> Result<(), BrokerError> {
+        let kind = if delay.is_zero() {
+            AckKind::Nak(None)
+        } else {
+            AckKind::Nak(Some(delay))
+        };
+        self.settle(kind).await
+    }
+
+    async fn dead_letter(self, reason: &str) -> Result<(), BrokerError> {
+        // Stored in the dead letters first, then removed from the group: a
+        // failure in between leaves the message with the group, which
+        // delivers it again.
+        self.origin
+            .broker
+            .publish_dead_letter(
+                &self.message,
+                &self.origin.group,
+                reason,
+                self.attempt,
+                (&self.stream, self.sequence),
+            )
+            .await?;
+        self.settle(AckKind::Term).await
+    }
+}

@@ -1,0 +1,19 @@
+//! Events: typed publishing, the subscriber runtime and its reliability
+//! (retries with backoff, dead letters, dedupe, graceful shutdown).
+//!
+//! Generated code builds on [`EventPublisher`] (`{Trait}Publisher`) and on
+//! [`EventHandlers`] (`{Trait}Subscriber::into_event_handlers`), which
+//! [`Subscriber`] runs against any [`Broker`](crate::broker::Broker).
+
+pub mod dedupe;
+pub mod envelope;
+mod publisher;
+mod subscriber;
+
+pub use dedupe::{Begin, DedupeStore, MemoryDedupe};
+pub use envelope::EventId;
+pub use publisher::{key_text, EventPublisher, EventRoute, PublishError};
+pub use subscriber::{
+    event_handler, Backoff, EventHandler, EventHandlers, Subscriber, SubscriberHandle,
+    SubscriberStats,
+};

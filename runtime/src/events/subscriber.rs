@@ -1,0 +1,692 @@
+//! The subscriber runtime: runs a service's event handlers for one group.
+//!
+//! Each delivery is decoded, checked against the dedupe store, and handed
+//! to its handler inside a span that continues the publisher's trace. On
+//! success the delivery is acked. A handler error or panic is retried after
+//! an exponential backoff with jitter, up to `max_attempts`; then the event
+//! is dead-lettered with the reason. An event that cannot be decoded is
+//! dead-lettered at once. A duplicate (by event id) of an event the group
+//! has already handled or dead-lettered is acknowledged and skipped. Nothing is dropped: shutting down stops taking
+//! deliveries, lets the handlers in flight finish within a grace period, and
+//! releases the rest for redelivery.
+
+use std::collections::HashMap;
+use std::fmt;
+use std::future::Future;
+use std::panic::AssertUnwindSafe;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use bytes::Bytes;
+use futures_util::FutureExt;
+use serde::de::DeserializeOwned;
+use tokio::sync::{watch, Semaphore};
+use tokio::task::JoinSet;
+use tracing::Instrument;
+
+use super::dedupe::{Begin, DedupeStore, MemoryDedupe};
+use super::envelope;
+use super::publisher::EventRoute;
+use crate::broker::{Broker, BrokerError, Delivery, SubscribeOptions, Subscription};
+use crate::dispatch::BoxFuture;
+use crate::trace::{TraceContext, TRACEPARENT};
+
+/// Why a handler attempt failed.
+type Failure = String;
+
+/// Decodes an event payload and runs its handler: generated per event method.
+pub type EventHandler =
+    Box<dyn Fn(Bytes) -> Result<BoxFuture<Result<(), Failure>>, String> + Send + Sync>;
+
+/// A service's event handlers, by topic: what `{Trait}Subscriber` builds.
+pub struct EventHandlers {
+    service: &'static str,
+    handlers: Vec<(&'static EventRoute, EventHandler)>,
+}
+
+impl fmt::Debug for EventHandlers {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("EventHandlers")
+            .field("service", &self.service)
+            .field(
+                "topics",
+                &self
+                    .handlers
+                    .iter()
+                    .map(|(r, _)| r.topic)
+                    .collect::<Vec<_>>(),
+            )
+            .finish()
+    }
+}
+
+impl EventHandlers {
+    /// Handlers for `service`'s events; used by generated code.
+    pub fn new(service: &'static str, handlers: Vec<(&'static EventRoute, EventHandler)>) -> Self {
+        EventHandlers { service, handlers }
+    }
+
+    /// The topics handled.
+    pub fn topics(&self) -> impl Iterator<Item = &'static str> + '_ {
+        self.handlers.iter().map(|(route, _)| route.topic)
+    }
+}
+
+/// Wraps a typed handler as an [`EventHandler`]; used by generated code.
+pub fn event_handler<S, T, F, Fut, E>(server: Arc<S>, f: F) -> EventHandler
+where
+    S: Send + Sync + 'static,
+    T: DeserializeOwned,
+    F: Fn(Arc<S>, T) -> Fut + Send + Sync + 'static,
+    Fut: Future<Output = Result<(), E>> + Send + 'static,
+    E: fmt::Debug,
+{
+    Box::new(move |payload: Bytes| {
+        let mut deserializer = serde_json::Deserializer::from_slice(&payload);
+        let event: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+            let path = e.path().to_string();
+            if path == "." {
+                e.into_inner().to_string()
+            } else {
+                format!("{path}: {}", e.into_inner())
+            }
+        })?;
+        deserializer.end().map_err(|e| e.to_string())?;
+        let fut = f(server.clone(), event);
+        Ok(Box::pin(async move { fut.await.map_err(|e| format!("{e:?}")) }) as BoxFuture<_>)
+    })
+}
+
+/// Retry delays: exponential from `initial`, capped at `max`, each drawn
+/// at random from its upper half so members that failed together do not
+/// retry together.
+#[derive(Debug, Clone, Copy, PartialEq)]
+pub struct Backoff {
+    /// The delay before the second attempt.
+    pub initial: Duration,
+    /// The longest delay.
+    pub max: Duration,
+    /// The factor from one delay to the next.
+    pub multiplier: f64,
+}
+
+impl Default for Backoff {
+    fn default() -> Self {
+        Backoff {
+            initial: Duration::from_millis(200),
+            max: Duration::from_secs(60),
+            multiplier: 2.0,
+        }
+    }
+}
+
+impl Backoff {
+    /// The delay after failed attempt number `attempt` (from 1).
+    pub fn delay(&self, attempt: u32) -> Duration {
+        let exponent = attempt.saturating_sub(1).min(63) as i32;
+        let full = self.initial.as_secs_f64() * self.multiplier.powi(exponent);
+        let capped = full.min(self.max.as_secs_f64());
+        Duration::from_secs_f64(capped * (0.5 + fastrand::f64() * 0.5))
+    }
+}
+
+/// Counts of what a subscriber did, for monitoring and tests.
+#[derive(Debug, Default)]
+pub struct SubscriberStats {
+    /// Handled successfully and acked.
+    pub handled: AtomicU64,
+    /// Failed attempts scheduled for another try.
+    pub retried: AtomicU64,
+    /// Moved to the dead letters.
+    pub dead_lettered: AtomicU64,
+    /// Skipped as already handled or dead-lettered.
+    pub duplicates: AtomicU64,
+}
+
+/// Runs event handlers for one group on a broker.
+///
+/// ```ignore
+/// let handle = Subscriber::new(broker, "inventory")
+///     .max_attempts(5)
+///     .start(MyInventory.into_event_handlers())
+///     .await?;
+/// // ...
+/// handle.shutdown().await;
+/// ```
+pub struct Subscriber<B> {
+    broker: B,
+    group: String,
+    concurrency: usize,
+    max_attempts: u32,
+    backoff: Backoff,
+    ack_wait: Duration,
+    shutdown_grace: Duration,
+    dedupe: Arc<dyn DedupeStore>,
+}
+
+impl<B> fmt::Debug for Subscriber<B> {
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        f.debug_struct("Subscriber")
+            .field("group", &self.group)
+            .field("concurrency", &self.concurrency)
+            .field("max_attempts", &self.max_attempts)
+            .field("backoff", &self.backoff)
+            .finish_non_exhaustive()
+    }
+}
+
+impl<B: Broker> Subscriber<B> {
+    /// A subscriber for `group`: 16 handlers at once, 5 attempts, the
+    /// default backoff, 30 s ack wait and shutdown grace, in-memory dedupe.
+    pub fn new(broker: B, group: impl Into<String>) -> Self {
+        Subscriber {
+            broker,
+            group: group.into(),
+            concurrency: 16,
+            max_attempts: 5,
+            backoff: Backoff::default(),
+            ack_wait: Duration::from_secs(30),
+            shutdown_grace: Duration::from_secs(30),
+            dedupe: Arc::new(MemoryDedupe::default()),
+        }
+    }
+
+    /// How many handlers run at once (at least 1).
+    pub fn concurrency(mut self, limit: usize) -> Self {
+        self.concurrency = limit.max(1);
+        self
+    }
+
+    /// How many attempts an event gets before it is dead-lettered (at least 1).
+    pub fn max_attempts(mut self, attempts: u32) -> Self {
+        self.max_attempts = attempts.max(1);
+        self
+    }
+
+    /// The delays between attempts.
+    pub fn backoff(mut self, backoff: Backoff) -> Self {
+        self.backoff = backoff;
+        self
+    }
+
+    /// How long a handler may run before its event is delivered again
+    /// elsewhere.
+    pub fn ack_wait(mut self, wait: Duration) -> Self {
+        self.ack_wait = wait;
+        self
+    }
+
+    /// How long shutdown waits for handlers in flight.
+    pub fn shutdown_grace(mut self, grace: Duration) -> Self {
+        self.shutdown_grace = grace;
+        self
+    }
+
+    /// The store that suppresses duplicates.
+    pub fn dedupe(mut self, store: Arc<dyn DedupeStore>) -> Self {
+        self.dedupe = store;
+        self
+    }
+
+    /// Joins the group on every handled topic and starts handling.
+    pub async fn start(self, handlers: EventHandlers) -> Result<SubscriberHandle, BrokerError> {
+        let options = SubscribeOptions::new(self.group.clone(), handlers.topics())
+            .max_in_flight(self.concurrency)
+            .ack_wait(self.ack_wait);
+        let subscription = self.broker.subscribe(options).await?;
+        let (stop_tx, stop_rx) = watch::channel(false);
+        let stats = Arc::new(SubscriberStats::default());
+        let worker = Worker {
+            service: handlers.service,
+            handlers: handlers
+                .handlers
+                .into_iter()
+                .map(|(route, handler)| (route.topic, (route, handler)))
+                .collect(),
+            group: self.group.clone().into(),
+            max_attempts: self.max_attempts,
+            backoff: self.backoff,
+            dedupe: self.dedupe,
+            stats: stats.clone(),
+        };
+        let task = tokio::spawn(run(
+            subscription,
+            Arc::new(worker),
+            self.concurrency,
+            self.shutdown_grace,
+            stop_rx,
+        ));
+        tracing::info!(group = %self.group, service = handlers.service, "subscriber started");
+        Ok(SubscriberHandle {
+            group: self.group,
+            stop: stop_tx,
+            task,
+            stats,
+        })
+    }
+}
+
+/// A running subscriber.
+///
+/// Dropping the handle leaves the subscriber running for the life of the
+/// process; call [`shutdown`](SubscriberHandle::shutdown) to stop it.
+#[derive(Debug)]
+#[must_use = "keep the handle to shut the subscriber down gracefully"]
+pub struct SubscriberHandle {
+    group: String,
+    stop: watch::Sender<bool>,
+    task: tokio::task::JoinHandle<()>,
+    stats: Arc<SubscriberStats>,
+}
+
+impl SubscriberHandle {
+    /// The group.
+    pub fn group(&self) -> &str {
+        &self.group
+    }
+
+    /// What it has done so far.
+    pub fn stats(&self) -> &SubscriberStats {
+        &self.stats
+    }
+
+    /// A shared handle on the counts, which outlives the subscriber.
+    pub fn stats_handle(&self) -> Arc<SubscriberStats> {
+        self.stats.clone()
+    }
+
+    /// Stops taking deliveries, waits for the handlers in flight (up to the
+    /// shutdown grace) and releases what is left for redelivery.
+    pub async fn shutdown(self) {
+        let _ = self.stop.send(true);
+        let _ = self.task.await;
+    }
+}
+
+struct Worker {
+    service: &'static str,
+    handlers: HashMap<&'static str, (&'static EventRoute, EventHandler)>,
+    group: Arc<str>,
+    max_attempts: u32,
+    backoff: Backoff,
+    dedupe: Arc<dyn DedupeStore>,
+    stats: Arc<SubscriberStats>,
+}
+
+async fn run<S: Subscription>(
+    mut subscription: S,
+    worker: Arc<Worker>,
+    concurrency: usize,
+    grace: Duration,
+    mut stop: watch::Receiver<bool>,
+) {
+    let slots = Arc::new(Semaphore::new(concurrency));
+    let mut in_flight = JoinSet::new();
+    loop {
+        // Reap finished handlers so the set does not grow.
+        while in_flight.try_join_next().is_some() {}
+        let slot = tokio::select! {
+            _ = stop_requested(&mut stop) => break,
+            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+        };
+        let delivery = tokio::select! {
+            _ = stop_requested(&mut stop) => break,
+            delivery = subscription.next() => delivery,
+        };
+        let Some(delivery) = delivery else {
+            tracing::info!(group = %worker.group, "subscription closed");
+            break;
+        };
+        let worker = worker.clone();
+        in_flight.spawn(async move {
+            worker.handle(delivery).await;
+            drop(slot);
+        });
+    }
+    drop(subscription);
+    let drained = tokio::time::timeout(grace, async {
+        while in_flight.join_next().await.is_some() {}
+    })
+    .await;
+    if drained.is_err() {
+        tracing::warn!(
+            group = %worker.group,
+            remaining = in_flight.len(),
+            "handlers still running after the shutdown grace; their events are released for redelivery"
+        );
+        in_flight.shutdown().await;
+    }
+}
+
+impl Worker {
+    async fn handle<D: Delivery>(&self, delivery: D) {
+        let message = delivery.message();
+        let attempt = delivery.attempt();
+        let topic = message.topic.clone();
+        let id = message.id().unwrap_or_default().to_owned();
+        let trace = TraceContext::incoming(message.header(TRACEPARENT));
+        let route = self.handlers.get(topic.as_str());
+        let span = tracing::info_span!(
+            "accord.event",
+            service = self.service,
+            operation = route.map_or("", |(r, _)| r.operation),
+            topic = %topic,
+            group = %self.group,
+            event_id = %id,
+            attempt,
+            trace_id = %trace.trace_id_hex(),
+            span_id = %trace.span_id_hex(),
+        );
+        trace
+            .scope(self.settle(delivery, id, attempt).instrument(span))
+            .await;
+    }
+
+    async fn settle<D: Delivery>(&self, delivery: D, id: String, attempt: u32) {
+        let message = delivery.message();
+        let Some((_, handler)) = self.handlers.get(message.topic.as_str()) else {
+            let reason = format!("no handler for topic `{}`", message.topic);
+            self.dead_letter(delivery, &reason).await;
+            return;
+        };
+        if let Err(reason) = envelope::check(&message.headers) {
+            self.dead_letter(delivery, &format!("invalid envelope: {reason}"))
+                .await;
+            return;
+        }
+        let run = match handler(message.payload.clone()) {
+            Ok(run) => run,
+            Err(reason) => {
+                self.dead_letter(delivery, &format!("undecodable payload: {reason}"))
+                    .await;
+                return;
+            }
+        };
+        let begun = self.dedupe.begin(&self.group, &id).await;
+        let claim = match begun {
+            Begin::New => Claim {
+                store: self.dedupe.clone(),
+                group: self.group.clone(),
+                id,
+                open: true,
+            },
+            Begin::Duplicate => {
+                self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!("duplicate event skipped");
+                return log_settle(delivery.ack().await);
+            }
+            Begin::InProgress => {
+                // Another member holds it now; look again once it is likely done.
+                return log_settle(delivery.retry(self.backoff.delay(1)).await);
+            }
+        };
+        let failure = match AssertUnwindSafe(run).catch_unwind().await {
+            Ok(Ok(())) => None,
+            Ok(Err(error)) => Some(format!("handler failed: {error}")),
+            Err(panic) => Some(format!("handler panicked: {}", panic_text(&*panic))),
+        };
+        match failure {
+            None => {
+                claim.complete().await;
+                self.stats.handled.fetch_add(1, Ordering::Relaxed);
+                log_settle(delivery.ack().await);
+            }
+            Some(reason) if attempt >= self.max_attempts => {
+                let reason = format!("{reason} (attempt {attempt} of {})", self.max_attempts);
+                // The group is done with this event: a duplicate of it that
+                // arrives later is skipped, not handled after the event was
+                // dead-lettered. The claim is held until then so that no
+                // duplicate starts in between.
+                if self.dead_letter(delivery, &reason).await {
+                    claim.complete().await;
+                } else {
+                    claim.abort().await;
+                }
+            }
+            Some(reason) => {
+                claim.abort().await;
+                let delay = self.backoff.delay(attempt);
+                tracing::warn!(%reason, ?delay, "event handler failed; retrying");
+                self.stats.retried.fetch_add(1, Ordering::Relaxed);
+                log_settle(delivery.retry(delay).await);
+            }
+        }
+    }
+
+    /// Dead-letters the delivery; whether the broker took it.
+    async fn dead_letter<D: Delivery>(&self, delivery: D, reason: &str) -> bool {
+        tracing::error!(%reason, "event dead-lettered");
+        self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+        let result = delivery.dead_letter(reason).await;
+        let taken = result.is_ok();
+        log_settle(result);
+        taken
+    }
+}
+
+/// A dedupe claim on an event id for the duration of one attempt.
+///
+/// A handler abandoned mid-attempt (its task cancelled at the end of the
+/// shutdown grace) drops its claim unsettled; the claim is then released,
+/// so the event's redelivery is not mistaken for one still in progress.
+struct Claim {
+    store: Arc<dyn DedupeStore>,
+    group: Arc<str>,
+    id: String,
+    open: bool,
+}
+
+impl Claim {
+    /// Records that the group is done with the event.
+    async fn complete(mut self) {
+        self.store.complete(&self.group, &self.id).await;
+        self.open = false;
+    }
+
+    /// Releases the claim for another attempt.
+    async fn abort(mut self) {
+        self.store.abort(&self.group, &self.id).await;
+        self.open = false;
+    }
+}
+
+impl Drop for Claim {
+    fn drop(&mut self) {
+        if !self.open {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            let store = self.store.clone();
+            let group = self.group.clone();
+            let id = std::mem::take(&mut self.id);
+            runtime.spawn(async move { store.abort(&group, &id).await });
+        }
+    }
+}
+
+/// Completes once shutdown is asked for; never, if the handle was dropped.
+async fn stop_requested(stop: &mut watch::Receiver<bool>) {
+    if stop.wait_for(|stopped| *stopped).await.is_err() {
+        std::future::pending::<()>().await;
+    }
+}
+
+fn log_settle(result: Result<(), BrokerError>) {
+    if let Err(error) = result {
+        // The broker will deliver the event again: nothing is lost.
+        tracing::warn!(%error, "could not settle a delivery; it will be redelivered");
+    }
+}
+
+fn panic_text(panic: &(dyn std::any::Any + Send)) -> String {
+    panic
+        .downcast_ref::<&'static str>()
+        .map(|s| (*s).to_owned())
+        .or_else(|| panic.downcast_ref::<String>().cloned())
+        .unwrap_or_else(|| "non-string panic payload".to_owned())
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::AtomicUsize;
+
+    use super::*;
+    use crate::broker::{MemoryBroker, Message, DEAD_LETTER_REASON};
+    use crate::events::MemoryDedupe;
+
+    static ROUTE: EventRoute = EventRoute {
+        service: "test",
+        operation: "happened",
+        topic: "test.happened",
+    };
+
+    fn event(id: &str) -> Message {
+        Message {
+            topic: ROUTE.topic.into(),
+            key: None,
+            headers: envelope::headers(
+                id,
+                "/test",
+                ROUTE.topic,
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01",
+            ),
+            payload: Bytes::from_static(b"{}"),
+        }
+    }
+
+    /// Handlers whose handler counts its runs and then does `outcome`.
+    fn counting(
+        runs: &Arc<AtomicUsize>,
+        outcome: fn() -> BoxFuture<Result<(), String>>,
+    ) -> EventHandlers {
+        let runs = runs.clone();
+        let handler = event_handler(Arc::new(()), move |_, _: serde_json::Value| {
+            let runs = runs.clone();
+            async move {
+                runs.fetch_add(1, Ordering::SeqCst);
+                outcome().await
+            }
+        });
+        EventHandlers::new("test", vec![(&ROUTE, handler)])
+    }
+
+    async fn until(what: &str, condition: impl Fn() -> bool) {
+        tokio::time::timeout(Duration::from_secs(10), async {
+            while !condition() {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+        })
+        .await
+        .unwrap_or_else(|_| panic!("{what}"));
+    }
+
+    fn quick() -> Backoff {
+        Backoff {
+            initial: Duration::from_millis(1),
+            max: Duration::from_millis(2),
+            multiplier: 2.0,
+        }
+    }
+
+    #[tokio::test]
+    async fn a_dropped_handle_leaves_the_subscriber_running() {
+        let broker = MemoryBroker::new();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let handle = Subscriber::new(broker.clone(), "g")
+            .start(counting(&runs, || Box::pin(async { Ok(()) })))
+            .await
+            .unwrap();
+        drop(handle);
+        broker.publish(event("e1")).await.unwrap();
+        until("the event is handled after the handle was dropped", || {
+            runs.load(Ordering::SeqCst) == 1
+        })
+        .await;
+    }
+
+    #[tokio::test]
+    async fn a_duplicate_of_a_dead_lettered_event_is_skipped() {
+        let broker = MemoryBroker::new();
+        let runs = Arc::new(AtomicUsize::new(0));
+        let handle = Subscriber::new(broker.clone(), "g")
+            .max_attempts(2)
+            .backoff(quick())
+            .start(counting(&runs, || Box::pin(async { Err("no".to_owned()) })))
+            .await
+            .unwrap();
+        broker.publish(event("e1")).await.unwrap();
+        let mut dead = broker.dead_letters("g").await.unwrap();
+        let letter = tokio::time::timeout(Duration::from_secs(10), dead.next())
+            .await
+            .unwrap()
+            .unwrap();
+        assert!(letter
+            .message()
+            .header(DEAD_LETTER_REASON)
+            .unwrap()
+            .contains("attempt 2 of 2"));
+        letter.ack().await.unwrap();
+
+        broker.publish(event("e1")).await.unwrap();
+        let stats = handle.stats_handle();
+        until("the duplicate is skipped", || {
+            stats.duplicates.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        assert_eq!(runs.load(Ordering::SeqCst), 2, "the duplicate did not run");
+        assert_eq!(stats.dead_lettered.load(Ordering::SeqCst), 1);
+        handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn an_attempt_abandoned_at_shutdown_releases_its_dedupe_claim() {
+        let broker = MemoryBroker::new();
+        let dedupe = Arc::new(MemoryDedupe::default());
+        let stuck_runs = Arc::new(AtomicUsize::new(0));
+        let stuck = Subscriber::new(broker.clone(), "g")
+            .shutdown_grace(Duration::from_millis(20))
+            .dedupe(dedupe.clone())
+            .start(counting(&stuck_runs, || Box::pin(std::future::pending())))
+            .await
+            .unwrap();
+        broker.publish(event("e1")).await.unwrap();
+        until("the stuck handler starts", || {
+            stuck_runs.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        stuck.shutdown().await;
+
+        let runs = Arc::new(AtomicUsize::new(0));
+        let next = Subscriber::new(broker.clone(), "g")
+            .backoff(quick())
+            .dedupe(dedupe)
+            .start(counting(&runs, || Box::pin(async { Ok(()) })))
+            .await
+            .unwrap();
+        let stats = next.stats_handle();
+        until("the next member handles the released event", || {
+            stats.handled.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        assert_eq!(runs.load(Ordering::SeqCst), 1);
+        next.shutdown().await;
+    }
+
+    #[test]
+    fn backoff_grows_then_caps_and_jitters_within_the_upper_half() {
+        let backoff = Backoff {
+            initial: Duration::from_millis(100),
+            max: Duration::from_secs(1),
+            multiplier: 2.0,
+        };
+        for _ in 0..100 {
+            let first = backoff.delay(1);
+            assert!(first >= Duration::from_millis(50) && first <= Duration::from_millis(100));
+            let third = backoff.delay(3);
+            assert!(third >= Duration::from_millis(200) && third <= Duration::from_millis(400));
+            let late = backoff.delay(30);
+            assert!(late >= Duration::from_millis(500) && late <= Duration::from_secs(1));
+        }
+    }
+}

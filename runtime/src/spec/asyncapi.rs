@@ -1,0 +1,340 @@
+//! AsyncAPI 3.0 from a descriptor.
+//!
+//! The document describes the service as an application on a broker: it
+//! **sends** each event on its topic, and it **receives** each request
+//! method on `<service>.rpc.<operation>` and replies with a correlation id
+//! (the broker request/reply of [`crate::transport::BrokerTransport`]).
+//! AsyncAPI's default schema format is JSON Schema draft-07, so the
+//! descriptor's 2020-12 schemas are converted with the same transforms
+//! schemars applies for draft-07.
+
+use schemars::transform::{
+    RemoveRefSiblings, ReplacePrefixItems, ReplaceUnevaluatedProperties, Transform,
+};
+use schemars::Schema;
+use serde_json::{json, Map, Value};
+
+use crate::descriptor::{
+    EventDescriptor, OperationDescriptor, RequestDescriptor, ServiceDescriptor,
+};
+use crate::events::envelope;
+use crate::transport::broker::{CORRELATION_ID, PATH_PREFIX, QUERY, STATUS};
+use crate::transport::request_topic;
+
+use super::{rewrite_refs, summary};
+
+const SCHEMAS: &str = "#/components/schemas/";
+
+/// The AsyncAPI 3.0 document of `descriptor`'s events and broker requests.
+pub fn asyncapi(descriptor: &ServiceDescriptor) -> Value {
+    let mut channels = Map::new();
+    let mut operations = Map::new();
+    let mut messages = Map::new();
+
+    for op in &descriptor.operations {
+        match &op.kind {
+            crate::descriptor::OperationKind::Event(event) => {
+                describe_event(op, event, &mut channels, &mut operations, &mut messages)
+            }
+            crate::descriptor::OperationKind::Request(request) => describe_request(
+                &descriptor.name,
+                op,
+                request,
+                &mut channels,
+                &mut operations,
+                &mut messages,
+            ),
+        }
+    }
+
+    let mut schemas: Map<String, Value> = descriptor
+        .definitions
+        .iter()
+        .map(|(name, schema)| (name.clone(), to_draft07(schema.clone())))
+        .collect();
+    let problem = if descriptor.definitions.contains_key("ProblemDetails") {
+        "AccordProblemDetails"
+    } else {
+        "ProblemDetails"
+    };
+    if descriptor.requests().next().is_some() {
+        schemas.insert(problem.to_owned(), super::openapi::problem_schema());
+    }
+
+    let mut info = Map::new();
+    info.insert("title".into(), json!(descriptor.name));
+    info.insert("version".into(), json!(descriptor.version));
+    if let Some(docs) = &descriptor.docs {
+        info.insert("description".into(), json!(docs));
+    }
+    let mut document = json!({
+        "asyncapi": "3.0.0",
+        "info": info,
+        "defaultContentType": "application/json",
+        "channels": channels,
+        "operations": operations,
+        "components": {
+            "messages": messages,
+            "schemas": schemas,
+        },
+    });
+    rewrite_refs(&mut document, SCHEMAS);
+    let problem_ref = format!("{SCHEMAS}{problem}");
+    replace_placeholder(&mut document, &problem_ref);
+    document
+}
+
+/// Replies refer to the problem schema before its final name is known.
+const PROBLEM_PLACEHOLDER: &str = "#/$problem";
+
+fn replace_placeholder(value: &mut Value, problem_ref: &str) {
+    match value {
+        Value::Object(map) => {
+            for (key, v) in map.iter_mut() {
+                if key == "$ref" && v == PROBLEM_PLACEHOLDER {
+                    *v = json!(problem_ref);
+                } else {
+                    replace_placeholder(v, problem_ref);
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| replace_placeholder(v, problem_ref)),
+        _ => {}
+    }
+}
+
+/// Converts a 2020-12 schema (as schemars writes them) to draft-07.
+pub fn to_draft07(schema: Value) -> Value {
+    let Ok(mut schema) = Schema::try_from(schema.clone()) else {
+        return schema;
+    };
+    ReplaceUnevaluatedProperties::default().transform(&mut schema);
+    RemoveRefSiblings::default().transform(&mut schema);
+    ReplacePrefixItems::default().transform(&mut schema);
+    schema.to_value()
+}
+
+fn docs_fields(target: &mut Map<String, Value>, docs: &Option<String>) {
+    if let Some(docs) = docs {
+        target.insert("summary".into(), json!(summary(docs)));
+        target.insert("description".into(), json!(docs));
+    }
+}
+
+fn describe_event(
+    op: &OperationDescriptor,
+    event: &EventDescriptor,
+    channels: &mut Map<String, Value>,
+    operations: &mut Map<String, Value>,
+    messages: &mut Map<String, Value>,
+) {
+    let id = op.name.clone();
+    let mut message = Map::new();
+    message.insert("name".into(), json!(id));
+    message.insert("title".into(), json!(event.topic));
+    docs_fields(&mut message, &op.docs);
+    message.insert("contentType".into(), json!("application/json"));
+    message.insert("headers".into(), cloudevents_headers(&event.topic));
+    message.insert("payload".into(), to_draft07(event.payload.clone()));
+    message.insert(
+        "correlationId".into(),
+        json!({
+            "description": "The CloudEvents id; redeliveries and duplicate publishes keep it.",
+            "location": format!("$message.header#/{}", envelope::ID),
+        }),
+    );
+    if let Some(key) = &event.key {
+        message.insert(
+            "x-accord-key".into(),
+            json!({ "field": key, "description": "Orders and partitions deliveries." }),
+        );
+    }
+    messages.insert(id.clone(), Value::Object(message));
+
+    let mut channel = Map::new();
+    channel.insert("address".into(), json!(event.topic));
+    channel.insert(
+        "messages".into(),
+        json!({ id.clone(): { "$ref": format!("#/components/messages/{id}") } }),
+    );
+    docs_fields(&mut channel, &op.docs);
+    channels.insert(id.clone(), Value::Object(channel));
+
+    let mut operation = Map::new();
+    operation.insert("action".into(), json!("send"));
+    operation.insert(
+        "channel".into(),
+        json!({ "$ref": format!("#/channels/{id}") }),
+    );
+    operation.insert(
+        "messages".into(),
+        json!([{ "$ref": format!("#/channels/{id}/messages/{id}") }]),
+    );
+    docs_fields(&mut operation, &op.docs);
+    operations.insert(id, Value::Object(operation));
+}
+
+fn describe_request(
+    service: &str,
+    op: &OperationDescriptor,
+    request: &RequestDescriptor,
+    channels: &mut Map<String, Value>,
+    operations: &mut Map<String, Value>,
+    messages: &mut Map<String, Value>,
+) {
+    let name = &op.name;
+    let request_id = format!("{name}_request");
+    let reply_id = format!("{name}_reply");
+    let correlation = json!({
+        "description": "Ties the reply to its request.",
+        "location": format!("$message.header#/{CORRELATION_ID}"),
+    });
+
+    let mut header_props = Map::new();
+    let mut required = vec![json!(CORRELATION_ID)];
+    header_props.insert(CORRELATION_ID.into(), json!({ "type": "string" }));
+    for param in &request.path_params {
+        let header = format!("{PATH_PREFIX}{}", param.name);
+        header_props.insert(
+            header.clone(),
+            json!({ "type": "string", "description": format!("The `{}` path parameter.", param.name) }),
+        );
+        required.push(json!(header));
+    }
+    if request.query.is_some() {
+        header_props.insert(
+            QUERY.into(),
+            json!({ "type": "string", "description": "The query parameters, form-urlencoded." }),
+        );
+    }
+    for param in &request.headers {
+        header_props.insert(param.name.clone(), json!({ "type": "string" }));
+        if param.required {
+            required.push(json!(param.name));
+        }
+    }
+    if request.body.is_some() {
+        header_props.insert(
+            "content-type".into(),
+            json!({ "const": "application/json" }),
+        );
+    }
+    let mut request_message = Map::new();
+    request_message.insert("name".into(), json!(request_id));
+    request_message.insert("title".into(), json!(format!("{name} request")));
+    docs_fields(&mut request_message, &op.docs);
+    request_message.insert("contentType".into(), json!("application/json"));
+    request_message.insert(
+        "headers".into(),
+        json!({ "type": "object", "required": required, "properties": header_props }),
+    );
+    if let Some(body) = &request.body {
+        request_message.insert("payload".into(), to_draft07(body.schema.clone()));
+    }
+    request_message.insert("correlationId".into(), correlation.clone());
+    messages.insert(request_id.clone(), Value::Object(request_message));
+
+    let success = match &request.response {
+        Some(schema) if request.status != 204 => to_draft07(schema.clone()),
+        _ => json!({ "type": "null", "description": "No content." }),
+    };
+    let reply_message = json!({
+        "name": reply_id,
+        "title": format!("{name} reply"),
+        "contentType": "application/json",
+        "headers": {
+            "type": "object",
+            "required": [STATUS, CORRELATION_ID],
+            "properties": {
+                STATUS: {
+                    "type": "string",
+                    "pattern": "^[1-5][0-9][0-9]$",
+                    "description": format!("{} on success; a problem document comes with its own status.", request.status),
+                },
+                CORRELATION_ID: { "type": "string" },
+                "content-type": { "enum": ["application/json", "application/problem+json"] },
+            },
+        },
+        "payload": { "oneOf": [success, { "$ref": PROBLEM_PLACEHOLDER }] },
+        "correlationId": correlation,
+    });
+    messages.insert(reply_id.clone(), reply_message);
+
+    let mut request_channel = Map::new();
+    request_channel.insert("address".into(), json!(request_topic(service, name)));
+    request_channel.insert(
+        "messages".into(),
+        json!({ request_id.clone(): { "$ref": format!("#/components/messages/{request_id}") } }),
+    );
+    channels.insert(request_id.clone(), Value::Object(request_channel));
+    channels.insert(
+        reply_id.clone(),
+        json!({
+            // No `address`: the broker gives the requester's reply address
+            // with each request.
+            "description": "The requester's reply address, given by the broker with each request.",
+            "messages": { reply_id.clone(): { "$ref": format!("#/components/messages/{reply_id}") } },
+        }),
+    );
+
+    let mut operation = Map::new();
+    operation.insert("action".into(), json!("receive"));
+    operation.insert(
+        "channel".into(),
+        json!({ "$ref": format!("#/channels/{request_id}") }),
+    );
+    operation.insert(
+        "messages".into(),
+        json!([{ "$ref": format!("#/channels/{request_id}/messages/{request_id}") }]),
+    );
+    operation.insert(
+        "reply".into(),
+        json!({
+            "channel": { "$ref": format!("#/channels/{reply_id}") },
+            "messages": [{ "$ref": format!("#/channels/{reply_id}/messages/{reply_id}") }],
+        }),
+    );
+    docs_fields(&mut operation, &op.docs);
+    operations.insert(name.clone(), Value::Object(operation));
+}
+
+fn cloudevents_headers(topic: &str) -> Value {
+    json!({
+        "type": "object",
+        "description": "CloudEvents 1.0 attributes in binary content mode, and the W3C trace context.",
+        "required": [envelope::SPEC_VERSION, envelope::ID, envelope::SOURCE, envelope::TYPE],
+        "properties": {
+            envelope::SPEC_VERSION: { "const": "1.0" },
+            envelope::ID: { "type": "string", "description": "Unique per event." },
+            envelope::SOURCE: { "type": "string", "description": "The publishing service." },
+            envelope::TYPE: { "const": topic },
+            envelope::TIME: { "type": "string", "format": "date-time" },
+            envelope::CONTENT_TYPE: { "const": "application/json" },
+            crate::trace::TRACEPARENT: {
+                "type": "string",
+                "pattern": "^[0-9a-f]{2}-[0-9a-f]{32}-[0-9a-f]{16}-[0-9a-f]{2}$",
+            },
+        },
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn draft07_has_no_prefix_items() {
+        let converted = to_draft07(json!({
+            "type": "array",
+            "prefixItems": [{ "type": "string" }, { "type": "integer" }],
+            "items": false,
+        }));
+        assert_eq!(
+            converted["items"],
+            json!([{ "type": "string" }, { "type": "integer" }])
+        );
+        assert!(converted.get("prefixItems").is_none());
+    }
+}

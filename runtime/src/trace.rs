@@ -1,0 +1,174 @@
+//! W3C trace context (`traceparent`) carried across every call and event.
+//!
+//! The context of the operation being served is held in a task-local:
+//! [`Dispatcher::dispatch`](crate::Dispatcher::dispatch) and the event
+//! subscriber restore it from the incoming `traceparent` header (or start a
+//! new trace) and record its ids on their span as `trace_id` and `span_id`;
+//! clients and publishers send a child of it. A request that places an order
+//! and the events it publishes, and their handlers, thus share one trace id.
+
+use std::fmt;
+use std::future::Future;
+
+/// The header that carries the context.
+pub const TRACEPARENT: &str = "traceparent";
+
+tokio::task_local! {
+    static CURRENT: TraceContext;
+}
+
+/// A W3C trace context: trace id, parent span id and the sampled flag.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct TraceContext {
+    /// The trace, shared by every span of one flow.
+    pub trace_id: u128,
+    /// The span this context was made for.
+    pub span_id: u64,
+    /// The `sampled` trace flag.
+    pub sampled: bool,
+}
+
+impl TraceContext {
+    /// A context starting a new trace.
+    pub fn new_root() -> Self {
+        TraceContext {
+            trace_id: fastrand::u128(1..),
+            span_id: fastrand::u64(1..),
+            sampled: true,
+        }
+    }
+
+    /// A context for a new span in the same trace.
+    pub fn child(&self) -> Self {
+        TraceContext {
+            span_id: fastrand::u64(1..),
+            ..*self
+        }
+    }
+
+    /// The context of the operation being served on this task, if any.
+    pub fn current() -> Option<Self> {
+        CURRENT.try_with(|c| *c).ok()
+    }
+
+    /// A child of the current context, or a new root: what an outgoing call
+    /// or event carries.
+    pub fn outgoing() -> Self {
+        Self::current().map_or_else(Self::new_root, |c| c.child())
+    }
+
+    /// The context an incoming `traceparent` value continues, or a new root
+    /// when it is absent or malformed.
+    pub fn incoming(traceparent: Option<&str>) -> Self {
+        traceparent
+            .and_then(Self::parse)
+            .map_or_else(Self::new_root, |c| c.child())
+    }
+
+    /// Parses a `traceparent` value (version 00).
+    pub fn parse(value: &str) -> Option<Self> {
+        let mut parts = value.trim().split('-');
+        let (version, trace, span, flags) =
+            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
+        if version.len() != 2
+            || version == "ff"
+            || trace.len() != 32
+            || span.len() != 16
+            || flags.len() != 2
+        {
+            return None;
+        }
+        if version == "00" && parts.next().is_some() {
+            return None;
+        }
+        let hex = |s: &str| {
+            s.bytes()
+                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
+        };
+        if !hex(version) || !hex(trace) || !hex(span) || !hex(flags) {
+            return None;
+        }
+        let trace_id = u128::from_str_radix(trace, 16).ok()?;
+        let span_id = u64::from_str_radix(span, 16).ok()?;
+        if trace_id == 0 || span_id == 0 {
+            return None;
+        }
+        let flags = u8::from_str_radix(flags, 16).ok()?;
+        Some(TraceContext {
+            trace_id,
+            span_id,
+            sampled: flags & 1 == 1,
+        })
+    }
+
+    /// Runs `future` with this context as the current one.
+    pub fn scope<F: Future>(self, future: F) -> impl Future<Output = F::Output> {
+        CURRENT.scope(self, future)
+    }
+
+    /// The trace id as 32 hex digits.
+    pub fn trace_id_hex(&self) -> String {
+        format!("{:032x}", self.trace_id)
+    }
+
+    /// The span id as 16 hex digits.
+    pub fn span_id_hex(&self) -> String {
+        format!("{:016x}", self.span_id)
+    }
+}
+
+impl fmt::Display for TraceContext {
+    /// The `traceparent` header value.
+    fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
+        write!(
+            f,
+            "00-{:032x}-{:016x}-{:02x}",
+            self.trace_id,
+            self.span_id,
+            u8::from(self.sampled)
+        )
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn round_trips_through_the_header() {
+        let ctx = TraceContext::new_root();
+        assert_eq!(TraceContext::parse(&ctx.to_string()), Some(ctx));
+        let parsed =
+            TraceContext::parse("00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01").unwrap();
+        assert_eq!(parsed.trace_id, 0x4bf92f3577b34da6a3ce929d0e0e4736);
+        assert_eq!(parsed.span_id, 0x00f067aa0ba902b7);
+        assert!(parsed.sampled);
+    }
+
+    #[test]
+    fn rejects_malformed_values() {
+        for bad in [
+            "",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7",
+            "00-00000000000000000000000000000000-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-0000000000000000-01",
+            "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
+            "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+        ] {
+            assert_eq!(TraceContext::parse(bad), None, "{bad}");
+        }
+    }
+
+    #[tokio::test]
+    async fn children_keep_the_trace_of_the_current_scope() {
+        assert_eq!(TraceContext::current(), None);
+        let root = TraceContext::new_root();
+        root.scope(async move {
+            let out = TraceContext::outgoing();
+            assert_eq!(out.trace_id, root.trace_id);
+            assert_ne!(out.span_id, root.span_id);
+        })
+        .await;
+    }
+}

@@ -1,0 +1,201 @@
+//! Request/reply over a broker: the client side ([`BrokerTransport`]) and
+//! the server side ([`serve_requests`]), with the same [`Call`] encoding and
+//! the same dispatch as HTTP.
+//!
+//! A call to `service.operation` is a request on the topic
+//! `<service>.rpc.<operation>` whose body is the call's body and whose
+//! headers carry the call's headers, its path parameters
+//! (`accord-path-<name>`), its query string (`accord-query`) and a
+//! correlation id. The reply carries the status (`accord-status`), the
+//! content type and the body, and the same correlation id.
+
+use std::borrow::Cow;
+use std::sync::Arc;
+use std::time::Duration;
+
+use http::header::{HeaderName, HeaderValue};
+use http::HeaderMap;
+
+use crate::broker::{Broker, BrokerError, Headers, Message, PendingRequest, Responder};
+use crate::dispatch::Dispatcher;
+use crate::error::ProtocolError;
+use crate::wire::{Call, Reply, Route};
+
+use super::{Transport, TransportError};
+
+/// Header: the path parameter `<name>`.
+pub const PATH_PREFIX: &str = "accord-path-";
+/// Header: the raw query string.
+pub const QUERY: &str = "accord-query";
+/// Header: the reply status.
+pub const STATUS: &str = "accord-status";
+/// Header: ties a reply to its request.
+pub const CORRELATION_ID: &str = "accord-correlation-id";
+
+/// The topic requests for `service.operation` are sent on.
+pub fn request_topic(service: &str, operation: &str) -> String {
+    format!("{service}.rpc.{operation}")
+}
+
+/// Sends request calls over a broker instead of HTTP.
+#[derive(Debug, Clone)]
+pub struct BrokerTransport<B> {
+    broker: B,
+}
+
+impl<B: Broker> BrokerTransport<B> {
+    /// A transport over `broker`.
+    pub fn new(broker: B) -> Self {
+        BrokerTransport { broker }
+    }
+}
+
+fn protocol(reason: String) -> TransportError {
+    TransportError::Protocol(ProtocolError {
+        status: None,
+        reason,
+        body_excerpt: String::new(),
+    })
+}
+
+impl<B: Broker> Transport for BrokerTransport<B> {
+    async fn send(
+        &self,
+        route: &'static Route,
+        call: Call,
+        timeout: Duration,
+    ) -> Result<Reply, TransportError> {
+        let (path_params, query, headers, body) = call.into_parts();
+        let mut message = Message::new(request_topic(route.service, route.operation), body);
+        for (name, value) in &headers {
+            if let Ok(value) = value.to_str() {
+                message
+                    .headers
+                    .insert(name.as_str().to_owned(), value.to_owned());
+            }
+        }
+        for (name, value) in path_params {
+            message
+                .headers
+                .insert(format!("{PATH_PREFIX}{name}"), value);
+        }
+        if let Some(query) = query {
+            message.headers.insert(QUERY.to_owned(), query);
+        }
+        let correlation = uuid::Uuid::new_v4().to_string();
+        message
+            .headers
+            .insert(CORRELATION_ID.to_owned(), correlation.clone());
+        let reply = self
+            .broker
+            .request(message, timeout)
+            .await
+            .map_err(|e| match e {
+                BrokerError::Timeout(d) => TransportError::Timeout(d),
+                other => TransportError::Connection(Box::new(other)),
+            })?;
+        if reply.header(CORRELATION_ID) != Some(correlation.as_str()) {
+            return Err(protocol(format!(
+                "the reply's correlation id {:?} does not match the request's {correlation:?}",
+                reply.header(CORRELATION_ID)
+            )));
+        }
+        let status = reply
+            .header(STATUS)
+            .and_then(|s| s.parse::<u16>().ok())
+            .ok_or_else(|| protocol("the reply has no valid `accord-status` header".to_owned()))?;
+        Ok(Reply {
+            status,
+            content_type: reply
+                .header("content-type")
+                .and_then(|ct| HeaderValue::from_str(ct).ok()),
+            body: reply.payload,
+        })
+    }
+}
+
+/// Serves every request method of `dispatcher` from `broker` until the
+/// returned handle is shut down.
+pub async fn serve_requests<B: Broker>(
+    broker: B,
+    dispatcher: Dispatcher,
+) -> Result<RequestServerHandle, BrokerError> {
+    let service = dispatcher.descriptor().name.clone();
+    let mut tasks = tokio::task::JoinSet::new();
+    for route in dispatcher.routes() {
+        let topic = request_topic(route.service, route.operation);
+        let mut responder = broker.respond(&topic, &service).await?;
+        let dispatcher = dispatcher.clone();
+        let index = route.index;
+        tasks.spawn(async move {
+            let mut requests = tokio::task::JoinSet::new();
+            while let Some(request) = responder.next().await {
+                while requests.try_join_next().is_some() {}
+                let dispatcher = dispatcher.clone();
+                requests.spawn(async move {
+                    let reply = dispatcher
+                        .dispatch(index, call_from(request.message()))
+                        .await;
+                    let correlation = request.message().header(CORRELATION_ID).map(str::to_owned);
+                    let message = reply_message(reply, correlation);
+                    if let Err(error) = request.reply(message).await {
+                        tracing::warn!(%error, "could not send a reply");
+                    }
+                });
+            }
+            while requests.join_next().await.is_some() {}
+        });
+    }
+    Ok(RequestServerHandle {
+        tasks: Arc::new(tokio::sync::Mutex::new(tasks)),
+    })
+}
+
+/// Requests served from a broker; dropping it keeps them served.
+#[derive(Debug, Clone)]
+pub struct RequestServerHandle {
+    tasks: Arc<tokio::sync::Mutex<tokio::task::JoinSet<()>>>,
+}
+
+impl RequestServerHandle {
+    /// Stops serving requests.
+    pub async fn shutdown(self) {
+        self.tasks.lock().await.shutdown().await;
+    }
+}
+
+fn call_from(message: &Message) -> Call {
+    let mut path_params = Vec::new();
+    let mut headers = HeaderMap::new();
+    let mut query = None;
+    for (name, value) in &message.headers {
+        if let Some(param) = name.strip_prefix(PATH_PREFIX) {
+            path_params.push((Cow::Owned(param.to_owned()), value.clone()));
+        } else if name == QUERY {
+            query = Some(value.clone());
+        } else if let (Ok(name), Ok(value)) = (
+            HeaderName::try_from(name.as_str()),
+            HeaderValue::try_from(value.as_str()),
+        ) {
+            headers.append(name, value);
+        }
+    }
+    Call::from_parts(path_params, query, headers, message.payload.clone())
+}
+
+fn reply_message(reply: Reply, correlation: Option<String>) -> Message {
+    let mut headers = Headers::new();
+    headers.insert(STATUS.to_owned(), reply.status.to_string());
+    if let Some(ct) = reply.content_type.as_ref().and_then(|ct| ct.to_str().ok()) {
+        headers.insert("content-type".to_owned(), ct.to_owned());
+    }
+    if let Some(correlation) = correlation {
+        headers.insert(CORRELATION_ID.to_owned(), correlation);
+    }
+    Message {
+        topic: String::new(),
+        key: None,
+        headers,
+        payload: reply.body,
+    }
+}

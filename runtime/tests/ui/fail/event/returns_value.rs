@@ -1,0 +1,7 @@
+#[accord::service(version = "1.0.0")]
+pub trait Items {
+    #[event(topic = "items.added")]
+    async fn added(&self, name: String) -> u64;
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[accord::service(version = "1.0.0")]
+pub trait Items {
+    #[event(subject = "items.added")]
+    async fn added(&self, name: String);
+}
+
+fn main() {}

@@ -1,0 +1,9 @@
+#[accord::service(version = "1.0.0")]
+pub trait Ping {
+    #[request(method = "GET", path = "/ping")]
+    async fn ping(&self) -> String {
+        String::from("pong")
+    }
+}
+
+fn main() {}

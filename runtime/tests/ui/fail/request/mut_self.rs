@@ -1,0 +1,7 @@
+#[accord::service(version = "1.0.0")]
+pub trait Ping {
+    #[request(method = "GET", path = "/ping")]
+    async fn ping(&mut self) -> String;
+}
+
+fn main() {}

@@ -1,0 +1,7 @@
+#[accord::service(version = "1.0.0")]
+pub trait Ping {
+    #[request(method = "GET", path = "/ping")]
+    fn ping(&self) -> String;
+}
+
+fn main() {}

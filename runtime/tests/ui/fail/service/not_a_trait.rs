@@ -1,0 +1,4 @@
+#[accord::service(version = "1.0.0")]
+pub struct Ping;
+
+fn main() {}

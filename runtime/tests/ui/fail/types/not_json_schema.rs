@@ -1,0 +1,14 @@
+use serde::{Deserialize, Serialize};
+
+#[derive(Serialize, Deserialize)]
+pub struct Item {
+    pub name: String,
+}
+
+#[accord::service(version = "1.0.0")]
+pub trait Items {
+    #[request(method = "POST", path = "/items")]
+    async fn add(&self, item: Item) -> u64;
+}
+
+fn main() {}

@@ -1,0 +1,125 @@
+#!/usr/bin/env bash
+# Checks the OpenAPI and AsyncAPI documents that the orders example serves
+# with pinned third-party validators, then probes the running server with
+# schemathesis to check it behaves as its OpenAPI document says.
+#
+#   ACCORD_TOOLS=DIR      where the validators are installed (default .ci-cache)
+#   ACCORD_ARTEFACTS=DIR  where the documents and reports are kept
+#                         (default target/spec-artefacts)
+#
+# Installs nothing: `bash .ci/run tools` sets the validators up.
+set -euo pipefail
+
+cd "$(dirname "${BASH_SOURCE[0]}")/.."
+TOOLS=$(realpath -m "${ACCORD_TOOLS:-.ci-cache}")
+ARTEFACTS=$(realpath -m "${ACCORD_ARTEFACTS:-target/spec-artefacts}")
+VENV=$TOOLS/venv
+NPM_BIN=$TOOLS/npm/node_modules/.bin
+
+step() { printf '\n---- %s ----\n' "$*"; }
+
+for tool in "$VENV/bin/python" "$VENV/bin/openapi-spec-validator" \
+    "$VENV/bin/schemathesis" "$NPM_BIN/redocly"; do
+    if [[ ! -x $tool ]]; then
+        echo "error: $tool is missing; install the validators with: bash .ci/run tools" >&2
+        echo "(or point ACCORD_TOOLS at a folder that has them)" >&2
+        exit 1
+    fi
+done
+
+TMP=$(mktemp -d)
+SERVER_PID=
+# Stop the server and drop the temp folder however the script ends.
+cleanup() {
+    if [[ -n $SERVER_PID ]] && kill -0 "$SERVER_PID" 2>/dev/null; then
+        kill "$SERVER_PID" 2>/dev/null || true
+        wait "$SERVER_PID" 2>/dev/null || true
+    fi
+    rm -rf "$TMP"
+}
+trap cleanup EXIT
+trap 'exit 130' INT
+trap 'exit 143' TERM
+
+step "Build orders-server"
+# Run the built binary directly rather than through `cargo run`, so the
+# server starts without waiting on cargo's lock and its PID is the one killed.
+SERVER_BIN=$(cargo build -p orders-server --bin orders-server \
+    --message-format=json-render-diagnostics |
+    jq -r 'select(.reason == "compiler-artifact" and .executable != null) | .executable' |
+    tail -n 1)
+if [[ -z $SERVER_BIN ]]; then
+    echo "error: cargo did not report the orders-server executable" >&2
+    exit 1
+fi
+
+step "Start orders-server"
+# Ask the kernel for a free loopback port.
+PORT=$("$VENV/bin/python" -c \
+    'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
+BASE=http://127.0.0.1:$PORT
+SERVER_LOG=$TMP/orders-server.log
+RUST_LOG=${RUST_LOG:-warn} "$SERVER_BIN" "127.0.0.1:$PORT" >"$SERVER_LOG" 2>&1 &
+SERVER_PID=$!
+deadline=$((SECONDS + 30))
+until curl -fsS -o /dev/null "$BASE/health" 2>/dev/null; do
+    if ! kill -0 "$SERVER_PID" 2>/dev/null || ((SECONDS >= deadline)); then
+        echo "error: orders-server did not answer on $BASE; its log:" >&2
+        cat "$SERVER_LOG" >&2
+        exit 1
+    fi
+    sleep 0.2
+done
+echo "orders-server (pid $SERVER_PID) on $BASE"
+
+SPEC=$TMP/openapi.json
+ASYNC_SPEC=$TMP/asyncapi.json
+curl -fsS -o "$SPEC" "$BASE/openapi.json"
+curl -fsS -o "$ASYNC_SPEC" "$BASE/asyncapi.json"
+mkdir -p "$ARTEFACTS"
+cp "$SPEC" "$ARTEFACTS/orders-openapi.json"
+cp "$ASYNC_SPEC" "$ARTEFACTS/orders-asyncapi.json"
+echo "saved the served documents as $ARTEFACTS/orders-openapi.json and orders-asyncapi.json"
+
+step "openapi-spec-validator"
+"$VENV/bin/openapi-spec-validator" "$SPEC"
+
+step "AsyncAPI parser"
+# The parser reports problems as diagnostics; errors (severity 0) fail.
+NODE_PATH=$TOOLS/npm/node_modules node - "$ASYNC_SPEC" <<'JS'
+const { Parser } = require("@asyncapi/parser");
+const fs = require("fs");
+const file = process.argv[2];
+new Parser().parse(fs.readFileSync(file, "utf8")).then(({ document, diagnostics }) => {
+  const errors = diagnostics.filter((d) => d.severity === 0);
+  for (const d of errors) console.error(d.code, "/" + d.path.join("/"), d.message);
+  if (!document || errors.length) process.exit(1);
+  console.log(`${file}: OK`);
+});
+JS
+
+step "redocly lint (minimal)"
+# security-defined is skipped: a contract does not describe authentication
+# (services add it as tower layers), so it has nothing to declare there.
+REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+    "$NPM_BIN/redocly" lint "$SPEC" "$ASYNC_SPEC" --extends=minimal --skip-rule=security-defined
+
+step "schemathesis against $BASE"
+# Bounded per operation so the run ends by itself. Run from the temp folder
+# so schemathesis's own files stay out of the work tree.
+status=0
+(
+    cd "$TMP"
+    "$VENV/bin/schemathesis" run "$SPEC" --url "$BASE" \
+        --max-examples "${SCHEMATHESIS_MAX_EXAMPLES:-50}" \
+        --checks not_a_server_error,response_schema_conformance,status_code_conformance,content_type_conformance \
+        --report junit --report-junit-path "$ARTEFACTS/schemathesis-junit.xml"
+) || status=$?
+cp "$SERVER_LOG" "$ARTEFACTS/orders-server.log"
+echo "schemathesis report: $ARTEFACTS/schemathesis-junit.xml; server log: $ARTEFACTS/orders-server.log"
+if ((status != 0)); then
+    echo "error: schemathesis found problems (exit $status)" >&2
+    exit "$status"
+fi
+
+step "Spec validators passed"
