@@ -286,67 +286,7 @@ pub fn usages(descriptor: &ServiceDescriptor) -> BTreeMap<String, Vec<String>> {
     found
 }
 
-/// The definitions `schema` reaches through `#/$defs/` references.
-pub fn reachable(schema: &Value, definitions: &BTreeMap<String, Value>) -> BTreeSet<String> {
-    let mut found = BTreeSet::new();
-    let mut pending = Vec::new();
-    collect_refs(schema, &mut pending);
-    while let Some(name) = pending.pop() {
-        if let Some(next) = definitions.get(&name) {
-            if found.insert(name) {
-                collect_refs(next, &mut pending);
-            }
-        }
-    }
-    found
-}
-
-/// The names of the `#/$defs/<name>` references in `value`, in order.
-pub fn collect_refs(value: &Value, names: &mut Vec<String>) {
-    match value {
-        Value::Object(map) => {
-            for (key, value) in map {
-                match (key.as_str(), value) {
-                    ("$ref", Value::String(reference)) => {
-                        if let Some(name) = ref_name(reference) {
-                            names.push(name);
-                        }
-                    }
-                    // Instance data, not schemas.
-                    ("const" | "enum" | "default" | "examples" | "example", _) => {}
-                    _ => collect_refs(value, names),
-                }
-            }
-        }
-        Value::Array(items) => items.iter().for_each(|v| collect_refs(v, names)),
-        _ => {}
-    }
-}
-
-/// The definition name a `#/$defs/...` reference points at, decoded from
-/// its JSON-pointer and percent encoding.
-pub fn ref_name(reference: &str) -> Option<String> {
-    let encoded = reference.strip_prefix("#/$defs/")?;
-    let unescaped = encoded.replace("~1", "/").replace("~0", "~");
-    let bytes = unescaped.as_bytes();
-    let mut decoded = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        if bytes[i] == b'%' {
-            if let Some(byte) = unescaped
-                .get(i + 1..i + 3)
-                .and_then(|h| u8::from_str_radix(h, 16).ok())
-            {
-                decoded.push(byte);
-                i += 3;
-                continue;
-            }
-        }
-        decoded.push(bytes[i]);
-        i += 1;
-    }
-    String::from_utf8(decoded).ok()
-}
+pub use accord::spec::{collect_refs, ref_name, referenced_definitions as reachable};
 
 #[cfg(test)]
 mod tests {

@@ -777,16 +777,7 @@ fn client_names(
     }
 }
 
-/// The first paragraph of a doc comment, on one line.
-pub fn summary(docs: &str) -> String {
-    docs.split("\n\n")
-        .next()
-        .unwrap_or("")
-        .lines()
-        .map(str::trim)
-        .collect::<Vec<_>>()
-        .join(" ")
-}
+pub use accord::spec::summary;
 
 #[cfg(test)]
 mod tests {

@@ -55,6 +55,36 @@ pub const ARRIVE: Duration = Duration::from_secs(10);
 /// How long a check watches to see that nothing (more) arrives.
 pub const QUIET: Duration = Duration::from_millis(300);
 
+/// Calls `$m!(check, ...)` with the name of every check, so each backend's
+/// test file runs the whole suite, and a new check reaches every backend.
+///
+/// ```text
+/// macro_rules! checks {
+///     ($($check:ident),*) => { $( #[tokio::test] async fn $check() { /* ... */ } )* };
+/// }
+/// accord_conformance::for_each_check!(checks);
+/// ```
+#[macro_export]
+macro_rules! for_each_check {
+    ($m:ident) => {
+        $m!(
+            fan_out_to_groups,
+            competition_within_group,
+            per_key_order,
+            redelivery_after_retry,
+            redelivery_after_release,
+            redelivery_after_ack_wait,
+            dead_letter_after_last_attempt,
+            no_loss_when_member_dropped_mid_handler,
+            dedupe_through_subscriber,
+            subscriber_retries_then_dead_letters,
+            request_reply,
+            shutdown_draining,
+            generated_contract_round_trip
+        );
+    };
+}
+
 /// Runs every check against brokers made by `make`: a fresh broker per
 /// check, or clones of one shared broker.
 pub async fn run_all<B, F>(make: F)

@@ -131,21 +131,7 @@ macro_rules! checks {
     };
 }
 
-checks!(
-    fan_out_to_groups,
-    competition_within_group,
-    per_key_order,
-    redelivery_after_retry,
-    redelivery_after_release,
-    redelivery_after_ack_wait,
-    dead_letter_after_last_attempt,
-    no_loss_when_member_dropped_mid_handler,
-    dedupe_through_subscriber,
-    subscriber_retries_then_dead_letters,
-    request_reply,
-    shutdown_draining,
-    generated_contract_round_trip,
-);
+accord_conformance::for_each_check!(checks);
 
 /// Every check on one connection, as a long-lived service uses it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -17,7 +17,7 @@
 //!   ([`ServiceDescriptor`]), from which [`spec::openapi`] builds the OpenAPI
 //!   3.1 document the server serves at `GET /openapi.json`.
 //!
-//! ```ignore
+//! ```text
 //! use accord::prelude::*;
 //!
 //! #[accord::service(name = "orders", version = "1.0.0")]

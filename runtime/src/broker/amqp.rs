@@ -191,7 +191,7 @@ impl AmqpOptions {
 
 /// A RabbitMQ broker. Clones share the connections.
 ///
-/// ```ignore
+/// ```text
 /// let broker = AmqpBroker::connect("amqp://guest:guest@127.0.0.1:5672/%2f").await?;
 /// ```
 #[derive(Clone)]

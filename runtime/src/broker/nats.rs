@@ -185,7 +185,7 @@ impl NatsOptions {
 
 /// A broker on NATS JetStream. Clones share one connection.
 ///
-/// ```ignore
+/// ```text
 /// let broker = NatsBroker::connect("nats://127.0.0.1:4222").await?;
 /// let handle = Subscriber::new(broker.clone(), "inventory")
 ///     .start(MyInventory.into_event_handlers())

@@ -146,7 +146,7 @@ pub struct SubscriberStats {
 
 /// Runs event handlers for one group on a broker.
 ///
-/// ```ignore
+/// ```text
 /// let handle = Subscriber::new(broker, "inventory")
 ///     .max_attempts(5)
 ///     .start(MyInventory.into_event_handlers())

@@ -38,7 +38,7 @@ pub const ASYNCAPI_PATH: &str = "/asyncapi.json";
 
 /// Builds the HTTP face of a service.
 ///
-/// ```ignore
+/// ```text
 /// let app = HttpServer::new(MyOrders::default().into_dispatcher())
 ///     .body_limit(8 * 1024 * 1024)
 ///     .into_router();

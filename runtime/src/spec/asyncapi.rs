@@ -52,21 +52,12 @@ pub fn asyncapi(descriptor: &ServiceDescriptor) -> Value {
         .iter()
         .map(|(name, schema)| (name.clone(), to_draft07(schema.clone())))
         .collect();
-    let problem = if descriptor.definitions.contains_key("ProblemDetails") {
-        "AccordProblemDetails"
-    } else {
-        "ProblemDetails"
-    };
+    let problem = super::problem_schema_name(descriptor);
     if descriptor.requests().next().is_some() {
         schemas.insert(problem.to_owned(), super::openapi::problem_schema());
     }
 
-    let mut info = Map::new();
-    info.insert("title".into(), json!(descriptor.name));
-    info.insert("version".into(), json!(descriptor.version));
-    if let Some(docs) = &descriptor.docs {
-        info.insert("description".into(), json!(docs));
-    }
+    let info = super::info(descriptor);
     let mut document = json!({
         "asyncapi": "3.0.0",
         "info": info,

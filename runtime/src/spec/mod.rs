@@ -94,7 +94,7 @@ fn integer_range(format: &str) -> Option<(Value, Value)> {
 /// The names of the definitions that `roots` reference as `#/$defs/<name>`,
 /// directly or through other definitions, so a document publishes only the
 /// named schemas it uses.
-pub(crate) fn referenced_definitions(
+pub fn referenced_definitions(
     roots: &Value,
     definitions: &BTreeMap<String, Value>,
 ) -> BTreeSet<String> {
@@ -111,17 +111,19 @@ pub(crate) fn referenced_definitions(
     found
 }
 
-/// Pushes the name of every `#/$defs/<name>` reference in `value`.
-fn collect_refs(value: &Value, names: &mut Vec<String>) {
+/// Pushes the name of every `#/$defs/<name>` reference in `value`, in
+/// order; instance data (`const`, `enum`, `default`, examples) is skipped.
+pub fn collect_refs(value: &Value, names: &mut Vec<String>) {
     match value {
         Value::Object(map) => {
             for (key, value) in map {
-                match value {
-                    Value::String(reference) if key == "$ref" => {
-                        if let Some(name) = reference.strip_prefix("#/$defs/") {
-                            names.push(name.to_owned());
+                match (key.as_str(), value) {
+                    ("$ref", Value::String(reference)) => {
+                        if let Some(name) = ref_name(reference) {
+                            names.push(name);
                         }
                     }
+                    ("const" | "enum" | "default" | "examples" | "example", _) => {}
                     _ => collect_refs(value, names),
                 }
             }
@@ -131,8 +133,41 @@ fn collect_refs(value: &Value, names: &mut Vec<String>) {
     }
 }
 
+/// The definition name a `#/$defs/...` reference points at, decoded from
+/// its JSON-pointer and percent encoding.
+pub fn ref_name(reference: &str) -> Option<String> {
+    let encoded = reference.strip_prefix("#/$defs/")?;
+    let unescaped = encoded.replace("~1", "/").replace("~0", "~");
+    Some(
+        percent_encoding::percent_decode_str(&unescaped)
+            .decode_utf8_lossy()
+            .into_owned(),
+    )
+}
+
+/// The component name of the problem-document schema: `ProblemDetails`,
+/// unless the contract has a type of that name.
+pub(crate) fn problem_schema_name(descriptor: &crate::ServiceDescriptor) -> &'static str {
+    if descriptor.definitions.contains_key("ProblemDetails") {
+        "AccordProblemDetails"
+    } else {
+        "ProblemDetails"
+    }
+}
+
+/// A document's `info` object: the service name, version and docs.
+pub(crate) fn info(descriptor: &crate::ServiceDescriptor) -> Value {
+    let mut info = serde_json::Map::new();
+    info.insert("title".into(), Value::from(descriptor.name.clone()));
+    info.insert("version".into(), Value::from(descriptor.version.clone()));
+    if let Some(docs) = &descriptor.docs {
+        info.insert("description".into(), Value::from(docs.clone()));
+    }
+    Value::Object(info)
+}
+
 /// The first paragraph of a doc comment, as a one-line summary.
-pub(crate) fn summary(docs: &str) -> String {
+pub fn summary(docs: &str) -> String {
     docs.split("\n\n")
         .next()
         .unwrap_or("")

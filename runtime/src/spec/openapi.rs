@@ -15,11 +15,7 @@ const SCHEMAS: &str = "#/components/schemas/";
 /// `components/schemas` holds the named schemas the operations use (event
 /// payloads, say, belong to other documents) and the problem document.
 pub fn openapi(descriptor: &ServiceDescriptor) -> Value {
-    let problem_name = if descriptor.definitions.contains_key("ProblemDetails") {
-        "AccordProblemDetails"
-    } else {
-        "ProblemDetails"
-    };
+    let problem_name = super::problem_schema_name(descriptor);
     let problem_ref = json!({ "$ref": format!("{SCHEMAS}{problem_name}") });
 
     let mut paths = Map::new();
@@ -40,12 +36,7 @@ pub fn openapi(descriptor: &ServiceDescriptor) -> Value {
         .collect();
     schemas.insert(problem_name.to_owned(), problem_schema());
 
-    let mut info = Map::new();
-    info.insert("title".into(), json!(descriptor.name));
-    info.insert("version".into(), json!(descriptor.version));
-    if let Some(docs) = &descriptor.docs {
-        info.insert("description".into(), json!(docs));
-    }
+    let info = super::info(descriptor);
 
     let mut document = json!({
         "openapi": "3.1.0",

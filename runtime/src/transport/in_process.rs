@@ -8,7 +8,7 @@ use super::{Transport, TransportError};
 /// sockets and no HTTP: what a test uses to drive a server through its
 /// typed client.
 ///
-/// ```ignore
+/// ```text
 /// let client = OrdersClient::with_transport(InProcess::new(MyOrders::default().into_dispatcher()));
 /// ```
 #[derive(Debug, Clone)]
