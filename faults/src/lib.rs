@@ -3,3 +3,5 @@
 //! and checks that no confirmed event is lost.
 pub mod nats_server;
 pub mod rabbit_server;
+
+pub mod support;

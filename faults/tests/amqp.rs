@@ -14,23 +14,21 @@
 //! node takes a core while it boots.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use accord::broker::amqp::{AmqpBroker, AmqpOptions};
 use accord::broker::{
     Broker, Delivery, Message, SubscribeOptions, Subscription, DEAD_LETTER_ATTEMPTS,
     DEAD_LETTER_GROUP, DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
 };
-use accord::events::{envelope, event_handler, Backoff, EventHandlers, EventRoute, MemoryDedupe};
-use accord::trace::TraceContext;
-use accord::{Subscriber, SubscriberHandle};
+use accord::events::{Backoff, MemoryDedupe};
+use accord::Subscriber;
 use accord_faults::rabbit_server::{self, RabbitNode};
-use tokio::sync::mpsc;
-use tokio::time::Instant;
+use accord_faults::support::{event_with_id, handlers, load, stop, wait_until, Worker};
 
 /// One node at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -64,69 +62,7 @@ async fn connect(node: &RabbitNode, role: &str) -> AmqpBroker {
 /// An event named `name` on `topic`: its id is `name` and its payload the
 /// JSON string `name`.
 fn event(topic: &str, name: &str) -> Message {
-    Message {
-        topic: topic.to_owned(),
-        key: None,
-        headers: envelope::headers(
-            name,
-            "/faults",
-            topic,
-            &TraceContext::new_root().to_string(),
-        ),
-        payload: format!("\"{name}\"").into(),
-    }
-}
-
-fn route(topic: &str) -> &'static EventRoute {
-    Box::leak(Box::new(EventRoute {
-        service: "faults",
-        operation: "event",
-        topic: Box::leak(topic.to_owned().into_boxed_str()),
-    }))
-}
-
-/// Handlers running `f` on the name of each event on `topic`.
-fn handlers<F, Fut>(topic: &str, f: F) -> EventHandlers
-where
-    F: Fn(String) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
-{
-    let handler = event_handler(Arc::new(f), |f: Arc<F>, name: String| f(name));
-    EventHandlers::new("faults", vec![(route(topic), handler)])
-}
-
-fn load(counter: &AtomicU64) -> u64 {
-    counter.load(Ordering::SeqCst)
-}
-
-/// Waits until `condition` holds, or panics with `what` and `state()`.
-async fn wait_until(
-    limit: Duration,
-    what: &str,
-    mut condition: impl FnMut() -> bool,
-    state: impl Fn() -> String,
-) {
-    let deadline = Instant::now() + limit;
-    while !condition() {
-        if Instant::now() >= deadline {
-            panic!("{what}: not the case within {limit:?}; {}", state());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-/// The worker's next line of output.
-async fn next_line(lines: &mut mpsc::UnboundedReceiver<String>) -> String {
-    tokio::time::timeout(Duration::from_secs(30), lines.recv())
-        .await
-        .expect("the worker said something within 30 s")
-        .expect("the worker is running")
-}
-
-async fn stop(handle: SubscriberHandle) {
-    tokio::time::timeout(Duration::from_secs(30), handle.shutdown())
-        .await
-        .expect("a subscriber shuts down within 30 s");
+    event_with_id(topic, name, name)
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -298,16 +234,6 @@ async fn broker_killed_mid_stream_loses_no_confirmed_event() {
     assert_eq!(dead_lettered, 0, "no event was dead-lettered");
 }
 
-/// A child process killed (SIGKILL) when dropped.
-struct Worker(Child);
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_subscriber_process_hands_its_events_to_another_member() {
     const IN_FLIGHT: usize = 8;
@@ -321,31 +247,19 @@ async fn killed_subscriber_process_hands_its_events_to_another_member() {
     let broker = connect(&node, "test").await;
     broker.declare_group(GROUP, &[TOPIC]).await.unwrap();
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_amqp-worker"))
-        .args([
+    let mut worker = Worker::start(
+        env!("CARGO_BIN_EXE_fault-worker"),
+        &[
             node.url(),
             GROUP.to_owned(),
             TOPIC.to_owned(),
             IN_FLIGHT.to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("starting amqp-worker");
-    let stdout = child.stdout.take().expect("piped");
-    let mut worker = Worker(child);
-    let (lines_tx, mut lines) = mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    assert_eq!(next_line(&mut lines).await, "ready");
+            // RabbitMQ keeps a killed consumer's deliveries until its
+            // connection closes; the ack wait never comes into play.
+            "30000".to_owned(),
+        ],
+    )
+    .await;
 
     let mut published = 0;
     for n in 0..IN_FLIGHT {
@@ -357,7 +271,7 @@ async fn killed_subscriber_process_hands_its_events_to_another_member() {
     }
     let mut in_worker = BTreeSet::new();
     while in_worker.len() < IN_FLIGHT {
-        let line = next_line(&mut lines).await;
+        let line = worker.next_line().await;
         let name = line
             .strip_prefix("handling ")
             .unwrap_or_else(|| panic!("unexpected worker output {line:?}"));
@@ -376,8 +290,7 @@ async fn killed_subscriber_process_hands_its_events_to_another_member() {
         .subscribe(SubscribeOptions::new(GROUP, [TOPIC]).max_in_flight(32))
         .await
         .unwrap();
-    worker.0.kill().expect("killing the worker");
-    worker.0.wait().expect("reaping the worker");
+    worker.kill();
 
     let mut received = BTreeMap::<String, Vec<u32>>::new();
     let deadline = Instant::now() + Duration::from_secs(30);

@@ -17,25 +17,21 @@
 //! on CI (`CI` set), where they fail. They run one at a time.
 
 use std::collections::{BTreeMap, BTreeSet};
-use std::io::BufRead;
-use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicBool, AtomicU32, AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
+
+use tokio::time::Instant;
 
 use accord::broker::nats::NatsBroker;
 use accord::broker::{
     Broker, Delivery, Message, SubscribeOptions, Subscription, DEAD_LETTER_ATTEMPTS,
     DEAD_LETTER_GROUP, DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
 };
-use accord::events::{
-    envelope, event_handler, Backoff, EventHandlers, EventRoute, MemoryDedupe, SubscriberStats,
-};
-use accord::trace::TraceContext;
-use accord::{Subscriber, SubscriberHandle};
+use accord::events::{envelope, Backoff, MemoryDedupe, SubscriberStats};
+use accord::Subscriber;
 use accord_faults::nats_server::{self, NatsServer};
-use tokio::sync::mpsc;
-use tokio::time::Instant;
+use accord_faults::support::{event_with_id, handlers, load, stop, wait_until, Worker};
 
 /// One server at a time: the stream test wants both cores.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -67,60 +63,6 @@ async fn connect(server: &NatsServer) -> NatsBroker {
 /// payload the JSON string `name`.
 fn event(topic: &str, name: &str) -> Message {
     event_with_id(topic, name, &envelope::new_id())
-}
-
-/// An event named `name` on `topic` with the event id `id`.
-fn event_with_id(topic: &str, name: &str, id: &str) -> Message {
-    Message {
-        topic: topic.to_owned(),
-        key: None,
-        headers: envelope::headers(id, "/faults", topic, &TraceContext::new_root().to_string()),
-        payload: format!("\"{name}\"").into(),
-    }
-}
-
-fn route(topic: &str) -> &'static EventRoute {
-    Box::leak(Box::new(EventRoute {
-        service: "faults",
-        operation: "event",
-        topic: Box::leak(topic.to_owned().into_boxed_str()),
-    }))
-}
-
-/// Handlers running `f` on the name of each event on `topic`.
-fn handlers<F, Fut>(topic: &str, f: F) -> EventHandlers
-where
-    F: Fn(String) -> Fut + Send + Sync + 'static,
-    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
-{
-    let handler = event_handler(Arc::new(f), |f: Arc<F>, name: String| f(name));
-    EventHandlers::new("faults", vec![(route(topic), handler)])
-}
-
-fn load(counter: &AtomicU64) -> u64 {
-    counter.load(Ordering::SeqCst)
-}
-
-/// Waits until `condition` holds, or panics with `what` and `state()`.
-async fn wait_until(
-    limit: Duration,
-    what: &str,
-    mut condition: impl FnMut() -> bool,
-    state: impl Fn() -> String,
-) {
-    let deadline = Instant::now() + limit;
-    while !condition() {
-        if Instant::now() >= deadline {
-            panic!("{what}: not the case within {limit:?}; {}", state());
-        }
-        tokio::time::sleep(Duration::from_millis(20)).await;
-    }
-}
-
-async fn stop(handle: SubscriberHandle) {
-    tokio::time::timeout(Duration::from_secs(30), handle.shutdown())
-        .await
-        .expect("a subscriber shuts down within 30 s");
 }
 
 /// How many messages the stream of `topic` stores.
@@ -355,24 +297,6 @@ async fn broker_killed_mid_stream_loses_no_confirmed_event() {
     assert_eq!(dead_lettered, 0, "no event was dead-lettered");
 }
 
-/// A child process killed (SIGKILL) when dropped.
-struct Worker(Child);
-
-impl Drop for Worker {
-    fn drop(&mut self) {
-        let _ = self.0.kill();
-        let _ = self.0.wait();
-    }
-}
-
-/// The worker's next line of output.
-async fn next_line(lines: &mut mpsc::UnboundedReceiver<String>) -> String {
-    tokio::time::timeout(Duration::from_secs(30), lines.recv())
-        .await
-        .expect("the worker said something within 30 s")
-        .expect("the worker is running")
-}
-
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn killed_subscriber_process_hands_its_events_to_another_member() {
     const IN_FLIGHT: usize = 8;
@@ -386,32 +310,17 @@ async fn killed_subscriber_process_hands_its_events_to_another_member() {
     };
     let broker = connect(&server).await;
 
-    let mut child = Command::new(env!("CARGO_BIN_EXE_nats-worker"))
-        .args([
+    let mut worker = Worker::start(
+        env!("CARGO_BIN_EXE_fault-worker"),
+        &[
             server.url(),
             GROUP.to_owned(),
             TOPIC.to_owned(),
             IN_FLIGHT.to_string(),
             ACK_WAIT.as_millis().to_string(),
-        ])
-        .stdin(Stdio::null())
-        .stdout(Stdio::piped())
-        .spawn()
-        .expect("starting nats-worker");
-    let stdout = child.stdout.take().expect("piped");
-    let mut worker = Worker(child);
-    let (lines_tx, mut lines) = mpsc::unbounded_channel();
-    std::thread::spawn(move || {
-        for line in std::io::BufReader::new(stdout)
-            .lines()
-            .map_while(Result::ok)
-        {
-            if lines_tx.send(line).is_err() {
-                break;
-            }
-        }
-    });
-    assert_eq!(next_line(&mut lines).await, "ready");
+        ],
+    )
+    .await;
 
     // The worker takes as many events as it handles at once, and no more.
     let mut published = 0;
@@ -424,7 +333,7 @@ async fn killed_subscriber_process_hands_its_events_to_another_member() {
     }
     let mut in_worker = BTreeSet::new();
     while in_worker.len() < IN_FLIGHT {
-        let line = next_line(&mut lines).await;
+        let line = worker.next_line().await;
         let name = line
             .strip_prefix("handling ")
             .unwrap_or_else(|| panic!("unexpected worker output {line:?}"));
@@ -447,8 +356,7 @@ async fn killed_subscriber_process_hands_its_events_to_another_member() {
         )
         .await
         .unwrap();
-    worker.0.kill().expect("killing the worker");
-    worker.0.wait().expect("reaping the worker");
+    worker.kill();
 
     let mut received = BTreeMap::<String, Vec<u32>>::new();
     let deadline = Instant::now() + Duration::from_secs(30);

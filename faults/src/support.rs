@@ -1,0 +1,130 @@
+//! What every fault test needs whatever the broker: events, handlers, a
+//! subscriber worker process, and bounded waits.
+
+use std::io::BufRead;
+use std::process::{Child, Command, Stdio};
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use accord::broker::Message;
+use accord::events::{envelope, event_handler, EventHandlers, EventRoute};
+use accord::trace::TraceContext;
+use accord::SubscriberHandle;
+use tokio::sync::mpsc;
+use tokio::time::Instant;
+
+/// An event named `name` on `topic` with the event id `id`; its payload is
+/// the JSON string `name`.
+pub fn event_with_id(topic: &str, name: &str, id: &str) -> Message {
+    Message {
+        topic: topic.to_owned(),
+        key: None,
+        headers: envelope::headers(id, "/faults", topic, &TraceContext::new_root().to_string()),
+        payload: format!("\"{name}\"").into(),
+    }
+}
+
+/// A route for events on `topic`, living as long as the test process.
+pub fn route(topic: &str) -> &'static EventRoute {
+    Box::leak(Box::new(EventRoute {
+        service: "faults",
+        operation: "event",
+        topic: Box::leak(topic.to_owned().into_boxed_str()),
+    }))
+}
+
+/// Handlers running `f` on the name of each event on `topic`.
+pub fn handlers<F, Fut>(topic: &str, f: F) -> EventHandlers
+where
+    F: Fn(String) -> Fut + Send + Sync + 'static,
+    Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
+{
+    let handler = event_handler(Arc::new(f), |f: Arc<F>, name: String| f(name));
+    EventHandlers::new("faults", vec![(route(topic), handler)])
+}
+
+/// A counter's value.
+pub fn load(counter: &AtomicU64) -> u64 {
+    counter.load(Ordering::SeqCst)
+}
+
+/// Waits until `condition` holds, or panics with `what` and `state()`.
+pub async fn wait_until(
+    limit: Duration,
+    what: &str,
+    mut condition: impl FnMut() -> bool,
+    state: impl Fn() -> String,
+) {
+    let deadline = Instant::now() + limit;
+    while !condition() {
+        if Instant::now() >= deadline {
+            panic!("{what}: not the case within {limit:?}; {}", state());
+        }
+        tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Shuts a subscriber down, within 30 s.
+pub async fn stop(handle: SubscriberHandle) {
+    tokio::time::timeout(Duration::from_secs(30), handle.shutdown())
+        .await
+        .expect("a subscriber shuts down within 30 s");
+}
+
+/// A `fault-worker` process (killed with SIGKILL when dropped) and the lines
+/// it prints.
+#[derive(Debug)]
+pub struct Worker {
+    child: Child,
+    lines: mpsc::UnboundedReceiver<String>,
+}
+
+impl Worker {
+    /// Starts `fault-worker` (the path Cargo gives the test as
+    /// `CARGO_BIN_EXE_fault-worker`) with `args`, and waits for its `ready`.
+    pub async fn start(program: &str, args: &[String]) -> Worker {
+        let mut child = Command::new(program)
+            .args(args)
+            .stdin(Stdio::null())
+            .stdout(Stdio::piped())
+            .spawn()
+            .expect("starting fault-worker");
+        let stdout = child.stdout.take().expect("piped");
+        let (lines_tx, lines) = mpsc::unbounded_channel();
+        std::thread::spawn(move || {
+            for line in std::io::BufReader::new(stdout)
+                .lines()
+                .map_while(Result::ok)
+            {
+                if lines_tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let mut worker = Worker { child, lines };
+        assert_eq!(worker.next_line().await, "ready");
+        worker
+    }
+
+    /// The worker's next line of output.
+    pub async fn next_line(&mut self) -> String {
+        tokio::time::timeout(Duration::from_secs(30), self.lines.recv())
+            .await
+            .expect("the worker said something within 30 s")
+            .expect("the worker is running")
+    }
+
+    /// Kills the worker (SIGKILL) and reaps it.
+    pub fn kill(&mut self) {
+        self.child.kill().expect("killing the worker");
+        self.child.wait().expect("reaping the worker");
+    }
+}
+
+impl Drop for Worker {
+    fn drop(&mut self) {
+        let _ = self.child.kill();
+        let _ = self.child.wait();
+    }
+}
