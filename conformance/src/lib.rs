@@ -92,7 +92,17 @@ where
     B: Broker,
     F: Fn() -> B,
 {
-    let prefix = format!("all-{}", short_id());
+    run_all_named(&format!("all-{}", short_id()), make).await;
+}
+
+/// [`run_all`] with the caller's name prefix, so the caller can find and
+/// remove what this run declared, and only that.
+pub async fn run_all_named<B, F>(prefix: &str, make: F)
+where
+    B: Broker,
+    F: Fn() -> B,
+{
+    let prefix = prefix.to_owned();
     fan_out_to_groups(&make(), &prefix).await;
     competition_within_group(&make(), &prefix).await;
     per_key_order(&make(), &prefix).await;

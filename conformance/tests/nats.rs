@@ -163,32 +163,21 @@ async fn all_checks(options: NatsOptions) {
     let Some(broker) = connect(options).await else {
         return;
     };
+    let mut id = uuid::Uuid::new_v4().simple().to_string();
+    id.truncate(12);
+    // Its own prefix, so its cleanup leaves other runs' streams alone.
+    let prefix = format!("all-{id}");
     let before = declared(&broker).await;
     let shared = broker.clone();
+    let run_prefix = prefix.clone();
     let outcome = tokio::spawn(async move {
-        accord_conformance::run_all(|| shared.clone()).await;
+        accord_conformance::run_all_named(&run_prefix, || shared.clone()).await;
     })
     .await;
-    remove_run(&broker, &before, named_by_run_all).await;
+    remove_run(&broker, &before, |name| name.contains(&prefix)).await;
     if let Err(error) = outcome {
         std::panic::resume_unwind(error.into_panic());
     }
-}
-
-/// Whether `name` was made by [`accord_conformance::run_all`], which names
-/// everything `all-<12 hex digits>-...` (in stream names after a `_`).
-fn named_by_run_all(name: &str) -> bool {
-    name.match_indices("all-").any(|(at, _)| {
-        let starts_a_word = name[..at]
-            .chars()
-            .next_back()
-            .is_none_or(|c| !c.is_ascii_alphanumeric());
-        let id = &name.as_bytes()[at + 4..];
-        starts_a_word
-            && id.len() > 12
-            && id[..12].iter().all(u8::is_ascii_hexdigit)
-            && id[12] == b'-'
-    })
 }
 
 /// The chaos run: 10,000 events through the subscriber runtime with

@@ -178,7 +178,23 @@ impl Pump {
                     }
                 }
             }
+            let asked = tokio::time::Instant::now();
             let pulled = match self.pull(&mut held).await {
+                // A pull that ends empty long before it expires means the
+                // server refused it (a deleted consumer, say): back off and
+                // redeclare rather than ask again at once.
+                Ok(0) if asked.elapsed() < self.expires / 2 => {
+                    failures += 1;
+                    drop(held);
+                    tracing::debug!(
+                        consumer = %self.source.spec.name,
+                        "an empty pull ended early; trying again"
+                    );
+                    if !self.recover(failures).await {
+                        return;
+                    }
+                    continue;
+                }
                 Ok(pulled) => {
                     failures = 0;
                     pulled
