@@ -95,27 +95,55 @@ pub fn generate(options: &GenerateOptions) -> Result<Vec<GeneratedService>> {
             problems.join("\n\n")
         );
     }
-    check_unique_folders(&services)?;
+    publish(&services, &options.out, options.openapi_version, &templates)
+}
+
+/// Renders and writes the published files of exported services, below
+/// `out`: what [`generate`] does once the services are exported and their
+/// type names checked. Nothing is written unless every file rendered.
+pub fn publish(
+    services: &[ExportedService],
+    out: &Path,
+    openapi_version: OpenApiVersion,
+    templates: &Templates,
+) -> Result<Vec<GeneratedService>> {
+    check_unique_folders(services)?;
 
     let publications: Vec<(Publication, &ExportedService)> = services
         .iter()
-        .map(|s| Ok((emit::render(s, options.openapi_version, &templates)?, s)))
+        .map(|s| Ok((emit::render(s, openapi_version, templates)?, s)))
         .collect::<Result<_>>()?;
     publications
         .into_iter()
         .map(|(publication, service)| {
-            let written = emit::write(&options.out, &publication)?;
+            let written = emit::write(out, &publication)?;
             Ok(GeneratedService {
                 name: publication.service.clone(),
                 version: publication.version.clone(),
                 package: service.package.clone(),
-                folder: options.out.join(publication.folder()),
+                folder: out.join(publication.folder()),
                 files: publication.files.len(),
                 changed: written.changed,
                 removed: written.removed,
             })
         })
         .collect()
+}
+
+/// The services of every contract crate under `paths`, exported as
+/// `accord generate` exports them, in the order the crates were found.
+pub fn export_contracts(
+    paths: &[PathBuf],
+    cache_dir: &Path,
+    quiet: bool,
+) -> Result<Vec<ExportedService>> {
+    let crates = discover(paths)?;
+    let exporter = Exporter::new(cache_dir.to_path_buf(), quiet);
+    let mut services = Vec::new();
+    for krate in &crates {
+        services.extend(exporter.export(krate)?);
+    }
+    Ok(services)
 }
 
 fn relative(path: &Path, root: &Path) -> String {

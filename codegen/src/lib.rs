@@ -15,7 +15,11 @@
 //!    documents, one JSON Schema per type, and the template-rendered
 //!    TypeScript client and documentation page ([`view`], [`templates`],
 //!    [`ts`]).
+//!
+//! `accord check` reuses the first two steps and compares each service with
+//! the versions `accord generate` published before ([`check`]).
 
+pub mod check;
 pub mod discover;
 pub mod emit;
 pub mod export;

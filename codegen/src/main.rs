@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use accord_codegen::check::{self, report, CheckOptions, Level};
 use accord_codegen::generate::default_cache_dir;
 use accord_codegen::templates::{self, TEMPLATES};
 use accord_codegen::{generate, GenerateOptions, OpenApiVersion};
@@ -19,7 +20,8 @@ use clap::{Parser, Subcommand};
                   accord reads the `#[accord::service]` traits of contract crates, by compiling a \
                   small exporter against each crate, and writes what other teams build against: \
                   OpenAPI and AsyncAPI documents, one JSON Schema per type, a TypeScript client \
-                  and a documentation page.",
+                  and a documentation page; and it compares contracts with the versions \
+                  published before, reporting breaking changes.",
     propagate_version = true
 )]
 struct Cli {
@@ -37,7 +39,8 @@ enum Command {
                       asyncapi.json        AsyncAPI 3.0\n  \
                       schemas/<Type>.json  JSON Schema 2020-12, one per named type\n  \
                       client.ts            a fetch-based TypeScript client\n  \
-                      index.html           a documentation page, readable without a server\n\n\
+                      index.html           a documentation page, readable without a server\n  \
+                      descriptor.json      the contract as exported, for `accord check`\n\n\
                       The output is deterministic: the same contracts give byte-identical files.",
         after_long_help = "Examples:\n  \
                            accord generate contracts/ --out published/\n  \
@@ -45,6 +48,27 @@ enum Command {
                            accord templates export my-templates/ && accord generate contracts/ --out published/ --templates my-templates/"
     )]
     Generate(GenerateArgs),
+    /// Compare contracts with their published versions and report breaking changes.
+    #[command(
+        long_about = "Compare contracts with their published versions and report breaking changes.\n\n\
+                      Each service in the given contract crates is compared with a version \
+                      `accord generate` published into DIR (its descriptor.json): the newest one \
+                      not newer than the contract's own version, or --against-version. Every \
+                      change is printed with its rule, whether it breaks clients, servers, \
+                      publishers or subscribers, and the verdict of the semver policy:\n  \
+                      a breaking change without a new major version     error\n  \
+                      a compatible change without a new minor version   warning\n  \
+                      a published version whose contract changed        error\n\n\
+                      Below 1.0.0 the minor number counts as the major one. The rules are \
+                      documented in codegen/README.md (\"Breaking changes\").\n\n\
+                      Exit status: 0 when there is no error (warnings included), 1 when the \
+                      check finds an error, 2 when accord cannot check.",
+        after_long_help = "Examples:\n  \
+                           accord check contracts/ --against published/\n  \
+                           accord check contracts/orders --against published/ --against-version 1.0.0\n  \
+                           accord check contracts/ --against published/ --format json"
+    )]
+    Check(CheckArgs),
     /// Work with the handlebars templates behind client.ts and index.html.
     #[command(subcommand)]
     Templates(TemplatesCommand),
@@ -81,6 +105,46 @@ struct GenerateArgs {
     quiet: bool,
 }
 
+#[derive(Debug, clap::Args)]
+struct CheckArgs {
+    /// Contract crates (a folder with a Cargo.toml, or the Cargo.toml), workspaces, or folders
+    /// holding crates, as for `accord generate`.
+    #[arg(required = true, value_name = "PATHS")]
+    paths: Vec<PathBuf>,
+
+    /// The folder `accord generate --out` published to, holding a descriptor.json per service
+    /// and version.
+    #[arg(long, value_name = "DIR")]
+    against: PathBuf,
+
+    /// Compare with this published version instead of the newest one not newer than the
+    /// contract.
+    #[arg(long, value_name = "VERSION")]
+    against_version: Option<String>,
+
+    /// How to print the result.
+    #[arg(long, value_enum, default_value = "text", value_name = "FORMAT")]
+    format: Format,
+
+    /// Where exporters are built; reused between runs, so later runs take seconds.
+    /// [default: $XDG_CACHE_HOME/accord or ~/.cache/accord]
+    #[arg(long, env = "ACCORD_CACHE_DIR", value_name = "DIR")]
+    cache_dir: Option<PathBuf>,
+
+    /// No progress output while exporting.
+    #[arg(short, long)]
+    quiet: bool,
+}
+
+/// How `accord check` prints its result.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+enum Format {
+    /// A block per service, for people.
+    Text,
+    /// One JSON document, for machines (its shape is in codegen/README.md).
+    Json,
+}
+
 #[derive(Debug, Subcommand)]
 enum TemplatesCommand {
     /// Write the built-in templates into DIR, to edit and pass to `accord generate --templates DIR`.
@@ -104,17 +168,43 @@ enum TemplatesCommand {
 
 fn main() -> ExitCode {
     let cli = Cli::parse();
+    // `accord check` keeps 1 for "the check failed".
+    let failure = match cli.command {
+        Command::Check(_) => ExitCode::from(2),
+        _ => ExitCode::FAILURE,
+    };
     match run(cli) {
-        Ok(()) => ExitCode::SUCCESS,
+        Ok(code) => code,
         Err(error) => {
             eprintln!("error: {error:#}");
-            ExitCode::FAILURE
+            failure
         }
     }
 }
 
-fn run(cli: Cli) -> anyhow::Result<()> {
+fn run(cli: Cli) -> anyhow::Result<ExitCode> {
     match cli.command {
+        Command::Check(args) => {
+            let options = CheckOptions {
+                paths: args.paths,
+                against: args.against,
+                against_version: args.against_version,
+                cache_dir: args.cache_dir.unwrap_or_else(default_cache_dir),
+                quiet: args.quiet,
+            };
+            let result = check::check(&options)?;
+            match args.format {
+                Format::Text => print!("{}", report::to_text(&result)),
+                Format::Json => print!(
+                    "{}",
+                    accord_codegen::emit::to_json(&report::to_json(&result))
+                ),
+            }
+            Ok(match result.level() {
+                Level::Error => ExitCode::FAILURE,
+                Level::Ok | Level::Warning => ExitCode::SUCCESS,
+            })
+        }
         Command::Generate(args) => {
             let options = GenerateOptions {
                 paths: args.paths,
@@ -145,19 +235,19 @@ fn run(cli: Cli) -> anyhow::Result<()> {
                 }
                 println!("{line}");
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Templates(TemplatesCommand::Export { dir, force }) => {
             for path in templates::export(&dir, force)? {
                 println!("{}", path.display());
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
         Command::Templates(TemplatesCommand::List) => {
             for template in TEMPLATES {
                 println!("{:<24} {}", template.file, template.about);
             }
-            Ok(())
+            Ok(ExitCode::SUCCESS)
         }
     }
 }

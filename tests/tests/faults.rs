@@ -3,6 +3,7 @@
 //! shutdown with a request in flight.
 
 use std::io::ErrorKind;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -31,6 +32,10 @@ pub trait Faults {
     /// Answers at once.
     #[request(method = "GET", path = "/ping")]
     async fn ping(&self) -> String;
+
+    /// Answers at once; not idempotent.
+    #[request(method = "POST", path = "/poke")]
+    async fn poke(&self) -> String;
 }
 
 /// The faulty service; `entered` is notified when `slow` starts and `slow`
@@ -54,6 +59,10 @@ impl FaultsServer for FaultyService {
 
     async fn ping(&self) -> String {
         "pong".to_owned()
+    }
+
+    async fn poke(&self) -> String {
+        "poked".to_owned()
     }
 }
 
@@ -182,6 +191,54 @@ async fn a_closed_port_is_a_connection_error() {
     assert!(matches!(error, CallError::Connection(_)), "{error}");
     assert!(error.is_retryable());
     assert!(std::error::Error::source(&error).is_some());
+}
+
+/// A server that hangs up on the first connection after reading its
+/// request, then answers every later one with `body`; it counts requests.
+async fn flaky_server(body: &'static str) -> (std::net::SocketAddr, Arc<AtomicUsize>) {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let listener = bind_loopback().await;
+    let addr = listener.local_addr().unwrap();
+    let requests = Arc::new(AtomicUsize::new(0));
+    let seen = requests.clone();
+    tokio::spawn(async move {
+        let mut first = true;
+        loop {
+            let (mut stream, _) = listener.accept().await.unwrap();
+            let mut buffer = [0u8; 4096];
+            let _ = stream.read(&mut buffer).await;
+            seen.fetch_add(1, Ordering::SeqCst);
+            if std::mem::take(&mut first) {
+                drop(stream);
+                continue;
+            }
+            let reply = format!(
+                "HTTP/1.1 200 OK\r\ncontent-type: application/json\r\ncontent-length: {}\r\n\r\n{body}",
+                body.len()
+            );
+            let _ = stream.write_all(reply.as_bytes()).await;
+        }
+    });
+    (addr, requests)
+}
+
+#[tokio::test]
+async fn an_idempotent_call_is_sent_again_after_a_connection_failure() {
+    let (addr, requests) = flaky_server("\"pong\"").await;
+    let client = FaultsClient::new(&format!("http://{addr}")).unwrap();
+    assert_eq!(within("a GET", client.ping()).await.unwrap(), "pong");
+    assert_eq!(requests.load(Ordering::SeqCst), 2, "sent twice");
+}
+
+#[tokio::test]
+async fn a_call_that_is_not_idempotent_is_never_sent_again() {
+    let (addr, requests) = flaky_server("\"poked\"").await;
+    let client = FaultsClient::new(&format!("http://{addr}")).unwrap();
+    let error = within("a POST", client.poke())
+        .await
+        .expect_err("the first connection fails");
+    assert!(matches!(error, CallError::Connection(_)), "{error}");
+    assert_eq!(requests.load(Ordering::SeqCst), 1, "sent once");
 }
 
 #[tokio::test]

@@ -24,6 +24,10 @@ use crate::view;
 /// The JSON Schema dialect of the per-type schema files.
 pub const SCHEMA_DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
 
+/// The descriptor as exported, which `accord check` compares contracts
+/// against.
+pub const DESCRIPTOR_FILE: &str = "descriptor.json";
+
 /// The files of one service version, by path relative to its folder.
 #[derive(Debug, Clone)]
 pub struct Publication {
@@ -59,6 +63,7 @@ pub fn render(
     };
     files.insert("openapi.json".to_owned(), to_json(&openapi));
     files.insert("asyncapi.json".to_owned(), to_json(&asyncapi(descriptor)));
+    files.insert(DESCRIPTOR_FILE.to_owned(), descriptor_json(descriptor));
 
     let schemas = schema_files(descriptor);
     for (name, schema) in &schemas {
@@ -135,6 +140,12 @@ fn rewrite_refs_to_files(schema: &mut Value) {
         Value::Array(items) => items.iter_mut().for_each(rewrite_refs_to_files),
         _ => {}
     }
+}
+
+/// The descriptor as JSON: pretty, keys sorted, operations in declaration
+/// order, with a final newline.
+pub fn descriptor_json(descriptor: &ServiceDescriptor) -> String {
+    to_json(&serde_json::to_value(descriptor).expect("descriptors always serialize"))
 }
 
 /// Pretty JSON with a final newline.

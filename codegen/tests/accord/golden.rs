@@ -118,7 +118,13 @@ fn golden_files_cover_every_service_and_file_kind() {
     for (name, _) in contract_crates() {
         let outputs = &published()[&name];
         for folder in service_folders(&outputs.v31) {
-            for file in ["openapi.json", "asyncapi.json", "client.ts", "index.html"] {
+            for file in [
+                "openapi.json",
+                "asyncapi.json",
+                "client.ts",
+                "index.html",
+                "descriptor.json",
+            ] {
                 assert!(
                     folder.join(file).is_file(),
                     "{} has no {file}",

@@ -5,6 +5,7 @@
 
 mod support;
 
+mod check;
 mod errors;
 mod golden;
 mod page;

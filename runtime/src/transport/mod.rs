@@ -79,6 +79,11 @@ impl<T: Transport> ClientCore<T> {
     }
 
     /// Sends `call` and decodes the reply as `R` or the service error `E`.
+    ///
+    /// An idempotent call whose connection failed is sent once more, within
+    /// the same timeout: repeating it cannot do harm, and a pooled
+    /// connection the server has just closed would otherwise fail it. Other
+    /// calls are never repeated.
     pub async fn call<R: DeserializeOwned, E: ServiceError>(
         &self,
         route: &'static Route,
@@ -88,8 +93,20 @@ impl<T: Transport> ClientCore<T> {
         if let Ok(value) = ::http::HeaderValue::try_from(trace.to_string()) {
             call.headers_mut().insert(crate::trace::TRACEPARENT, value);
         }
-        let sent = self.transport.send(route, call, self.timeout);
-        match tokio::time::timeout(self.timeout, sent).await {
+        let exchange = async {
+            if route.idempotent {
+                match self.transport.send(route, call.clone(), self.timeout).await {
+                    Err(TransportError::Connection(error)) => {
+                        tracing::debug!(%error, operation = route.operation, "connection failed; sending the idempotent call again");
+                        self.transport.send(route, call, self.timeout).await
+                    }
+                    other => other,
+                }
+            } else {
+                self.transport.send(route, call, self.timeout).await
+            }
+        };
+        match tokio::time::timeout(self.timeout, exchange).await {
             Err(_) | Ok(Err(TransportError::Timeout(_))) => Err(CallError::Timeout(self.timeout)),
             Ok(Err(TransportError::Connection(e))) => Err(CallError::Connection(e)),
             Ok(Err(TransportError::Protocol(e))) => Err(CallError::Protocol(e)),
