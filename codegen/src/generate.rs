@@ -109,14 +109,18 @@ pub fn publish(
 ) -> Result<Vec<GeneratedService>> {
     check_unique_folders(services)?;
 
-    let publications: Vec<(Publication, &ExportedService)> = services
-        .iter()
-        .map(|s| Ok((emit::render(s, openapi_version, templates)?, s)))
-        .collect::<Result<_>>()?;
+    // Services are independent: each is rendered, then written, on any core.
+    let publications: Vec<Publication> =
+        on_every_core(services, |s| emit::render(s, openapi_version, templates))
+            .into_iter()
+            .collect::<Result<_>>()?;
+    let written = on_every_core(&publications, |p| emit::write(out, p));
     publications
-        .into_iter()
-        .map(|(publication, service)| {
-            let written = emit::write(out, &publication)?;
+        .iter()
+        .zip(services)
+        .zip(written)
+        .map(|((publication, service), written)| {
+            let written = written?;
             Ok(GeneratedService {
                 name: publication.service.clone(),
                 version: publication.version.clone(),
@@ -127,6 +131,47 @@ pub fn publish(
                 removed: written.removed,
             })
         })
+        .collect()
+}
+
+/// `f` of each item, computed on as many threads as there are cores, in
+/// the items' order.
+fn on_every_core<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> Vec<R> {
+    let threads = std::thread::available_parallelism()
+        .map_or(1, |n| n.get())
+        .min(items.len());
+    if threads <= 1 {
+        return items.iter().map(f).collect();
+    }
+    let next = std::sync::atomic::AtomicUsize::new(0);
+    let mut results: Vec<Option<R>> = items.iter().map(|_| None).collect();
+    std::thread::scope(|scope| {
+        let workers: Vec<_> = (0..threads)
+            .map(|_| {
+                scope.spawn(|| {
+                    let mut done = Vec::new();
+                    loop {
+                        let i = next.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+                        let Some(item) = items.get(i) else {
+                            return done;
+                        };
+                        done.push((i, f(item)));
+                    }
+                })
+            })
+            .collect();
+        for worker in workers {
+            let done = worker
+                .join()
+                .unwrap_or_else(|panic| std::panic::resume_unwind(panic));
+            for (i, result) in done {
+                results[i] = Some(result);
+            }
+        }
+    });
+    results
+        .into_iter()
+        .map(|r| r.expect("every item was computed"))
         .collect()
 }
 

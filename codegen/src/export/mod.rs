@@ -233,7 +233,10 @@ fn sync_lockfile(source: &Path, dir: &Path) -> Result<()> {
 
 /// Writes `contents` unless the file already holds them, so cargo sees an
 /// unchanged file as unchanged. Writes go through a temporary file and a
-/// rename, so a reader never sees half a file.
+/// rename, so a reader never sees half a file. They are not synced to disk
+/// one by one: everything written here is derived and written again by
+/// the next run, and a sync per file would make publishing hundreds of
+/// files take seconds.
 pub fn write_if_changed(path: &Path, contents: &str) -> Result<bool> {
     if fs::read(path).is_ok_and(|old| old == contents.as_bytes()) {
         return Ok(false);
@@ -246,7 +249,6 @@ pub fn write_if_changed(path: &Path, contents: &str) -> Result<bool> {
     let write = || -> io::Result<()> {
         let mut file = File::create(&tmp)?;
         file.write_all(contents.as_bytes())?;
-        file.sync_all()?;
         fs::rename(&tmp, path)
     };
     write().with_context(|| format!("cannot write `{}`", path.display()))?;

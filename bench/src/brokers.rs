@@ -1,0 +1,399 @@
+//! Broker glue: the generated publisher and subscriber against bare
+//! async-nats, bare lapin and a bare tokio channel doing the same work.
+
+use std::future::Future;
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use anyhow::{bail, Context, Result};
+use futures_util::stream::FuturesUnordered;
+use futures_util::StreamExt;
+use orders_contract::OrderPlaced;
+use tokio::task::JoinHandle;
+use tokio::time::Instant;
+
+use crate::contract::{BenchOrdersSubscriber, TOPIC};
+use crate::report::{Better, Comparison, Metric, Report, Unit};
+use crate::stats::quantile;
+use crate::Plan;
+
+mod amqp;
+mod memory;
+mod nats;
+
+/// Publishes in flight.
+pub const WINDOW: usize = 1024;
+/// Deliveries held at once by a consumer (prefetch, pull batch).
+pub const IN_FLIGHT: usize = 256;
+/// The most a consumer may take to drain what was published.
+const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
+
+/// What one publish-consume-latency cycle of one side measured.
+#[derive(Debug, Clone, Copy)]
+pub struct Cycle {
+    /// Confirmed publishes per second.
+    pub publish_rate: f64,
+    /// Handled and acked deliveries per second.
+    pub consume_rate: f64,
+    /// End-to-end latency at the fixed rate, milliseconds.
+    pub p50: f64,
+    pub p99: f64,
+    /// Messages published in the throughput phase.
+    pub published: u64,
+}
+
+/// Where every handler, accord's or hand-written, reports an event.
+#[derive(Debug)]
+pub struct Sink {
+    base: std::time::Instant,
+    handled: AtomicU64,
+    lines: AtomicU64,
+    latencies: Mutex<Vec<u64>>,
+}
+
+impl Sink {
+    pub fn new() -> Arc<Self> {
+        Arc::new(Sink {
+            base: std::time::Instant::now(),
+            handled: AtomicU64::new(0),
+            lines: AtomicU64::new(0),
+            latencies: Mutex::new(Vec::new()),
+        })
+    }
+
+    /// Now, as a latency probe carries it (never 0).
+    pub fn stamp(&self) -> u64 {
+        u64::try_from(self.base.elapsed().as_nanos())
+            .unwrap_or(u64::MAX)
+            .max(1)
+    }
+
+    /// The handler's work: look at the event, record a probe's latency.
+    pub fn handle(&self, event: &OrderPlaced) {
+        self.lines
+            .fetch_add(event.lines.len() as u64, Ordering::Relaxed);
+        if event.total_cents != 0 {
+            let latency = self.stamp().saturating_sub(event.total_cents);
+            self.latencies
+                .lock()
+                .expect("latencies poisoned")
+                .push(latency);
+        }
+        self.handled.fetch_add(1, Ordering::Relaxed);
+    }
+
+    pub fn handled(&self) -> u64 {
+        self.handled.load(Ordering::Relaxed)
+    }
+
+    /// Waits until `count` events were handled.
+    pub async fn wait_for(&self, count: u64, timeout: Duration) -> Result<()> {
+        let deadline = Instant::now() + timeout;
+        while self.handled() < count {
+            if Instant::now() >= deadline {
+                bail!(
+                    "only {} of {count} events were handled within {timeout:?}",
+                    self.handled()
+                );
+            }
+            tokio::time::sleep(Duration::from_millis(1)).await;
+        }
+        Ok(())
+    }
+
+    /// p50 and p99 in milliseconds, leaving out the first `skip` probes.
+    pub fn latency(&self, skip: usize) -> (f64, f64) {
+        let mut samples: Vec<u64> = self
+            .latencies
+            .lock()
+            .expect("latencies poisoned")
+            .iter()
+            .skip(skip)
+            .copied()
+            .collect();
+        let p50 = quantile(&mut samples, 0.50) as f64 / 1e6;
+        let p99 = quantile(&mut samples, 0.99) as f64 / 1e6;
+        (p50, p99)
+    }
+}
+
+/// accord's handler: the generated subscriber trait, implemented.
+#[derive(Debug, Clone)]
+pub struct Handler(pub Arc<Sink>);
+
+impl BenchOrdersSubscriber for Handler {
+    async fn order_placed(&self, event: OrderPlaced) {
+        self.0.handle(&event);
+    }
+}
+
+/// Keeps [`WINDOW`] publishes in flight for the warm-up and the measured
+/// period; confirmed publishes per second of the measured period, and how
+/// many were confirmed in all.
+pub async fn publish_windowed<F, Fut, E>(plan: &Plan, mut publish: F) -> Result<(f64, u64)>
+where
+    F: FnMut(u64) -> Fut,
+    Fut: Future<Output = Result<(), E>>,
+    E: Into<anyhow::Error>,
+{
+    let mut sequence = 0u64;
+    let start = Instant::now();
+    let measure_from = start + plan.broker_warmup;
+    let end = measure_from + plan.broker_publish;
+    let mut in_flight = FuturesUnordered::new();
+    let mut confirmed = 0u64;
+    let mut counted = 0u64;
+    loop {
+        while in_flight.len() < WINDOW && Instant::now() < end {
+            in_flight.push(publish(sequence));
+            sequence += 1;
+        }
+        let Some(result) = in_flight.next().await else {
+            break;
+        };
+        result.map_err(Into::into)?;
+        confirmed += 1;
+        let now = Instant::now();
+        if now >= measure_from && now < end {
+            counted += 1;
+        }
+    }
+    Ok((
+        counted as f64 / plan.broker_publish.as_secs_f64(),
+        confirmed,
+    ))
+}
+
+/// Publishes at the fixed rate for the latency period, each message from a
+/// task of its own that `spawn` starts; how many were sent.
+pub async fn paced<F>(plan: &Plan, mut spawn: F) -> Result<u64>
+where
+    F: FnMut(u64) -> JoinHandle<Result<()>>,
+{
+    let total = (plan.e2e_rate as f64 * plan.e2e.as_secs_f64()) as u64;
+    let start = Instant::now();
+    let mut sent = 0u64;
+    let mut tasks = Vec::with_capacity(total as usize);
+    while sent < total {
+        let due = ((start.elapsed().as_secs_f64() * plan.e2e_rate as f64) as u64).min(total);
+        while sent < due {
+            tasks.push(spawn(sent));
+            sent += 1;
+        }
+        tokio::time::sleep(Duration::from_micros(500)).await;
+    }
+    for task in tasks {
+        task.await.context("a publish task panicked")??;
+    }
+    Ok(sent)
+}
+
+/// Drains `published` messages into `sink` from `started`, then measures
+/// the latency at the fixed rate with `spawn`.
+pub async fn consume_and_probe<F>(
+    plan: &Plan,
+    sink: &Sink,
+    started: Instant,
+    published: u64,
+    publish_rate: f64,
+    spawn: F,
+) -> Result<Cycle>
+where
+    F: FnMut(u64) -> JoinHandle<Result<()>>,
+{
+    sink.wait_for(published, DRAIN_TIMEOUT).await?;
+    let consume_rate = published as f64 / started.elapsed().as_secs_f64();
+    let sent = paced(plan, spawn).await?;
+    sink.wait_for(published + sent, Duration::from_secs(30))
+        .await?;
+    // The first 100 ms of probes warm the path up.
+    let (p50, p99) = sink.latency(plan.e2e_rate / 10);
+    Ok(Cycle {
+        publish_rate,
+        consume_rate,
+        p50,
+        p99,
+        published,
+    })
+}
+
+/// The events the throughput phases publish, by sequence number modulo
+/// their count: one per customer.
+pub fn events() -> Vec<OrderPlaced> {
+    (0..crate::work::CUSTOMERS)
+        .map(|n| crate::work::order_placed(n, 0))
+        .collect()
+}
+
+/// A name part unique to one run.
+pub fn run_id() -> String {
+    let mut id = uuid::Uuid::new_v4().simple().to_string();
+    id.truncate(10);
+    id
+}
+
+/// The CloudEvents, trace and key headers accord sends with each event,
+/// built by hand: `(name, value)` in accord's header names.
+pub fn event_headers(id: &str, key: &str) -> Vec<(&'static str, String)> {
+    vec![
+        ("ce-specversion", "1.0".to_owned()),
+        ("ce-id", id.to_owned()),
+        ("ce-source", "/bench-orders".to_owned()),
+        ("ce-type", TOPIC.to_owned()),
+        (
+            "ce-time",
+            humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+        ),
+        ("content-type", "application/json".to_owned()),
+        (
+            "traceparent",
+            format!(
+                "00-{:032x}-{:016x}-01",
+                fastrand::u128(1..),
+                fastrand::u64(1..)
+            ),
+        ),
+        ("accord-key", key.to_owned()),
+    ]
+}
+
+/// Runs `runs` interleaved cycles of both sides of a broker.
+async fn interleave<A, AF, B, BF>(
+    plan: &Plan,
+    name: &str,
+    mut accord: A,
+    mut bare: B,
+) -> Result<(Vec<Cycle>, Vec<Cycle>)>
+where
+    A: FnMut() -> AF,
+    AF: Future<Output = Result<Cycle>>,
+    B: FnMut() -> BF,
+    BF: Future<Output = Result<Cycle>>,
+{
+    let mut accord_cycles = Vec::new();
+    let mut bare_cycles = Vec::new();
+    for run in 0..plan.runs {
+        for first in [run % 2 == 0, run % 2 != 0] {
+            let (side, cycle) = if first {
+                ("accord", accord().await?)
+            } else {
+                ("bare", bare().await?)
+            };
+            eprintln!(
+                "  run {run} {name} {side}: publish {:.0}/s, consume {:.0}/s ({} messages), e2e p50 {:.3} ms p99 {:.3} ms",
+                cycle.publish_rate, cycle.consume_rate, cycle.published, cycle.p50, cycle.p99
+            );
+            if first {
+                accord_cycles.push(cycle);
+            } else {
+                bare_cycles.push(cycle);
+            }
+        }
+    }
+    Ok((accord_cycles, bare_cycles))
+}
+
+fn push_cycles(
+    report: &mut Report,
+    section: &'static str,
+    baseline: &'static str,
+    accord: &[Cycle],
+    bare: &[Cycle],
+) {
+    let series = |cycles: &[Cycle], f: fn(&Cycle) -> f64| cycles.iter().map(f).collect::<Vec<_>>();
+    let metrics = [
+        Metric {
+            name: "publish, confirmed, 1,024 in flight: msg/s",
+            unit: Unit::PerSecond,
+            better: Better::Higher,
+            value: |c: &Cycle| c.publish_rate,
+            goal: Some(0.95),
+        },
+        Metric {
+            name: "consume, acked, 256 in flight: msg/s",
+            unit: Unit::PerSecond,
+            better: Better::Higher,
+            value: |c| c.consume_rate,
+            goal: Some(0.95),
+        },
+        Metric {
+            name: "end to end at 2,000 msg/s: p50",
+            unit: Unit::Millis,
+            better: Better::Lower,
+            value: |c| c.p50,
+            goal: None,
+        },
+        Metric {
+            name: "end to end at 2,000 msg/s: p99",
+            unit: Unit::Millis,
+            better: Better::Lower,
+            value: |c| c.p99,
+            goal: Some(1.1),
+        },
+    ];
+    for metric in metrics {
+        report.comparisons.push(Comparison {
+            section,
+            what: metric.name.to_owned(),
+            baseline,
+            unit: metric.unit,
+            better: metric.better,
+            accord: series(accord, metric.value),
+            base: series(bare, metric.value),
+            goal: metric.goal,
+        });
+    }
+}
+
+pub fn run_nats(plan: &Plan, report: &mut Report) -> Result<()> {
+    let runtime = crate::runtime()?;
+    let (accord, bare, version) = runtime.block_on(nats::run(plan))?;
+    report
+        .versions
+        .push(("nats-server (as it reports)".into(), version));
+    push_cycles(
+        report,
+        "NATS JetStream: generated publisher and subscriber vs bare async-nats",
+        "async-nats",
+        &accord,
+        &bare,
+    );
+    Ok(())
+}
+
+pub fn run_amqp(plan: &Plan, report: &mut Report) -> Result<()> {
+    let runtime = crate::runtime()?;
+    let (accord, bare) = runtime.block_on(amqp::run(plan))?;
+    report.versions.push((
+        "RabbitMQ (rabbitmqctl version)".into(),
+        crate::first_line("rabbitmqctl", &["version"]),
+    ));
+    push_cycles(
+        report,
+        "RabbitMQ: generated publisher and subscriber vs bare lapin",
+        "lapin",
+        &accord,
+        &bare,
+    );
+    Ok(())
+}
+
+pub fn run_memory(plan: &Plan, report: &mut Report) -> Result<()> {
+    let runtime = crate::runtime()?;
+    let (accord, bare) = runtime.block_on(memory::run(plan))?;
+    report.comparisons.push(Comparison {
+        section: "Memory broker: generated glue vs a bare tokio channel",
+        what: format!(
+            "{} events published and handled: events/s",
+            plan.memory_events
+        ),
+        baseline: "tokio mpsc",
+        unit: Unit::PerSecond,
+        better: Better::Higher,
+        accord,
+        base: bare,
+        goal: None,
+    });
+    Ok(())
+}

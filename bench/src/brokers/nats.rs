@@ -1,0 +1,196 @@
+//! NATS JetStream: accord's `NatsBroker` against bare async-nats.
+
+use std::time::Duration;
+
+use accord::broker::nats::{NatsBroker, NatsOptions};
+use accord::Subscriber;
+use anyhow::{Context, Result};
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
+use async_nats::jetstream::message::PublishMessage;
+use async_nats::jetstream::stream::{Config, DiscardPolicy, RetentionPolicy, StorageType};
+use bytes::Bytes;
+use futures_util::StreamExt;
+use orders_contract::OrderPlaced;
+use tokio::time::Instant;
+
+use super::{
+    consume_and_probe, event_headers, events, interleave, publish_windowed, run_id, Cycle, Handler,
+    Sink, IN_FLIGHT,
+};
+use crate::contract::{BenchOrdersPublisher, BenchOrdersSubscriber, TOPIC};
+use crate::work::{order_placed, CUSTOMERS};
+use crate::Plan;
+
+/// Name prefixes of what the runs declare, for removing leftovers.
+const ACCORD_PREFIX: &str = "ACCORDBENCH";
+const BARE_PREFIX: &str = "BENCHBARE";
+
+pub async fn run(plan: &Plan) -> Result<(Vec<Cycle>, Vec<Cycle>, String)> {
+    let url = plan.nats_url.as_str();
+    let client = async_nats::connect(url)
+        .await
+        .with_context(|| format!("cannot connect to NATS at {url}"))?;
+    let version = client.server_info().version;
+    let js = async_nats::jetstream::new(client);
+    remove_leftovers(&js).await;
+    let (accord, bare) =
+        interleave(plan, "nats", || accord_cycle(plan), || bare_cycle(plan)).await?;
+    Ok((accord, bare, version))
+}
+
+/// Streams of an earlier run that did not end cleanly.
+async fn remove_leftovers(js: &async_nats::jetstream::Context) {
+    let names: Vec<String> = js
+        .stream_names()
+        .filter_map(|name| async move { name.ok() })
+        .collect()
+        .await;
+    for name in names {
+        if name.starts_with(ACCORD_PREFIX) || name.starts_with(BARE_PREFIX) {
+            let _ = js.delete_stream(&name).await;
+        }
+    }
+}
+
+async fn accord_cycle(plan: &Plan) -> Result<Cycle> {
+    let id = run_id();
+    let options = NatsOptions::new()
+        .stream_prefix(format!("{ACCORD_PREFIX}{id}"))
+        .dead_letter_subject(format!("accord-bench.dead-letter.{id}"));
+    let broker = NatsBroker::connect_with(&plan.nats_url, options).await?;
+    let result = accord_measure(plan, &broker, &id).await;
+    for stream in [
+        broker.topic_stream_name(TOPIC),
+        broker.dead_letter_stream_name().to_owned(),
+    ] {
+        let _ = broker.jetstream().delete_stream(&stream).await;
+    }
+    result
+}
+
+async fn accord_measure(plan: &Plan, broker: &NatsBroker, id: &str) -> Result<Cycle> {
+    let publisher = BenchOrdersPublisher::new(broker.clone());
+    let events = events();
+    let (publish_rate, published) = publish_windowed(plan, |n| {
+        let event = &events[(n % CUSTOMERS) as usize];
+        async { publisher.order_placed(event).await.map(drop) }
+    })
+    .await?;
+
+    let sink = Sink::new();
+    let started = Instant::now();
+    let handle = Subscriber::new(broker.clone(), format!("bench-{id}"))
+        .concurrency(IN_FLIGHT)
+        .start(Handler(sink.clone()).into_event_handlers())
+        .await?;
+    let cycle = consume_and_probe(plan, &sink, started, published, publish_rate, |n| {
+        let publisher = publisher.clone();
+        let sink = sink.clone();
+        tokio::spawn(async move {
+            publisher
+                .order_placed(&order_placed(n, sink.stamp()))
+                .await?;
+            Ok(())
+        })
+    })
+    .await;
+    handle.shutdown().await;
+    cycle
+}
+
+async fn bare_cycle(plan: &Plan) -> Result<Cycle> {
+    let id = run_id();
+    let client = async_nats::connect(&plan.nats_url).await?;
+    let js = async_nats::jetstream::new(client);
+    let stream = format!("{BARE_PREFIX}{id}");
+    let subject = format!("accord-bench-bare.{id}.orders.placed");
+    let result = bare_measure(plan, &js, &stream, &subject).await;
+    let _ = js.delete_stream(&stream).await;
+    result
+}
+
+/// One hand-written publish: the same message accord sends, awaiting the
+/// JetStream ack.
+async fn publish(
+    js: &async_nats::jetstream::Context,
+    subject: &str,
+    event: &OrderPlaced,
+) -> Result<()> {
+    let payload = Bytes::from(serde_json::to_vec(event)?);
+    let id = uuid::Uuid::new_v4().to_string();
+    let mut headers = async_nats::HeaderMap::new();
+    for (name, value) in event_headers(&id, &event.customer_id.0) {
+        headers.insert(name, value.as_str());
+    }
+    let message = PublishMessage::build()
+        .payload(payload)
+        .headers(headers)
+        .message_id(id);
+    js.send_publish(subject.to_owned(), message).await?.await?;
+    Ok(())
+}
+
+async fn bare_measure(
+    plan: &Plan,
+    js: &async_nats::jetstream::Context,
+    stream: &str,
+    subject: &str,
+) -> Result<Cycle> {
+    // The stream as accord declares its own.
+    let stream = js
+        .create_stream(Config {
+            name: stream.to_owned(),
+            subjects: vec![subject.to_owned()],
+            retention: RetentionPolicy::Limits,
+            discard: DiscardPolicy::Old,
+            storage: StorageType::File,
+            num_replicas: 1,
+            duplicate_window: Duration::from_secs(120),
+            ..Default::default()
+        })
+        .await?;
+    let events = events();
+    let (publish_rate, published) = publish_windowed(plan, |n| {
+        publish(js, subject, &events[(n % CUSTOMERS) as usize])
+    })
+    .await?;
+
+    let sink = Sink::new();
+    let started = Instant::now();
+    let consumer = stream
+        .create_consumer(pull::Config {
+            durable_name: Some("bench".to_owned()),
+            deliver_policy: DeliverPolicy::All,
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: Duration::from_secs(30),
+            max_deliver: -1,
+            max_ack_pending: (IN_FLIGHT * 4) as i64,
+            filter_subject: subject.to_owned(),
+            ..Default::default()
+        })
+        .await?;
+    let mut messages = consumer
+        .stream()
+        .max_messages_per_batch(IN_FLIGHT)
+        .messages()
+        .await?;
+    let consumer_sink = sink.clone();
+    let consuming = tokio::spawn(async move {
+        while let Some(message) = messages.next().await {
+            let message = message.map_err(|e| anyhow::anyhow!(e))?;
+            let event: OrderPlaced = serde_json::from_slice(&message.payload)?;
+            consumer_sink.handle(&event);
+            message.ack().await.map_err(|e| anyhow::anyhow!(e))?;
+        }
+        anyhow::Ok(())
+    });
+    let cycle = consume_and_probe(plan, &sink, started, published, publish_rate, |n| {
+        let js = js.clone();
+        let subject = subject.to_owned();
+        let sink = sink.clone();
+        tokio::spawn(async move { publish(&js, &subject, &order_placed(n, sink.stamp())).await })
+    })
+    .await;
+    consuming.abort();
+    cycle
+}

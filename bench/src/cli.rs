@@ -1,0 +1,165 @@
+//! The CLI: `accord generate` cold and warm as a process, and the emit step
+//! in process over a synthetic set of contracts.
+
+use std::path::{Path, PathBuf};
+use std::process::Command;
+use std::time::Instant;
+
+use accord_codegen::generate::publish;
+use accord_codegen::names::check_names;
+use accord_codegen::templates::Templates;
+use accord_codegen::OpenApiVersion;
+use anyhow::{bail, Context, Result};
+
+use crate::report::{Absolute, Report, Unit};
+use crate::Plan;
+
+const SECTION: &str = "CLI: accord generate";
+
+/// The synthetic set: services and operations.
+pub const SYNTH_SERVICES: usize = 50;
+pub const SYNTH_OPERATIONS: usize = 1000;
+
+pub fn run(plan: &Plan, report: &mut Report) -> Result<()> {
+    let exe = std::env::current_exe()?;
+    let accord = exe.with_file_name("accord");
+    if !accord.exists() {
+        bail!(
+            "{} is missing: build it with `cargo build --release -p accord-codegen` (scripts/bench.sh does)",
+            accord.display()
+        );
+    }
+    let root = crate::workspace_root();
+    let scratch = plan.scratch.join("cli");
+    let _ = std::fs::remove_dir_all(&scratch);
+    std::fs::create_dir_all(&scratch)?;
+    let result = measure(plan, report, &accord, &root, &scratch);
+    let _ = std::fs::remove_dir_all(&scratch);
+    result
+}
+
+fn measure(
+    plan: &Plan,
+    report: &mut Report,
+    accord: &Path,
+    root: &Path,
+    scratch: &Path,
+) -> Result<()> {
+    let mut cold = Vec::new();
+    let mut cache = PathBuf::new();
+    for run in 0..plan.cold_runs {
+        if run > 0 {
+            let _ = std::fs::remove_dir_all(&cache);
+        }
+        cache = scratch.join(format!("cache-{run}"));
+        let seconds = generate(accord, root, &scratch.join(format!("cold-{run}")), &cache)?;
+        eprintln!("  cold generate {run}: {seconds:.1} s");
+        cold.push(seconds * 1000.0);
+    }
+    let mut warm = Vec::new();
+    for run in 0..plan.warm_runs {
+        let seconds = generate(accord, root, &scratch.join(format!("warm-{run}")), &cache)?;
+        eprintln!("  warm generate {run}: {seconds:.2} s");
+        warm.push(seconds * 1000.0);
+    }
+    let _ = std::fs::remove_dir_all(&cache);
+    report.absolutes.push(Absolute {
+        section: SECTION,
+        what: "cold `accord generate contracts/` (empty cache folder)".into(),
+        unit: Unit::Millis,
+        values: cold,
+        goal: None,
+    });
+    report.absolutes.push(Absolute {
+        section: SECTION,
+        what: "warm `accord generate contracts/` (exporters built)".into(),
+        unit: Unit::Millis,
+        values: warm,
+        goal: None,
+    });
+
+    let mut emit = Vec::new();
+    let mut files = 0;
+    let mut bytes = 0u64;
+    for run in 0..plan.emit_runs {
+        let out = scratch.join(format!("emit-{run}"));
+        let (millis, written) = emit_once(root, &out)?;
+        files = written;
+        bytes = folder_size(&out)?;
+        emit.push(millis);
+        let _ = std::fs::remove_dir_all(&out);
+    }
+    report.absolutes.push(Absolute {
+        section: SECTION,
+        what: format!(
+            "emit after export: {SYNTH_SERVICES} services, {SYNTH_OPERATIONS} operations, into an empty folder"
+        ),
+        unit: Unit::Millis,
+        values: emit,
+        goal: Some(50.0),
+    });
+    report.observations.push(format!(
+        "The synthetic emit wrote {files} files, {:.1} MB, per run.",
+        bytes as f64 / 1e6
+    ));
+    Ok(())
+}
+
+/// Emits the synthetic contracts into `out` as the CLI does after export:
+/// milliseconds taken, and files written.
+pub fn emit_once(root: &Path, out: &Path) -> Result<(f64, usize)> {
+    let synthetic = crate::synth::exported(
+        crate::synth::services(SYNTH_SERVICES, SYNTH_OPERATIONS),
+        &root.join("synthetic"),
+    );
+    let started = Instant::now();
+    let templates = Templates::new(None)?;
+    for service in &synthetic {
+        let problems = check_names(&service.descriptor, &[], root);
+        if !problems.is_empty() {
+            bail!("synthetic names refused: {problems:?}");
+        }
+    }
+    let written = publish(&synthetic, out, OpenApiVersion::V3_1, &templates)?;
+    let millis = started.elapsed().as_secs_f64() * 1000.0;
+    Ok((millis, written.iter().map(|s| s.files).sum()))
+}
+
+/// Runs `accord generate` over the workspace's contracts; wall seconds.
+fn generate(accord: &Path, root: &Path, out: &Path, cache: &Path) -> Result<f64> {
+    let started = Instant::now();
+    let output = Command::new(accord)
+        .arg("generate")
+        .arg(root.join("contracts"))
+        .arg("--out")
+        .arg(out)
+        .arg("--cache-dir")
+        .arg(cache)
+        .arg("--quiet")
+        .current_dir(root)
+        .output()
+        .context("cannot run accord")?;
+    let seconds = started.elapsed().as_secs_f64();
+    if !output.status.success() {
+        bail!(
+            "accord generate failed:\n{}",
+            String::from_utf8_lossy(&output.stderr)
+        );
+    }
+    let _ = std::fs::remove_dir_all(out);
+    Ok(seconds)
+}
+
+fn folder_size(dir: &Path) -> Result<u64> {
+    let mut total = 0;
+    for entry in std::fs::read_dir(dir)? {
+        let entry = entry?;
+        let meta = entry.metadata()?;
+        total += if meta.is_dir() {
+            folder_size(&entry.path())?
+        } else {
+            meta.len()
+        };
+    }
+    Ok(total)
+}

@@ -1,0 +1,377 @@
+//! The measurements of a run, and BENCHMARKS.md written from them.
+
+use std::fmt::Write as _;
+
+use crate::stats::{median, ratios, spread};
+
+/// What a figure counts.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Unit {
+    /// Requests per second.
+    PerSecond,
+    /// Milliseconds.
+    Millis,
+}
+
+/// Which way is better.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Better {
+    Higher,
+    Lower,
+}
+
+/// One figure read from a measurement of type `T`, and its goal.
+#[derive(Debug, Clone, Copy)]
+pub struct Metric<T> {
+    pub name: &'static str,
+    pub unit: Unit,
+    pub better: Better,
+    pub value: fn(&T) -> f64,
+    /// The bound on the median ratio accord / baseline.
+    pub goal: Option<f64>,
+}
+
+/// accord against a baseline, over interleaved runs.
+#[derive(Debug, Clone)]
+pub struct Comparison {
+    /// The section heading it belongs to.
+    pub section: &'static str,
+    /// What was measured.
+    pub what: String,
+    /// The baseline's name, as a column value.
+    pub baseline: &'static str,
+    pub unit: Unit,
+    pub better: Better,
+    /// One figure per run.
+    pub accord: Vec<f64>,
+    /// One figure per run, measured next to the same run of accord.
+    pub base: Vec<f64>,
+    /// The bound on the median ratio accord / baseline.
+    pub goal: Option<f64>,
+}
+
+impl Comparison {
+    /// Per-run ratios accord / baseline.
+    pub fn ratios(&self) -> Vec<f64> {
+        ratios(&self.accord, &self.base)
+    }
+
+    /// Whether the median ratio meets the goal; `None` without one.
+    pub fn met(&self) -> Option<bool> {
+        let goal = self.goal?;
+        let ratio = median(&self.ratios());
+        Some(match self.better {
+            Better::Higher => ratio >= goal,
+            Better::Lower => ratio <= goal,
+        })
+    }
+
+    fn goal_text(&self) -> String {
+        match (self.goal, self.better) {
+            (None, _) => String::new(),
+            (Some(goal), Better::Higher) => format!("≥ {goal:.2}×"),
+            (Some(goal), Better::Lower) => format!("≤ {goal:.2}×"),
+        }
+    }
+}
+
+/// A figure of accord's alone (the CLI), over repeated runs.
+#[derive(Debug, Clone)]
+pub struct Absolute {
+    pub section: &'static str,
+    pub what: String,
+    pub unit: Unit,
+    pub values: Vec<f64>,
+    /// The most the median may be, in `unit`.
+    pub goal: Option<f64>,
+}
+
+impl Absolute {
+    pub fn met(&self) -> Option<bool> {
+        Some(median(&self.values) <= self.goal?)
+    }
+}
+
+/// Everything a run measured and what it ran on.
+#[derive(Debug, Default)]
+pub struct Report {
+    pub comparisons: Vec<Comparison>,
+    pub absolutes: Vec<Absolute>,
+    /// Facts the run observed, one line each (counts, sizes).
+    pub observations: Vec<String>,
+    pub machine: Vec<(String, String)>,
+    pub versions: Vec<(String, String)>,
+    pub command: String,
+    pub started: String,
+    pub wall_seconds: f64,
+    pub runs: usize,
+}
+
+/// A figure in `unit`, short.
+pub fn figure(value: f64, unit: Unit) -> String {
+    match unit {
+        Unit::PerSecond if value >= 10_000.0 => format!("{:.1}k", value / 1000.0),
+        Unit::PerSecond if value >= 1_000.0 => format!("{:.2}k", value / 1000.0),
+        Unit::PerSecond => format!("{value:.0}"),
+        Unit::Millis if value >= 1_000.0 => format!("{:.2} s", value / 1000.0),
+        Unit::Millis if value >= 10.0 => format!("{value:.1} ms"),
+        Unit::Millis => format!("{value:.3} ms"),
+    }
+}
+
+fn with_spread(values: &[f64], unit: Unit) -> String {
+    let (lo, hi) = spread(values);
+    format!(
+        "{} ({}–{})",
+        figure(median(values), unit),
+        figure(lo, unit),
+        figure(hi, unit)
+    )
+}
+
+fn mark(met: Option<bool>) -> &'static str {
+    match met {
+        Some(true) => "met",
+        Some(false) => "**missed**",
+        None => "",
+    }
+}
+
+impl Report {
+    /// The sections in the order they were measured.
+    fn sections(&self) -> Vec<&'static str> {
+        let mut sections: Vec<&'static str> = Vec::new();
+        let all = self
+            .comparisons
+            .iter()
+            .map(|c| c.section)
+            .chain(self.absolutes.iter().map(|a| a.section));
+        for section in all {
+            if !sections.contains(&section) {
+                sections.push(section);
+            }
+        }
+        sections
+    }
+
+    /// The tables, section by section.
+    pub fn tables(&self) -> String {
+        let mut out = String::new();
+        for section in self.sections() {
+            let _ = writeln!(out, "### {section}\n");
+            let comparisons: Vec<&Comparison> = self
+                .comparisons
+                .iter()
+                .filter(|c| c.section == section)
+                .collect();
+            if !comparisons.is_empty() {
+                out.push_str(
+                    "| measurement | accord | baseline | ratio accord / baseline | goal | |\n\
+                     |---|---|---|---|---|---|\n",
+                );
+                for c in comparisons {
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} | {}: {} | **{:.3}** ({:.3}–{:.3}) | {} | {} |",
+                        c.what,
+                        with_spread(&c.accord, c.unit),
+                        c.baseline,
+                        with_spread(&c.base, c.unit),
+                        median(&c.ratios()),
+                        spread(&c.ratios()).0,
+                        spread(&c.ratios()).1,
+                        c.goal_text(),
+                        mark(c.met()),
+                    );
+                }
+                out.push('\n');
+            }
+            let absolutes: Vec<&Absolute> = self
+                .absolutes
+                .iter()
+                .filter(|a| a.section == section)
+                .collect();
+            if !absolutes.is_empty() {
+                out.push_str(
+                    "| measurement | median (min–max) | runs | goal | |\n|---|---|---|---|---|\n",
+                );
+                for a in absolutes {
+                    let goal = a
+                        .goal
+                        .map(|g| format!("≤ {}", figure(g, a.unit)))
+                        .unwrap_or_default();
+                    let _ = writeln!(
+                        out,
+                        "| {} | {} | {} | {} | {} |",
+                        a.what,
+                        with_spread(&a.values, a.unit),
+                        a.values.len(),
+                        goal,
+                        mark(a.met()),
+                    );
+                }
+                out.push('\n');
+            }
+        }
+        out
+    }
+
+    /// One line per goal: met or missed.
+    pub fn goals(&self) -> String {
+        let mut out = String::new();
+        for c in &self.comparisons {
+            if let Some(met) = c.met() {
+                let _ = writeln!(
+                    out,
+                    "- {}: {} vs {}: {:.3}× (goal {}): {}",
+                    c.section,
+                    c.what,
+                    c.baseline,
+                    median(&c.ratios()),
+                    c.goal_text(),
+                    if met { "met" } else { "**missed**" }
+                );
+            }
+        }
+        for a in &self.absolutes {
+            if let (Some(met), Some(goal)) = (a.met(), a.goal) {
+                let _ = writeln!(
+                    out,
+                    "- {}: {}: {} (goal ≤ {}): {}",
+                    a.section,
+                    a.what,
+                    figure(median(&a.values), a.unit),
+                    figure(goal, a.unit),
+                    if met { "met" } else { "**missed**" }
+                );
+            }
+        }
+        out
+    }
+
+    /// The whole of BENCHMARKS.md; `analysis` is kept from the previous file.
+    pub fn markdown(&self, analysis: &str) -> String {
+        let mut out = String::new();
+        let _ = write!(
+            out,
+            "# Benchmarks\n\n\
+             What accord costs compared with the same work written by hand: each figure of \
+             accord is measured next to a hand-written baseline doing the same work, in the same \
+             run on the same machine, and reported as a ratio. Each row is the median of {runs} \
+             interleaved runs (accord and the baseline alternate which goes first), with the \
+             smallest and largest of the runs in brackets; the ratio column is the median of the \
+             per-run ratios. Only the ratios carry over to another machine.\n\n\
+             Measured {started}, {wall:.0} s in all.\n\n\
+             ## Reproduce\n\n\
+             ```bash\n{command}\n```\n\n\
+             It builds the harness (`bench/`) and the `accord` CLI in release mode, runs every \
+             benchmark against NATS at `ACCORD_NATS_URL` (default `nats://127.0.0.1:4222`, with \
+             JetStream) and RabbitMQ at `ACCORD_AMQP_URL` (default \
+             `amqp://guest:guest@127.0.0.1:5672/%2f`), and rewrites this file; the Analysis \
+             section at the end is kept. `scripts/bench.sh --only http-server,memory` runs some \
+             sections (`http-server`, `http-client`, `nats`, `amqp`, `memory`, `cli`); `--runs N` \
+             changes the number of runs. It needs `wrk` (`apt-get install -y wrk`).\n\n\
+             ## Goals\n\n{goals}\n\
+             ## Results\n\n{tables}",
+            runs = self.runs,
+            started = self.started,
+            wall = self.wall_seconds,
+            command = self.command,
+            goals = self.goals(),
+            tables = self.tables(),
+        );
+        if !self.observations.is_empty() {
+            out.push_str("Observed during the run:\n\n");
+            for line in &self.observations {
+                let _ = writeln!(out, "- {line}");
+            }
+            out.push('\n');
+        }
+        out.push_str("## Machine\n\n| | |\n|---|---|\n");
+        for (key, value) in &self.machine {
+            let _ = writeln!(out, "| {key} | {value} |");
+        }
+        out.push_str("\n## Versions\n\n| | |\n|---|---|\n");
+        for (key, value) in &self.versions {
+            let _ = writeln!(out, "| {key} | {value} |");
+        }
+        out.push('\n');
+        out.push_str(METHOD);
+        out.push_str(ANALYSIS_START);
+        out.push_str(analysis);
+        out.push_str(ANALYSIS_END);
+        out
+    }
+}
+
+/// Marks the hand-written part of BENCHMARKS.md, kept across runs.
+pub const ANALYSIS_START: &str = "<!-- analysis: kept when the file is regenerated -->\n";
+pub const ANALYSIS_END: &str = "<!-- end of analysis -->\n";
+
+/// The analysis of an existing BENCHMARKS.md, or a placeholder.
+pub fn kept_analysis(previous: Option<&str>) -> String {
+    previous
+        .and_then(|text| {
+            let start = text.find(ANALYSIS_START)? + ANALYSIS_START.len();
+            let end = text[start..].find(ANALYSIS_END)? + start;
+            Some(text[start..end].to_owned())
+        })
+        .unwrap_or_else(|| "## Analysis\n\nNot written yet.\n".to_owned())
+}
+
+const METHOD: &str = "## Method
+
+- **HTTP server.** Each server runs in a process of its own: accord's orders
+  router (`OrdersServer::into_router()` served by `accord::http::serve`) and a
+  hand-written axum router with the same two routes (`POST /orders`,
+  `GET /orders/{id}`), the same types from `contracts/orders`, serde_json
+  through axum's `Json`, and TCP_NODELAY. Both call the same lock-free work
+  (`bench/src/work.rs`): pricing the posted order and numbering it from an
+  atomic counter, or cloning a stored order. `wrk -t1 -cN --latency` loads
+  them (1 s of warm-up, then 4 s measured); the POST body is the same
+  ~190-byte order. Latencies are wrk's.
+- **HTTP client.** 64 tasks, each sending one request at a time for 3 s
+  after 0.5 s of warm-up, against the hand-written axum server: accord's
+  generated `OrdersClient`, a bare hyper-util legacy client (serde_json in and out,
+  TCP_NODELAY) and a bare reqwest client (`.json()` in and out). Each client
+  is new for each run and warms its connections up first.
+- **Brokers.** Each run declares its own stream, consumer, exchanges and
+  queues under a name unique to the run and deletes them at its end. The
+  accord side publishes through the generated publisher of the orders
+  contract's `order_placed` event (on a topic of the benchmark's own,
+  `bench/src/contract.rs`) and consumes through the generated subscriber
+  trait run by `accord::Subscriber`; the hand-written side uses async-nats or
+  lapin directly and sends the very same messages (the JSON payload and the
+  same CloudEvents, `traceparent` and key headers, with the event id as
+  `Nats-Msg-Id` or AMQP `message_id`), so the brokers do the same work.
+  Guarantees are the same on both sides: every publish waits for its
+  JetStream ack or RabbitMQ publisher confirm (persistent messages), with
+  1,024 publishes in flight (RabbitMQ: over 4 confirm channels on both
+  sides); every delivery is decoded, handled and acked explicitly (JetStream
+  durable pull consumer, 256 in flight, max ack pending 1,024; RabbitMQ
+  manual acks with prefetch 256). The hand-written consumer handles and
+  acks one delivery at a time in one task; accord's subscriber runs up to
+  256 handlers at once. The events are spread over 1,024 customers, the
+  event key. Publishing runs for 3 s after 0.5 s of
+  warm-up; consuming then takes every message published and is timed until
+  the handler saw the last one. The end-to-end latency is then measured for
+  4 s at a fixed 2,000 messages per second, paced by tokio's 1 ms timer (two
+  messages per millisecond, each published by a task of its own), from just
+  before the publish call to the start of the handler, in the same process;
+  the first 100 ms of it are left out.
+- **Memory broker.** Events through the generated publisher on
+  `MemoryBroker` and the generated subscriber (256 handlers at once) against a
+  bare bounded tokio channel of the same capacity (65,536) carrying the
+  serialized event to one consumer task that decodes it and runs the same
+  handler.
+- **CLI.** `accord generate contracts/ --out DIR --cache-dir CACHE --quiet` as
+  a process: cold with an empty cache folder (the exporters and accord's
+  dependencies are compiled), warm with the cache of the cold run. Emit is
+  what the CLI does after export (name checks, rendering every file and
+  writing it into an empty folder), timed in process through
+  `accord_codegen::generate::publish` for 50 synthetic services with 1,000
+  operations in all (`accord-bench synth --out DIR` writes their
+  descriptors; `bench/src/synth.rs` makes them from the orders contract).
+- These are benchmarks, not tests: nothing in `cargo test` asserts a timing.
+
+";
