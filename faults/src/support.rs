@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use accord::broker::Message;
+use accord::broker::{Broker, Message};
 use accord::events::{envelope, event_handler, EventHandlers, EventRoute};
 use accord::trace::TraceContext;
 use accord::SubscriberHandle;
@@ -62,6 +62,28 @@ pub async fn wait_until(
             panic!("{what}: not the case within {limit:?}; {}", state());
         }
         tokio::time::sleep(Duration::from_millis(20)).await;
+    }
+}
+
+/// Publishes `message` until the broker confirms it, as a publisher that
+/// must not lose an event does across a broker crash: each attempt counts in
+/// `calls`, each refused one in `failures`, 100 ms apart. The message keeps
+/// its event id, so a broker that stored an unconfirmed attempt dedupes it.
+pub async fn publish_until_confirmed<B: Broker>(
+    broker: &B,
+    message: &Message,
+    calls: &AtomicU64,
+    failures: &AtomicU64,
+) {
+    loop {
+        calls.fetch_add(1, Ordering::SeqCst);
+        match broker.publish(message.clone()).await {
+            Ok(()) => return,
+            Err(_) => {
+                failures.fetch_add(1, Ordering::SeqCst);
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+        }
     }
 }
 

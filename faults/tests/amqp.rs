@@ -28,7 +28,9 @@ use accord::broker::{
 use accord::events::{Backoff, MemoryDedupe};
 use accord::Subscriber;
 use accord_faults::rabbit_server::{self, RabbitNode};
-use accord_faults::support::{event_with_id, handlers, load, stop, wait_until, Worker};
+use accord_faults::support::{
+    event_with_id, handlers, load, publish_until_confirmed, stop, wait_until, Worker,
+};
 
 /// One node at a time.
 static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
@@ -122,16 +124,7 @@ async fn broker_killed_mid_stream_loses_no_confirmed_event() {
         publishers.push(tokio::spawn(async move {
             for n in (p..EVENTS).step_by(PUBLISHERS) {
                 let message = event(TOPIC, &format!("ev-{n}"));
-                loop {
-                    calls.fetch_add(1, Ordering::SeqCst);
-                    match broker.publish(message.clone()).await {
-                        Ok(()) => break,
-                        Err(_) => {
-                            failures.fetch_add(1, Ordering::SeqCst);
-                            tokio::time::sleep(Duration::from_millis(100)).await;
-                        }
-                    }
-                }
+                publish_until_confirmed(&broker, &message, &calls, &failures).await;
                 confirmed[n].store(true, Ordering::SeqCst);
                 confirms.fetch_add(1, Ordering::SeqCst);
             }
