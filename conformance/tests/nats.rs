@@ -8,6 +8,7 @@
 
 use std::collections::BTreeSet;
 use std::future::Future;
+use std::time::Duration;
 
 use accord::broker::nats::{NatsBroker, NatsOptions};
 use futures_util::StreamExt;
@@ -55,22 +56,55 @@ where
     }
 }
 
+/// The most streams, and consumers per stream, one listing reads: far more
+/// than a test server holds, so a listing that keeps going is a fault.
+const LISTING_LIMIT: usize = 10_000;
+
+/// How long one listing may take before the cleanup gives up on it.
+const LISTING_TIMEOUT: Duration = Duration::from_secs(10);
+
+/// Reads a JetStream name listing to its end, its first error, its
+/// [`LISTING_LIMIT`]th name or its [`LISTING_TIMEOUT`], whichever comes first.
+///
+/// A listing whose pages keep failing (a stream deleted by a concurrent run
+/// between two calls) would otherwise be polled forever.
+async fn bounded<E: std::fmt::Display>(
+    what: &str,
+    listing: impl futures_util::Stream<Item = Result<String, E>>,
+) -> Vec<String> {
+    let mut names = Vec::new();
+    let read = tokio::time::timeout(LISTING_TIMEOUT, async {
+        futures_util::pin_mut!(listing);
+        while let Some(next) = listing.next().await {
+            match next {
+                Ok(name) if names.len() < LISTING_LIMIT => names.push(name),
+                Ok(_) => {
+                    println!("listing {what}: stopped at {LISTING_LIMIT} names");
+                    break;
+                }
+                Err(error) => {
+                    println!("listing {what}: stopped at an error: {error}");
+                    break;
+                }
+            }
+        }
+    })
+    .await;
+    if read.is_err() {
+        println!("listing {what}: stopped after {LISTING_TIMEOUT:?}");
+    }
+    names
+}
+
 /// The streams, and the consumers of each, on the server now.
 async fn declared(broker: &NatsBroker) -> BTreeSet<(String, Option<String>)> {
     let js = broker.jetstream();
-    let streams: Vec<String> = js
-        .stream_names()
-        .filter_map(|name| async move { name.ok() })
-        .collect()
-        .await;
+    let streams = bounded("streams", js.stream_names()).await;
     let mut found = BTreeSet::new();
     for name in streams {
-        if let Ok(stream) = js.get_stream(&name).await {
-            let consumers: Vec<String> = stream
-                .consumer_names()
-                .filter_map(|consumer| async move { consumer.ok() })
-                .collect()
-                .await;
+        let stream = tokio::time::timeout(LISTING_TIMEOUT, js.get_stream(&name)).await;
+        if let Ok(Ok(stream)) = stream {
+            let consumers = bounded(&format!("consumers of {name}"), stream.consumer_names()).await;
             for consumer in consumers {
                 found.insert((name.clone(), Some(consumer)));
             }

@@ -40,11 +40,16 @@ pub async fn run(plan: &Plan) -> Result<(Vec<Cycle>, Vec<Cycle>, String)> {
 
 /// Streams of an earlier run that did not end cleanly.
 async fn remove_leftovers(js: &async_nats::jetstream::Context) {
-    let names: Vec<String> = js
+    // Bounded: a listing whose pages keep failing would otherwise never end.
+    let listing = js
         .stream_names()
+        .take_while(|name| std::future::ready(name.is_ok()))
         .filter_map(|name| async move { name.ok() })
-        .collect()
-        .await;
+        .take(10_000)
+        .collect::<Vec<String>>();
+    let names = tokio::time::timeout(std::time::Duration::from_secs(10), listing)
+        .await
+        .unwrap_or_default();
     for name in names {
         if name.starts_with(ACCORD_PREFIX) || name.starts_with(BARE_PREFIX) {
             let _ = js.delete_stream(&name).await;

@@ -23,11 +23,33 @@ pub fn cache_dir() -> PathBuf {
     root().join("target").join("accord-export")
 }
 
+/// The folder this test process keeps its scratch folders in.
+///
+/// Test runners that start one process per test (cargo-nextest) run several
+/// of this binary at once, so each process writes below a folder of its
+/// own, and the first call removes the folders of processes that have
+/// ended.
+fn process_scratch() -> &'static Path {
+    static DIR: OnceLock<PathBuf> = OnceLock::new();
+    DIR.get_or_init(|| {
+        let base = Path::new(env!("CARGO_TARGET_TMPDIR")).join("accord-codegen");
+        if let Ok(entries) = std::fs::read_dir(&base) {
+            for entry in entries.flatten() {
+                let name = entry.file_name();
+                let pid = name.to_str().and_then(|n| n.strip_prefix("process-"));
+                let ended = pid.is_some_and(|pid| !Path::new("/proc").join(pid).exists());
+                if ended && Path::new("/proc/self").exists() {
+                    let _ = std::fs::remove_dir_all(entry.path());
+                }
+            }
+        }
+        base.join(format!("process-{}", std::process::id()))
+    })
+}
+
 /// An empty folder for one test, below cargo's temporary folder.
 pub fn scratch(name: &str) -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR"))
-        .join("accord-codegen")
-        .join(name);
+    let dir = process_scratch().join(name);
     if dir.exists() {
         std::fs::remove_dir_all(&dir).expect("cannot clear a scratch folder");
     }
