@@ -332,6 +332,10 @@ pub async fn refused_dead_letter_retried_with_backoff<B, R, RF, A, AF>(
     tokio::time::sleep(REFUSED_FOR).await;
     let refused_tries = tries.load(Ordering::SeqCst);
     let stats = handle.stats_handle();
+    println!(
+        "dead letters refused for {REFUSED_FOR:?}: {refused_tries} tries ({})",
+        stats_text(&stats)
+    );
     // 100 ms doubling to 1 s, each drawn from its upper half: at most 7
     // tries in 2.5 s; a tight loop makes hundreds.
     assert!(

@@ -6,9 +6,18 @@
 //! an exponential backoff with jitter, up to `max_attempts`; then the event
 //! is dead-lettered with the reason. An event that cannot be decoded is
 //! dead-lettered at once. A duplicate (by event id) of an event the group
-//! has already handled or dead-lettered is acknowledged and skipped. Nothing is dropped: shutting down stops taking
-//! deliveries, lets the handlers in flight finish within a grace period, and
-//! releases the rest for redelivery.
+//! has already handled or dead-lettered is acknowledged and skipped.
+//! Nothing is dropped: shutting down stops taking deliveries, lets the
+//! handlers in flight finish within a grace period, and releases the rest
+//! for redelivery.
+//!
+//! Nothing loops on one event either. A reason is capped (one line, at most
+//! [`MAX_REASON_BYTES`]) before it is logged or dead-lettered: reasons
+//! quote what failed, and a decoding error would otherwise quote the
+//! payload, making the dead letter of a large event too large to store. A
+//! dead letter the broker refuses leaves the event with the group,
+//! delivered again after the backoff of its attempt rather than at once,
+//! and the event counts as dead-lettered only once it was stored.
 
 use std::collections::HashMap;
 use std::fmt;
