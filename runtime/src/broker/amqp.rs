@@ -816,7 +816,12 @@ impl AmqpBroker {
         reserve: usize,
     ) -> Result<Routed, BrokerError> {
         self.check_open()?;
-        let routing_key = short(routing_key)?;
+        let routing_key = ShortString::try_new(routing_key).map_err(|_| TooLarge {
+            part: MessagePart::Topic,
+            size: routing_key.len(),
+            limit: 255,
+            limit_name: "AMQP for a routing key".to_owned(),
+        })?;
         self.check_payload(payload)?;
         let publisher = self.publisher().await?;
         codec::check_frame(&properties, publisher.frame_max(), reserve)?;

@@ -64,6 +64,8 @@ pub enum MessagePart {
     },
     /// The whole message: headers and payload.
     Message,
+    /// The topic (a NATS subject, an AMQP routing key).
+    Topic,
 }
 
 impl fmt::Display for MessagePart {
@@ -76,6 +78,7 @@ impl fmt::Display for MessagePart {
                 cap_text(largest, 80)
             ),
             MessagePart::Message => f.write_str("the message (headers and payload)"),
+            MessagePart::Topic => f.write_str("the topic"),
         }
     }
 }

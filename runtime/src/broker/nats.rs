@@ -41,7 +41,9 @@
 //! against JetStream's 64 KiB for stored headers, and the whole message
 //! against the server's `max_payload` (from its `INFO`), each less
 //! [`DEAD_LETTER_HEADROOM`](crate::broker::DEAD_LETTER_HEADROOM) so the event can still be dead-lettered; a
-//! dead letter, request or reply against the limits themselves.
+//! dead letter, request or reply against the limits themselves; a topic
+//! against 1 KiB, as the server closes the connection of a client whose
+//! protocol line is over its `max_control_line` (4 KiB by default).
 //!
 //! Messages with the same key are not ordered per key
 //! ([`Capabilities::per_key_order`] is false); the key travels in the
@@ -390,6 +392,7 @@ impl NatsBroker {
         if let Some(stream) = self.cached_stream(topic) {
             return Ok(stream);
         }
+        names::check_subject_length(topic)?;
         names::check_topic(topic).map_err(BrokerError::Rejected)?;
         let stream = provision::declare_stream(
             &self.inner.js,
@@ -628,6 +631,7 @@ impl Broker for NatsBroker {
     }
 
     async fn request(&self, message: Message, timeout: Duration) -> Result<Message, BrokerError> {
+        names::check_subject_length(&message.topic)?;
         let headers = headers::to_nats(&message, Some(self.inner.options.max_header_bytes))?;
         self.check_size(&headers, message.payload.len(), Bound::Core)?;
         let request = async_nats::Request::new()
@@ -1069,6 +1073,40 @@ mod tests {
         assert!(
             matches!(result, Err(BrokerError::Rejected(_))),
             "{result:?}"
+        );
+        delete_streams(&broker, &[broker.topic_stream_name(&topic)]).await;
+    }
+
+    /// A subject over the server's control line closes the connection; a
+    /// topic that long is refused before it is sent, and the connection
+    /// carries on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_topic_too_long_for_a_subject_is_refused() {
+        let Some(broker) = broker(NatsOptions::new()).await else {
+            return;
+        };
+        let stats = broker.client().statistics();
+        let connects = stats.connects.load(std::sync::atomic::Ordering::Relaxed);
+        let long = format!("{}.{}", unique("long"), "t".repeat(5000));
+        for result in [
+            broker.publish(Message::new(&long, "x")).await,
+            broker
+                .request(Message::new(&long, "x"), Duration::from_secs(1))
+                .await
+                .map(drop),
+        ] {
+            let Err(BrokerError::TooLarge(error)) = result else {
+                panic!("{result:?}");
+            };
+            assert_eq!(error.part, crate::broker::MessagePart::Topic);
+            assert!(error.to_string().contains("the topic is 5"), "{error}");
+        }
+        let topic = format!("{}.t", unique("after-long"));
+        broker.publish(Message::new(&topic, "x")).await.unwrap();
+        assert_eq!(
+            stats.connects.load(std::sync::atomic::Ordering::Relaxed),
+            connects,
+            "no connection was lost"
         );
         delete_streams(&broker, &[broker.topic_stream_name(&topic)]).await;
     }

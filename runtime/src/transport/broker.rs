@@ -11,8 +11,8 @@
 //!
 //! A call too large for the broker (see [`crate::broker::limits`]) is not
 //! sent: the caller gets the problem document an HTTP server would answer
-//! it with, 431 for a header over the limit and 413 for the message as a
-//! whole, so it is neither retried nor taken for a broken connection. A
+//! it with, 431 for a header over the limit, 413 for the message as a
+//! whole and 414 for the topic, so it is neither retried nor taken for a broken connection. A
 //! reply too large for the broker is replaced by a 500 problem document
 //! saying so, so the caller learns why rather than waiting out its timeout.
 
@@ -189,13 +189,16 @@ fn call_from(message: &Message) -> Call {
 }
 
 /// The problem document a call too large for the broker is answered with,
-/// as an HTTP server would: 431 for a header, 413 for the whole message.
+/// as an HTTP server would: 431 for a header, 413 for the whole message,
+/// 414 for the topic.
 fn too_large_call(too_large: &TooLarge) -> Reply {
     let (status, title) = match too_large.part {
         MessagePart::Header(_) | MessagePart::Headers { .. } => {
             (431, "Request Header Fields Too Large")
         }
         MessagePart::Message => (413, "Content Too Large"),
+        // The topic is the call's address, as a URI is over HTTP.
+        MessagePart::Topic => (414, "URI Too Long"),
     };
     Reply::problem(
         &Problem::new(status, title).with_detail(format!("the call was not sent: {too_large}")),
