@@ -203,7 +203,8 @@ pub struct SubscriberStats {
     pub handled: AtomicU64,
     /// Failed attempts scheduled for another try.
     pub retried: AtomicU64,
-    /// Moved to the dead letters.
+    /// Moved to the dead letters: counted once the broker stored the dead
+    /// letter, not when one was attempted.
     pub dead_lettered: AtomicU64,
     /// Skipped as already handled or dead-lettered.
     pub duplicates: AtomicU64,
