@@ -236,3 +236,41 @@ fn reply_message(reply: Reply, correlation: Option<String>) -> Message {
         payload: reply.body,
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn too_large(part: MessagePart) -> TooLarge {
+        TooLarge {
+            part,
+            size: 200,
+            limit: 100,
+            limit_name: "a test limit".to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_call_too_large_is_answered_as_an_http_server_would() {
+        for (part, status) in [
+            (MessagePart::Header("x-big".into()), 431),
+            (
+                MessagePart::Headers {
+                    largest: "x-big".into(),
+                },
+                431,
+            ),
+            (MessagePart::Message, 413),
+            (MessagePart::Topic, 414),
+        ] {
+            let reply = too_large_call(&too_large(part));
+            assert_eq!(reply.status, status);
+            let problem: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+            let detail = problem["detail"].as_str().unwrap();
+            assert!(
+                detail.starts_with("the call was not sent: ") && detail.contains("200 bytes"),
+                "{detail}"
+            );
+        }
+    }
+}
