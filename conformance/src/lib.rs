@@ -27,7 +27,9 @@
 mod broker_checks;
 mod chaos;
 pub mod contract;
+mod limit_checks;
 mod request_checks;
+mod size_checks;
 mod subscriber_checks;
 
 use std::future::Future;
@@ -43,7 +45,12 @@ pub use broker_checks::{
     redelivery_after_release, redelivery_after_retry,
 };
 pub use chaos::{chaos, quiet_chaos_panics, ChaosConfig, ChaosReport, CHAOS_PANIC};
+pub use limit_checks::{
+    dead_letter_reason_capped, huge_undecodable_event_dead_lettered_once,
+    refused_dead_letter_retried_with_backoff, undecodable_event_dead_lettered_once,
+};
 pub use request_checks::request_reply;
+pub use size_checks::oversized_messages_refused;
 pub use subscriber_checks::{
     dedupe_through_subscriber, generated_contract_round_trip, shutdown_draining,
     subscriber_retries_then_dead_letters,
@@ -80,7 +87,9 @@ macro_rules! for_each_check {
             subscriber_retries_then_dead_letters,
             request_reply,
             shutdown_draining,
-            generated_contract_round_trip
+            generated_contract_round_trip,
+            huge_undecodable_event_dead_lettered_once,
+            dead_letter_reason_capped
         );
     };
 }
@@ -116,6 +125,8 @@ where
     request_reply(&make(), &prefix).await;
     shutdown_draining(&make(), &prefix).await;
     generated_contract_round_trip(&make(), &prefix).await;
+    huge_undecodable_event_dead_lettered_once(&make(), &prefix).await;
+    dead_letter_reason_capped(&make(), &prefix).await;
 }
 
 /// Topic and group names for one check run: `prefix`, the check, what the

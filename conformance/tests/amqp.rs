@@ -111,3 +111,100 @@ async fn chaos_ten_thousand_events() {
     })
     .await;
 }
+
+/// A wrong-type string of 200 KB: its reason, quoting the string, was over
+/// the frame size RabbitMQ negotiates (128 KiB) and closed the connection.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_200_kb_event_dead_lettered_once() {
+    run(|broker| async move {
+        accord_conformance::undecodable_event_dead_lettered_once(&broker, "amqp", 200 * 1024).await;
+    })
+    .await;
+}
+
+/// A 5 MB undecodable event: dead-lettered once, not once per connection
+/// the dead letter closed.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn undecodable_5_mb_event_dead_lettered_once() {
+    run(|broker| async move {
+        accord_conformance::undecodable_event_dead_lettered_once(&broker, "amqp", 5 << 20).await;
+    })
+    .await;
+}
+
+/// Dead letters refused by the broker: the group's dead-letter queue is
+/// replaced by one that holds nothing and rejects what is published to it
+/// (`x-max-length` 0, `x-overflow` `reject-publish`), then deleted, after
+/// which the backend declares it again as it should be.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_dead_letter_retried_with_backoff() {
+    use accord::broker::amqp::lapin::options::{QueueDeclareOptions, QueueDeleteOptions};
+    use accord::broker::amqp::lapin::types::{AMQPValue, FieldTable, LongString};
+    use accord::broker::amqp::lapin::{Channel, Connection, ConnectionProperties};
+
+    async fn channel() -> (Connection, Channel) {
+        let connection = Connection::connect(&url(), ConnectionProperties::default())
+            .await
+            .expect("a connection of the test's own");
+        let channel = connection.create_channel().await.expect("a channel");
+        (connection, channel)
+    }
+
+    run(|broker| async move {
+        let names = broker.names().clone();
+        let refuse = {
+            let names = names.clone();
+            move |group: String| async move {
+                let queue = names.dead_letter_queue(&group);
+                let (connection, channel) = channel().await;
+                channel
+                    .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                    .await
+                    .expect("deleting the dead-letter queue");
+                let mut arguments = FieldTable::default();
+                arguments.insert("x-max-length".into(), AMQPValue::LongLongInt(0));
+                arguments.insert(
+                    "x-overflow".into(),
+                    AMQPValue::LongString(LongString::from("reject-publish")),
+                );
+                channel
+                    .queue_declare(
+                        queue.as_str().into(),
+                        QueueDeclareOptions::durable(),
+                        arguments,
+                    )
+                    .await
+                    .expect("declaring a dead-letter queue that refuses everything");
+                let _ = connection.close(200, "OK".into()).await;
+            }
+        };
+        let accept = move |group: String| async move {
+            let queue = names.dead_letter_queue(&group);
+            let (connection, channel) = channel().await;
+            channel
+                .queue_delete(queue.as_str().into(), QueueDeleteOptions::default())
+                .await
+                .expect("deleting the refusing dead-letter queue");
+            let _ = connection.close(200, "OK".into()).await;
+        };
+        accord_conformance::refused_dead_letter_retried_with_backoff(
+            &broker, "amqp", refuse, accept,
+        )
+        .await;
+    })
+    .await;
+}
+
+/// A 200 KB `ce-id`, request header or reply header: refused before it is
+/// sent, where RabbitMQ closed the connection (its frame size is 128 KiB).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_messages_refused() {
+    run(|broker| async move {
+        let counted = broker.clone();
+        accord_conformance::oversized_messages_refused(&broker, "amqp", move || {
+            counted.connections_opened()
+        })
+        .await;
+    })
+    .await;
+}

@@ -252,3 +252,70 @@ async fn chaos(options: NatsOptions, label: &'static str) {
     })
     .await;
 }
+
+/// Dead letters refused by the server: the run's own dead-letter stream is
+/// deleted, so their publishes find no stream, then declared again by a
+/// second connection with the same options.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn refused_dead_letter_retried_with_backoff() {
+    let mut id = uuid::Uuid::new_v4().simple().to_string();
+    id.truncate(8);
+    let options = NatsOptions::new()
+        .stream_prefix(format!("nats-dlr-{id}"))
+        .dead_letter_subject(format!("accord.nats-dlr-{id}"));
+    let Some(broker) = connect(options.clone()).await else {
+        return;
+    };
+    let stream = broker.dead_letter_stream_name().to_owned();
+    let refuse = {
+        let broker = broker.clone();
+        let stream = stream.clone();
+        move |_group: String| async move {
+            broker
+                .jetstream()
+                .delete_stream(&stream)
+                .await
+                .expect("deleting the run's dead-letter stream");
+        }
+    };
+    let accept = {
+        let options = options.clone();
+        move |_group: String| async move {
+            connect(options)
+                .await
+                .expect("a second connection declares the dead-letter stream again");
+        }
+    };
+    let before = declared(&broker).await;
+    let check = {
+        let broker = broker.clone();
+        let prefix = format!("nats-dlr-{id}");
+        async move {
+            accord_conformance::refused_dead_letter_retried_with_backoff(
+                &broker, &prefix, refuse, accept,
+            )
+            .await;
+        }
+    };
+    let outcome = tokio::spawn(check).await;
+    remove_run(&broker, &before, |name| name.contains(&id)).await;
+    let _ = broker.jetstream().delete_stream(&stream).await;
+    if let Err(error) = outcome {
+        std::panic::resume_unwind(error.into_panic());
+    }
+}
+
+/// A 200 KB `ce-id`, request header or reply header: refused before it is
+/// sent, naming the header.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn oversized_messages_refused() {
+    run(NatsOptions::new(), |broker, prefix| async move {
+        let stats = broker.client().statistics();
+        accord_conformance::oversized_messages_refused(&broker, &prefix, move || {
+            usize::try_from(stats.connects.load(std::sync::atomic::Ordering::Relaxed))
+                .unwrap_or(usize::MAX)
+        })
+        .await;
+    })
+    .await;
+}

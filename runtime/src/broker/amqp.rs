@@ -70,6 +70,16 @@
 //!   longer be settled (their settlement fails with
 //!   [`BrokerError::Connection`]); RabbitMQ delivers them again.
 //!
+//! Every publish (events, copies, requests, replies) is measured before it
+//! is sent, so that a message RabbitMQ would answer by closing the
+//! connection is refused with [`BrokerError::TooLarge`] instead, naming what
+//! is too large, and the connection stays up for the next one: each header
+//! of a publish, request or reply against [`AmqpOptions::max_header_bytes`];
+//! header names and the content type against AMQP's 255 bytes; the
+//! properties, headers included, against the frame size the connection
+//! negotiated (an event less [`DEAD_LETTER_HEADROOM`], so it can still be
+//! dead-lettered); the payload against [`AmqpOptions::max_message_bytes`].
+//!
 //! Headers become AMQP application headers with string values, except that
 //! `ce-<attr>` travels as `cloudEvents:<attr>` (the prefix of the
 //! CloudEvents AMQP binding) and `content-type` as the AMQP `content_type`
@@ -98,8 +108,12 @@ use lapin::{
 use tokio::sync::watch;
 use tokio::time::Instant;
 
+use super::limits::{
+    cap_text, MessagePart, TooLarge, DEAD_LETTER_HEADROOM, DEFAULT_MAX_HEADER_BYTES,
+};
 use super::{Broker, BrokerError, Capabilities, Message, SubscribeOptions};
 
+pub use lapin;
 pub use names::{AmqpNames, MAX_RETRY_BUCKET, MIN_RETRY_BUCKET};
 pub use request::{AmqpRequest, AmqpResponder};
 pub use subscription::{AmqpDelivery, AmqpSubscription};
@@ -108,6 +122,14 @@ use subscription::Role;
 
 /// The URL of a RabbitMQ on this machine with the default user and vhost.
 pub const DEFAULT_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
+
+/// The largest payload a publish may carry unless set otherwise
+/// ([`AmqpOptions::max_message_bytes`]): 128 MiB, RabbitMQ's default
+/// `max_message_size` up to 3.13. RabbitMQ 4 lowers its default to 16 MiB;
+/// set this to the broker's `max_message_size`, so that a larger event is
+/// refused here, naming the limit, rather than by the broker, which closes
+/// the publishing channel.
+pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 128 << 20;
 
 /// The kind of the durable queues the backend declares (groups, their
 /// retries and dead letters, unrouted events).
@@ -141,6 +163,12 @@ pub struct AmqpOptions {
     /// The connection name shown by RabbitMQ (`accord`), followed by the
     /// connection's role.
     pub connection_name: String,
+    /// The largest header, name and value in bytes, a publish, request or
+    /// reply may carry ([`DEFAULT_MAX_HEADER_BYTES`], 16 KiB).
+    pub max_header_bytes: usize,
+    /// The largest payload a publish, request or reply may carry
+    /// ([`DEFAULT_MAX_MESSAGE_BYTES`], 128 MiB).
+    pub max_message_bytes: usize,
 }
 
 impl Default for AmqpOptions {
@@ -153,6 +181,8 @@ impl Default for AmqpOptions {
             connect_timeout: Duration::from_secs(10),
             max_reconnect_delay: Duration::from_secs(2),
             connection_name: "accord".to_owned(),
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
         }
     }
 }
@@ -185,6 +215,21 @@ impl AmqpOptions {
     /// Sets the longest wait between reconnection attempts.
     pub fn max_reconnect_delay(mut self, delay: Duration) -> Self {
         self.max_reconnect_delay = delay;
+        self
+    }
+
+    /// Sets the largest header (name and value, in bytes) a publish,
+    /// request or reply may carry. Whatever it is, the headers together
+    /// must fit in the connection's frame size.
+    pub fn max_header_bytes(mut self, bytes: usize) -> Self {
+        self.max_header_bytes = bytes;
+        self
+    }
+
+    /// Sets the largest payload a publish, request or reply may carry: the
+    /// broker's `max_message_size`.
+    pub fn max_message_bytes(mut self, bytes: usize) -> Self {
+        self.max_message_bytes = bytes;
         self
     }
 }
@@ -223,6 +268,8 @@ struct Inner {
     retry_queues: Mutex<HashSet<String>>,
     /// Groups this handle declared.
     groups: Mutex<BTreeSet<String>>,
+    /// Connections opened so far.
+    connections_opened: AtomicUsize,
 }
 
 fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
@@ -280,6 +327,10 @@ impl Publisher {
         let i = self.next.fetch_add(1, Ordering::Relaxed);
         &self.channels[i % self.channels.len()]
     }
+
+    fn frame_max(&self) -> u32 {
+        self.connection.configuration().frame_max()
+    }
 }
 
 /// Whether a mandatory publish reached a queue.
@@ -302,8 +353,13 @@ pub(crate) fn lapin_error(context: &str, error: lapin::Error) -> BrokerError {
 }
 
 fn short(text: &str) -> Result<ShortString, BrokerError> {
-    ShortString::try_new(text)
-        .map_err(|_| BrokerError::Rejected(format!("the name `{text}` is longer than 255 bytes")))
+    ShortString::try_new(text).map_err(|_| {
+        BrokerError::Rejected(format!(
+            "the name `{}` is {} bytes, longer than the 255 AMQP allows",
+            cap_text(text, 80),
+            text.len()
+        ))
+    })
 }
 
 fn long(text: &str) -> AMQPValue {
@@ -348,6 +404,7 @@ impl AmqpBroker {
                 requester: request::RequesterSlot::default(),
                 retry_queues: Mutex::new(HashSet::new()),
                 groups: Mutex::new(BTreeSet::new()),
+                connections_opened: AtomicUsize::new(0),
             }),
         };
         broker.publisher().await?;
@@ -362,6 +419,14 @@ impl AmqpBroker {
     /// The options.
     pub fn options(&self) -> &AmqpOptions {
         &self.inner.options
+    }
+
+    /// How many connections this handle has opened: one to publish and one
+    /// to consume once both are in use, and one more each time one of them
+    /// dropped and was opened again. For monitoring, and for tests that
+    /// show a connection survived.
+    pub fn connections_opened(&self) -> usize {
+        self.inner.connections_opened.load(Ordering::Relaxed)
     }
 
     /// Declares `group` on `topics` (its queue, bindings and dead-letter
@@ -514,6 +579,9 @@ impl AmqpBroker {
                     );
                 }
                 *reconnect = Reconnect::default();
+                self.inner
+                    .connections_opened
+                    .fetch_add(1, Ordering::Relaxed);
                 let connection = Arc::new(connection);
                 *lock(&link.current) = Some(connection.clone());
                 Ok(connection)
@@ -716,9 +784,47 @@ impl AmqpBroker {
         payload: &[u8],
         properties: BasicProperties,
     ) -> Result<Routed, BrokerError> {
+        self.publish_within(exchange, routing_key, mandatory, payload, properties, 0)
+            .await
+    }
+
+    /// Refuses a payload over [`AmqpOptions::max_message_bytes`].
+    pub(crate) fn check_payload(&self, payload: &[u8]) -> Result<(), TooLarge> {
+        let limit = self.inner.options.max_message_bytes;
+        if payload.len() > limit {
+            return Err(TooLarge {
+                part: MessagePart::Message,
+                size: payload.len(),
+                limit,
+                limit_name: "the broker's max_message_size, as AmqpOptions::max_message_bytes \
+                             says it is"
+                    .to_owned(),
+            });
+        }
+        Ok(())
+    }
+
+    /// [`publish_raw`](Self::publish_raw), with the properties measured to
+    /// fit the connection's frame size with `reserve` bytes to spare.
+    async fn publish_within(
+        &self,
+        exchange: &str,
+        routing_key: &str,
+        mandatory: bool,
+        payload: &[u8],
+        properties: BasicProperties,
+        reserve: usize,
+    ) -> Result<Routed, BrokerError> {
         self.check_open()?;
-        let routing_key = short(routing_key)?;
+        let routing_key = ShortString::try_new(routing_key).map_err(|_| TooLarge {
+            part: MessagePart::Topic,
+            size: routing_key.len(),
+            limit: 255,
+            limit_name: "AMQP for a routing key".to_owned(),
+        })?;
+        self.check_payload(payload)?;
         let publisher = self.publisher().await?;
+        codec::check_frame(&properties, publisher.frame_max(), reserve)?;
         let confirm = publisher
             .channel()
             .basic_publish(
@@ -889,14 +995,19 @@ impl Broker for AmqpBroker {
     }
 
     async fn publish(&self, message: Message) -> Result<(), BrokerError> {
-        let properties = codec::encode(&message, codec::PERSISTENT)?;
+        let properties = codec::encode(
+            &message,
+            codec::PERSISTENT,
+            self.inner.options.max_header_bytes,
+        )?;
         let exchange = self.inner.names.events_exchange();
-        self.publish_raw(
+        self.publish_within(
             &exchange,
             &message.topic,
             false,
             &message.payload,
             properties,
+            DEAD_LETTER_HEADROOM,
         )
         .await
         .map(drop)

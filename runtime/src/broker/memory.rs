@@ -562,7 +562,9 @@ impl Delivery for MemoryDelivery {
     }
 
     async fn dead_letter(self, reason: &str) -> Result<(), BrokerError> {
-        self.finish(Settle::DeadLetter(reason.to_owned()));
+        self.finish(Settle::DeadLetter(
+            super::limits::dead_letter_reason(reason).into_owned(),
+        ));
         Ok(())
     }
 }

@@ -22,9 +22,14 @@
 //!
 //! Header names are lower case; the CloudEvents attributes travel as `ce-*`
 //! headers (binary content mode), see [`crate::events::envelope`].
+//!
+//! Each backend measures a message against its broker's size limits before
+//! it sends it, and refuses one over them with [`BrokerError::TooLarge`]
+//! rather than let the broker close the connection; see [`limits`].
 
 #[cfg(feature = "amqp")]
 pub mod amqp;
+pub mod limits;
 pub mod memory;
 #[cfg(feature = "nats")]
 pub mod nats;
@@ -36,6 +41,9 @@ use std::time::Duration;
 
 use bytes::Bytes;
 
+pub use limits::{
+    MessagePart, TooLarge, DEAD_LETTER_HEADROOM, DEFAULT_MAX_HEADER_BYTES, MAX_REASON_BYTES,
+};
 pub use memory::MemoryBroker;
 
 /// Message headers, by lower-case name.
@@ -220,8 +228,30 @@ pub trait Delivery: Send + 'static {
     fn retry(self, delay: Duration) -> impl Future<Output = Result<(), BrokerError>> + Send;
 
     /// Give up on the message: move it to the group's dead letters with
-    /// `reason`.
+    /// `reason`, stored on one line and cut to [`MAX_REASON_BYTES`]. When
+    /// the dead letter cannot be stored, the error says why and the message
+    /// stays with the group, to be delivered again.
     fn dead_letter(self, reason: &str) -> impl Future<Output = Result<(), BrokerError>> + Send;
+
+    /// [`dead_letter`](Delivery::dead_letter), except that when the dead
+    /// letter cannot be stored the message is delivered again only after
+    /// `retry_after`, as [`retry`](Delivery::retry) would, so that a dead
+    /// letter the broker keeps refusing is tried again with backoff rather
+    /// than in a tight loop. `Ok` means the dead letter was stored.
+    ///
+    /// The default calls `dead_letter`, which suits a backend whose dead
+    /// letters cannot be refused.
+    fn dead_letter_or_retry(
+        self,
+        reason: &str,
+        retry_after: Duration,
+    ) -> impl Future<Output = Result<(), BrokerError>> + Send
+    where
+        Self: Sized,
+    {
+        let _ = retry_after;
+        self.dead_letter(reason)
+    }
 }
 
 /// A request server's membership.
@@ -240,6 +270,26 @@ pub trait PendingRequest: Send + 'static {
 
     /// Sends the reply to the requester.
     fn reply(self, reply: Message) -> impl Future<Output = Result<(), BrokerError>> + Send;
+
+    /// Sends `reply`; when it is over a size limit of the broker, sends
+    /// what `instead` makes of the [`TooLarge`] error (a short reply saying
+    /// so) and returns that error, so the requester learns why rather than
+    /// waiting out its timeout.
+    ///
+    /// The default sends `reply`, which suits a backend without size
+    /// limits.
+    fn reply_or<F>(
+        self,
+        reply: Message,
+        instead: F,
+    ) -> impl Future<Output = Result<(), BrokerError>> + Send
+    where
+        Self: Sized,
+        F: FnOnce(&TooLarge) -> Message + Send,
+    {
+        drop(instead);
+        self.reply(reply)
+    }
 }
 
 /// A broker operation that failed.
@@ -249,6 +299,10 @@ pub enum BrokerError {
     Connection(String),
     /// The broker did not accept a publish, or refused an operation.
     Rejected(String),
+    /// The message, or a part of it, is over a size limit of the broker
+    /// (or of accord, see [`limits`]); it was not sent, and the connection
+    /// is still usable.
+    TooLarge(Box<TooLarge>),
     /// No reply within the timeout.
     Timeout(Duration),
     /// No server answers requests on this topic.
@@ -262,6 +316,7 @@ impl fmt::Display for BrokerError {
         match self {
             BrokerError::Connection(e) => write!(f, "broker connection failed: {e}"),
             BrokerError::Rejected(e) => write!(f, "the broker refused: {e}"),
+            BrokerError::TooLarge(e) => write!(f, "the message is too large: {e}"),
             BrokerError::Timeout(d) => write!(f, "no reply within {d:?}"),
             BrokerError::NoResponders(topic) => {
                 write!(f, "no server answers requests on `{topic}`")

@@ -33,6 +33,18 @@
 //! Request/reply uses core NATS: requests go to an inbox, responders of one
 //! group form a NATS queue group.
 //!
+//! Before anything is sent, its size is checked against the limits the
+//! server would enforce, so that an oversized message is a
+//! [`BrokerError::TooLarge`] naming the part and the limit (see
+//! [`crate::broker::limits`]): each header of a publish, request or reply
+//! against [`NatsOptions::max_header_bytes`]; an event's header block
+//! against JetStream's 64 KiB for stored headers, and the whole message
+//! against the server's `max_payload` (from its `INFO`), each less
+//! [`DEAD_LETTER_HEADROOM`](crate::broker::DEAD_LETTER_HEADROOM) so the event can still be dead-lettered; a
+//! dead letter, request or reply against the limits themselves; a topic
+//! against 1 KiB, as the server closes the connection of a client whose
+//! protocol line is over its `max_control_line` (4 KiB by default).
+//!
 //! Messages with the same key are not ordered per key
 //! ([`Capabilities::per_key_order`] is false); the key travels in the
 //! [`KEY_HEADER`] header.
@@ -60,8 +72,10 @@ pub use async_nats;
 pub use headers::KEY as KEY_HEADER;
 pub use subscription::{NatsDelivery, NatsSubscription};
 
+use self::headers::Bound;
 use self::provision::{ConsumerSpec, StreamRef, StreamSettings};
 use self::subscription::{Reading, Source};
+use super::limits::{dead_letter_reason, TooLarge, DEFAULT_MAX_HEADER_BYTES};
 use super::{
     Broker, BrokerError, Capabilities, Message, PendingRequest, Responder, SubscribeOptions,
     DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP, DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
@@ -92,6 +106,7 @@ pub struct NatsOptions {
     max_age: Option<Duration>,
     replicas: Option<usize>,
     memory_storage: bool,
+    max_header_bytes: usize,
 }
 
 impl Default for NatsOptions {
@@ -104,15 +119,17 @@ impl Default for NatsOptions {
             max_age: None,
             replicas: None,
             memory_storage: false,
+            max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
         }
     }
 }
 
 impl NatsOptions {
     /// The defaults: prefix `ACCORD`, dead letters on `accord.dead-letter.>`,
-    /// publishes deduplicated by event id, file storage; streams created
-    /// with a 2 minute duplicate window, one replica and no age limit, and
-    /// the settings of existing streams left as they are.
+    /// publishes deduplicated by event id, file storage, headers of at most
+    /// [`DEFAULT_MAX_HEADER_BYTES`] each; streams created with a 2 minute
+    /// duplicate window, one replica and no age limit, and the settings of
+    /// existing streams left as they are.
     pub fn new() -> Self {
         NatsOptions::default()
     }
@@ -166,6 +183,15 @@ impl NatsOptions {
     /// Keeps the streams accord creates in memory instead of on disk.
     pub fn memory_storage(mut self, on: bool) -> Self {
         self.memory_storage = on;
+        self
+    }
+
+    /// The largest header, name and value in bytes, that a publish, request
+    /// or reply may carry (default [`DEFAULT_MAX_HEADER_BYTES`], 16 KiB); a
+    /// larger one is refused with [`BrokerError::TooLarge`]. The headers of
+    /// an event together stay within JetStream's 64 KiB whatever this is.
+    pub fn max_header_bytes(mut self, bytes: usize) -> Self {
+        self.max_header_bytes = bytes;
         self
     }
 
@@ -366,6 +392,7 @@ impl NatsBroker {
         if let Some(stream) = self.cached_stream(topic) {
             return Ok(stream);
         }
+        names::check_subject_length(topic)?;
         names::check_topic(topic).map_err(BrokerError::Rejected)?;
         let stream = provision::declare_stream(
             &self.inner.js,
@@ -400,16 +427,17 @@ impl NatsBroker {
     /// Publishes `message`; `Ok(false)` when no stream captures its topic
     /// (any more).
     async fn publish_once(&self, message: &Message) -> Result<bool, BrokerError> {
-        let headers = headers::to_nats(message)?;
-        let stream = self.topic_stream(&message.topic).await?;
-        let mut publish = PublishMessage::build()
-            .payload(message.payload.clone())
-            .headers(headers);
+        let mut headers = headers::to_nats(message, Some(self.inner.options.max_header_bytes))?;
         if self.inner.options.publish_dedupe {
             if let Some(id) = message.id().filter(|id| !id.is_empty()) {
-                publish = publish.message_id(id);
+                headers::insert(&mut headers, headers::MESSAGE_ID, id)?;
             }
         }
+        self.check_size(&headers, message.payload.len(), Bound::Event)?;
+        let stream = self.topic_stream(&message.topic).await?;
+        let publish = PublishMessage::build()
+            .payload(message.payload.clone())
+            .headers(headers);
         let what = || {
             format!(
                 "publishing on `{}` (stream `{}`)",
@@ -438,19 +466,21 @@ impl NatsBroker {
         attempts: u32,
         (stream, sequence): (&str, u64),
     ) -> Result<(), BrokerError> {
-        let mut nats = headers::to_nats(message)?;
-        headers::insert(&mut nats, DEAD_LETTER_REASON, &headers::one_line(reason))?;
+        let mut nats = headers::to_nats(message, None)?;
+        headers::insert(&mut nats, DEAD_LETTER_REASON, &dead_letter_reason(reason))?;
         headers::insert(&mut nats, DEAD_LETTER_ATTEMPTS, &attempts.to_string())?;
         headers::insert(&mut nats, DEAD_LETTER_TOPIC, &message.topic)?;
         headers::insert(&mut nats, DEAD_LETTER_GROUP, group)?;
-        let mut publish = PublishMessage::build()
-            .payload(message.payload.clone())
-            .headers(nats);
         if !stream.is_empty() {
             // Dead-lettering the same stored message again (when the TERM
             // after this publish was lost) stores it once.
-            publish = publish.message_id(format!("{group}:{stream}:{sequence}"));
+            let id = format!("{group}:{stream}:{sequence}");
+            headers::insert(&mut nats, headers::MESSAGE_ID, &id)?;
         }
+        self.check_size(&nats, message.payload.len(), Bound::Copy)?;
+        let publish = PublishMessage::build()
+            .payload(message.payload.clone())
+            .headers(nats);
         let subject = self.dead_letter_subject(group);
         let what = || format!("dead-lettering on `{subject}`");
         let ack = self
@@ -461,6 +491,18 @@ impl NatsBroker {
             .map_err(|e| publish_error(&what(), e))?;
         ack.await.map_err(|e| publish_error(&what(), e))?;
         Ok(())
+    }
+
+    /// Refuses a message the server would not take, by the limits of
+    /// `bound`.
+    fn check_size(
+        &self,
+        headers: &async_nats::HeaderMap,
+        payload: usize,
+        bound: Bound,
+    ) -> Result<(), BrokerError> {
+        let max_payload = self.inner.client.max_payload();
+        headers::check_size(headers, payload, max_payload, bound).map_err(BrokerError::from)
     }
 
     /// Declares `spec` on the stream of `topic`, redeclaring the stream
@@ -589,7 +631,9 @@ impl Broker for NatsBroker {
     }
 
     async fn request(&self, message: Message, timeout: Duration) -> Result<Message, BrokerError> {
-        let headers = headers::to_nats(&message)?;
+        names::check_subject_length(&message.topic)?;
+        let headers = headers::to_nats(&message, Some(self.inner.options.max_header_bytes))?;
+        self.check_size(&headers, message.payload.len(), Bound::Core)?;
         let request = async_nats::Request::new()
             .payload(message.payload.clone())
             .headers(headers)
@@ -633,7 +677,7 @@ impl Broker for NatsBroker {
             .map_err(|e| BrokerError::Connection(format!("serving requests on `{topic}`: {e}")))?;
         Ok(NatsResponder {
             subscriber,
-            client: self.inner.client.clone(),
+            broker: self.clone(),
             topic: topic.to_owned(),
         })
     }
@@ -642,7 +686,7 @@ impl Broker for NatsBroker {
 /// A request server on a [`NatsBroker`]: a member of a NATS queue group.
 pub struct NatsResponder {
     subscriber: async_nats::Subscriber,
-    client: Client,
+    broker: NatsBroker,
     topic: String,
 }
 
@@ -671,7 +715,7 @@ impl Responder for NatsResponder {
                     message.payload,
                 ),
                 reply,
-                client: self.client.clone(),
+                broker: self.broker.clone(),
             });
         }
     }
@@ -681,7 +725,7 @@ impl Responder for NatsResponder {
 pub struct NatsRequest {
     message: Message,
     reply: async_nats::Subject,
-    client: Client,
+    broker: NatsBroker,
 }
 
 impl fmt::Debug for NatsRequest {
@@ -698,9 +742,45 @@ impl PendingRequest for NatsRequest {
     }
 
     async fn reply(self, reply: Message) -> Result<(), BrokerError> {
-        let headers = headers::to_nats(&reply)?;
-        self.client
-            .publish_with_headers(self.reply, headers, reply.payload)
+        let headers = self.encode_reply(&reply)?;
+        self.send_reply(headers, reply.payload).await
+    }
+
+    async fn reply_or<F>(self, reply: Message, instead: F) -> Result<(), BrokerError>
+    where
+        F: FnOnce(&TooLarge) -> Message + Send,
+    {
+        match self.encode_reply(&reply) {
+            Ok(headers) => self.send_reply(headers, reply.payload).await,
+            Err(BrokerError::TooLarge(too_large)) => {
+                let fallback = instead(&too_large);
+                let headers = self.encode_reply(&fallback)?;
+                self.send_reply(headers, fallback.payload).await?;
+                Err(BrokerError::TooLarge(too_large))
+            }
+            Err(error) => Err(error),
+        }
+    }
+}
+
+impl NatsRequest {
+    /// The headers of `reply`, refused when it is over a limit.
+    fn encode_reply(&self, reply: &Message) -> Result<async_nats::HeaderMap, BrokerError> {
+        let broker = &self.broker;
+        let headers = headers::to_nats(reply, Some(broker.inner.options.max_header_bytes))?;
+        broker.check_size(&headers, reply.payload.len(), Bound::Core)?;
+        Ok(headers)
+    }
+
+    async fn send_reply(
+        &self,
+        headers: async_nats::HeaderMap,
+        payload: bytes::Bytes,
+    ) -> Result<(), BrokerError> {
+        self.broker
+            .inner
+            .client
+            .publish_with_headers(self.reply.clone(), headers, payload)
             .await
             .map_err(|e| BrokerError::Connection(format!("sending a reply: {e}")))
     }
@@ -993,6 +1073,40 @@ mod tests {
         assert!(
             matches!(result, Err(BrokerError::Rejected(_))),
             "{result:?}"
+        );
+        delete_streams(&broker, &[broker.topic_stream_name(&topic)]).await;
+    }
+
+    /// A subject over the server's control line closes the connection; a
+    /// topic that long is refused before it is sent, and the connection
+    /// carries on.
+    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+    async fn a_topic_too_long_for_a_subject_is_refused() {
+        let Some(broker) = broker(NatsOptions::new()).await else {
+            return;
+        };
+        let stats = broker.client().statistics();
+        let connects = stats.connects.load(std::sync::atomic::Ordering::Relaxed);
+        let long = format!("{}.{}", unique("long"), "t".repeat(5000));
+        for result in [
+            broker.publish(Message::new(&long, "x")).await,
+            broker
+                .request(Message::new(&long, "x"), Duration::from_secs(1))
+                .await
+                .map(drop),
+        ] {
+            let Err(BrokerError::TooLarge(error)) = result else {
+                panic!("{result:?}");
+            };
+            assert_eq!(error.part, crate::broker::MessagePart::Topic);
+            assert!(error.to_string().contains("the topic is 5"), "{error}");
+        }
+        let topic = format!("{}.t", unique("after-long"));
+        broker.publish(Message::new(&topic, "x")).await.unwrap();
+        assert_eq!(
+            stats.connects.load(std::sync::atomic::Ordering::Relaxed),
+            connects,
+            "no connection was lost"
         );
         delete_streams(&broker, &[broker.topic_stream_name(&topic)]).await;
     }

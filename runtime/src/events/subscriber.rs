@@ -6,9 +6,18 @@
 //! an exponential backoff with jitter, up to `max_attempts`; then the event
 //! is dead-lettered with the reason. An event that cannot be decoded is
 //! dead-lettered at once. A duplicate (by event id) of an event the group
-//! has already handled or dead-lettered is acknowledged and skipped. Nothing is dropped: shutting down stops taking
-//! deliveries, lets the handlers in flight finish within a grace period, and
-//! releases the rest for redelivery.
+//! has already handled or dead-lettered is acknowledged and skipped.
+//! Nothing is dropped: shutting down stops taking deliveries, lets the
+//! handlers in flight finish within a grace period, and releases the rest
+//! for redelivery.
+//!
+//! Nothing loops on one event either. A reason is capped (one line, at most
+//! [`MAX_REASON_BYTES`]) before it is logged or dead-lettered: reasons
+//! quote what failed, and a decoding error would otherwise quote the
+//! payload, making the dead letter of a large event too large to store. A
+//! dead letter the broker refuses leaves the event with the group,
+//! delivered again after the backoff of its attempt rather than at once,
+//! and the event counts as dead-lettered only once it was stored.
 
 use std::collections::HashMap;
 use std::fmt;
@@ -28,6 +37,7 @@ use tracing::Instrument;
 use super::dedupe::{Begin, DedupeStore, MemoryDedupe};
 use super::envelope;
 use super::publisher::EventRoute;
+use crate::broker::limits::{cap_text, dead_letter_reason, MAX_REASON_BYTES};
 use crate::broker::{Broker, BrokerError, Delivery, SubscribeOptions, Subscription};
 use crate::dispatch::BoxFuture;
 use crate::trace::{TraceContext, TRACEPARENT};
@@ -86,16 +96,71 @@ where
         let mut deserializer = serde_json::Deserializer::from_slice(&payload);
         let event: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
             let path = e.path().to_string();
+            let error = shorten_quotes(&e.into_inner().to_string());
             if path == "." {
-                e.into_inner().to_string()
+                error
             } else {
-                format!("{path}: {}", e.into_inner())
+                format!("{}: {error}", cap_text(&path, MAX_PATH_BYTES))
             }
         })?;
-        deserializer.end().map_err(|e| e.to_string())?;
+        deserializer
+            .end()
+            .map_err(|e| shorten_quotes(&e.to_string()))?;
         let fut = f(server.clone(), event);
         Ok(Box::pin(async move { fut.await.map_err(|e| format!("{e:?}")) }) as BoxFuture<_>)
     })
+}
+
+/// How much of a string a decoding error quotes, in bytes: serde quotes the
+/// offending value, which may be most of the payload.
+const MAX_QUOTED_BYTES: usize = 64;
+
+/// How much of the field path a decoding error names, in bytes (a path runs
+/// through map keys, which may be long).
+const MAX_PATH_BYTES: usize = 256;
+
+/// `error` with each quoted string longer than [`MAX_QUOTED_BYTES`] cut
+/// short, followed by its length: what a decoding error says about a
+/// value, without the value.
+fn shorten_quotes(error: &str) -> String {
+    let mut out = String::with_capacity(error.len().min(1024));
+    let mut rest = error;
+    while let Some(open) = rest.find('"') {
+        out.push_str(&rest[..=open]);
+        let quoted = &rest[open + 1..];
+        // The closing quote: serde escapes quotes inside as `\"`.
+        let mut close = None;
+        let mut escaped = false;
+        for (i, c) in quoted.char_indices() {
+            match c {
+                '\\' if !escaped => escaped = true,
+                '"' if !escaped => {
+                    close = Some(i);
+                    break;
+                }
+                _ => escaped = false,
+            }
+        }
+        let Some(close) = close else {
+            rest = quoted;
+            break;
+        };
+        let inner = &quoted[..close];
+        if inner.len() > MAX_QUOTED_BYTES {
+            let mut cut = MAX_QUOTED_BYTES;
+            while !inner.is_char_boundary(cut) {
+                cut -= 1;
+            }
+            out.push_str(&inner[..cut]);
+            out.push_str(&format!("…\" ({} bytes)", inner.len()));
+        } else {
+            out.push_str(inner);
+            out.push('"');
+        }
+        rest = &quoted[close + 1..];
+    }
+    out.push_str(rest);
+    out
 }
 
 /// Retry delays: exponential from `initial`, capped at `max`, each drawn
@@ -138,7 +203,8 @@ pub struct SubscriberStats {
     pub handled: AtomicU64,
     /// Failed attempts scheduled for another try.
     pub retried: AtomicU64,
-    /// Moved to the dead letters.
+    /// Moved to the dead letters: counted once the broker stored the dead
+    /// letter, not when one was attempted.
     pub dead_lettered: AtomicU64,
     /// Skipped as already handled or dead-lettered.
     pub duplicates: AtomicU64,
@@ -447,6 +513,7 @@ impl Worker {
             Some(reason) => {
                 claim.abort().await;
                 let delay = self.backoff.delay(attempt);
+                let reason = dead_letter_reason(&reason);
                 tracing::warn!(%reason, ?delay, "event handler failed; retrying");
                 self.stats.retried.fetch_add(1, Ordering::Relaxed);
                 log_settle(delivery.retry(delay).await);
@@ -455,13 +522,33 @@ impl Worker {
     }
 
     /// Dead-letters the delivery; whether the broker took it.
+    ///
+    /// The reason is capped here, once for every backend, so that a large
+    /// event whose reason quotes it can still be dead-lettered. A dead
+    /// letter the broker refuses leaves the event with the group, delivered
+    /// again after the backoff of its attempt, so a refusal that lasts is
+    /// tried again ever more slowly rather than at once. It counts as
+    /// dead-lettered once the broker stored it.
     async fn dead_letter<D: Delivery>(&self, delivery: D, reason: &str) -> bool {
-        tracing::error!(%reason, "event dead-lettered");
-        self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
-        let result = delivery.dead_letter(reason).await;
-        let taken = result.is_ok();
-        log_settle(result);
-        taken
+        let reason = dead_letter_reason(reason);
+        let delay = self.backoff.delay(delivery.attempt());
+        match delivery.dead_letter_or_retry(&reason, delay).await {
+            Ok(()) => {
+                self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                tracing::error!(%reason, "event dead-lettered");
+                true
+            }
+            Err(error) => {
+                let error = cap_text(&error.to_string(), MAX_REASON_BYTES).into_owned();
+                tracing::warn!(
+                    %error,
+                    %reason,
+                    ?delay,
+                    "could not dead-letter the event; it is delivered again after the delay"
+                );
+                false
+            }
+        }
     }
 }
 
@@ -515,6 +602,7 @@ async fn stop_requested(stop: &mut watch::Receiver<bool>) {
 fn log_settle(result: Result<(), BrokerError>) {
     if let Err(error) = result {
         // The broker will deliver the event again: nothing is lost.
+        let error = cap_text(&error.to_string(), MAX_REASON_BYTES).into_owned();
         tracing::warn!(%error, "could not settle a delivery; it will be redelivered");
     }
 }
@@ -671,6 +759,45 @@ mod tests {
         .await;
         assert_eq!(runs.load(Ordering::SeqCst), 1);
         next.shutdown().await;
+    }
+
+    #[test]
+    fn a_decoding_error_names_the_field_and_the_mismatch_not_the_value() {
+        #[derive(Debug, serde::Deserialize)]
+        struct Event {
+            _amount: u64,
+        }
+        let handler = event_handler(Arc::new(()), |_, _: Event| async { Ok::<(), String>(()) });
+        let payload = format!(r#"{{"_amount":"{}"}}"#, "a".repeat(600 * 1024));
+        let reason = match handler(Bytes::from(payload)) {
+            Ok(_) => panic!("a string is not a u64"),
+            Err(reason) => reason,
+        };
+        let quoted = format!("\"{}…\" (614400 bytes)", "a".repeat(64));
+        assert!(
+            reason.starts_with(&format!(
+                "_amount: invalid type: string {quoted}, expected u64"
+            )),
+            "{reason}"
+        );
+        assert!(reason.len() < 200, "{reason}");
+    }
+
+    #[test]
+    fn quotes_are_shortened_escapes_and_all() {
+        let long = format!("{}\\\"{}", "x".repeat(40), "é".repeat(40));
+        let text = format!("before \"{long}\" between \"short\" after");
+        let shortened = shorten_quotes(&text);
+        assert!(shortened.starts_with("before \"xxxx"), "{shortened}");
+        assert!(
+            shortened.ends_with(&format!(
+                "…\" ({} bytes) between \"short\" after",
+                long.len()
+            )),
+            "{shortened}"
+        );
+        assert_eq!(shorten_quotes("no quotes"), "no quotes");
+        assert_eq!(shorten_quotes("open \"end"), "open \"end");
     }
 
     #[test]

@@ -8,6 +8,13 @@
 //! (`accord-path-<name>`), its query string (`accord-query`) and a
 //! correlation id. The reply carries the status (`accord-status`), the
 //! content type and the body, and the same correlation id.
+//!
+//! A call too large for the broker (see [`crate::broker::limits`]) is not
+//! sent: the caller gets the problem document an HTTP server would answer
+//! it with, 431 for a header over the limit, 413 for the message as a
+//! whole and 414 for the topic, so it is neither retried nor taken for a broken connection. A
+//! reply too large for the broker is replaced by a 500 problem document
+//! saying so, so the caller learns why rather than waiting out its timeout.
 
 use std::borrow::Cow;
 use std::sync::Arc;
@@ -16,9 +23,12 @@ use std::time::Duration;
 use http::header::{HeaderName, HeaderValue};
 use http::HeaderMap;
 
-use crate::broker::{Broker, BrokerError, Headers, Message, PendingRequest, Responder};
+use crate::broker::limits::{cap_text, MAX_REASON_BYTES};
+use crate::broker::{
+    Broker, BrokerError, Headers, Message, MessagePart, PendingRequest, Responder, TooLarge,
+};
 use crate::dispatch::Dispatcher;
-use crate::error::ProtocolError;
+use crate::error::{Problem, ProtocolError};
 use crate::wire::{Call, Reply, Route};
 
 use super::{Transport, TransportError};
@@ -86,14 +96,12 @@ impl<B: Broker> Transport for BrokerTransport<B> {
         message
             .headers
             .insert(CORRELATION_ID.to_owned(), correlation.clone());
-        let reply = self
-            .broker
-            .request(message, timeout)
-            .await
-            .map_err(|e| match e {
-                BrokerError::Timeout(d) => TransportError::Timeout(d),
-                other => TransportError::Connection(Box::new(other)),
-            })?;
+        let reply = match self.broker.request(message, timeout).await {
+            Ok(reply) => reply,
+            Err(BrokerError::TooLarge(too_large)) => return Ok(too_large_call(&too_large)),
+            Err(BrokerError::Timeout(d)) => return Err(TransportError::Timeout(d)),
+            Err(other) => return Err(TransportError::Connection(Box::new(other))),
+        };
         if reply.header(CORRELATION_ID) != Some(correlation.as_str()) {
             return Err(protocol(format!(
                 "the reply's correlation id {:?} does not match the request's {correlation:?}",
@@ -137,10 +145,7 @@ pub async fn serve_requests<B: Broker>(
                         .dispatch(index, call_from(request.message()))
                         .await;
                     let correlation = request.message().header(CORRELATION_ID).map(str::to_owned);
-                    let message = reply_message(reply, correlation);
-                    if let Err(error) = request.reply(message).await {
-                        tracing::warn!(%error, "could not send a reply");
-                    }
+                    send_reply(request, reply, correlation).await;
                 });
             }
             while requests.join_next().await.is_some() {}
@@ -183,6 +188,38 @@ fn call_from(message: &Message) -> Call {
     Call::from_parts(path_params, query, headers, message.payload.clone())
 }
 
+/// The problem document a call too large for the broker is answered with,
+/// as an HTTP server would: 431 for a header, 413 for the whole message,
+/// 414 for the topic.
+fn too_large_call(too_large: &TooLarge) -> Reply {
+    let (status, title) = match too_large.part {
+        MessagePart::Header(_) | MessagePart::Headers { .. } => {
+            (431, "Request Header Fields Too Large")
+        }
+        MessagePart::Message => (413, "Content Too Large"),
+        // The topic is the call's address, as a URI is over HTTP.
+        MessagePart::Topic => (414, "URI Too Long"),
+    };
+    Reply::problem(
+        &Problem::new(status, title).with_detail(format!("the call was not sent: {too_large}")),
+    )
+}
+
+/// Sends `reply`; one too large for the broker is replaced by a problem
+/// document saying so.
+async fn send_reply<R: PendingRequest>(request: R, reply: Reply, correlation: Option<String>) {
+    let message = reply_message(reply, correlation.clone());
+    let instead = move |too_large: &TooLarge| {
+        let problem = Problem::new(500, "Reply Too Large")
+            .with_detail(format!("the reply could not be sent: {too_large}"));
+        reply_message(Reply::problem(&problem), correlation)
+    };
+    if let Err(error) = request.reply_or(message, instead).await {
+        let error = cap_text(&error.to_string(), MAX_REASON_BYTES).into_owned();
+        tracing::warn!(%error, "could not send a reply");
+    }
+}
+
 fn reply_message(reply: Reply, correlation: Option<String>) -> Message {
     let mut headers = Headers::new();
     headers.insert(STATUS.to_owned(), reply.status.to_string());
@@ -197,5 +234,43 @@ fn reply_message(reply: Reply, correlation: Option<String>) -> Message {
         key: None,
         headers,
         payload: reply.body,
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn too_large(part: MessagePart) -> TooLarge {
+        TooLarge {
+            part,
+            size: 200,
+            limit: 100,
+            limit_name: "a test limit".to_owned(),
+        }
+    }
+
+    #[test]
+    fn a_call_too_large_is_answered_as_an_http_server_would() {
+        for (part, status) in [
+            (MessagePart::Header("x-big".into()), 431),
+            (
+                MessagePart::Headers {
+                    largest: "x-big".into(),
+                },
+                431,
+            ),
+            (MessagePart::Message, 413),
+            (MessagePart::Topic, 414),
+        ] {
+            let reply = too_large_call(&too_large(part));
+            assert_eq!(reply.status, status);
+            let problem: serde_json::Value = serde_json::from_slice(&reply.body).unwrap();
+            let detail = problem["detail"].as_str().unwrap();
+            assert!(
+                detail.starts_with("the call was not sent: ") && detail.contains("200 bytes"),
+                "{detail}"
+            );
+        }
     }
 }

@@ -30,7 +30,7 @@ use tokio::task::AbortHandle;
 
 use super::codec;
 use super::{backoff, bind, lapin_error, lock, open_channel, short, AmqpBroker};
-use crate::broker::{BrokerError, Message, PendingRequest, Responder};
+use crate::broker::{BrokerError, Message, PendingRequest, Responder, TooLarge};
 
 /// RabbitMQ's pseudo-queue for direct replies.
 const DIRECT_REPLY_TO: &str = "amq.rabbitmq.reply-to";
@@ -52,6 +52,9 @@ impl RequesterSlot {
 
 struct Requester {
     channel: Channel,
+    /// The frame size of its connection, which a request's properties must
+    /// fit in.
+    frame_max: u32,
     pending: Pending,
     alive: Arc<AtomicBool>,
     reader: AbortHandle,
@@ -120,6 +123,7 @@ async fn requester(broker: &AmqpBroker) -> Result<Arc<Requester>, BrokerError> {
         .spawn(read_replies(replies, pending.clone(), alive.clone()));
     let requester = Arc::new(Requester {
         channel,
+        frame_max: connection.configuration().frame_max(),
         pending,
         alive,
         reader: reader.abort_handle(),
@@ -173,10 +177,16 @@ async fn exchange(
         id: id.clone(),
     };
     let expiration = timeout.as_millis().max(1).to_string();
-    let properties = codec::encode(&message, codec::TRANSIENT)?
-        .with_reply_to(DIRECT_REPLY_TO.into())
-        .with_correlation_id(short(&id)?)
-        .with_expiration(short(&expiration)?);
+    let properties = codec::encode(
+        &message,
+        codec::TRANSIENT,
+        broker.options().max_header_bytes,
+    )?
+    .with_reply_to(DIRECT_REPLY_TO.into())
+    .with_correlation_id(short(&id)?)
+    .with_expiration(short(&expiration)?);
+    broker.check_payload(&message.payload)?;
+    codec::check_frame(&properties, requester.frame_max, 0)?;
     let confirm = requester
         .channel
         .basic_publish(
@@ -359,17 +369,42 @@ impl PendingRequest for AmqpRequest {
     }
 
     async fn reply(self, reply: Message) -> Result<(), BrokerError> {
-        let Some(reply_to) = self.reply_to else {
+        self.send(&reply).await
+    }
+
+    async fn reply_or<F>(self, reply: Message, instead: F) -> Result<(), BrokerError>
+    where
+        F: FnOnce(&TooLarge) -> Message + Send,
+    {
+        match self.send(&reply).await {
+            Err(BrokerError::TooLarge(too_large)) => {
+                self.send(&instead(&too_large)).await?;
+                Err(BrokerError::TooLarge(too_large))
+            }
+            other => other,
+        }
+    }
+}
+
+impl AmqpRequest {
+    /// Publishes `reply` to the requester's reply queue. One over a size
+    /// limit is refused before anything is sent.
+    async fn send(&self, reply: &Message) -> Result<(), BrokerError> {
+        let Some(reply_to) = &self.reply_to else {
             return Err(BrokerError::Rejected(
                 "the request names no queue to reply to".into(),
             ));
         };
-        let mut properties = codec::encode(&reply, codec::TRANSIENT)?;
+        let mut properties = codec::encode(
+            reply,
+            codec::TRANSIENT,
+            self.broker.options().max_header_bytes,
+        )?;
         let mut headers = properties.headers().clone().unwrap_or_default();
         headers.insert(codec::TOPIC.into(), codec::text_value(&reply.topic));
         properties = properties.with_headers(headers);
-        if let Some(id) = self.correlation_id {
-            properties = properties.with_correlation_id(id);
+        if let Some(id) = &self.correlation_id {
+            properties = properties.with_correlation_id(id.clone());
         }
         self.broker
             .publish_raw("", reply_to.as_str(), false, &reply.payload, properties)

@@ -32,6 +32,7 @@ use tokio::task::AbortHandle;
 
 use super::codec::{self, Copy};
 use super::{backoff, lapin_error, open_channel, short, AmqpBroker, Routed};
+use crate::broker::limits::{cap_text, dead_letter_reason, MAX_REASON_BYTES};
 use crate::broker::{
     BrokerError, Delivery, Message, SubscribeOptions, Subscription, DEAD_LETTER_ATTEMPTS,
     DEAD_LETTER_GROUP, DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
@@ -419,6 +420,53 @@ impl Unsettled {
             Ok(Routed::Returned) | Err(_) => self.nack_requeue().await,
         }
     }
+
+    /// Delivers the message to the group again after `delay`, as the next
+    /// attempt: a copy goes to a retry queue and the original is acked.
+    /// When the copy cannot be published, the original is kept and handed
+    /// back to the broker once the delay is over.
+    async fn retry(self: Arc<Self>, delay: Duration) -> Result<(), BrokerError> {
+        let unsettled = self;
+        let properties = codec::copy(
+            &unsettled.properties,
+            &unsettled.message.topic,
+            Copy::Again {
+                next_attempt: unsettled.attempt + 1,
+            },
+        );
+        let published = if delay.is_zero() {
+            unsettled
+                .broker
+                .publish_raw("", &unsettled.queue, true, &unsettled.payload, properties)
+                .await
+        } else {
+            unsettled
+                .broker
+                .publish_retry(&unsettled.group, delay, &unsettled.payload, properties)
+                .await
+        };
+        match published {
+            Ok(Routed::Yes) => unsettled.ack().await,
+            Ok(Routed::Returned) | Err(_) => {
+                // The copy could not be published: keep the original and
+                // hand it back to the broker once the delay is over.
+                let error = match published {
+                    Err(error) => cap_text(&error.to_string(), MAX_REASON_BYTES).into_owned(),
+                    _ => "no queue took it".to_owned(),
+                };
+                tracing::warn!(
+                    %error,
+                    "could not publish a retry; the broker redelivers the original after the delay"
+                );
+                let broker = unsettled.broker.clone();
+                broker.spawn(async move {
+                    tokio::time::sleep(delay).await;
+                    unsettled.nack_requeue().await;
+                });
+                Ok(())
+            }
+        }
+    }
 }
 
 /// A delivery from an [`AmqpBroker`](super::AmqpBroker).
@@ -501,52 +549,27 @@ impl Delivery for AmqpDelivery {
         if unsettled.acker.poisoned() {
             return Err(Unsettled::channel_lost());
         }
-        let properties = codec::copy(
-            &unsettled.properties,
-            &unsettled.message.topic,
-            Copy::Again {
-                next_attempt: unsettled.attempt + 1,
-            },
-        );
-        let published = if delay.is_zero() {
-            unsettled
-                .broker
-                .publish_raw("", &unsettled.queue, true, &unsettled.payload, properties)
-                .await
-        } else {
-            unsettled
-                .broker
-                .publish_retry(&unsettled.group, delay, &unsettled.payload, properties)
-                .await
-        };
-        match published {
-            Ok(Routed::Yes) => unsettled.ack().await,
-            Ok(Routed::Returned) | Err(_) => {
-                // The copy could not be published: keep the original and
-                // hand it back to the broker once the delay is over.
-                tracing::warn!(
-                    ?published,
-                    "could not publish a retry; the broker redelivers the original after the delay"
-                );
-                self.unsettled.broker.spawn(async move {
-                    tokio::time::sleep(delay).await;
-                    unsettled.nack_requeue().await;
-                });
-                Ok(())
-            }
-        }
+        unsettled.retry(delay).await
     }
 
     async fn dead_letter(self, reason: &str) -> Result<(), BrokerError> {
+        self.dead_letter_or_retry(reason, Duration::ZERO).await
+    }
+
+    async fn dead_letter_or_retry(
+        self,
+        reason: &str,
+        retry_after: Duration,
+    ) -> Result<(), BrokerError> {
         if !self.take().await {
             return Ok(());
         }
-        let unsettled = &self.unsettled;
+        let unsettled = self.unsettled.clone();
         if unsettled.acker.poisoned() {
             return Err(Unsettled::channel_lost());
         }
         let headers = [
-            (DEAD_LETTER_REASON, reason.to_owned()),
+            (DEAD_LETTER_REASON, dead_letter_reason(reason).into_owned()),
             (DEAD_LETTER_ATTEMPTS, unsettled.attempt.to_string()),
             (DEAD_LETTER_TOPIC, unsettled.message.topic.clone()),
             (DEAD_LETTER_GROUP, unsettled.group.to_string()),
@@ -563,7 +586,11 @@ impl Delivery for AmqpDelivery {
         {
             Ok(()) => unsettled.ack().await,
             Err(error) => {
-                unsettled.nack_requeue().await;
+                if retry_after.is_zero() {
+                    unsettled.nack_requeue().await;
+                } else if let Err(release) = unsettled.retry(retry_after).await {
+                    tracing::debug!(%release, "could not release a delivery whose dead letter was refused");
+                }
                 Err(error)
             }
         }

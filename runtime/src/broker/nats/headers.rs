@@ -8,24 +8,125 @@
 use async_nats::header::{HeaderMap, HeaderName, HeaderValue};
 use bytes::Bytes;
 
+use crate::broker::limits::{self, MessagePart, TooLarge, DEAD_LETTER_HEADROOM};
 use crate::broker::{BrokerError, Headers, Message};
 
 /// Header: the message key.
 pub const KEY: &str = "accord-key";
 
+/// Header: the id JetStream drops a repeated publish by.
+pub(crate) const MESSAGE_ID: &str = "Nats-Msg-Id";
+
 /// The prefix of the headers NATS reserves for itself.
 const NATS_PREFIX: &str = "Nats-";
 
-/// The NATS headers of `message`, its key included.
-pub(crate) fn to_nats(message: &Message) -> Result<HeaderMap, BrokerError> {
+/// The most bytes of headers JetStream stores with a message (the header
+/// block as sent, counted in 16 bits by the server).
+pub(crate) const JETSTREAM_MAX_HEADERS: usize = u16::MAX as usize;
+
+/// The NATS headers of `message`, its key included. With `header_limit`,
+/// a header (name and value) over that many bytes is refused.
+pub(crate) fn to_nats(
+    message: &Message,
+    header_limit: Option<usize>,
+) -> Result<HeaderMap, BrokerError> {
     let mut map = HeaderMap::new();
-    for (name, value) in &message.headers {
+    let key = message.key.as_ref().map(|key| (KEY, key));
+    for (name, value) in message
+        .headers
+        .iter()
+        .map(|(n, v)| (n.as_str(), v))
+        .chain(key)
+    {
+        if let Some(limit) = header_limit {
+            limits::check_header(name, value, limit, || {
+                format!("accord for one header (NatsOptions::max_header_bytes is {limit})")
+            })?;
+        }
         insert(&mut map, name, value)?;
     }
-    if let Some(key) = &message.key {
-        insert(&mut map, KEY, key)?;
-    }
     Ok(map)
+}
+
+/// The size of `map` as NATS sends it: the `NATS/1.0` header block.
+pub(crate) fn wire_len(map: &HeaderMap) -> usize {
+    let mut len = b"NATS/1.0\r\n".len() + b"\r\n".len();
+    for (name, values) in map.iter() {
+        let name: &str = name.as_ref();
+        for value in values {
+            len += name.len() + b": ".len() + value.as_str().len() + b"\r\n".len();
+        }
+    }
+    len
+}
+
+/// Where a message goes, for the limits that apply to it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum Bound {
+    /// An event published to a stream: JetStream's header limit and the
+    /// server's `max_payload` apply, each less [`DEAD_LETTER_HEADROOM`] so
+    /// that the event can be dead-lettered.
+    Event,
+    /// A copy stored in a stream (a dead letter): the limits themselves.
+    Copy,
+    /// A request or reply over core NATS: `max_payload` only.
+    Core,
+}
+
+/// Refuses a message with headers `map` and a payload of `payload` bytes
+/// that the server would not take (or, for an event, could not take again
+/// as a dead letter).
+pub(crate) fn check_size(
+    map: &HeaderMap,
+    payload: usize,
+    max_payload: usize,
+    bound: Bound,
+) -> Result<(), TooLarge> {
+    let reserve = if bound == Bound::Event {
+        DEAD_LETTER_HEADROOM
+    } else {
+        0
+    };
+    let kept = |limit: &str| {
+        if reserve == 0 {
+            limit.to_owned()
+        } else {
+            format!("{limit}, less {reserve} bytes kept for the headers of a dead letter")
+        }
+    };
+    let headers = if map.is_empty() { 0 } else { wire_len(map) };
+    if bound != Bound::Core && headers + reserve > JETSTREAM_MAX_HEADERS {
+        return Err(TooLarge {
+            part: MessagePart::Headers {
+                largest: largest(map),
+            },
+            size: headers,
+            limit: JETSTREAM_MAX_HEADERS.saturating_sub(reserve),
+            limit_name: kept(&format!(
+                "JetStream for the headers of a stored message ({JETSTREAM_MAX_HEADERS} bytes)"
+            )),
+        });
+    }
+    let size = headers + payload;
+    if size + reserve > max_payload {
+        return Err(TooLarge {
+            part: MessagePart::Message,
+            size,
+            limit: max_payload.saturating_sub(reserve),
+            limit_name: kept(&format!(
+                "the NATS server's max_payload ({max_payload} bytes)"
+            )),
+        });
+    }
+    Ok(())
+}
+
+fn largest(map: &HeaderMap) -> String {
+    limits::largest_header(map.iter().map(|(name, values)| {
+        let name: &str = name.as_ref();
+        let size = values.iter().map(|v| v.as_str().len()).sum::<usize>();
+        (name, name.len() + size)
+    }))
 }
 
 /// Sets `name` to `value`, refusing what NATS cannot carry.
@@ -42,11 +143,6 @@ pub(crate) fn insert(map: &mut HeaderMap, name: &str, value: &str) -> Result<(),
     })?;
     map.insert(header, value);
     Ok(())
-}
-
-/// `text` with its line breaks replaced by spaces, so it fits in a header.
-pub(crate) fn one_line(text: &str) -> String {
-    text.replace(['\r', '\n'], " ")
 }
 
 /// The accord message for a NATS message received on `subject`.
@@ -85,7 +181,7 @@ mod tests {
             .with_header("X-Mixed-Case", "Value With Spaces")
             .with_header("content-type", "application/json")
             .with_key("customer-7");
-        let mut map = to_nats(&message).unwrap();
+        let mut map = to_nats(&message, None).unwrap();
         map.insert("Nats-Msg-Id", "42");
         let back = from_nats("orders.placed", Some(&map), message.payload.clone());
         assert_eq!(back, message);
@@ -94,9 +190,59 @@ mod tests {
     #[test]
     fn what_nats_cannot_carry_is_refused_not_mangled() {
         let bad_value = Message::new("t", "").with_header("x", "two\nlines");
-        assert!(matches!(to_nats(&bad_value), Err(BrokerError::Rejected(_))));
+        assert!(matches!(
+            to_nats(&bad_value, None),
+            Err(BrokerError::Rejected(_))
+        ));
         let bad_name = Message::new("t", "").with_header("a b", "v");
-        assert!(matches!(to_nats(&bad_name), Err(BrokerError::Rejected(_))));
-        assert_eq!(one_line("a\r\nb\nc"), "a  b c");
+        assert!(matches!(
+            to_nats(&bad_name, None),
+            Err(BrokerError::Rejected(_))
+        ));
+    }
+
+    #[test]
+    fn the_header_block_is_measured_as_sent() {
+        let message = Message::new("t", "")
+            .with_header("ce-id", "42")
+            .with_key("k");
+        let map = to_nats(&message, None).unwrap();
+        // "NATS/1.0\r\n" "ce-id: 42\r\n" "accord-key: k\r\n" "\r\n"
+        assert_eq!(wire_len(&map), 10 + 11 + 15 + 2);
+    }
+
+    #[test]
+    fn sizes_are_checked_against_each_limit() {
+        let big = Message::new("t", "").with_header("ce-id", "x".repeat(100));
+        let error = to_nats(&big, Some(50)).unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("the header `ce-id` is 105 bytes"),
+            "{error}"
+        );
+        let key = Message::new("t", "").with_key("k".repeat(100));
+        assert!(to_nats(&key, Some(50))
+            .unwrap_err()
+            .to_string()
+            .contains("`accord-key`"));
+
+        let map = to_nats(
+            &Message::new("t", "").with_header("h", "x".repeat(70_000)),
+            None,
+        )
+        .unwrap();
+        let error = check_size(&map, 0, 1 << 20, Bound::Copy).unwrap_err();
+        assert!(matches!(error.part, MessagePart::Headers { ref largest } if largest == "h"));
+        assert!(check_size(&map, 0, 1 << 20, Bound::Core).is_ok());
+        assert!(check_size(&map, 1 << 20, 1 << 20, Bound::Core).is_err());
+
+        let map = to_nats(&Message::new("t", "").with_header("h", "v"), None).unwrap();
+        let fits = 1000 - wire_len(&map);
+        assert!(check_size(&map, fits, 1000, Bound::Copy).is_ok());
+        assert!(check_size(&map, fits + 1, 1000, Bound::Copy).is_err());
+        let error = check_size(&map, 10, DEAD_LETTER_HEADROOM, Bound::Event).unwrap_err();
+        assert_eq!(error.part, MessagePart::Message);
+        assert!(error.limit_name.contains("dead letter"), "{error}");
     }
 }

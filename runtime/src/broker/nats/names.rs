@@ -8,6 +8,8 @@
 //! Whenever anything else had to be replaced, the name ends in `__` and a
 //! hash of the original, so two topics or groups never share a name.
 
+use crate::broker::limits::{MessagePart, TooLarge};
+
 /// The longest readable part kept before the hash.
 const MAX_READABLE: usize = 120;
 
@@ -62,6 +64,26 @@ fn fnv1a(bytes: &[u8]) -> u64 {
         hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
     }
     hash
+}
+
+/// The longest topic accord sends as a NATS subject, in bytes. The server
+/// closes the connection of a client whose protocol line (the subject, a
+/// reply subject and sizes) is over its `max_control_line`, 4 KiB by
+/// default; 1 KiB leaves room for the rest and for a server set lower.
+pub(crate) const MAX_SUBJECT_BYTES: usize = 1024;
+
+/// Refuses a topic too long to send as a subject.
+pub(crate) fn check_subject_length(topic: &str) -> Result<(), TooLarge> {
+    if topic.len() > MAX_SUBJECT_BYTES {
+        return Err(TooLarge {
+            part: MessagePart::Topic,
+            size: topic.len(),
+            limit: MAX_SUBJECT_BYTES,
+            limit_name: "accord for a NATS subject, within the server's 4 KiB control line"
+                .to_owned(),
+        });
+    }
+    Ok(())
 }
 
 /// Why `topic` cannot be published or consumed as one JetStream subject,
@@ -144,6 +166,9 @@ mod tests {
     #[test]
     fn topics_must_be_single_literal_subjects() {
         assert!(check_topic("orders.placed").is_ok());
+        assert!(check_subject_length(&"a".repeat(MAX_SUBJECT_BYTES)).is_ok());
+        let error = check_subject_length(&"a".repeat(5000)).unwrap_err();
+        assert_eq!((error.part, error.size), (MessagePart::Topic, 5000));
         assert!(check_topic("a-b_c.d").is_ok());
         for bad in ["", "a..b", ".a", "a.", "a b", "a.*", "a.>", "*", "a\tb"] {
             assert!(check_topic(bad).is_err(), "{bad:?} should be refused");

@@ -396,19 +396,24 @@ impl Delivery for NatsDelivery {
     }
 
     async fn retry(self, delay: Duration) -> Result<(), BrokerError> {
-        let kind = if delay.is_zero() {
-            AckKind::Nak(None)
-        } else {
-            AckKind::Nak(Some(delay))
-        };
-        self.settle(kind).await
+        self.settle(nak(delay)).await
     }
 
     async fn dead_letter(self, reason: &str) -> Result<(), BrokerError> {
+        self.dead_letter_or_retry(reason, Duration::ZERO).await
+    }
+
+    async fn dead_letter_or_retry(
+        self,
+        reason: &str,
+        retry_after: Duration,
+    ) -> Result<(), BrokerError> {
         // Stored in the dead letters first, then removed from the group: a
         // failure in between leaves the message with the group, which
-        // delivers it again.
-        self.origin
+        // delivers it again (after the delay when the dead letter was
+        // refused; after the ack wait when only the TERM was lost).
+        let stored = self
+            .origin
             .broker
             .publish_dead_letter(
                 &self.message,
@@ -417,7 +422,24 @@ impl Delivery for NatsDelivery {
                 self.attempt,
                 (&self.stream, self.sequence),
             )
-            .await?;
-        self.settle(AckKind::Term).await
+            .await;
+        match stored {
+            Ok(()) => self.settle(AckKind::Term).await,
+            Err(error) => {
+                if let Err(release) = self.settle(nak(retry_after)).await {
+                    tracing::debug!(%release, "could not release a delivery whose dead letter was refused");
+                }
+                Err(error)
+            }
+        }
+    }
+}
+
+/// A NAK delivering the message again after `delay`.
+fn nak(delay: Duration) -> AckKind {
+    if delay.is_zero() {
+        AckKind::Nak(None)
+    } else {
+        AckKind::Nak(Some(delay))
     }
 }
