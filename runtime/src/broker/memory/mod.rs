@@ -18,9 +18,13 @@
 //! while a queue it goes to is full, up to the publish wait, then fails
 //! naming the queue and its bounds; a dead-letter call does the same, and
 //! the message it could not move is released to its group. A message
-//! larger than the byte bound is refused at once. A group that takes over
-//! the backlog of a topic may briefly hold more than its bound; publishes
-//! to it wait until it is back under.
+//! larger than the byte bound is refused at once. Two exceptions keep
+//! messages from being stuck, each by at most one message or one backlog:
+//! empty dead letters take any one dead letter (its dead-letter headers may
+//! make a message that fitted its group larger than the bound), and a group
+//! that takes over the backlog of a topic may briefly hold more than its
+//! bound; publishes to it wait until it is back under. Each responder
+//! queues at most [`MemoryLimits::responder_backlog`] requests.
 //!
 //! # Cost
 //!

@@ -106,6 +106,7 @@ impl State {
                     topic,
                     limits.unclaimed_max_bytes,
                     "the backlog kept for topics no group consumes yet",
+                    "unclaimed_max_bytes",
                 ));
             }
             let usage = self.unclaimed.usage;
@@ -138,7 +139,13 @@ impl State {
             return Ok(Ok(Vec::new()));
         };
         if size > limits.max_bytes {
-            return Err(too_large(size, topic, limits.max_bytes, "a group"));
+            return Err(too_large(
+                size,
+                topic,
+                limits.max_bytes,
+                "a group",
+                "max_bytes",
+            ));
         }
         for name in targets {
             let group = self
@@ -223,11 +230,17 @@ impl State {
     }
 }
 
-fn too_large(size: usize, topic: &str, max_bytes: usize, holder: &str) -> BrokerError {
+fn too_large(
+    size: usize,
+    topic: &str,
+    max_bytes: usize,
+    holder: &str,
+    setting: &str,
+) -> BrokerError {
     BrokerError::Rejected(format!(
-        "a message of {size} bytes on topic `{topic}` is larger than the {max_bytes} bytes {holder} \
-         may hold in the memory broker, so it can never be accepted (raise \
-         `MemoryBroker::builder().max_bytes` or `unclaimed_max_bytes`)"
+        "a message of {size} bytes on topic `{topic}` is larger than the {max_bytes} bytes \
+         {holder} may hold in the memory broker, so it can never be accepted (raise \
+         `MemoryBroker::builder().{setting}`)"
     ))
 }
 
