@@ -218,7 +218,8 @@ async fn events_per_second(events: u64, keys: u64) -> f64 {
 }
 
 /// Run with `cargo test --release -p accord --lib measure -- --ignored
-/// --nocapture`; `EVENTS` sets how many.
+/// --nocapture`; `EVENTS` sets how many, `KEYS` how many distinct keys
+/// (a comma-separated list; 1,024 then 1 unless set).
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 #[ignore = "a measurement, not a check: run it in a release build"]
 async fn measure_events_per_second_with_hot_and_spread_keys() {
@@ -226,8 +227,12 @@ async fn measure_events_per_second_with_hot_and_spread_keys() {
         .ok()
         .and_then(|v| v.parse().ok())
         .unwrap_or(100_000);
-    for (name, keys) in [("1,024 keys", 1_024), ("one key", 1)] {
-        let rate = events_per_second(events, keys).await;
-        println!("{name}: {events} events at {rate:.0} events/s");
+    let keys = std::env::var("KEYS").unwrap_or_else(|_| "1024,1".to_owned());
+    for keys in keys
+        .split(',')
+        .map(|k| k.trim().parse::<u64>().expect("KEYS"))
+    {
+        let rate = events_per_second(events, keys.max(1)).await;
+        println!("{keys} keys: {events} events at {rate:.0} events/s");
     }
 }
