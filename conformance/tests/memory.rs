@@ -22,3 +22,16 @@ async fn all_checks_on_one_shared_broker() {
     let broker = MemoryBroker::new();
     accord_conformance::run_all(|| broker.clone()).await;
 }
+
+/// Every check on a broker with tight bounds: the checks' traffic fits in
+/// them, and nothing in the model depends on the default sizes.
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn all_checks_on_a_tightly_bounded_broker() {
+    let broker = MemoryBroker::builder()
+        .max_messages(64)
+        .max_bytes(64 * 1024)
+        .unclaimed_max_messages(64)
+        .unclaimed_max_bytes(64 * 1024)
+        .build();
+    accord_conformance::run_all(|| broker.clone()).await;
+}

@@ -1,9 +1,17 @@
 //! Duplicate suppression by event id, per subscriber group.
+//!
+//! Event ids come from publishers, so their length is not ours to choose.
+//! [`MemoryDedupe`] holds at most a bounded number of ids and a bounded
+//! number of bytes of group and id text: a group name or id longer than
+//! its `max_id_len` is kept as its SHA-256 digest (32 bytes), and the
+//! oldest handled ids are forgotten first when either bound is reached.
 
 use std::collections::{HashSet, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
+
+use sha2::{Digest, Sha256};
 
 /// What a [`DedupeStore`] knows of an event id.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -25,9 +33,26 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// The subscriber calls [`begin`](DedupeStore::begin) before a handler runs,
 /// then [`complete`](DedupeStore::complete) after it succeeded or after the
 /// event was dead-lettered, or [`abort`](DedupeStore::abort) after a failed
-/// attempt that will be retried, or when the attempt was abandoned. Implement it over a shared
-/// store (Redis, a database) when the members of a group run in several
-/// processes.
+/// attempt that will be retried, or when the attempt was abandoned.
+/// Implement it over a shared store (Redis, a database) when the members of
+/// a group run in several processes.
+///
+/// # Bounds
+///
+/// Group names and event ids arrive from publishers and can be of any
+/// length and number, so a store must bound what it holds:
+///
+/// - in entries and in bytes, forgetting the oldest handled ids first (a
+///   forgotten id is [`Begin::New`] again: duplicates are then suppressed
+///   within a window, as a broker's duplicate window does), or with a time
+///   to live;
+/// - per id: a long id is kept as a digest of it (SHA-256, as
+///   [`MemoryDedupe`] does), never as its full text, so that one id costs
+///   a bounded number of bytes whatever a publisher sent.
+///
+/// Claims in progress (between `begin` and `complete` or `abort`) are
+/// bounded by how many handlers run at once, and must not be forgotten
+/// while they last.
 pub trait DedupeStore: Send + Sync + 'static {
     /// Claims `id` for handling by `group`.
     fn begin<'a>(&'a self, group: &'a str, id: &'a str) -> StoreFuture<'a, Begin>;
@@ -38,23 +63,118 @@ pub trait DedupeStore: Send + Sync + 'static {
     fn abort<'a>(&'a self, group: &'a str, id: &'a str) -> StoreFuture<'a, ()>;
 }
 
-/// The default store: in memory, remembering the last `capacity` handled
-/// ids per process.
+/// The default number of ids a [`MemoryDedupe`] remembers: 100,000.
+pub const DEFAULT_DEDUPE_CAPACITY: usize = 100_000;
+
+/// The default most bytes of group and id text a [`MemoryDedupe`] holds:
+/// 16 MiB.
+pub const DEFAULT_DEDUPE_MAX_BYTES: usize = 16 * 1024 * 1024;
+
+/// The default longest group name or event id a [`MemoryDedupe`] keeps as
+/// it is: 256 bytes. A longer one is kept as its 32-byte SHA-256 digest.
+pub const DEFAULT_DEDUPE_MAX_ID_LEN: usize = 256;
+
+/// The length of a digested group name or id.
+const DIGEST_LEN: usize = 32;
+
+/// The default store: in memory, per process, remembering the most recently
+/// handled ids within a bound in entries ([`DEFAULT_DEDUPE_CAPACITY`]) and
+/// in bytes ([`DEFAULT_DEDUPE_MAX_BYTES`]); ids longer than
+/// [`DEFAULT_DEDUPE_MAX_ID_LEN`] are kept as their SHA-256 digest.
+///
+/// ```
+/// use accord::events::MemoryDedupe;
+///
+/// let store = MemoryDedupe::new(10_000).max_bytes(1024 * 1024).max_id_len(128);
+/// assert_eq!(store.held_bytes(), 0);
+/// ```
 #[derive(Debug)]
 pub struct MemoryDedupe {
     capacity: usize,
+    max_bytes: usize,
+    max_id_len: usize,
     state: Mutex<DedupeState>,
+}
+
+/// A group and an id as held: each as its text, or its digest when longer
+/// than `max_id_len`. The flags keep a digest from ever equalling a text.
+#[derive(Debug, PartialEq, Eq, Hash)]
+struct Key {
+    bytes: Box<[u8]>,
+    group_len: usize,
+    group_digested: bool,
+    id_digested: bool,
+}
+
+impl Key {
+    fn new(group: &str, id: &str, max_id_len: usize) -> Self {
+        let mut bytes = Vec::with_capacity(part_len(group, max_id_len) + part_len(id, max_id_len));
+        let group_digested = push_part(&mut bytes, group, max_id_len);
+        let group_len = bytes.len();
+        let id_digested = push_part(&mut bytes, id, max_id_len);
+        Key {
+            bytes: bytes.into_boxed_slice(),
+            group_len,
+            group_digested,
+            id_digested,
+        }
+    }
+
+    /// The bytes this key counts against the store's byte bound.
+    fn size(&self) -> usize {
+        self.bytes.len()
+    }
+}
+
+fn part_len(part: &str, max_id_len: usize) -> usize {
+    if part.len() > max_id_len {
+        DIGEST_LEN
+    } else {
+        part.len()
+    }
+}
+
+/// Appends `part`, or its digest when it is too long; whether it digested.
+fn push_part(bytes: &mut Vec<u8>, part: &str, max_id_len: usize) -> bool {
+    if part.len() > max_id_len {
+        bytes.extend_from_slice(&Sha256::digest(part.as_bytes()));
+        true
+    } else {
+        bytes.extend_from_slice(part.as_bytes());
+        false
+    }
 }
 
 #[derive(Debug, Default)]
 struct DedupeState {
-    done: HashSet<(String, String)>,
-    order: VecDeque<(String, String)>,
-    in_progress: HashSet<(String, String)>,
+    /// Handled ids; each is shared with `order`, not copied.
+    done: HashSet<Arc<Key>>,
+    /// Handled ids, oldest first, to forget them in that order.
+    order: VecDeque<Arc<Key>>,
+    in_progress: HashSet<Key>,
+    /// What `done` and `in_progress` hold, by [`Key::size`].
+    bytes: usize,
 }
 
-/// The default number of handled ids a [`MemoryDedupe`] remembers.
-pub const DEFAULT_DEDUPE_CAPACITY: usize = 100_000;
+impl DedupeState {
+    /// Forgets the oldest handled ids until the store is within its
+    /// bounds, or only claims in progress are left.
+    fn trim(&mut self, capacity: usize, max_bytes: usize) {
+        while self.done.len() + self.in_progress.len() > capacity || self.bytes > max_bytes {
+            let Some(old) = self.order.pop_front() else {
+                break;
+            };
+            self.done.remove(&old);
+            self.bytes -= old.size();
+        }
+    }
+
+    fn release(&mut self, key: &Key) -> Option<Key> {
+        let claim = self.in_progress.take(key)?;
+        self.bytes -= claim.size();
+        Some(claim)
+    }
+}
 
 impl Default for MemoryDedupe {
     fn default() -> Self {
@@ -63,12 +183,51 @@ impl Default for MemoryDedupe {
 }
 
 impl MemoryDedupe {
-    /// A store remembering the last `capacity` handled ids.
+    /// A store remembering at most `capacity` ids (at least 1), within
+    /// [`DEFAULT_DEDUPE_MAX_BYTES`], digesting ids longer than
+    /// [`DEFAULT_DEDUPE_MAX_ID_LEN`].
     pub fn new(capacity: usize) -> Self {
         MemoryDedupe {
             capacity: capacity.max(1),
+            max_bytes: DEFAULT_DEDUPE_MAX_BYTES,
+            max_id_len: DEFAULT_DEDUPE_MAX_ID_LEN,
             state: Mutex::new(DedupeState::default()),
         }
+    }
+
+    /// The most bytes of group and id text held (at least 1); the oldest
+    /// handled ids are forgotten to stay within it. Default
+    /// [`DEFAULT_DEDUPE_MAX_BYTES`].
+    pub fn max_bytes(mut self, bytes: usize) -> Self {
+        self.max_bytes = bytes.max(1);
+        self
+    }
+
+    /// The longest group name or id kept as it is; a longer one is kept as
+    /// its 32-byte SHA-256 digest. Default [`DEFAULT_DEDUPE_MAX_ID_LEN`].
+    pub fn max_id_len(mut self, len: usize) -> Self {
+        self.max_id_len = len;
+        self
+    }
+
+    /// How many ids the store holds: handled, and claimed in progress.
+    pub fn len(&self) -> usize {
+        self.with(|s| s.done.len() + s.in_progress.len())
+    }
+
+    /// Whether the store holds no id.
+    pub fn is_empty(&self) -> bool {
+        self.len() == 0
+    }
+
+    /// The bytes of group and id text the store holds, as bounded by
+    /// [`max_bytes`](Self::max_bytes).
+    pub fn held_bytes(&self) -> usize {
+        self.with(|s| s.bytes)
+    }
+
+    fn key(&self, group: &str, id: &str) -> Key {
+        Key::new(group, id, self.max_id_len)
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut DedupeState) -> T) -> T {
@@ -79,13 +238,17 @@ impl MemoryDedupe {
 
 impl DedupeStore for MemoryDedupe {
     fn begin<'a>(&'a self, group: &'a str, id: &'a str) -> StoreFuture<'a, Begin> {
-        let key = (group.to_owned(), id.to_owned());
+        let key = self.key(group, id);
+        let (capacity, max_bytes) = (self.capacity, self.max_bytes);
         let result = self.with(|s| {
             if s.done.contains(&key) {
                 Begin::Duplicate
-            } else if !s.in_progress.insert(key) {
+            } else if s.in_progress.contains(&key) {
                 Begin::InProgress
             } else {
+                s.bytes += key.size();
+                s.in_progress.insert(key);
+                s.trim(capacity, max_bytes);
                 Begin::New
             }
         });
@@ -93,26 +256,25 @@ impl DedupeStore for MemoryDedupe {
     }
 
     fn complete<'a>(&'a self, group: &'a str, id: &'a str) -> StoreFuture<'a, ()> {
-        let key = (group.to_owned(), id.to_owned());
-        let capacity = self.capacity;
+        let key = self.key(group, id);
+        let (capacity, max_bytes) = (self.capacity, self.max_bytes);
         self.with(|s| {
-            s.in_progress.remove(&key);
-            if s.done.insert(key.clone()) {
+            let key = s.release(&key).unwrap_or(key);
+            if !s.done.contains(&key) {
+                let key = Arc::new(key);
+                s.bytes += key.size();
+                s.done.insert(key.clone());
                 s.order.push_back(key);
-                while s.order.len() > capacity {
-                    if let Some(old) = s.order.pop_front() {
-                        s.done.remove(&old);
-                    }
-                }
+                s.trim(capacity, max_bytes);
             }
         });
         Box::pin(std::future::ready(()))
     }
 
     fn abort<'a>(&'a self, group: &'a str, id: &'a str) -> StoreFuture<'a, ()> {
-        let key = (group.to_owned(), id.to_owned());
+        let key = self.key(group, id);
         self.with(|s| {
-            s.in_progress.remove(&key);
+            s.release(&key);
         });
         Box::pin(std::future::ready(()))
     }
@@ -148,5 +310,68 @@ mod tests {
             Begin::New,
             "capacity 2 forgot the oldest"
         );
+    }
+
+    #[tokio::test]
+    async fn a_thousand_ids_of_64_kib_stay_within_the_byte_bound() {
+        let store = MemoryDedupe::default();
+        let group = "inventory";
+        let ids: Vec<String> = (0..1_000)
+            .map(|n| format!("{n:08}{}", "x".repeat(64 * 1024 - 8)))
+            .collect();
+        for id in &ids {
+            assert_eq!(store.begin(group, id).await, Begin::New);
+            store.complete(group, id).await;
+        }
+        assert_eq!(store.len(), 1_000, "nothing was forgotten");
+        let per_id = group.len() + DIGEST_LEN;
+        assert_eq!(
+            store.held_bytes(),
+            1_000 * per_id,
+            "each long id is held as its digest"
+        );
+        assert!(store.held_bytes() <= DEFAULT_DEDUPE_MAX_BYTES);
+        for id in ids.iter().step_by(10) {
+            assert_eq!(
+                store.begin(group, id).await,
+                Begin::Duplicate,
+                "a digested id is still recognised"
+            );
+        }
+        let similar = format!("{:08}{}", 1_000, "x".repeat(64 * 1024 - 8));
+        assert_eq!(store.begin(group, &similar).await, Begin::New);
+    }
+
+    #[tokio::test]
+    async fn the_byte_bound_forgets_the_oldest_ids() {
+        // Ten bytes per entry ("g" and a nine-byte id), room for three.
+        let store = MemoryDedupe::new(1_000).max_bytes(30);
+        for n in 0..5 {
+            let id = format!("id-{n:06}");
+            assert_eq!(store.begin("g", &id).await, Begin::New);
+            store.complete("g", &id).await;
+            assert!(store.held_bytes() <= 30, "{} bytes", store.held_bytes());
+        }
+        assert_eq!(store.len(), 3);
+        assert_eq!(store.begin("g", "id-000001").await, Begin::New, "forgotten");
+        assert_eq!(
+            store.begin("g", "id-000004").await,
+            Begin::Duplicate,
+            "the newest are remembered"
+        );
+    }
+
+    #[tokio::test]
+    async fn claims_in_progress_count_and_are_never_forgotten() {
+        let store = MemoryDedupe::new(2);
+        store.complete("g", "old").await;
+        assert_eq!(store.begin("g", "a").await, Begin::New);
+        assert_eq!(store.begin("g", "b").await, Begin::New);
+        assert_eq!(store.len(), 2, "the handled id made room for the claims");
+        assert_eq!(store.begin("g", "a").await, Begin::InProgress);
+        store.abort("g", "a").await;
+        store.abort("g", "b").await;
+        assert!(store.is_empty());
+        assert_eq!(store.held_bytes(), 0);
     }
 }

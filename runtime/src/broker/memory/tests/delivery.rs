@@ -1,0 +1,238 @@
+//! Per-key order, shared messages, redelivery, and what a delivery costs.
+
+use std::time::Duration;
+
+use tokio::time::{timeout, Instant};
+
+use super::super::*;
+use super::{join, msg, take, within};
+use crate::broker::{Delivery, Subscription};
+
+#[tokio::test]
+async fn an_expired_delivery_goes_to_another_member_and_its_late_ack_is_ignored() {
+    let broker = MemoryBroker::new();
+    let options = SubscribeOptions::new("g", ["t"]).ack_wait(Duration::from_millis(50));
+    let mut stuck = broker.subscribe(options.clone()).await.unwrap();
+    let mut other = broker.subscribe(options).await.unwrap();
+    broker.publish(msg("t", "x")).await.unwrap();
+    let first = take(&mut stuck).await;
+    let second = take(&mut other).await;
+    assert_eq!(second.attempt(), 2);
+    first.ack().await.unwrap();
+    assert_eq!(
+        broker.pending("g"),
+        1,
+        "the redelivered copy is still unsettled"
+    );
+    second.ack().await.unwrap();
+    assert_eq!(broker.pending("g"), 0);
+}
+
+#[tokio::test]
+async fn fan_out_and_redelivery_share_one_copy_of_the_message() {
+    let broker = MemoryBroker::new();
+    let mut a = join(&broker, "a", "t").await;
+    let mut b = join(&broker, "b", "t").await;
+    broker
+        .publish(msg("t", "shared").with_header("h", "v").with_key("k"))
+        .await
+        .unwrap();
+    let from_a = take(&mut a).await;
+    let from_b = take(&mut b).await;
+    assert!(std::ptr::eq(from_a.message(), from_b.message()));
+    let first: *const Message = from_a.message();
+    drop(from_a);
+    let again = take(&mut a).await;
+    assert_eq!(again.attempt(), 2);
+    assert!(std::ptr::eq(again.message(), first));
+}
+
+/// The number `n` a test message carries in its payload.
+fn number(delivery: &MemoryDelivery) -> u64 {
+    std::str::from_utf8(&delivery.message().payload)
+        .unwrap()
+        .parse()
+        .unwrap()
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_hundred_thousand_events_on_one_key_arrive_in_order_in_seconds() {
+    const EVENTS: u64 = 100_000;
+    let broker = MemoryBroker::builder()
+        .max_messages(EVENTS as usize)
+        .build();
+    let mut sub = broker
+        .subscribe(SubscribeOptions::new("g", ["t"]).max_in_flight(16))
+        .await
+        .unwrap();
+    let started = Instant::now();
+    for n in 0..EVENTS {
+        broker
+            .publish(msg("t", &n.to_string()).with_key("hot"))
+            .await
+            .unwrap();
+    }
+    let consume = async {
+        let mut acks = tokio::task::JoinSet::new();
+        for expected in 0..EVENTS {
+            let delivery = sub.next().await.expect("open");
+            assert_eq!(number(&delivery), expected, "out of order");
+            // Settled elsewhere, so the next call finds the key busy.
+            acks.spawn(delivery.ack());
+            while acks.try_join_next().is_some() {}
+        }
+        while acks.join_next().await.is_some() {}
+    };
+    within(
+        Duration::from_secs(30),
+        "100,000 events on one key",
+        consume,
+    )
+    .await;
+    println!("100,000 events on one key in {:?}", started.elapsed());
+    assert_eq!(broker.pending("g"), 0);
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn per_key_order_holds_with_many_keys_retries_and_releases() {
+    use std::collections::{HashMap, HashSet};
+    use std::sync::Mutex as StdMutex;
+
+    const KEYS: u64 = 64;
+    const PER_KEY: u64 = 40;
+    let broker = MemoryBroker::new();
+    let options = SubscribeOptions::new("g", ["t"]).max_in_flight(8);
+    let members = [
+        broker.subscribe(options.clone()).await.unwrap(),
+        broker.subscribe(options).await.unwrap(),
+    ];
+    for n in 0..KEYS * PER_KEY {
+        let key = format!("k{}", n % KEYS);
+        broker
+            .publish(msg("t", &n.to_string()).with_key(key))
+            .await
+            .unwrap();
+    }
+    // Which keys have a message out, and each key's acked numbers in order.
+    let busy = std::sync::Arc::new(StdMutex::new(HashSet::new()));
+    let acked = std::sync::Arc::new(StdMutex::new(HashMap::<u64, Vec<u64>>::new()));
+    let mut tasks = tokio::task::JoinSet::new();
+    for (seed, mut member) in members.into_iter().enumerate() {
+        let (busy, acked) = (busy.clone(), acked.clone());
+        tasks.spawn(async move {
+            let mut rng = fastrand::Rng::with_seed(seed as u64);
+            let mut settles = tokio::task::JoinSet::new();
+            loop {
+                let done: usize = acked.lock().unwrap().values().map(Vec::len).sum();
+                if done as u64 == KEYS * PER_KEY {
+                    break;
+                }
+                let Ok(Some(delivery)) = timeout(Duration::from_millis(50), member.next()).await
+                else {
+                    continue;
+                };
+                let n = number(&delivery);
+                let key = n % KEYS;
+                assert!(
+                    busy.lock().unwrap().insert(key),
+                    "two messages of key {key} out at once"
+                );
+                let roll = rng.u8(0..100);
+                let (busy, acked) = (busy.clone(), acked.clone());
+                settles.spawn(async move {
+                    tokio::time::sleep(Duration::from_micros(rng_delay(n))).await;
+                    busy.lock().unwrap().remove(&key);
+                    match roll {
+                        0..15 => delivery.retry(Duration::from_millis(1)).await.unwrap(),
+                        15..30 => drop(delivery),
+                        _ => {
+                            acked.lock().unwrap().entry(key).or_default().push(n);
+                            delivery.ack().await.unwrap();
+                        }
+                    }
+                });
+                while settles.try_join_next().is_some() {}
+            }
+        });
+    }
+    within(Duration::from_secs(30), "every message acked", async {
+        while let Some(result) = tasks.join_next().await {
+            result.unwrap();
+        }
+    })
+    .await;
+    let acked = acked.lock().unwrap();
+    for key in 0..KEYS {
+        let expected: Vec<u64> = (0..PER_KEY).map(|i| i * KEYS + key).collect();
+        assert_eq!(acked[&key], expected, "key {key} out of order");
+    }
+    assert_eq!(broker.pending("g"), 0);
+}
+
+/// A handler time of up to a millisecond, varied by message.
+fn rng_delay(n: u64) -> u64 {
+    (n * 7_919) % 1_000
+}
+
+/// Events per second through one subscriber that settles each delivery in
+/// its own task, as the subscriber runtime does, with `keys` distinct keys.
+async fn events_per_second(events: u64, keys: u64) -> f64 {
+    use std::sync::atomic::{AtomicU64, Ordering};
+
+    let broker = MemoryBroker::new();
+    let mut sub = broker
+        .subscribe(SubscribeOptions::new("g", ["t"]).max_in_flight(16))
+        .await
+        .unwrap();
+    let acked = Arc::new(AtomicU64::new(0));
+    let consumer = tokio::spawn({
+        let acked = acked.clone();
+        async move {
+            let mut settles = tokio::task::JoinSet::new();
+            for _ in 0..events {
+                let delivery = sub.next().await.expect("open");
+                let acked = acked.clone();
+                settles.spawn(async move {
+                    tokio::task::yield_now().await;
+                    delivery.ack().await.unwrap();
+                    acked.fetch_add(1, Ordering::Relaxed);
+                });
+                while settles.try_join_next().is_some() {}
+            }
+            while settles.join_next().await.is_some() {}
+        }
+    });
+    let payload = bytes::Bytes::from(vec![b'x'; 200]);
+    let started = Instant::now();
+    for n in 0..events {
+        let message = Message::new("t", payload.clone())
+            .with_key(format!("k{}", n % keys))
+            .with_header("ce-id", n.to_string());
+        broker.publish(message).await.unwrap();
+    }
+    within(Duration::from_secs(120), "the measured events", consumer)
+        .await
+        .unwrap();
+    assert_eq!(acked.load(Ordering::Relaxed), events);
+    events as f64 / started.elapsed().as_secs_f64()
+}
+
+/// Run with `cargo test --release -p accord --lib measure -- --ignored
+/// --nocapture`; `EVENTS` sets how many, `KEYS` how many distinct keys
+/// (a comma-separated list; 1,024 then 1 unless set).
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+#[ignore = "a measurement, not a check: run it in a release build"]
+async fn measure_events_per_second_with_hot_and_spread_keys() {
+    let events = std::env::var("EVENTS")
+        .ok()
+        .and_then(|v| v.parse().ok())
+        .unwrap_or(100_000);
+    let keys = std::env::var("KEYS").unwrap_or_else(|_| "1024,1".to_owned());
+    for keys in keys
+        .split(',')
+        .map(|k| k.trim().parse::<u64>().expect("KEYS"))
+    {
+        let rate = events_per_second(events, keys.max(1)).await;
+        println!("{keys} keys: {events} events at {rate:.0} events/s");
+    }
+}
