@@ -6,7 +6,10 @@
 //! (the broker request/reply of [`crate::transport::BrokerTransport`]).
 //! AsyncAPI's default schema format is JSON Schema draft-07, so the
 //! descriptor's 2020-12 schemas are converted with the same transforms
-//! schemars applies for draft-07.
+//! schemars applies for draft-07. Like the OpenAPI document and the schema
+//! files, every fixed-width integer keeps the range of its Rust type
+//! (`minimum`/`maximum`), so a publisher that validates against this
+//! document cannot send a value the Rust subscriber fails to decode.
 
 use schemars::transform::{
     RemoveRefSiblings, ReplacePrefixItems, ReplaceUnevaluatedProperties, Transform,
@@ -21,7 +24,7 @@ use crate::events::envelope;
 use crate::transport::broker::{CORRELATION_ID, PATH_PREFIX, QUERY, STATUS};
 use crate::transport::request_topic;
 
-use super::{rewrite_refs, summary};
+use super::{bound_integer_formats, rewrite_refs, summary};
 
 const SCHEMAS: &str = "#/components/schemas/";
 
@@ -72,6 +75,7 @@ pub fn asyncapi(descriptor: &ServiceDescriptor) -> Value {
     rewrite_refs(&mut document, SCHEMAS);
     let problem_ref = format!("{SCHEMAS}{problem}");
     replace_placeholder(&mut document, &problem_ref);
+    bound_integer_formats(&mut document);
     document
 }
 
@@ -327,5 +331,56 @@ mod tests {
             json!([{ "type": "string" }, { "type": "integer" }])
         );
         assert!(converted.get("prefixItems").is_none());
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+    struct Reading {
+        sensor: u8,
+        delta: i16,
+        count: u32,
+        total: i64,
+        serial: u64,
+        offset: Option<i32>,
+        samples: Vec<u16>,
+        ratio: f64,
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+    struct Batch {
+        readings: Vec<Reading>,
+        size: usize,
+    }
+
+    #[test]
+    fn integer_schemas_keep_their_range() {
+        let mut builder = crate::descriptor::DescriptorBuilder::new("meters", "1.0.0", "");
+        builder.event::<Batch>("batch_read", "", "meters.batch", None, "batch");
+        builder.event::<u32>("count_changed", "", "meters.count", None, "count");
+        let document = asyncapi(&builder.finish());
+        let schemas = &document["components"]["schemas"];
+        let reading = &schemas["Reading"]["properties"];
+        let range = |schema: &Value| (schema["minimum"].clone(), schema["maximum"].clone());
+        assert_eq!(range(&reading["sensor"]), (json!(0), json!(255)));
+        assert_eq!(range(&reading["delta"]), (json!(i16::MIN), json!(i16::MAX)));
+        assert_eq!(range(&reading["count"]), (json!(0), json!(u32::MAX)));
+        assert_eq!(range(&reading["total"]), (json!(i64::MIN), json!(i64::MAX)));
+        assert_eq!(range(&reading["serial"]), (json!(0), json!(u64::MAX)));
+        assert_eq!(
+            range(&reading["offset"]),
+            (json!(i32::MIN), json!(i32::MAX))
+        );
+        assert_eq!(
+            range(&reading["samples"]["items"]),
+            (json!(0), json!(u16::MAX))
+        );
+        assert_eq!(
+            reading["ratio"].get("maximum"),
+            None,
+            "floats are not bounded"
+        );
+        let batch = &schemas["Batch"]["properties"];
+        assert_eq!(batch["size"]["maximum"], json!(usize::MAX as u64));
+        let payload = &document["components"]["messages"]["count_changed"]["payload"];
+        assert_eq!(range(payload), (json!(0), json!(u32::MAX)), "{payload}");
     }
 }
