@@ -6,6 +6,11 @@
 //! and encodes the method's result as a [`Reply`]. HTTP maps these one to one
 //! onto a request and a response; the in-process transport hands them over
 //! directly; a broker transport carries them as a message.
+//!
+//! The same rules hold whichever transport carries a call: a value carried
+//! as text (path parameter, header, query) has one spelling ([`Call`]), and
+//! a reply is accepted only with the status the contract declares
+//! ([`Reply::decode`]).
 
 mod call;
 mod rejection;
@@ -34,7 +39,8 @@ pub type PathParams = Vec<(Cow<'static, str>, String)>;
 pub enum Segment {
     /// Literal text, copied as is.
     Literal(&'static str),
-    /// A `{name}` parameter, filled with the percent-encoded argument.
+    /// A `{name}` parameter, filled with the percent-encoded argument (`.`
+    /// and `..` as `%2E` and `%2E%2E`, so no path normaliser removes them).
     Param(&'static str),
 }
 

@@ -319,10 +319,9 @@ impl<'de, V: Visitor<'de>, T: Integer> Visitor<'de> for IntegerText<V, T> {
 
     fn visit_str<E: de::Error>(self, text: &str) -> Result<V::Value, E> {
         let value: T = text.parse().map_err(E::custom)?;
-        let canonical = value.to_string();
-        if canonical != text {
+        if !is_canonical_integer(text) {
             return Err(E::custom(format!(
-                "not a canonical integer: write it as `{canonical}` (decimal digits, \
+                "not a canonical integer: write it as `{value}` (decimal digits, \
                  a `-` only when negative, no `+`, no leading zeros)"
             )));
         }
@@ -372,6 +371,16 @@ impl<'de, V: Visitor<'de>> Visitor<'de> for BoolText<V> {
             _ => Err(E::custom("not a boolean: write `true` or `false`")),
         }
     }
+}
+
+/// Whether `text`, which parses as an integer, is spelled as `Display`
+/// writes that integer.
+fn is_canonical_integer(text: &str) -> bool {
+    if text == "0" {
+        return true;
+    }
+    let digits = text.strip_prefix('-').unwrap_or(text);
+    !digits.starts_with(['0', '+'])
 }
 
 /// Whether `text` is a number in JSON's grammar (RFC 8259, section 6):
@@ -450,6 +459,22 @@ mod tests {
         assert!(error.contains("invalid digit"), "{error}");
         let error = plain::<u8>("256").unwrap_err();
         assert!(error.contains("too large"), "{error}");
+    }
+
+    #[test]
+    fn canonical_means_what_display_writes() {
+        for text in [
+            "0", "00", "-0", "+0", "1", "+1", "01", "-1", "-01", "10", "-10", "+10", "007", "-+1",
+            "--1", "1-",
+        ] {
+            if let Ok(value) = text.parse::<i64>() {
+                assert_eq!(
+                    is_canonical_integer(text),
+                    value.to_string() == text,
+                    "{text}"
+                );
+            }
+        }
     }
 
     #[test]
