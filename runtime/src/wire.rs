@@ -15,6 +15,7 @@
 mod call;
 mod rejection;
 mod reply;
+mod strict;
 mod text;
 
 use std::borrow::Cow;

@@ -3,9 +3,8 @@
 //! A transport only moves a [`Call`] to the server and the [`Reply`] back;
 //! encoding, decoding (which checks the reply's status against the
 //! contract), timeouts and the resend of an idempotent call live in
-//! [`ClientCore`], and error classification in
-//! [`RetryClass`](crate::error::RetryClass), so every transport behaves the
-//! same to the caller.
+//! [`ClientCore`], and error classification in [`RetryClass`], so every
+//! transport behaves the same to the caller.
 
 pub mod broker;
 mod http;

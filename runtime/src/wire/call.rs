@@ -10,7 +10,7 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
-use super::text::Strict;
+use super::strict::Strict;
 use super::{is_json, PathParams, Rejection, JSON};
 use crate::error::{EncodeError, Location};
 
