@@ -293,6 +293,11 @@ fn decode_text<'a, T: Deserialize<'a>>(text: &'a str) -> Result<T, serde_plain::
 /// Refuses a query string whose names or values are not UTF-8 once
 /// percent-decoded, naming each such parameter.
 fn check_query_utf8(raw: &str) -> Result<(), Rejection> {
+    // The query is already text: only percent-decoding can make bytes that
+    // are not UTF-8.
+    if !raw.contains('%') {
+        return Ok(());
+    }
     let mut errors = Vec::new();
     for pair in raw.split('&').filter(|pair| !pair.is_empty()) {
         let (name, value) = pair.split_once('=').unwrap_or((pair, ""));
