@@ -229,7 +229,8 @@ pub struct ProtocolError {
     pub reason: String,
     /// The start of the body received (at most 512 bytes, lossy UTF-8).
     pub body_excerpt: String,
-    /// The reply's `Retry-After`, if a reply arrived and carried one.
+    /// The reply's `Retry-After`, if a reply arrived and carried one
+    /// (capped by the transport, at [`DEFAULT_MAX_RETRY_AFTER`] unless set).
     pub retry_after: Option<Duration>,
 }
 
@@ -258,8 +259,10 @@ pub enum CallError<E> {
     Timeout(Duration),
     /// The connection could not be made or broke before the answer arrived.
     Connection(BoxError),
-    /// The answer did not follow the contract: unexpected status or an
-    /// undecodable body.
+    /// The answer did not follow the contract: a status other than the one
+    /// the contract declares for it (for the success, for the typed error's
+    /// variant, or named by the problem document), no problem document with
+    /// an error status, or an undecodable body.
     Protocol(ProtocolError),
     /// An argument could not be encoded for the wire.
     Encode(EncodeError),
@@ -301,8 +304,8 @@ impl<E> CallError<E> {
     }
 
     /// How long the server asked the caller to wait before sending the call
-    /// again (the reply's `Retry-After`, capped at
-    /// [`DEFAULT_MAX_RETRY_AFTER`]), for a retryable failure that carried one.
+    /// again, for a retryable failure whose reply carried a `Retry-After`
+    /// (capped by the transport, at [`DEFAULT_MAX_RETRY_AFTER`] unless set).
     pub fn retry_after(&self) -> Option<Duration> {
         self.retry_class().retry_after()
     }

@@ -28,8 +28,9 @@ pub struct Reply {
     /// The body.
     pub body: Bytes,
     /// How long the server asked the caller to wait before sending the call
-    /// again (HTTP `Retry-After`, sent with 429 and 503), as the server
-    /// gave it; `None` when it did not say. A client reads it into the
+    /// again (HTTP `Retry-After`, sent with 429 and 503), capped by the
+    /// transport ([`HttpTransport::max_retry_after`](crate::HttpTransport::max_retry_after));
+    /// `None` when it did not say. A client reads it into the
     /// [`RetryClass`](crate::error::RetryClass) of the failed call.
     pub retry_after: Option<Duration>,
 }
