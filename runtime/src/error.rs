@@ -1,6 +1,9 @@
 //! Errors on both sides of a call: the typed service error a contract
-//! declares, the RFC 9457 problem document every failure travels as, and the
-//! [`CallError`] a client returns.
+//! declares, the RFC 9457 problem document every failure travels as, the
+//! [`CallError`] a client returns, and its [`RetryClass`]: the one rule for
+//! whether a failed call may be sent again.
+
+mod retry;
 
 use std::fmt;
 use std::time::Duration;
@@ -9,6 +12,9 @@ use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
+
+pub(crate) use retry::parse_retry_after;
+pub use retry::{RetryClass, DEFAULT_MAX_RETRY_AFTER};
 
 /// A variant of a service error and the status it is sent with; written by
 /// `#[derive(ServiceError)]`.
@@ -136,6 +142,9 @@ pub struct Problem {
     /// The service's typed error value.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<Value>,
+    /// Not part of the document: the `Retry-After` of the reply it came in.
+    #[serde(skip)]
+    retry_after: Option<Duration>,
 }
 
 fn about_blank() -> String {
@@ -158,7 +167,20 @@ impl Problem {
             instance: None,
             errors: Vec::new(),
             error: None,
+            retry_after: None,
         }
+    }
+
+    /// How long the server asked the caller to wait before sending the call
+    /// again, from the `Retry-After` of the reply this document came in
+    /// (servers send it with 429 and 503); `None` when it did not say or
+    /// the document was not received by a client.
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_after
+    }
+
+    pub(crate) fn set_retry_after(&mut self, retry_after: Option<Duration>) {
+        self.retry_after = retry_after;
     }
 
     /// Sets the detail.
@@ -207,6 +229,9 @@ pub struct ProtocolError {
     pub reason: String,
     /// The start of the body received (at most 512 bytes, lossy UTF-8).
     pub body_excerpt: String,
+    /// The reply's `Retry-After`, if a reply arrived and carried one
+    /// (capped by the transport, at [`DEFAULT_MAX_RETRY_AFTER`] unless set).
+    pub retry_after: Option<Duration>,
 }
 
 impl fmt::Display for ProtocolError {
@@ -234,8 +259,10 @@ pub enum CallError<E> {
     Timeout(Duration),
     /// The connection could not be made or broke before the answer arrived.
     Connection(BoxError),
-    /// The answer did not follow the contract: unexpected status or an
-    /// undecodable body.
+    /// The answer did not follow the contract: a status other than the one
+    /// the contract declares for it (for the success, for the typed error's
+    /// variant, or named by the problem document), no problem document with
+    /// an error status, or an undecodable body.
     Protocol(ProtocolError),
     /// An argument could not be encoded for the wire.
     Encode(EncodeError),
@@ -250,11 +277,37 @@ impl<E> CallError<E> {
         }
     }
 
-    /// Whether the call may have reached the service and may be repeated
-    /// safely only if the operation is idempotent.
+    /// How this failure counts for sending the call again: the one rule
+    /// every retry decision follows. See [`RetryClass`] for which failures
+    /// are retryable and which count against the server's health.
+    pub fn retry_class(&self) -> RetryClass {
+        match self {
+            CallError::Service(_) | CallError::Encode(_) => RetryClass::Final,
+            CallError::Timeout(_) => RetryClass::Timeout,
+            CallError::Connection(_) => RetryClass::Connection,
+            CallError::Problem(problem) => {
+                RetryClass::of_status(problem.status, problem.retry_after())
+            }
+            CallError::Protocol(error) => match error.status {
+                Some(status) => RetryClass::of_status(status, error.retry_after),
+                None => RetryClass::Final,
+            },
+        }
+    }
+
+    /// Whether sending the call again may succeed: a timeout, a connection
+    /// failure, a 5xx or a 429 reply, whether or not it is a problem
+    /// document. Only an idempotent operation may be repeated safely.
+    /// Shorthand for `self.retry_class().is_retryable()`.
     pub fn is_retryable(&self) -> bool {
-        matches!(self, CallError::Timeout(_) | CallError::Connection(_))
-            || matches!(self, CallError::Problem(p) if p.status >= 500)
+        self.retry_class().is_retryable()
+    }
+
+    /// How long the server asked the caller to wait before sending the call
+    /// again, for a retryable failure whose reply carried a `Retry-After`
+    /// (capped by the transport, at [`DEFAULT_MAX_RETRY_AFTER`] unless set).
+    pub fn retry_after(&self) -> Option<Duration> {
+        self.retry_class().retry_after()
     }
 }
 

@@ -1,7 +1,9 @@
 //! Values that need escaping reach the server byte for byte, in every
-//! position a request can carry them, over HTTP and in process; and one
-//! client reuses one connection.
+//! position a request can carry them, over HTTP and in process; a path
+//! parameter `.` or `..` travels as a segment no path normaliser removes;
+//! and one client reuses one connection.
 
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use accord::prelude::*;
@@ -211,5 +213,91 @@ async fn one_client_reuses_one_connection() {
     .await
     .expect("echo");
     assert_eq!(connections.get(), 1, "a clone shares the connection");
+    server.shutdown().await.expect("clean shutdown");
+}
+
+/// The request targets a server received, before routing.
+type Targets = Arc<Mutex<Vec<String>>>;
+
+/// The echo router, recording each request's path as it came off the wire.
+fn recording_echo() -> (axum::Router, Targets) {
+    let targets = Targets::default();
+    let seen = targets.clone();
+    let router = EchoService.into_router().layer(axum::middleware::from_fn(
+        move |request: axum::extract::Request, next: axum::middleware::Next| {
+            seen.lock().unwrap().push(request.uri().path().to_owned());
+            next.run(request)
+        },
+    ));
+    (router, targets)
+}
+
+/// What a proxy or client library that normalises paths makes of `path`:
+/// RFC 3986 section 5.2.4, removing `.` and `..` segments (and the segment
+/// before each `..`).
+fn remove_dot_segments(path: &str) -> String {
+    let segments: Vec<&str> = path.split('/').skip(1).collect();
+    let mut out: Vec<&str> = Vec::new();
+    for (i, segment) in segments.iter().enumerate() {
+        let last = i + 1 == segments.len();
+        match *segment {
+            "." => {}
+            ".." => {
+                out.pop();
+            }
+            other => {
+                out.push(other);
+                continue;
+            }
+        }
+        if last {
+            out.push("");
+        }
+    }
+    format!("/{}", out.join("/"))
+}
+
+#[test]
+fn the_normaliser_removes_dot_segments() {
+    assert_eq!(remove_dot_segments("/echo/../and/x"), "/and/x");
+    assert_eq!(remove_dot_segments("/echo/x/and/."), "/echo/x/and/");
+    assert_eq!(
+        remove_dot_segments("/echo/%2E%2E/and/%2E"),
+        "/echo/%2E%2E/and/%2E"
+    );
+}
+
+#[tokio::test]
+async fn dot_segments_survive_a_path_normaliser() {
+    let (router, targets) = recording_echo();
+    let server = TestServer::start(router).await;
+    let client = EchoClient::new(&server.url()).unwrap();
+    let query = EchoQuery::default();
+    for (first, second) in [("..", "."), (".", ".."), ("..", ".."), ("...", "a.b")] {
+        let echoed = within(
+            "an echo",
+            client.echo(&first.to_owned(), &second.to_owned(), &query, &None),
+        )
+        .await
+        .unwrap_or_else(|e| panic!("echo {first:?} {second:?}: {e}"));
+        assert_eq!(
+            (echoed.first.as_str(), echoed.second.as_str()),
+            (first, second)
+        );
+        let target = targets.lock().unwrap().pop().expect("a request arrived");
+        assert_eq!(
+            remove_dot_segments(&target),
+            target,
+            "a normalising proxy would send {first:?}/{second:?} elsewhere"
+        );
+    }
+    within(
+        "an echo",
+        client.echo(&"..".to_owned(), &".".to_owned(), &query, &None),
+    )
+    .await
+    .expect("echo");
+    let target = targets.lock().unwrap().pop().expect("a request arrived");
+    assert_eq!(target, "/echo/%2E%2E/and/%2E", "dots are percent-encoded");
     server.shutdown().await.expect("clean shutdown");
 }

@@ -332,6 +332,75 @@ async fn bad_query_string_is_400_naming_the_parameter() {
 }
 
 #[tokio::test]
+async fn a_non_canonical_integer_in_the_path_is_400_naming_the_canonical_form() {
+    let server = orders().await;
+    for (path, canonical) in [
+        ("/orders/+1", "1"),
+        ("/orders/%2B1", "1"),
+        ("/orders/01", "1"),
+        ("/orders/00", "0"),
+        ("/orders/0042", "42"),
+    ] {
+        let problem = rejected(&server, raw::get(path), 400).await;
+        let error = only_error(&problem);
+        assert_eq!(error.location, Location::Path, "{path}");
+        assert_eq!(error.field, "id", "{path}");
+        assert!(
+            error.reason.contains("not a canonical integer")
+                && error.reason.contains(&format!("`{canonical}`")),
+            "{path}: {problem:?}"
+        );
+    }
+    let problem = rejected(
+        &server,
+        raw::json(Method::PUT, "/orders/01/status", r#"{"status":"shipped"}"#),
+        400,
+    )
+    .await;
+    assert_eq!(only_error(&problem).field, "id");
+    // The canonical spelling reaches the service (`rejected` placed order 1).
+    let response = raw::send(server.addr(), raw::get("/orders/1")).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+    assert_eq!(response.json()["id"], 1);
+}
+
+#[tokio::test]
+async fn a_non_canonical_integer_in_the_query_is_400_naming_it() {
+    let server = orders().await;
+    for (path, canonical) in [("/orders?limit=01", "1"), ("/orders?limit=%2B5", "5")] {
+        let problem = rejected(&server, raw::get(path), 400).await;
+        let error = only_error(&problem);
+        assert_eq!(error.location, Location::Query, "{path}");
+        assert_eq!(error.field, "limit", "{path}");
+        assert!(
+            error.reason.contains(&format!("`{canonical}`")),
+            "{path}: {problem:?}"
+        );
+    }
+    let response = raw::send(server.addr(), raw::get("/orders?limit=5")).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+}
+
+#[tokio::test]
+async fn a_query_value_that_is_not_utf8_is_400_naming_it() {
+    let server = orders().await;
+    for path in [
+        "/orders?customer_id=%FF",
+        "/orders?customer_id=ok%C3",
+        "/orders?limit=1&customer_id=%E6%97",
+    ] {
+        let problem = rejected(&server, raw::get(path), 400).await;
+        let error = only_error(&problem);
+        assert_eq!(error.location, Location::Query, "{path}");
+        assert_eq!(error.field, "customer_id", "{path}: {problem:?}");
+        assert!(error.reason.contains("UTF-8"), "{path}: {problem:?}");
+    }
+    // Percent-encoded UTF-8 is fine.
+    let response = raw::send(server.addr(), raw::get("/orders?customer_id=Zo%C3%AB")).await;
+    assert_eq!(response.status, StatusCode::OK, "{}", response.text());
+}
+
+#[tokio::test]
 async fn duplicated_header_is_400_naming_it() {
     let server = orders().await;
     let mut request = raw::request(Method::DELETE, "/orders/1", RawBody::Empty);
@@ -540,6 +609,21 @@ async fn the_asyncapi_document_is_served() {
         "orders.rpc.place_order"
     );
     assert!(document["operations"]["place_order"]["reply"].is_object());
+
+    // Integer fields keep the range of their Rust type, as in openapi.json.
+    let schemas = &document["components"]["schemas"];
+    let quantity = &schemas["Line"]["properties"]["quantity"];
+    assert_eq!(quantity["minimum"], 0, "{quantity}");
+    assert_eq!(quantity["maximum"], u32::MAX, "{quantity}");
+    let placed = &schemas["OrderPlaced"]["properties"]["total_cents"];
+    assert_eq!(placed["maximum"], u64::MAX, "{placed}");
+    let openapi = raw::send(server.addr(), raw::get("/openapi.json"))
+        .await
+        .json();
+    assert_eq!(
+        &openapi["components"]["schemas"]["Line"]["properties"]["quantity"], quantity,
+        "the same bounds in both documents"
+    );
 }
 
 #[tokio::test]

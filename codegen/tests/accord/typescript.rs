@@ -113,4 +113,9 @@ fn the_orders_client_calls_every_request_method_of_the_example_server() {
         );
     }
     assert!(stdout.contains("typed error: not_found 404"), "{stdout}");
+    assert!(stdout.contains("dot segments refused"), "{stdout}");
+    assert!(
+        stdout.contains("contradicting statuses refused"),
+        "{stdout}"
+    );
 }

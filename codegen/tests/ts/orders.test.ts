@@ -6,6 +6,7 @@
 import {
   OrdersClient,
   ProblemError,
+  ProtocolError,
   ServiceError,
   encodePathSegment,
   encodeQuery,
@@ -129,6 +130,69 @@ check(
   encodePathSegment("a b/c?d#e%f~g!$&'()*+,;=:@ü"),
 );
 check(encodePathSegment(42) === "42", "numbers are written as they are");
+check(encodePathSegment(".") === "%2E" && encodePathSegment("..") === "%2E%2E", "dot segments are encoded");
+check(encodePathSegment("...") === "..." && encodePathSegment("a.b") === "a.b", "other dots are kept");
+
+// fetch's URL parser drops a dot segment even percent-encoded, so a call
+// with `.` or `..` as a path parameter is refused before anything is sent.
+check(new URL(`${BASE_URL}/orders/%2E%2E`).pathname === "/", "WHATWG URLs drop %2E%2E");
+let sent = 0;
+const sentSoFar = (): number => sent;
+const counting = new OrdersClient({
+  baseUrl: BASE_URL,
+  fetch: (input, init) => {
+    sent += 1;
+    return fetch(input, init);
+  },
+});
+for (const dots of [".", ".."]) {
+  try {
+    await counting.getOrder(dots as unknown as number);
+    check(false, `a path parameter ${dots} is refused`);
+  } catch (error) {
+    check(error instanceof TypeError, `${dots} threw ${error}`);
+    check(error.message.includes("get_order: path parameter `id`"), error.message);
+  }
+}
+check(sentSoFar() === 0, `${sentSoFar()} calls were sent`);
+check(unwrap(await counting.getOrder(order.id)).id === order.id, "other values are sent");
+check(sentSoFar() === 1, "one call sent");
+console.log("dot segments refused");
+
+// A reply whose status contradicts the contract is a protocol error.
+function answering(status: number, contentType: string, body: unknown): OrdersClient {
+  return new OrdersClient({
+    baseUrl: BASE_URL,
+    fetch: async () => new Response(JSON.stringify(body), { status, headers: { "content-type": contentType } }),
+  });
+}
+async function protocolError(call: Promise<unknown>): Promise<ProtocolError> {
+  try {
+    await call;
+  } catch (error) {
+    if (error instanceof ProtocolError) {
+      return error;
+    }
+    throw error;
+  }
+  throw new Error("check failed: the reply was accepted");
+}
+const okInsteadOfCreated = await protocolError(answering(200, "application/json", order).placeOrder(newOrder("apple", 1)));
+check(okInsteadOfCreated.status === 200 && okInsteadOfCreated.message.includes("declares status 201"), okInsteadOfCreated.message);
+const undeclared = await protocolError(
+  answering(400, "application/problem+json", {
+    type: "urn:accord:problem:service-error",
+    title: "Out of stock",
+    status: 400,
+    error: { code: "out_of_stock", sku: "apple", available: 0 },
+  }).getOrder(1),
+);
+check(undeclared.message.includes("no service error with this status"), undeclared.message);
+const mismatched = await protocolError(
+  answering(503, "application/problem+json", { type: "about:blank", title: "Busy", status: 500 }).stats(),
+);
+check(mismatched.message.includes("the problem document says status 500"), mismatched.message);
+console.log("contradicting statuses refused");
 check(
   encodeQuery({ status: "placed", limit: 5, gone: undefined, none: null, tags: ["a b", "c&d"] }) ===
     "status=placed&limit=5&tags=a+b&tags=c%26d",

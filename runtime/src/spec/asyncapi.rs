@@ -6,7 +6,10 @@
 //! (the broker request/reply of [`crate::transport::BrokerTransport`]).
 //! AsyncAPI's default schema format is JSON Schema draft-07, so the
 //! descriptor's 2020-12 schemas are converted with the same transforms
-//! schemars applies for draft-07.
+//! schemars applies for draft-07. Like the OpenAPI document and the schema
+//! files, every fixed-width integer keeps the range of its Rust type
+//! (`minimum`/`maximum`), so a publisher that validates against this
+//! document cannot send a value the Rust subscriber fails to decode.
 
 use schemars::transform::{
     RemoveRefSiblings, ReplacePrefixItems, ReplaceUnevaluatedProperties, Transform,
@@ -21,7 +24,7 @@ use crate::events::envelope;
 use crate::transport::broker::{CORRELATION_ID, PATH_PREFIX, QUERY, STATUS};
 use crate::transport::request_topic;
 
-use super::{rewrite_refs, summary};
+use super::{bound_integer_formats, rewrite_refs, summary};
 
 const SCHEMAS: &str = "#/components/schemas/";
 
@@ -37,7 +40,7 @@ pub fn asyncapi(descriptor: &ServiceDescriptor) -> Value {
                 describe_event(op, event, &mut channels, &mut operations, &mut messages)
             }
             crate::descriptor::OperationKind::Request(request) => describe_request(
-                &descriptor.name,
+                descriptor,
                 op,
                 request,
                 &mut channels,
@@ -72,6 +75,7 @@ pub fn asyncapi(descriptor: &ServiceDescriptor) -> Value {
     rewrite_refs(&mut document, SCHEMAS);
     let problem_ref = format!("{SCHEMAS}{problem}");
     replace_placeholder(&mut document, &problem_ref);
+    bound_integer_formats(&mut document);
     document
 }
 
@@ -168,7 +172,7 @@ fn describe_event(
 }
 
 fn describe_request(
-    service: &str,
+    descriptor: &ServiceDescriptor,
     op: &OperationDescriptor,
     request: &RequestDescriptor,
     channels: &mut Map<String, Value>,
@@ -188,10 +192,12 @@ fn describe_request(
     header_props.insert(CORRELATION_ID.into(), json!({ "type": "string" }));
     for param in &request.path_params {
         let header = format!("{PATH_PREFIX}{}", param.name);
-        header_props.insert(
-            header.clone(),
-            json!({ "type": "string", "description": format!("The `{}` path parameter.", param.name) }),
+        let mut schema = text_schema(descriptor, &param.schema);
+        schema.insert(
+            "description".into(),
+            json!(format!("The `{}` path parameter.", param.name)),
         );
+        header_props.insert(header.clone(), Value::Object(schema));
         required.push(json!(header));
     }
     if request.query.is_some() {
@@ -201,7 +207,10 @@ fn describe_request(
         );
     }
     for param in &request.headers {
-        header_props.insert(param.name.clone(), json!({ "type": "string" }));
+        header_props.insert(
+            param.name.clone(),
+            Value::Object(text_schema(descriptor, &param.schema)),
+        );
         if param.required {
             required.push(json!(param.name));
         }
@@ -254,7 +263,10 @@ fn describe_request(
     messages.insert(reply_id.clone(), reply_message);
 
     let mut request_channel = Map::new();
-    request_channel.insert("address".into(), json!(request_topic(service, name)));
+    request_channel.insert(
+        "address".into(),
+        json!(request_topic(&descriptor.name, name)),
+    );
     request_channel.insert(
         "messages".into(),
         json!({ request_id.clone(): { "$ref": format!("#/components/messages/{request_id}") } }),
@@ -289,6 +301,33 @@ fn describe_request(
     );
     docs_fields(&mut operation, &op.docs);
     operations.insert(name.clone(), Value::Object(operation));
+}
+
+/// The schema of a value carried as header text: a string, held to the
+/// one spelling the server accepts when the value is an integer (see
+/// [`Call`](crate::wire::Call)).
+fn text_schema(descriptor: &ServiceDescriptor, schema: &Value) -> Map<String, Value> {
+    let mut text = Map::new();
+    text.insert("type".into(), json!("string"));
+    let resolved = descriptor.resolve(schema);
+    let is_integer = match resolved.get("type") {
+        Some(Value::String(t)) => t == "integer",
+        Some(Value::Array(types)) => types.iter().any(|t| t == "integer"),
+        _ => false,
+    };
+    if is_integer {
+        let unsigned = resolved
+            .get("minimum")
+            .and_then(Value::as_f64)
+            .is_some_and(|min| min >= 0.0);
+        let pattern = if unsigned {
+            "^(0|[1-9][0-9]*)$"
+        } else {
+            "^(0|-?[1-9][0-9]*)$"
+        };
+        text.insert("pattern".into(), json!(pattern));
+    }
+    text
 }
 
 fn cloudevents_headers(topic: &str) -> Value {
@@ -327,5 +366,80 @@ mod tests {
             json!([{ "type": "string" }, { "type": "integer" }])
         );
         assert!(converted.get("prefixItems").is_none());
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+    struct Reading {
+        sensor: u8,
+        delta: i16,
+        count: u32,
+        total: i64,
+        serial: u64,
+        offset: Option<i32>,
+        samples: Vec<u16>,
+        ratio: f64,
+    }
+
+    #[derive(serde::Serialize, serde::Deserialize, schemars::JsonSchema)]
+    struct Batch {
+        readings: Vec<Reading>,
+        size: usize,
+    }
+
+    #[test]
+    fn integer_schemas_keep_their_range() {
+        let mut builder = crate::descriptor::DescriptorBuilder::new("meters", "1.0.0", "");
+        builder.event::<Batch>("batch_read", "", "meters.batch", None, "batch");
+        builder.event::<u32>("count_changed", "", "meters.count", None, "count");
+        let document = asyncapi(&builder.finish());
+        let schemas = &document["components"]["schemas"];
+        let reading = &schemas["Reading"]["properties"];
+        let range = |schema: &Value| (schema["minimum"].clone(), schema["maximum"].clone());
+        assert_eq!(range(&reading["sensor"]), (json!(0), json!(255)));
+        assert_eq!(range(&reading["delta"]), (json!(i16::MIN), json!(i16::MAX)));
+        assert_eq!(range(&reading["count"]), (json!(0), json!(u32::MAX)));
+        assert_eq!(range(&reading["total"]), (json!(i64::MIN), json!(i64::MAX)));
+        assert_eq!(range(&reading["serial"]), (json!(0), json!(u64::MAX)));
+        assert_eq!(
+            range(&reading["offset"]),
+            (json!(i32::MIN), json!(i32::MAX))
+        );
+        assert_eq!(
+            range(&reading["samples"]["items"]),
+            (json!(0), json!(u16::MAX))
+        );
+        assert_eq!(
+            reading["ratio"].get("maximum"),
+            None,
+            "floats are not bounded"
+        );
+        let batch = &schemas["Batch"]["properties"];
+        assert_eq!(batch["size"]["maximum"], json!(usize::MAX as u64));
+        let payload = &document["components"]["messages"]["count_changed"]["payload"];
+        assert_eq!(range(payload), (json!(0), json!(u32::MAX)), "{payload}");
+    }
+
+    #[test]
+    fn integer_parameters_carried_as_headers_have_one_spelling() {
+        let mut builder = crate::descriptor::DescriptorBuilder::new("meters", "1.0.0", "");
+        builder
+            .request(crate::descriptor::RequestSpec {
+                name: "read",
+                docs: "",
+                method: "GET",
+                path: "/meters/{id}/{name}",
+                status: 200,
+                idempotent: true,
+            })
+            .path_param::<u64>("id", "id")
+            .path_param::<String>("name", "name")
+            .header::<Option<i32>>("x-offset", "offset")
+            .response::<u32>();
+        let document = asyncapi(&builder.finish());
+        let headers = &document["components"]["messages"]["read_request"]["headers"]["properties"];
+        assert_eq!(headers["accord-path-id"]["pattern"], "^(0|[1-9][0-9]*)$");
+        assert_eq!(headers["accord-path-id"]["type"], "string");
+        assert!(headers["accord-path-name"].get("pattern").is_none());
+        assert_eq!(headers["x-offset"]["pattern"], "^(0|-?[1-9][0-9]*)$");
     }
 }

@@ -65,6 +65,7 @@ fn protocol(reason: String) -> TransportError {
         status: None,
         reason,
         body_excerpt: String::new(),
+        retry_after: None,
     })
 }
 
@@ -118,6 +119,7 @@ impl<B: Broker> Transport for BrokerTransport<B> {
                 .header("content-type")
                 .and_then(|ct| HeaderValue::from_str(ct).ok()),
             body: reply.payload,
+            retry_after: None,
         })
     }
 }

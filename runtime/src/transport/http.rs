@@ -2,9 +2,10 @@
 
 use std::fmt;
 use std::sync::Arc;
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http::header::CONTENT_TYPE;
+use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{Request, Uri};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use hyper_util::client::legacy::connect::HttpConnector;
@@ -12,13 +13,14 @@ use hyper_util::client::legacy::Client;
 use hyper_util::rt::TokioExecutor;
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
-use crate::error::ProtocolError;
+use crate::error::{parse_retry_after, ProtocolError, DEFAULT_MAX_RETRY_AFTER};
 use crate::wire::{Call, Reply, Route, Segment};
 
 use super::{Transport, TransportError};
 
 /// Characters percent-encoded in a path segment: everything but RFC 3986
-/// `unreserved` and the sub-delimiters that are safe inside a segment.
+/// `unreserved` and the sub-delimiters that are safe inside a segment. A
+/// parameter that is `.` or `..` is encoded whole; see [`push_segment`].
 const SEGMENT: &AsciiSet = &CONTROLS
     .add(b' ')
     .add(b'"')
@@ -45,6 +47,7 @@ pub struct HttpTransport {
     client: Client<HttpConnector, Full<Bytes>>,
     base: Arc<str>,
     reply_limit: usize,
+    max_retry_after: Duration,
 }
 
 /// The default largest reply body a client reads: 32 MiB.
@@ -106,6 +109,7 @@ impl HttpTransport {
             client,
             base: base_url.trim_end_matches('/').into(),
             reply_limit: DEFAULT_REPLY_LIMIT,
+            max_retry_after: DEFAULT_MAX_RETRY_AFTER,
         })
     }
 
@@ -113,6 +117,15 @@ impl HttpTransport {
     /// protocol error rather than unbounded buffering.
     pub fn reply_limit(mut self, bytes: usize) -> Self {
         self.reply_limit = bytes;
+        self
+    }
+
+    /// Sets the longest `Retry-After` reported for a reply
+    /// ([`DEFAULT_MAX_RETRY_AFTER`] unless set): a longer one is reported as
+    /// this, so a server cannot make a caller that honours it wait for
+    /// ever.
+    pub fn max_retry_after(mut self, max: Duration) -> Self {
+        self.max_retry_after = max;
         self
     }
 
@@ -134,7 +147,7 @@ impl HttpTransport {
                         .find(|(n, _)| n == name)
                         .map(|(_, v)| v.as_str())
                         .unwrap_or_default();
-                    uri.extend(utf8_percent_encode(value, SEGMENT));
+                    push_segment(&mut uri, value);
                 }
             }
         }
@@ -147,8 +160,23 @@ impl HttpTransport {
                 status: None,
                 reason: format!("cannot build the request URL: {e}"),
                 body_excerpt: String::new(),
+                retry_after: None,
             })
         })
+    }
+}
+
+/// Appends path parameter `value`, percent-encoded, to `uri`.
+///
+/// `.` and `..` are written `%2E` and `%2E%2E`: as they are, a client
+/// library, a proxy or a server that normalises paths (RFC 3986, section
+/// 5.2.4) would remove them with the segment before, and the call would
+/// reach another route.
+fn push_segment(uri: &mut String, value: &str) {
+    match value {
+        "." => uri.push_str("%2E"),
+        ".." => uri.push_str("%2E%2E"),
+        _ => uri.extend(utf8_percent_encode(value, SEGMENT)),
     }
 }
 
@@ -157,7 +185,7 @@ impl Transport for HttpTransport {
         &self,
         route: &'static Route,
         call: Call,
-        _timeout: std::time::Duration,
+        _timeout: Duration,
     ) -> Result<Reply, TransportError> {
         let uri = self.uri(route, &call)?;
         let (_, _, headers, body) = call.into_parts();
@@ -171,6 +199,11 @@ impl Transport for HttpTransport {
             .await
             .map_err(|e| TransportError::Connection(Box::new(e)))?;
         let (parts, body) = response.into_parts();
+        let retry_after = parts
+            .headers
+            .get(RETRY_AFTER)
+            .and_then(|value| value.to_str().ok())
+            .and_then(|value| parse_retry_after(value, SystemTime::now(), self.max_retry_after));
         let body = match Limited::new(body, self.reply_limit).collect().await {
             Ok(collected) => collected.to_bytes(),
             Err(e) if e.is::<LengthLimitError>() => {
@@ -178,6 +211,7 @@ impl Transport for HttpTransport {
                     status: Some(parts.status.as_u16()),
                     reason: format!("the reply is larger than {} bytes", self.reply_limit),
                     body_excerpt: String::new(),
+                    retry_after,
                 }))
             }
             Err(e) => return Err(TransportError::Connection(e)),
@@ -186,6 +220,55 @@ impl Transport for HttpTransport {
             status: parts.status.as_u16(),
             content_type: parts.headers.get(CONTENT_TYPE).cloned(),
             body,
+            retry_after,
         })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn segment(value: &str) -> String {
+        let mut uri = String::new();
+        push_segment(&mut uri, value);
+        uri
+    }
+
+    #[test]
+    fn dot_segments_are_encoded() {
+        assert_eq!(segment("."), "%2E");
+        assert_eq!(segment(".."), "%2E%2E");
+        // Dots inside a value, or more than two, are no dot segment.
+        assert_eq!(segment("..."), "...");
+        assert_eq!(segment("a.b"), "a.b");
+        assert_eq!(segment("../x"), "..%2Fx");
+        assert_eq!(segment(".. "), "..%20");
+    }
+
+    #[test]
+    fn a_path_never_holds_a_dot_segment() {
+        static SEGMENTS: [Segment; 4] = [
+            Segment::Literal("/files/"),
+            Segment::Param("dir"),
+            Segment::Literal("/"),
+            Segment::Param("name"),
+        ];
+        static ROUTE: Route = Route {
+            service: "files",
+            operation: "get_file",
+            index: 0,
+            method: http::Method::GET,
+            path: "/files/{dir}/{name}",
+            segments: &SEGMENTS,
+            status: 200,
+            idempotent: true,
+        };
+        let transport = HttpTransport::new("http://127.0.0.1:1/api").unwrap();
+        let mut call = Call::new();
+        call.encode_path("dir", "..").unwrap();
+        call.encode_path("name", ".").unwrap();
+        let uri = transport.uri(&ROUTE, &call).unwrap();
+        assert_eq!(uri.path(), "/api/files/%2E%2E/%2E");
     }
 }

@@ -42,6 +42,7 @@ impl Transport for InProcess {
                     served.name, route.service, route.operation
                 ),
                 body_excerpt: String::new(),
+                retry_after: None,
             }));
         }
         Ok(self.dispatcher.dispatch(route.index, call).await)

@@ -1,8 +1,10 @@
 //! Request transports: how a generated client's [`Call`] reaches a server.
 //!
 //! A transport only moves a [`Call`] to the server and the [`Reply`] back;
-//! encoding, decoding, timeouts and error classification live in
-//! [`ClientCore`], so every transport behaves the same to the caller.
+//! encoding, decoding (which checks the reply's status against the
+//! contract), timeouts and the resend of an idempotent call live in
+//! [`ClientCore`], and error classification in [`RetryClass`], so every
+//! transport behaves the same to the caller.
 
 pub mod broker;
 mod http;
@@ -13,7 +15,7 @@ use std::time::Duration;
 
 use serde::de::DeserializeOwned;
 
-use crate::error::{BoxError, CallError, ProtocolError, ServiceError};
+use crate::error::{BoxError, CallError, ProtocolError, RetryClass, ServiceError};
 use crate::wire::{Call, Reply, Route};
 
 pub use self::broker::{request_topic, serve_requests, BrokerTransport, RequestServerHandle};
@@ -80,10 +82,14 @@ impl<T: Transport> ClientCore<T> {
 
     /// Sends `call` and decodes the reply as `R` or the service error `E`.
     ///
-    /// An idempotent call whose connection failed is sent once more, within
-    /// the same timeout: repeating it cannot do harm, and a pooled
-    /// connection the server has just closed would otherwise fail it. Other
-    /// calls are never repeated.
+    /// An idempotent call whose connection failed
+    /// ([`RetryClass::Connection`]) is sent once more, within the same
+    /// timeout: repeating it cannot do harm, and a pooled connection the
+    /// server has just closed would otherwise fail it. Other failures are
+    /// not resent here: a timeout has used up the call's time, and a 5xx or
+    /// 429 reply calls for a retry policy that backs off, built on the same
+    /// [`CallError::retry_class`]. Calls that are not idempotent are never
+    /// repeated.
     pub async fn call<R: DeserializeOwned, E: ServiceError>(
         &self,
         route: &'static Route,
@@ -94,23 +100,35 @@ impl<T: Transport> ClientCore<T> {
             call.headers_mut().insert(crate::trace::TRACEPARENT, value);
         }
         let exchange = async {
-            if route.idempotent {
-                match self.transport.send(route, call.clone(), self.timeout).await {
-                    Err(TransportError::Connection(error)) => {
-                        tracing::debug!(%error, operation = route.operation, "connection failed; sending the idempotent call again");
-                        self.transport.send(route, call, self.timeout).await
+            if !route.idempotent {
+                return self.attempt(route, call).await;
+            }
+            match self.attempt(route, call.clone()).await {
+                Err(error) if error.retry_class() == RetryClass::Connection => {
+                    if let CallError::Connection(cause) = &error {
+                        tracing::debug!(error = %cause, operation = route.operation, "connection failed; sending the idempotent call again");
                     }
-                    other => other,
+                    self.attempt(route, call).await
                 }
-            } else {
-                self.transport.send(route, call, self.timeout).await
+                other => other,
             }
         };
-        match tokio::time::timeout(self.timeout, exchange).await {
-            Err(_) | Ok(Err(TransportError::Timeout(_))) => Err(CallError::Timeout(self.timeout)),
-            Ok(Err(TransportError::Connection(e))) => Err(CallError::Connection(e)),
-            Ok(Err(TransportError::Protocol(e))) => Err(CallError::Protocol(e)),
-            Ok(Ok(reply)) => reply.decode(),
+        tokio::time::timeout(self.timeout, exchange)
+            .await
+            .unwrap_or(Err(CallError::Timeout(self.timeout)))
+    }
+
+    /// Sends `call` once and decodes the reply.
+    async fn attempt<R: DeserializeOwned, E: ServiceError>(
+        &self,
+        route: &'static Route,
+        call: Call,
+    ) -> Result<R, CallError<E>> {
+        match self.transport.send(route, call, self.timeout).await {
+            Ok(reply) => reply.decode(route),
+            Err(TransportError::Timeout(_)) => Err(CallError::Timeout(self.timeout)),
+            Err(TransportError::Connection(e)) => Err(CallError::Connection(e)),
+            Err(TransportError::Protocol(e)) => Err(CallError::Protocol(e)),
         }
     }
 }

@@ -7,8 +7,10 @@
 // with the error the service answered; `unwrap` turns it into the value
 // or a thrown `ServiceError`. Any other failure is thrown: a
 // `ProblemError` for a problem document (such as rejected input), a
-// `ProtocolError` for a reply the contract does not describe, and
-// fetch's own error when the server cannot be reached.
+// `ProtocolError` for a reply the contract does not describe (such as
+// a status other than the one it declares), and fetch's own error when the
+// server cannot be reached. A path parameter `.` or `..` is refused with a
+// TypeError: URLs drop such a segment, so the call would reach another route.
 //
 // Integers are JavaScript numbers: values beyond 2^53 lose precision.
 
@@ -131,17 +133,42 @@ export function unwrap<T, E>(result: CallResult<T, E>): T {
 /** Characters a path segment keeps as they are; the rest is percent-encoded as UTF-8. */
 const $SEGMENT_SAFE = /^[A-Za-z0-9!$&'()*+,\-.:;=@_~]$/;
 
-/** Percent-encodes a path parameter (a string, number or boolean) the way accord's Rust client does. */
+/**
+ * Percent-encodes a path parameter (a string, number or boolean) the way accord's Rust client does.
+ * `.` and `..` are written `%2E` and `%2E%2E`, so a path normaliser that keeps percent-encoding
+ * does not take them for dot segments.
+ */
 export function encodePathSegment(value: unknown): string {
   const text = $scalarText("a path parameter", value);
   if (text === undefined || text === "") {
     throw new TypeError("a path parameter cannot be empty or null");
+  }
+  if (text === "." || text === "..") {
+    return text.replaceAll(".", "%2E");
   }
   let encoded = "";
   for (const char of text) {
     encoded += $SEGMENT_SAFE.test(char) ? char : encodeURIComponent(char);
   }
   return encoded;
+}
+
+/**
+ * The path parameter `name` of `operation`, encoded for a URL `fetch` parses. `.` and `..` are
+ * refused: the WHATWG URL parser behind `fetch` removes such a segment even when it is
+ * percent-encoded, so the call would reach another route.
+ */
+function $pathParameter(operation: string, name: string, value: unknown): string {
+  const text = $scalarText(`${operation}: path parameter \`${name}\``, value);
+  if (text === undefined || text === "") {
+    throw new TypeError(`${operation}: path parameter \`${name}\` cannot be empty or null`);
+  }
+  if (text === "." || text === "..") {
+    throw new TypeError(
+      `${operation}: path parameter \`${name}\` cannot be "${text}": URLs drop such a segment, even percent-encoded, so the call would reach another route`,
+    );
+  }
+  return encodePathSegment(text);
 }
 
 /** Form-encodes a query object: one pair per field, repeated for arrays; null and undefined left out. */
@@ -189,6 +216,10 @@ interface $Call {
   operation: string;
   method: string;
   path: string;
+  /** The status the contract declares for a successful reply. */
+  status: number;
+  /** The statuses the contract declares for the method's typed errors. */
+  errorStatuses: number[];
   query: string | undefined;
   headers: { [name: string]: string };
   body: string | undefined;
@@ -218,6 +249,9 @@ async function $send<T, E>(
   const reply = await send(url, { method: call.method, headers, body: call.body, signal: options?.signal });
   const text = await reply.text();
   if (reply.status >= 200 && reply.status < 300) {
+    if (reply.status !== call.status) {
+      throw new ProtocolError(call.operation, reply.status, `the contract declares status ${call.status} for a successful reply`, text);
+    }
     if (text === "") {
       return { ok: true, status: reply.status, value: undefined as T };
     }
@@ -236,7 +270,15 @@ async function $send<T, E>(
   } catch (error) {
     throw new ProtocolError(call.operation, reply.status, `undecodable problem document: ${error}`, text);
   }
+  if (problem.status !== reply.status) {
+    throw new ProtocolError(call.operation, reply.status, `the problem document says status ${problem.status}`, text);
+  }
   if (call.typed && problem.type === "urn:accord:problem:service-error" && problem.error !== undefined) {
+    // The Rust client checks the exact variant's status; here the error's
+    // shape is not known at run time, so any status its type declares passes.
+    if (!call.errorStatuses.includes(reply.status)) {
+      throw new ProtocolError(call.operation, reply.status, "the contract declares no service error with this status", text);
+    }
     return { ok: false, status: reply.status, error: problem.error as E, problem };
   }
   throw new ProblemError(call.operation, reply.status, problem);
@@ -333,6 +375,8 @@ export async function listProducts(
       operation: "list_products",
       method: "GET",
       path: "/products",
+      status: 200,
+      errorStatuses: [],
       query: encodeQuery(page),
       headers: $headers,
       body: undefined,
@@ -362,7 +406,9 @@ export async function listReviews(
     {
       operation: "list_reviews",
       method: "GET",
-      path: "/products/" + encodePathSegment(sku) + "/reviews",
+      path: "/products/" + $pathParameter("list_reviews", "sku", sku) + "/reviews",
+      status: 200,
+      errorStatuses: [404, 422],
       query: encodeQuery(page),
       headers: $headers,
       body: undefined,
@@ -392,7 +438,9 @@ export async function putProduct(
     {
       operation: "put_product",
       method: "PUT",
-      path: "/products/" + encodePathSegment(sku),
+      path: "/products/" + $pathParameter("put_product", "sku", sku),
+      status: 200,
+      errorStatuses: [404, 422],
       query: undefined,
       headers: $headers,
       body: JSON.stringify(product),
@@ -417,6 +465,8 @@ export async function categories(
       operation: "categories",
       method: "GET",
       path: "/categories",
+      status: 200,
+      errorStatuses: [],
       query: undefined,
       headers: $headers,
       body: undefined,
