@@ -1,19 +1,21 @@
 //! The owned model of a contract trait, and the parse from `syn` into it.
 //!
 //! Parsing reports what is wrong with each item on its own (a bad key, a
-//! non-async method, an unknown HTTP method); [`crate::check`] then checks
-//! what concerns several items together (bindings, duplicate routes and
-//! topics).
+//! non-async method, an unknown HTTP method). [`crate::resolve`] then fills
+//! in what the parse leaves implicit (path segments, path and body
+//! bindings, default topics), and [`crate::check`] checks the resolved
+//! model as a whole without changing it.
 
 use proc_macro2::{Ident, Span};
 use syn::spanned::Spanned;
 use syn::{
-    Attribute, FnArg, GenericArgument, ItemTrait, LitStr, Meta, Pat, PathArguments, ReturnType,
-    TraitItem, TraitItemFn, Type, Visibility,
+    Attribute, FnArg, GenericArgument, ItemTrait, LitInt, LitStr, Meta, Pat, PathArguments,
+    ReturnType, TraitItem, TraitItemFn, Type, Visibility,
 };
 
 use crate::attr::Args;
 use crate::ctxt::Ctxt;
+use crate::path::Seg;
 
 /// `#[accord::service(...)]` keys.
 pub const SERVICE_KEYS: &[&str] = &["name", "version", "crate"];
@@ -68,8 +70,29 @@ pub struct Request {
     /// The path template and the literal it came from (for spans).
     pub path: String,
     pub path_lit: Option<LitStr>,
+    /// The path split at its parameters; `None` until resolved, and after
+    /// resolving when the path is malformed (and reported).
+    pub segments: Option<Vec<Seg>>,
     pub status: Option<u16>,
+    /// The `status = ...` literal, for errors about the status.
+    pub status_lit: Option<LitInt>,
     pub idempotent: bool,
+}
+
+impl Request {
+    /// Whether requests with this method carry a JSON body.
+    pub fn takes_body(&self) -> bool {
+        !matches!(self.method.as_str(), "GET" | "DELETE" | "HEAD" | "OPTIONS")
+    }
+
+    /// Where errors about the path go: the path literal, or the method when
+    /// the path is the default.
+    pub fn path_span(&self) -> Span {
+        self.path_lit
+            .as_ref()
+            .map(|l| l.span())
+            .unwrap_or(self.method_span)
+    }
 }
 
 pub struct Event {
@@ -87,8 +110,8 @@ pub struct Arg {
     pub binding_reported: bool,
 }
 
-/// How an argument is carried. Path and body are decided by the check pass,
-/// which knows the path template.
+/// How an argument is carried. Path and body are decided when the model is
+/// resolved against the path template.
 #[derive(Clone)]
 pub enum Binding {
     Unbound,
@@ -556,11 +579,12 @@ fn parse_request(cx: &Ctxt, attr: &Attribute, ident: &Ident) -> Request {
         Some(lit) => (lit.value(), Some(lit)),
         None => (format!("/{ident}"), None),
     };
-    let status = args.int(cx, "status").and_then(|lit| match lit.base10_parse::<u16>() {
+    let status_lit = args.int(cx, "status");
+    let status = status_lit.as_ref().and_then(|lit| match lit.base10_parse::<u16>() {
         Ok(status) if (100..=599).contains(&status) => {
             if !(200..=299).contains(&status) {
                 cx.error_spanned_by(
-                    &lit,
+                    lit,
                     format!("`{status}` is not a success status; a request's `status` is 2xx (errors carry their own #[status])"),
                 );
             }
@@ -568,7 +592,7 @@ fn parse_request(cx: &Ctxt, attr: &Attribute, ident: &Ident) -> Request {
         }
         _ => {
             cx.error_spanned_by(
-                &lit,
+                lit,
                 format!(
                     "`{lit}` is not an HTTP status; a request's `status` is its 2xx success status, as in `status = 201`"
                 ),
@@ -583,7 +607,9 @@ fn parse_request(cx: &Ctxt, attr: &Attribute, ident: &Ident) -> Request {
         method_span,
         path,
         path_lit,
+        segments: None,
         status,
+        status_lit,
         idempotent,
     }
 }

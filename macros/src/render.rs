@@ -9,8 +9,8 @@ use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 use syn::spanned::Spanned;
 
-use crate::check::{split_path, Seg};
 use crate::model::{Binding, Event, OpKind, Operation, Output, Request, Service};
+use crate::path::Seg;
 
 pub fn render_service(service: &Service) -> TokenStream {
     let krate = &service.krate;
@@ -228,13 +228,10 @@ fn render_route(
     let operation = op.ident.to_string();
     let method = method_const(p, &request.method);
     let path = &request.path;
-    let segments = split_path(path)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|seg| match seg {
-            Seg::Literal(l) => quote!(#p::Segment::Literal(#l)),
-            Seg::Param(n) => quote!(#p::Segment::Param(#n)),
-        });
+    let segments = request.segments.iter().flatten().map(|seg| match seg {
+        Seg::Literal(l) => quote!(#p::Segment::Literal(#l)),
+        Seg::Param(n) => quote!(#p::Segment::Param(#n)),
+    });
     let status = success_status(op, request);
     let idempotent = is_idempotent(request);
     quote! {
@@ -340,7 +337,7 @@ fn describe_request(p: &TokenStream, op: &Operation, request: &Request) -> Token
     let status = success_status(op, request);
     let idempotent = is_idempotent(request);
     let mut parts = Vec::new();
-    for seg in split_path(path).unwrap_or_default() {
+    for seg in request.segments.iter().flatten() {
         let Seg::Param(param) = seg else { continue };
         if let Some(arg) = op.args.iter().find(|a| a.ident == param.as_str()) {
             let ty = &arg.ty;
@@ -417,20 +414,29 @@ fn render_type_checks(p: &TokenStream, op: &Operation) -> TokenStream {
     if let (OpKind::Request(_), Some(e)) = (&op.kind, op.output.error_type()) {
         checks.push(quote_spanned!(e.span()=> #p::assert_service_error::<#e>();));
     }
+    for arg in &op.args {
+        let ty = &arg.ty;
+        let assert = match &arg.binding {
+            Binding::Path => quote!(assert_path_param),
+            Binding::Query(_) => quote!(assert_query),
+            Binding::Header(..) => quote!(assert_header_value),
+            Binding::Body | Binding::Unbound => continue,
+        };
+        checks.push(quote_spanned!(ty.span()=> #p::#assert::<#ty>();));
+    }
     if let OpKind::Event(Event { key: Some(lit), .. }) = &op.kind {
         if let (Some(payload), Ok(mut field)) =
             (op.args.first(), syn::parse_str::<Ident>(&lit.value()))
         {
-            // The field access carries the span of the `key` string, so a
-            // missing field is reported there, naming the payload's fields.
-            // It reads the field through `&T` as the publisher does, so the
-            // two diagnostics are identical and shown once.
+            // The closure names the field with the span of the `key`
+            // string, so a missing field and a field that cannot be a key
+            // are both reported there. It reads the field through `&T` as
+            // the publisher does, so a missing field's two diagnostics are
+            // identical and shown once.
             field.set_span(lit.span());
             let ty = &payload.ty;
-            checks.push(quote! {
-                let _ = |payload: &#ty| {
-                    let _ = &payload.#field;
-                };
+            checks.push(quote_spanned! {lit.span()=>
+                #p::assert_event_key::<#ty, _>(|payload: &#ty| &payload.#field);
             });
         }
     }
