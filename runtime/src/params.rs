@@ -154,17 +154,31 @@ impl<T: Scalar> QueryField for Option<Vec<T>> {}
 impl<T: Scalar, S> QueryField for HashSet<T, S> {}
 impl<T: Scalar> QueryField for BTreeSet<T> {}
 
+// After an unmet bound the compiler lists a few implementors as a hint.
+// The other implementations are left out of that list
+// (`do_not_recommend`), so it shows the primitive scalars and `String`:
+// the useful hint, and the same list whichever crates are linked (paths of
+// types such as `IpAddr` print differently when a dependency has a type of
+// the same name).
 macro_rules! scalars {
-    ($($ty:ty),* $(,)?) => {
+    (listed: $($ty:ty),* $(,)?) => {
         $(impl Scalar for $ty {})*
+    };
+    (unlisted: $($ty:ty),* $(,)?) => {
+        $(
+            #[diagnostic::do_not_recommend]
+            impl Scalar for $ty {}
+        )*
     };
 }
 
 scalars!(
-    bool, char, i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64, str,
-    String, PathBuf,
+    listed: bool, char, i8, i16, i32, i64, i128, isize, u8, u16, u32, u64, u128, usize, f32, f64,
+    String,
 );
 scalars!(
+    unlisted: str,
+    PathBuf,
     NonZeroI8,
     NonZeroI16,
     NonZeroI32,
@@ -177,18 +191,18 @@ scalars!(
     NonZeroU64,
     NonZeroU128,
     NonZeroUsize,
-);
-scalars!(
     IpAddr,
     Ipv4Addr,
     Ipv6Addr,
     SocketAddr,
     SocketAddrV4,
-    SocketAddrV6
+    SocketAddrV6,
+    uuid::Uuid,
 );
-scalars!(uuid::Uuid);
 
+#[diagnostic::do_not_recommend]
 impl<T: Scalar + ?Sized> Scalar for Box<T> {}
+#[diagnostic::do_not_recommend]
 impl<T: Scalar + ?Sized> Scalar for Arc<T> {}
 
 /// Fails to compile, at `T`'s span, unless `T` can be a path parameter.
