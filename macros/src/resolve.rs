@@ -48,3 +48,52 @@ fn resolve_request(cx: &Ctxt, request: &mut Request, args: &mut [Arg]) {
     }
     request.segments = Some(segments);
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::model::parse_service;
+
+    fn resolved(item: syn::ItemTrait) -> Service {
+        let cx = Ctxt::new();
+        let mut service = parse_service(&cx, syn::parse_quote!(service(version = "1.0.0")), &item);
+        resolve_service(&cx, &mut service);
+        assert!(cx.check().is_ok());
+        service
+    }
+
+    fn bindings(service: &Service, op: usize) -> Vec<&'static str> {
+        service.ops[op]
+            .args
+            .iter()
+            .map(|a| match a.binding {
+                Binding::Unbound => "unbound",
+                Binding::Path => "path",
+                Binding::Query(_) => "query",
+                Binding::Header(..) => "header",
+                Binding::Body => "body",
+            })
+            .collect()
+    }
+
+    #[test]
+    fn binds_path_parameters_and_bodies() {
+        let service = resolved(syn::parse_quote! {
+            trait Items {
+                #[request(method = "PUT", path = "/items/{id}")]
+                async fn put(&self, item: Item, id: u64, #[header("x-key")] key: String);
+                #[request(method = "GET", path = "/items/{id}")]
+                async fn get(&self, id: u64, extra: String);
+                #[event]
+                async fn added(&self, item: Item);
+            }
+        });
+        assert_eq!(bindings(&service, 0), ["body", "path", "header"]);
+        // A GET takes no body: the check pass reports what stays unbound.
+        assert_eq!(bindings(&service, 1), ["path", "unbound"]);
+        let OpKind::Event(event) = &service.ops[2].kind else {
+            panic!("an event");
+        };
+        assert_eq!(event.topic, "items.added");
+    }
+}

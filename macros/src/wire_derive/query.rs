@@ -76,3 +76,87 @@ pub fn derive_query(input: DeriveInput) -> TokenStream {
     }
     render_marker_impl(&krate, &input, "Query", &bounds)
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse_quote;
+
+    fn derive(input: DeriveInput) -> String {
+        derive_query(input).to_string()
+    }
+
+    #[test]
+    fn each_field_on_the_wire_is_asserted() {
+        let out = derive(parse_quote!(
+            struct Filter {
+                status: Option<Status>,
+                tags: Vec<String>,
+                #[serde(skip)]
+                cache: Cache,
+                #[serde(with = "humantime_serde")]
+                since: Duration,
+            }
+        ));
+        assert!(
+            out.contains("impl :: accord :: __private :: Query for Filter"),
+            "{out}"
+        );
+        assert!(
+            out.contains("assert_query_field :: < Option < Status > >"),
+            "{out}"
+        );
+        assert!(
+            out.contains("assert_query_field :: < Vec < String > >"),
+            "{out}"
+        );
+        assert!(!out.contains("Cache"), "{out}");
+        assert!(!out.contains("Duration"), "{out}");
+    }
+
+    #[test]
+    fn generic_fields_are_bounded_in_the_where_clause() {
+        let out = derive(parse_quote!(
+            struct Page<T> {
+                after: Option<T>,
+                limit: u16,
+            }
+        ));
+        assert!(
+            out.contains("Option < T > : :: accord :: __private :: QueryField"),
+            "{out}"
+        );
+        assert!(out.contains("assert_query_field :: < u16 >"), "{out}");
+    }
+
+    #[test]
+    fn flatten_and_other_shapes_are_refused() {
+        let out = derive(parse_quote!(
+            struct Filter {
+                #[serde(flatten)]
+                paging: Paging,
+            }
+        ));
+        assert!(
+            out.contains("`#[serde(flatten)]` cannot be used in a query struct"),
+            "{out}"
+        );
+        assert!(
+            out.contains("list the fields of `Paging` in `Filter`"),
+            "{out}"
+        );
+        for input in [
+            parse_quote!(
+                enum Filter {
+                    A,
+                }
+            ),
+            parse_quote!(
+                struct Filter(u32);
+            ),
+        ] {
+            let out = derive(input);
+            assert!(out.contains("goes on a struct with named fields"), "{out}");
+        }
+    }
+}

@@ -164,3 +164,140 @@ fn check_enum(cx: &Ctxt, input: &DeriveInput, data: &DataEnum, serde: &serde_att
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use syn::parse_quote;
+
+    fn derive(input: DeriveInput) -> String {
+        derive_scalar(input).to_string()
+    }
+
+    #[test]
+    fn a_newtype_asserts_its_field() {
+        let out = derive(parse_quote!(
+            struct OrderId(u64);
+        ));
+        assert!(
+            out.contains("impl :: accord :: __private :: Scalar for OrderId"),
+            "{out}"
+        );
+        assert!(out.contains("assert_scalar :: < u64 >"), "{out}");
+        let out = derive(parse_quote!(
+            #[serde(transparent)]
+            struct Sku {
+                value: String,
+                #[serde(skip)]
+                cache: Vec<u8>,
+            }
+        ));
+        assert!(out.contains("assert_scalar :: < String >"), "{out}");
+        assert!(!out.contains("Vec"), "{out}");
+    }
+
+    #[test]
+    fn a_generic_field_is_bounded_in_the_where_clause() {
+        let out = derive(parse_quote!(
+            struct Id<T>(T);
+        ));
+        assert!(
+            out.contains("where T : :: accord :: __private :: Scalar"),
+            "{out}"
+        );
+        assert!(!out.contains("assert_scalar"), "{out}");
+    }
+
+    #[test]
+    fn into_and_from_types_replace_the_shape() {
+        let out = derive(parse_quote!(
+            #[serde(into = "String", try_from = "String")]
+            struct Version {
+                major: u16,
+                minor: u16,
+            }
+        ));
+        assert!(!out.contains("compile_error"), "{out}");
+        assert_eq!(
+            out.matches("assert_scalar :: < String >").count(),
+            2,
+            "{out}"
+        );
+    }
+
+    #[test]
+    fn unit_enums_are_scalars_and_data_variants_are_not() {
+        let out = derive(parse_quote!(
+            enum Status {
+                Placed,
+                #[serde(skip)]
+                Internal(Vec<u8>),
+            }
+        ));
+        assert!(!out.contains("compile_error"), "{out}");
+        let out = derive(parse_quote!(
+            enum Status {
+                Placed,
+                Shipped(String),
+            }
+        ));
+        assert!(out.contains("`Shipped(..)` carries data"), "{out}");
+    }
+
+    #[test]
+    fn shapes_that_are_not_one_value_say_why() {
+        for (input, needle) in [
+            (
+                parse_quote!(
+                    struct Money {
+                        cents: u64,
+                        currency: String,
+                    }
+                ),
+                "has 2 fields, so it is written as a map",
+            ),
+            (
+                parse_quote!(
+                    struct Pair(u8, u8);
+                ),
+                "has 2 fields, so it is written as a list",
+            ),
+            (
+                parse_quote!(
+                    struct Sku {
+                        value: String,
+                    }
+                ),
+                "add `#[serde(transparent)]`",
+            ),
+            (
+                parse_quote!(
+                    struct Nothing;
+                ),
+                "has no field",
+            ),
+            (
+                parse_quote!(
+                    #[serde(tag = "kind")]
+                    enum Status {
+                        Placed,
+                    }
+                ),
+                "remove `tag`",
+            ),
+            (
+                parse_quote!(
+                    #[serde(untagged)]
+                    enum Status {
+                        Placed,
+                    }
+                ),
+                "remove `untagged`",
+            ),
+        ] {
+            let out = derive(input);
+            assert!(out.contains(needle), "{needle}: {out}");
+            assert!(!out.contains("impl"), "{out}");
+        }
+    }
+}
