@@ -6,7 +6,7 @@ use syn::{Attribute, Data, DeriveInput, LitInt};
 
 use crate::attr::crate_path;
 use crate::ctxt::Ctxt;
-use crate::model::doc_string;
+use crate::parse::doc_string;
 
 struct Variant {
     ident: syn::Ident,

@@ -2,8 +2,8 @@
 //! `#[accord::service]`, `#[derive(accord::ServiceError)]`,
 //! `#[derive(accord::Scalar)]` and `#[derive(accord::Query)]`.
 //!
-//! `#[accord::service]` parses its input into an owned model ([`model`]),
-//! resolves what the model leaves implicit ([`resolve`]), checks it as a
+//! `#[accord::service]` parses its input ([`parse`]) into an owned model
+//! ([`model`]), resolves what the model leaves implicit ([`resolve`]), checks it as a
 //! whole without changing it ([`check`]), collecting every mistake with its
 //! span ([`ctxt`]), and only then renders tokens ([`render`]).
 
@@ -12,8 +12,10 @@ mod check;
 mod ctxt;
 mod error_derive;
 mod model;
+mod parse;
 mod path;
 mod render;
+mod render_checks;
 mod render_events;
 mod resolve;
 mod serde_attr;
@@ -48,7 +50,7 @@ pub fn service(args: TokenStream, input: TokenStream) -> TokenStream {
         }
     };
     let cx = ctxt::Ctxt::new();
-    let mut model = model::parse_service(&cx, meta, &item);
+    let mut model = parse::parse_service(&cx, meta, &item);
     resolve::resolve_service(&cx, &mut model);
     check::check_service(&cx, &model);
     match cx.check() {

@@ -52,7 +52,7 @@ fn resolve_request(cx: &Ctxt, request: &mut Request, args: &mut [Arg]) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::model::parse_service;
+    use crate::parse::parse_service;
 
     fn resolved(item: syn::ItemTrait) -> Service {
         let cx = Ctxt::new();
