@@ -4,7 +4,7 @@
 use proc_macro2::Span;
 use syn::punctuated::Punctuated;
 use syn::spanned::Spanned;
-use syn::{Expr, ExprLit, Lit, LitBool, LitInt, LitStr, Meta, Token};
+use syn::{Attribute, Expr, ExprLit, Lit, LitBool, LitInt, LitStr, Meta, Token};
 
 use crate::ctxt::Ctxt;
 
@@ -181,6 +181,30 @@ impl Args {
             self.args.first().map(|a| &a.key)
         );
     }
+}
+
+/// The path of the `accord` crate for a derive: `#[accord(crate = "...")]`
+/// on the item, or `::accord`.
+pub fn crate_path(cx: &Ctxt, attrs: &[Attribute]) -> syn::Path {
+    for attr in attrs.iter().filter(|a| a.path().is_ident("accord")) {
+        let mut path = None;
+        let parsed = attr.parse_nested_meta(|meta| {
+            if meta.path.is_ident("crate") {
+                let lit: syn::LitStr = meta.value()?.parse()?;
+                path = Some(lit.parse::<syn::Path>()?);
+                Ok(())
+            } else {
+                Err(meta.error("unknown key in #[accord(...)]; expected: crate"))
+            }
+        });
+        if let Err(e) = parsed {
+            cx.syn_error(e);
+        }
+        if let Some(path) = path {
+            return path;
+        }
+    }
+    syn::parse_quote!(::accord)
 }
 
 #[cfg(test)]

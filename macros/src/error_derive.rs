@@ -4,8 +4,9 @@ use proc_macro2::TokenStream;
 use quote::quote;
 use syn::{Attribute, Data, DeriveInput, LitInt};
 
+use crate::attr::crate_path;
 use crate::ctxt::Ctxt;
-use crate::model::doc_string;
+use crate::parse::doc_string;
 
 struct Variant {
     ident: syn::Ident,
@@ -86,28 +87,6 @@ pub fn derive_service_error(input: DeriveInput) -> TokenStream {
             }
         };
     }
-}
-
-fn crate_path(cx: &Ctxt, attrs: &[Attribute]) -> syn::Path {
-    for attr in attrs.iter().filter(|a| a.path().is_ident("accord")) {
-        let mut path = None;
-        let parsed = attr.parse_nested_meta(|meta| {
-            if meta.path.is_ident("crate") {
-                let lit: syn::LitStr = meta.value()?.parse()?;
-                path = Some(lit.parse::<syn::Path>()?);
-                Ok(())
-            } else {
-                Err(meta.error("unknown key in #[accord(...)]; expected: crate"))
-            }
-        });
-        if let Err(e) = parsed {
-            cx.syn_error(e);
-        }
-        if let Some(path) = path {
-            return path;
-        }
-    }
-    syn::parse_quote!(::accord)
 }
 
 fn status_of(cx: &Ctxt, attrs: &[Attribute], owner: &syn::Ident) -> Option<u16> {

@@ -1,17 +1,26 @@
 //! Procedural macros for accord. Use them through the `accord` crate:
-//! `#[accord::service]` and `#[derive(accord::ServiceError)]`.
+//! `#[accord::service]`, `#[derive(accord::ServiceError)]`,
+//! `#[derive(accord::Scalar)]` and `#[derive(accord::Query)]`.
 //!
-//! Each macro parses its input into an owned model ([`model`]), checks the
-//! model as a whole ([`check`]), collecting every mistake with its span
-//! ([`ctxt`]), and only then renders tokens ([`render`]).
+//! `#[accord::service]` parses its input ([`parse`]) into an owned model
+//! ([`model`]), resolves what the model leaves implicit ([`resolve`]), checks it as a
+//! whole without changing it ([`check`]), collecting every mistake with its
+//! span ([`ctxt`]), and only then renders tokens ([`render`]).
 
 mod attr;
 mod check;
 mod ctxt;
 mod error_derive;
 mod model;
+mod parse;
+mod path;
 mod render;
+mod render_checks;
 mod render_events;
+mod resolve;
+mod serde_attr;
+mod types;
+mod wire_derive;
 
 use proc_macro::TokenStream;
 use syn::parse::Parser;
@@ -41,8 +50,9 @@ pub fn service(args: TokenStream, input: TokenStream) -> TokenStream {
         }
     };
     let cx = ctxt::Ctxt::new();
-    let mut model = model::parse_service(&cx, meta, &item);
-    check::check_service(&cx, &mut model);
+    let mut model = parse::parse_service(&cx, meta, &item);
+    resolve::resolve_service(&cx, &mut model);
+    check::check_service(&cx, &model);
     match cx.check() {
         Ok(()) => render::render_service(&model).into(),
         Err(errors) => errors.into(),
@@ -55,6 +65,29 @@ pub fn service(args: TokenStream, input: TokenStream) -> TokenStream {
 pub fn derive_service_error(input: TokenStream) -> TokenStream {
     match syn::parse::<syn::DeriveInput>(input) {
         Ok(input) => error_derive::derive_service_error(input).into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+/// Derives `accord::Scalar` for a newtype (`struct OrderId(u64)`, or a
+/// one-field struct with `#[serde(transparent)]`) or an enum of unit
+/// variants, so it can be a path parameter, a header, a query parameter or
+/// an event key.
+#[proc_macro_derive(Scalar, attributes(accord))]
+pub fn derive_scalar(input: TokenStream) -> TokenStream {
+    match syn::parse::<syn::DeriveInput>(input) {
+        Ok(input) => wire_derive::scalar::derive_scalar(input).into(),
+        Err(e) => e.to_compile_error().into(),
+    }
+}
+
+/// Derives `accord::Query` for a struct whose named fields are query
+/// parameters (each a scalar, an `Option` of one or a `Vec` of them), so it
+/// can be a `#[query]` argument.
+#[proc_macro_derive(Query, attributes(accord))]
+pub fn derive_query(input: TokenStream) -> TokenStream {
+    match syn::parse::<syn::DeriveInput>(input) {
+        Ok(input) => wire_derive::query::derive_query(input).into(),
         Err(e) => e.to_compile_error().into(),
     }
 }

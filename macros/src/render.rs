@@ -1,16 +1,17 @@
-//! Tokens from a checked model: the server trait, the client, the marker
-//! type with its descriptor and dispatch table, and the spanned type checks.
+//! Tokens from a checked model: the server trait, the client, and the
+//! marker type with its descriptor and dispatch table. The spanned type
+//! checks are in [`crate::render_checks`], the event roles in
+//! [`crate::render_events`].
 //!
 //! Generated code reaches the runtime only through `<crate>::__private` and
 //! names standard items by absolute paths, so it compiles under
 //! `#![no_implicit_prelude]` and with `accord` renamed.
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{format_ident, quote, quote_spanned};
-use syn::spanned::Spanned;
+use quote::{format_ident, quote};
 
-use crate::check::{split_path, Seg};
 use crate::model::{Binding, Event, OpKind, Operation, Output, Request, Service};
+use crate::path::Seg;
 
 pub fn render_service(service: &Service) -> TokenStream {
     let krate = &service.krate;
@@ -50,7 +51,10 @@ pub fn render_service(service: &Service) -> TokenStream {
         OpKind::Request(request) => describe_request(&p, op, request),
         OpKind::Event(event) => describe_event(&p, op, event),
     });
-    let type_checks = service.ops.iter().map(|op| render_type_checks(&p, op));
+    let type_checks = service
+        .ops
+        .iter()
+        .map(|op| crate::render_checks::render_type_checks(&p, op));
     let event_items = crate::render_events::render_event_items(&p, service);
     let event_impls = crate::render_events::render_event_impls(&p, service);
 
@@ -228,13 +232,10 @@ fn render_route(
     let operation = op.ident.to_string();
     let method = method_const(p, &request.method);
     let path = &request.path;
-    let segments = split_path(path)
-        .unwrap_or_default()
-        .into_iter()
-        .map(|seg| match seg {
-            Seg::Literal(l) => quote!(#p::Segment::Literal(#l)),
-            Seg::Param(n) => quote!(#p::Segment::Param(#n)),
-        });
+    let segments = request.segments.iter().flatten().map(|seg| match seg {
+        Seg::Literal(l) => quote!(#p::Segment::Literal(#l)),
+        Seg::Param(n) => quote!(#p::Segment::Param(#n)),
+    });
     let status = success_status(op, request);
     let idempotent = is_idempotent(request);
     quote! {
@@ -340,7 +341,7 @@ fn describe_request(p: &TokenStream, op: &Operation, request: &Request) -> Token
     let status = success_status(op, request);
     let idempotent = is_idempotent(request);
     let mut parts = Vec::new();
-    for seg in split_path(path).unwrap_or_default() {
+    for seg in request.segments.iter().flatten() {
         let Seg::Param(param) = seg else { continue };
         if let Some(arg) = op.args.iter().find(|a| a.ident == param.as_str()) {
             let ty = &arg.ty;
@@ -394,54 +395,5 @@ fn describe_event(p: &TokenStream, op: &Operation, event: &Event) -> TokenStream
     };
     quote! {
         builder.event::<#ty>(#name, #docs, #topic, #key, #argument);
-    }
-}
-
-/// Bound checks placed on the user's own type tokens, so a type that cannot
-/// be in a contract is reported where it is written, with accord's message.
-///
-/// The checks sit in an `async fn`: the compiler checks async bodies while it
-/// checks item signatures, ahead of ordinary bodies, so these errors come
-/// before any follow-on error the rest of the generated code causes for the
-/// same type.
-fn render_type_checks(p: &TokenStream, op: &Operation) -> TokenStream {
-    let mut checks = Vec::new();
-    for ty in op
-        .args
-        .iter()
-        .map(|a| &a.ty)
-        .chain(op.output.success_type())
-    {
-        checks.push(quote_spanned!(ty.span()=> #p::assert_contract_type::<#ty>();));
-    }
-    if let (OpKind::Request(_), Some(e)) = (&op.kind, op.output.error_type()) {
-        checks.push(quote_spanned!(e.span()=> #p::assert_service_error::<#e>();));
-    }
-    if let OpKind::Event(Event { key: Some(lit), .. }) = &op.kind {
-        if let (Some(payload), Ok(mut field)) =
-            (op.args.first(), syn::parse_str::<Ident>(&lit.value()))
-        {
-            // The field access carries the span of the `key` string, so a
-            // missing field is reported there, naming the payload's fields.
-            // It reads the field through `&T` as the publisher does, so the
-            // two diagnostics are identical and shown once.
-            field.set_span(lit.span());
-            let ty = &payload.ty;
-            checks.push(quote! {
-                let _ = |payload: &#ty| {
-                    let _ = &payload.#field;
-                };
-            });
-        }
-    }
-    if checks.is_empty() {
-        return quote!();
-    }
-    let check_fn = format_ident!("__check_{}", op.ident);
-    quote! {
-        #[allow(dead_code, non_snake_case, clippy::let_unit_value, clippy::unused_async)]
-        async fn #check_fn() {
-            #(#checks)*
-        }
     }
 }

@@ -26,6 +26,17 @@
 //!     async fn get_order(&self, id: u64) -> Result<Order, OrderError>;
 //! }
 //! ```
+//!
+//! Arguments carried as text must be written as one string, number or
+//! boolean: a `{name}` path parameter is a [`Scalar`], a `#[header("...")]`
+//! argument a [`Scalar`] or an `Option` of one, and a `#[query]` argument a
+//! struct deriving [`Query`], whose fields are scalars, `Option`s of one or
+//! `Vec`s of them. An event's `key = "..."` names a field of the payload as
+//! written in Rust (not its serialized name), of a [`Scalar`] type or an
+//! `Option` of one (`None` publishes without a key). The standard scalars
+//! implement [`Scalar`]; `#[derive(accord::Scalar)]` implements it for a
+//! newtype or an enum of unit variants. A binding that breaks these rules is
+//! a compile error at the offending type that names the fix.
 
 pub mod broker;
 pub mod descriptor;
@@ -33,18 +44,20 @@ pub mod dispatch;
 pub mod error;
 pub mod events;
 pub mod http;
+mod params;
 pub mod spec;
 pub mod trace;
 pub mod transport;
 pub mod wire;
 
-pub use accord_macros::{service, ServiceError};
+pub use accord_macros::{service, Query, Scalar, ServiceError};
 pub use broker::{Broker, MemoryBroker};
 pub use descriptor::ServiceDescriptor;
 pub use dispatch::Dispatcher;
 pub use error::{CallError, FieldError, Location, NoError, Problem, ProtocolError, ServiceError};
 pub use events::{EventId, PublishError, Subscriber, SubscriberHandle};
 pub use http::HttpServer;
+pub use params::{Query, Scalar};
 pub use transport::{
     serve_requests, BrokerTransport, HttpTransport, InProcess, InvalidBaseUrl, Transport,
     TransportError,
@@ -75,6 +88,10 @@ pub mod __private {
         PublishError, Subscriber, SubscriberHandle,
     };
     pub use crate::http::HttpServer;
+    pub use crate::params::{
+        assert_event_key, assert_header_value, assert_path_param, assert_query, assert_query_field,
+        assert_scalar, EventKey, HeaderValue, PathParam, Query, QueryField, Scalar,
+    };
     pub use crate::transport::{ClientCore, HttpTransport, InvalidBaseUrl, Transport};
     pub use crate::wire::{Call, Rejection, Reply, Route, Segment};
     pub use crate::Service;

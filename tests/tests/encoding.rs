@@ -20,7 +20,7 @@ pub struct Echoed {
 }
 
 /// Query parameters, one of them repeated.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema, accord::Query)]
 pub struct EchoQuery {
     pub text: String,
     #[serde(default)]

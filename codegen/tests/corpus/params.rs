@@ -6,7 +6,7 @@ cases! {
     /// A new required query parameter: old clients do not send it.
     query_param_added_required => Error ["param-added-required"]
     before {
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Query)]
         pub struct Filter { pub status: Option<String> }
         #[accord::service(name = "shop", version = "1.0.0")]
         pub trait Api {
@@ -15,7 +15,7 @@ cases! {
         }
     }
     after {
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Query)]
         pub struct Filter { pub status: Option<String>, pub customer: String }
         #[accord::service(name = "shop", version = "1.1.0")]
         pub trait Api {
@@ -27,7 +27,7 @@ cases! {
     /// A new optional query parameter.
     query_param_added_optional => Ok ["param-added"]
     before {
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Query)]
         pub struct Filter { pub status: Option<String> }
         #[accord::service(name = "shop", version = "1.0.0")]
         pub trait Api {
@@ -36,7 +36,7 @@ cases! {
         }
     }
     after {
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Query)]
         pub struct Filter { pub status: Option<String>, pub limit: Option<u32> }
         #[accord::service(name = "shop", version = "1.1.0")]
         pub trait Api {
@@ -49,7 +49,7 @@ cases! {
     /// server ignores it.
     query_param_removed => Error ["param-removed"]
     before {
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Query)]
         pub struct Filter { pub status: Option<String>, pub limit: Option<u32> }
         #[accord::service(name = "shop", version = "1.0.0")]
         pub trait Api {
@@ -58,7 +58,7 @@ cases! {
         }
     }
     after {
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Query)]
         pub struct Filter { pub status: Option<String> }
         #[accord::service(name = "shop", version = "1.1.0")]
         pub trait Api {
@@ -70,7 +70,7 @@ cases! {
     /// An optional query parameter became required.
     query_param_became_required => Error ["param-became-required"]
     before {
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Query)]
         pub struct Filter { pub limit: Option<u32> }
         #[accord::service(name = "shop", version = "1.0.0")]
         pub trait Api {
@@ -79,7 +79,7 @@ cases! {
         }
     }
     after {
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Query)]
         pub struct Filter { pub limit: u32 }
         #[accord::service(name = "shop", version = "1.1.0")]
         pub trait Api {
@@ -91,7 +91,7 @@ cases! {
     /// A smaller integer type for a query parameter.
     query_param_narrowed => Error ["param-narrowed:bound-tightened"]
     before {
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Query)]
         pub struct Filter { pub limit: Option<u32> }
         #[accord::service(name = "shop", version = "1.0.0")]
         pub trait Api {
@@ -100,7 +100,7 @@ cases! {
         }
     }
     after {
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Query)]
         pub struct Filter { pub limit: Option<u8> }
         #[accord::service(name = "shop", version = "1.1.0")]
         pub trait Api {
@@ -112,7 +112,7 @@ cases! {
     /// A larger integer type for a query parameter.
     query_param_widened => Ok ["param-widened:bound-loosened"]
     before {
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Query)]
         pub struct Filter { pub limit: Option<u8> }
         #[accord::service(name = "shop", version = "1.0.0")]
         pub trait Api {
@@ -121,7 +121,7 @@ cases! {
         }
     }
     after {
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Query)]
         pub struct Filter { pub limit: Option<u16> }
         #[accord::service(name = "shop", version = "1.1.0")]
         pub trait Api {
@@ -133,10 +133,10 @@ cases! {
     /// A status filter lost a value.
     query_param_enum_value_removed => Error ["param-narrowed:enum-value-removed"]
     before {
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Scalar)]
         #[serde(rename_all = "snake_case")]
         pub enum Status { Placed, Shipped, Cancelled }
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Query)]
         pub struct Filter { pub status: Option<Status> }
         #[accord::service(name = "shop", version = "1.0.0")]
         pub trait Api {
@@ -145,10 +145,10 @@ cases! {
         }
     }
     after {
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Scalar)]
         #[serde(rename_all = "snake_case")]
         pub enum Status { Placed, Shipped }
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Query)]
         pub struct Filter { pub status: Option<Status> }
         #[accord::service(name = "shop", version = "1.1.0")]
         pub trait Api {
@@ -161,7 +161,7 @@ cases! {
     query_default_changed => Error ["default-changed:default-changed"]
     before {
         fn fifty() -> u32 { 50 }
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Query)]
         pub struct Page { #[serde(default = "fifty")] pub limit: u32 }
         #[accord::service(name = "shop", version = "1.0.0")]
         pub trait Api {
@@ -171,7 +171,7 @@ cases! {
     }
     after {
         fn twenty() -> u32 { 20 }
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Query)]
         pub struct Page { #[serde(default = "twenty")] pub limit: u32 }
         #[accord::service(name = "shop", version = "1.1.0")]
         pub trait Api {

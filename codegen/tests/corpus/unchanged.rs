@@ -43,7 +43,7 @@ cases! {
     /// `oneOf` of constants).
     changed_docs => Ok []
     before {
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Scalar)]
         #[serde(rename_all = "snake_case")]
         pub enum Status { Placed, Shipped }
         #[derive(Serialize, Deserialize, JsonSchema)]
@@ -58,7 +58,7 @@ cases! {
     }
     after {
         /// Where an order is.
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Scalar)]
         #[serde(rename_all = "snake_case")]
         pub enum Status {
             /// Accepted.
@@ -188,7 +188,7 @@ cases! {
     /// Argument names are not on the wire (path parameters aside).
     renamed_arguments => Ok []
     before {
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Query)]
         pub struct Filter { pub status: Option<String> }
         #[accord::service(name = "shop", version = "1.0.0")]
         pub trait Api {
@@ -201,7 +201,7 @@ cases! {
         }
     }
     after {
-        #[derive(Serialize, Deserialize, JsonSchema)]
+        #[derive(Serialize, Deserialize, JsonSchema, accord::Query)]
         pub struct Filter { pub status: Option<String> }
         #[accord::service(name = "shop", version = "1.0.1")]
         pub trait Api {

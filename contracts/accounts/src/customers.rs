@@ -39,7 +39,7 @@ pub struct CustomerChanges {
 }
 
 /// How much business a customer does.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, accord::Scalar)]
 #[serde(rename_all = "snake_case")]
 pub enum Tier {
     Standard,
@@ -48,7 +48,7 @@ pub enum Tier {
 }
 
 /// Which customers to find.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema, accord::Query)]
 pub struct CustomerQuery {
     /// Part of the name, any case.
     pub name: String,

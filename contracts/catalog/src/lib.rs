@@ -24,7 +24,7 @@ pub struct Page<T> {
 }
 
 /// Which page to list.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema, accord::Query)]
 pub struct PageQuery {
     /// The `next` of the previous page.
     #[serde(default, skip_serializing_if = "Option::is_none")]

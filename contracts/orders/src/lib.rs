@@ -11,20 +11,41 @@ use accord::prelude::*;
 
 /// An order's identifier.
 #[derive(
-    Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    accord::Scalar,
 )]
 #[serde(transparent)]
 pub struct OrderId(pub u64);
 
 /// A customer's identifier.
 #[derive(
-    Debug, Clone, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize, JsonSchema,
+    Debug,
+    Clone,
+    PartialEq,
+    Eq,
+    Hash,
+    PartialOrd,
+    Ord,
+    Serialize,
+    Deserialize,
+    JsonSchema,
+    accord::Scalar,
 )]
 #[serde(transparent)]
 pub struct CustomerId(pub String);
 
 /// Where an order is in its life.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, JsonSchema, accord::Scalar)]
 #[serde(rename_all = "snake_case")]
 pub enum OrderStatus {
     /// Accepted, not yet shipped.
@@ -126,7 +147,7 @@ pub struct Order {
 }
 
 /// Which orders to list.
-#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize, JsonSchema, accord::Query)]
 pub struct OrderFilter {
     /// Only orders in this status.
     #[serde(default, skip_serializing_if = "Option::is_none")]

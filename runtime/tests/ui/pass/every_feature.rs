@@ -17,7 +17,7 @@ pub struct NewItem {
     pub name: String,
 }
 
-#[derive(Serialize, Deserialize, JsonSchema)]
+#[derive(Serialize, Deserialize, JsonSchema, accord::Query)]
 pub struct Filter {
     pub name: Option<String>,
     pub limit: Option<u32>,

@@ -11,6 +11,33 @@ pub struct Note {
 }
 
 #[derive(
+    ::accord::prelude::Serialize,
+    ::accord::prelude::Deserialize,
+    ::accord::Scalar,
+)]
+pub struct NoteId(u64);
+
+#[derive(
+    ::accord::prelude::Serialize,
+    ::accord::prelude::Deserialize,
+    ::accord::Scalar,
+)]
+pub enum Shelf {
+    Inbox,
+    Archive,
+}
+
+#[derive(
+    ::accord::prelude::Serialize,
+    ::accord::prelude::Deserialize,
+    ::accord::Query,
+)]
+pub struct NoteFilter {
+    pub shelf: ::core::option::Option<Shelf>,
+    pub tags: ::std::vec::Vec<::std::string::String>,
+}
+
+#[derive(
     ::core::fmt::Debug,
     ::accord::prelude::Serialize,
     ::accord::prelude::Deserialize,
@@ -39,6 +66,8 @@ macro_rules! any_schema {
 
 any_schema!(Note);
 any_schema!(NoteError);
+any_schema!(NoteId);
+any_schema!(NoteFilter);
 
 #[::accord::service(name = "notes", version = "1.0.0")]
 pub trait Notes {
@@ -48,10 +77,14 @@ pub trait Notes {
     #[request(method = "GET", path = "/notes/{id}")]
     async fn get(&self, id: u64) -> ::core::result::Result<Note, NoteError>;
 
+    #[request(method = "GET", path = "/notes/by-id/{id}")]
+    async fn get_by_id(&self, id: NoteId) -> ::core::result::Result<Note, NoteError>;
+
     #[request(method = "GET", path = "/notes")]
     async fn list(
         &self,
         #[header("x-owner")] owner: ::core::option::Option<::std::string::String>,
+        #[query] filter: NoteFilter,
     ) -> ::std::vec::Vec<Note>;
 
     #[request(method = "DELETE", path = "/notes/{id}")]
@@ -75,9 +108,14 @@ impl NotesServer for Server {
         ::core::result::Result::Err(NoteError::NotFound { id })
     }
 
+    async fn get_by_id(&self, id: NoteId) -> ::core::result::Result<Note, NoteError> {
+        ::core::result::Result::Err(NoteError::NotFound { id: id.0 })
+    }
+
     async fn list(
         &self,
         _owner: ::core::option::Option<::std::string::String>,
+        _filter: NoteFilter,
     ) -> ::std::vec::Vec<Note> {
         ::std::vec::Vec::new()
     }

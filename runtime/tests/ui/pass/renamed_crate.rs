@@ -1,4 +1,4 @@
-//! `accord` under another name: `crate = "..."` tells both macros where the
+//! `accord` under another name: `crate = "..."` tells the macros where the
 //! runtime is.
 
 extern crate accord as renamed;
@@ -12,10 +12,23 @@ pub enum LookupError {
     Missing,
 }
 
+#[derive(Serialize, Deserialize, JsonSchema, renamed::Scalar)]
+#[accord(crate = "renamed")]
+pub struct Word(String);
+
+#[derive(Serialize, Deserialize, JsonSchema, renamed::Query)]
+#[accord(crate = "renamed")]
+pub struct Lookups {
+    pub near: Option<Word>,
+}
+
 #[renamed::service(name = "lookup", version = "1.0.0", crate = "renamed")]
 pub trait Lookup {
     #[request(method = "GET", path = "/words/{word}")]
     async fn define(&self, word: String) -> Result<String, LookupError>;
+
+    #[request(method = "GET", path = "/words/{word}/near")]
+    async fn near(&self, word: Word, #[query] lookups: Lookups) -> Vec<String>;
 
     #[event(topic = "lookup.missed")]
     async fn missed(&self, word: String);
@@ -26,6 +39,10 @@ struct Server;
 impl LookupServer for Server {
     async fn define(&self, _word: String) -> Result<String, LookupError> {
         Err(LookupError::Missing)
+    }
+
+    async fn near(&self, _word: Word, _lookups: Lookups) -> Vec<String> {
+        Vec::new()
     }
 }
 
