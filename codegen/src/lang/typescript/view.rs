@@ -1,25 +1,20 @@
-//! The view model: what every template receives.
+//! The TypeScript view model: what the TypeScript templates receive.
 //!
-//! One [`ServiceView`] per service and version, built from the descriptor
-//! and serialized to JSON for handlebars. Everything a template needs is
-//! here, already decided: TypeScript names and type expressions, argument
-//! order, which arguments may be left out, the file names of the other
-//! published documents. `codegen/TEMPLATES.md` documents every field; a
-//! field that is absent is `null`, never missing, so templates can test it
-//! in strict mode.
+//! Built from the language-neutral [`view::ServiceView`]: TypeScript names
+//! and type expressions, argument order, which arguments may be left out,
+//! the names the client declares. `codegen/TEMPLATES.md` documents every
+//! field; a field that is absent is `null`, never missing, so templates can
+//! test it in strict mode.
 
-use std::collections::{BTreeMap, BTreeSet};
+use std::collections::BTreeSet;
 
-use accord::descriptor::{OperationKind, ParamDescriptor, RequestDescriptor};
-use accord::error::{INVALID_REQUEST, SERVICE_ERROR};
-use accord::ServiceDescriptor;
 use serde::Serialize;
-use serde_json::Value;
 
-use crate::names::reachable;
-use crate::ts::{identifier, type_name, TypeRenderer};
+use super::names::identifier;
+use super::types::TypeRenderer;
+use crate::view::{self, Argument, Shape, Ty};
 
-/// Everything a template is rendered with, for one service and version.
+/// Everything the TypeScript templates are rendered with, for one service and version.
 #[derive(Debug, Clone, Serialize)]
 pub struct ServiceView {
     /// The service itself.
@@ -318,83 +313,98 @@ pub struct ProblemTypes {
     pub invalid_request: String,
 }
 
-/// Builds the view of `descriptor`; `schema_files` are the published
-/// per-type schemas by name.
-pub fn build(
-    descriptor: &ServiceDescriptor,
-    package: &str,
-    rust_path: &str,
-    schema_files: &BTreeMap<String, Value>,
-) -> ServiceView {
-    let renderer = TypeRenderer::new(descriptor.definitions.keys());
-    let type_ref = |schema: &Value| TypeRef {
-        ts_type: renderer.type_expr(schema),
-        refs: renderer.referenced_names(schema),
+/// Builds the TypeScript view of `service`.
+pub fn build(service: &view::ServiceView, client_file: &str) -> ServiceView {
+    let renderer = TypeRenderer::new(service.types.iter().map(|t| &t.name));
+    let type_ref = |ty: &Ty| TypeRef {
+        ts_type: renderer.type_expr(ty),
+        refs: renderer.referenced_names(ty),
+    };
+    let argument = |argument: Argument<'_>| {
+        let (name, wire_name, docs) = match argument {
+            Argument::Path(p) | Argument::Header(p) => {
+                (p.argument.clone(), p.name.clone(), p.docs.clone())
+            }
+            Argument::Body(b) => (b.argument.clone(), b.argument.clone(), None),
+            Argument::Query(q) => (q.argument.clone(), q.argument.clone(), None),
+        };
+        ArgumentView {
+            ident: identifier(&name, false),
+            name,
+            wire_name,
+            location: argument.location().into(),
+            ts_type: renderer.type_expr(argument.ty()),
+            required: argument.required(),
+            optional: false,
+            docs,
+            refs: renderer.referenced_names(argument.ty()),
+        }
+    };
+    let query_field = |field: &view::Param| ArgumentView {
+        name: field.name.clone(),
+        ident: identifier(&field.name, false),
+        wire_name: field.name.clone(),
+        location: "query".into(),
+        ts_type: renderer.type_expr(&field.ty),
+        required: field.required,
+        optional: false,
+        docs: field.docs.clone(),
+        refs: renderer.referenced_names(&field.ty),
     };
 
-    let requests: Vec<RequestView> = descriptor
-        .requests()
-        .map(|(op, request)| RequestView {
-            name: op.name.clone(),
-            function: identifier(&op.name, true),
-            docs: op.docs.clone(),
-            summary: op.docs.as_deref().map(summary),
+    let requests: Vec<RequestView> = service
+        .requests
+        .iter()
+        .map(|request| RequestView {
+            name: request.name.clone(),
+            function: identifier(&request.name, true),
+            docs: request.docs.clone(),
+            summary: request.summary.clone(),
             method: request.method.clone(),
             path: request.path.clone(),
-            path_segments: path_segments(&request.path),
+            path_segments: request
+                .path_segments
+                .iter()
+                .map(|segment| match segment {
+                    view::PathSegment::Literal(text) => PathSegment {
+                        literal: Some(text.clone()),
+                        param: None,
+                        argument: None,
+                    },
+                    view::PathSegment::Param(name) => PathSegment {
+                        literal: None,
+                        param: Some(name.clone()),
+                        argument: None,
+                    },
+                })
+                .collect(),
             status: request.status,
             idempotent: request.idempotent,
             arguments: Vec::new(),
             path_params: request
                 .path_params
                 .iter()
-                .map(|p| argument(&renderer, p, "path"))
+                .map(|p| argument(Argument::Path(p)))
                 .collect(),
-            query: request.query.as_ref().map(|q| {
-                let fields: Vec<ArgumentView> = q
-                    .fields
-                    .iter()
-                    .map(|f| argument(&renderer, f, "query"))
-                    .collect();
-                let schema_nullable = renderer.type_expr(&q.schema).ends_with("| null");
-                QueryView {
-                    argument: ArgumentView {
-                        name: q.argument.clone(),
-                        ident: identifier(&q.argument, false),
-                        wire_name: q.argument.clone(),
-                        location: "query".into(),
-                        ts_type: renderer.type_expr(&q.schema),
-                        required: !schema_nullable && fields.iter().any(|f| f.required),
-                        optional: false,
-                        docs: None,
-                        refs: renderer.referenced_names(&q.schema),
-                    },
-                    fields,
-                }
+            query: request.query.as_ref().map(|q| QueryView {
+                argument: argument(Argument::Query(q)),
+                fields: q.fields.iter().map(query_field).collect(),
             }),
             headers: request
                 .headers
                 .iter()
-                .map(|p| argument(&renderer, p, "header"))
+                .map(|p| argument(Argument::Header(p)))
                 .collect(),
-            body: request.body.as_ref().map(|b| ArgumentView {
-                name: b.argument.clone(),
-                ident: identifier(&b.argument, false),
-                wire_name: b.argument.clone(),
-                location: "body".into(),
-                ts_type: renderer.type_expr(&b.schema),
-                required: true,
-                optional: false,
-                docs: None,
-                refs: renderer.referenced_names(&b.schema),
-            }),
-            response: success_schema(request).map(&type_ref),
-            returns: success_schema(request)
-                .map(|s| renderer.type_expr(s))
+            body: request.body.as_ref().map(|b| argument(Argument::Body(b))),
+            response: request.response.as_ref().map(&type_ref),
+            returns: request
+                .response
+                .as_ref()
+                .map(|ty| renderer.type_expr(ty))
                 .unwrap_or_else(|| "void".into()),
             error: request.error.as_ref().map(|e| ErrorView {
-                ts_type: renderer.type_expr(&e.schema),
-                refs: renderer.referenced_names(&e.schema),
+                ts_type: renderer.type_expr(&e.ty),
+                refs: renderer.referenced_names(&e.ty),
                 variants: e
                     .variants
                     .iter()
@@ -409,13 +419,14 @@ pub fn build(
         .map(with_arguments)
         .collect();
 
-    let events: Vec<EventView> = descriptor
-        .events()
-        .map(|(op, event)| EventView {
-            name: op.name.clone(),
-            ident: identifier(&op.name, true),
-            docs: op.docs.clone(),
-            summary: op.docs.as_deref().map(summary),
+    let events = service
+        .events
+        .iter()
+        .map(|event| EventView {
+            name: event.name.clone(),
+            ident: identifier(&event.name, true),
+            docs: event.docs.clone(),
+            summary: event.summary.clone(),
             topic: event.topic.clone(),
             key: event.key.clone(),
             payload: type_ref(&event.payload),
@@ -423,76 +434,90 @@ pub fn build(
         })
         .collect();
 
-    let used_by = operations_using(descriptor);
-    let types: Vec<TypeView> = descriptor
-        .definitions
+    let types: Vec<TypeView> = service
+        .types
         .iter()
-        .map(|(name, schema)| {
-            type_view(
-                &renderer,
-                name,
-                schema,
-                schema_files.get(name).unwrap_or(schema),
-                used_by.get(name).cloned().unwrap_or_default(),
-            )
-        })
+        .map(|def| type_view(&renderer, def))
         .collect();
 
-    let names = client_names(descriptor, &types, &requests);
+    let names = client_names(&service.service.name, &types, &requests);
     ServiceView {
         service: ServiceInfo {
-            name: descriptor.name.clone(),
-            version: descriptor.version.clone(),
-            docs: descriptor.docs.clone(),
-            summary: descriptor.docs.as_deref().map(summary),
-            package: package.to_owned(),
-            rust_path: rust_path.to_owned(),
+            name: service.service.name.clone(),
+            version: service.service.version.clone(),
+            docs: service.service.docs.clone(),
+            summary: service.service.summary.clone(),
+            package: service.service.package.clone(),
+            rust_path: service.service.rust_path.clone(),
         },
         requests,
         events,
         types,
         names,
         files: Files {
-            openapi: "openapi.json".into(),
-            asyncapi: "asyncapi.json".into(),
-            client: "client.ts".into(),
-            index: "index.html".into(),
-            schemas: "schemas".into(),
+            openapi: view::OPENAPI_FILE.into(),
+            asyncapi: view::ASYNCAPI_FILE.into(),
+            client: client_file.into(),
+            index: view::PAGE_FILE.into(),
+            schemas: view::SCHEMAS_FOLDER.into(),
         },
         problem_types: ProblemTypes {
-            service_error: SERVICE_ERROR.into(),
-            invalid_request: INVALID_REQUEST.into(),
+            service_error: service.problem_types.service_error.clone(),
+            invalid_request: service.problem_types.invalid_request.clone(),
         },
     }
 }
 
-/// The schema of the reply body, when the reply has one.
-fn success_schema(request: &RequestDescriptor) -> Option<&Value> {
-    request.response.as_ref().filter(|_| request.status != 204)
-}
-
-fn argument(renderer: &TypeRenderer, param: &ParamDescriptor, location: &str) -> ArgumentView {
-    ArgumentView {
-        name: if location == "query" {
-            param.name.clone()
-        } else {
-            param.argument.clone()
-        },
-        ident: identifier(
-            if location == "query" {
-                &param.name
-            } else {
-                &param.argument
-            },
-            false,
-        ),
-        wire_name: param.name.clone(),
-        location: location.into(),
-        ts_type: renderer.type_expr(&param.schema),
-        required: param.required,
-        optional: false,
-        docs: param.docs.clone(),
-        refs: renderer.referenced_names(&param.schema),
+fn type_view(renderer: &TypeRenderer, def: &view::TypeDef) -> TypeView {
+    let mut properties = Vec::new();
+    let mut variants = Vec::new();
+    match &def.shape {
+        Shape::Object(object) => {
+            properties = object
+                .properties
+                .iter()
+                .map(|p| PropertyView {
+                    name: p.name.clone(),
+                    key: super::names::property_key(&p.name),
+                    ts_type: renderer.type_expr(&p.ty),
+                    required: p.required,
+                    docs: p.docs.clone(),
+                    refs: renderer.referenced_names(&p.ty),
+                })
+                .collect();
+        }
+        Shape::Union(alternatives) => {
+            variants = alternatives
+                .iter()
+                .map(|alternative| VariantView {
+                    ts_type: renderer.type_expr(&alternative.ty),
+                    docs: alternative.docs.clone(),
+                    refs: renderer.referenced_names(&alternative.ty),
+                })
+                .collect();
+        }
+        Shape::Alias => {}
+    }
+    TypeView {
+        name: def.name.clone(),
+        ts_name: renderer.name(&def.name),
+        docs: def.docs.clone(),
+        summary: def.summary.clone(),
+        kind: def.shape.kind().into(),
+        ts_type: renderer.type_expr(&def.ty),
+        properties,
+        variants,
+        schema_file: def.schema_file.clone(),
+        schema_json: def.schema_json.clone(),
+        refs: renderer.referenced_names(&def.ty),
+        used_by: def
+            .used_by
+            .iter()
+            .map(|u| UsedBy {
+                name: u.name.clone(),
+                anchor: format!("{}-{}", if u.event { "event" } else { "op" }, u.name),
+            })
+            .collect(),
     }
 }
 
@@ -552,191 +577,7 @@ fn with_arguments(mut request: RequestView) -> RequestView {
     request
 }
 
-fn path_segments(path: &str) -> Vec<PathSegment> {
-    let mut segments = Vec::new();
-    let mut rest = path;
-    while let Some(open) = rest.find('{') {
-        let Some(close) = rest[open..].find('}') else {
-            break;
-        };
-        if open > 0 {
-            segments.push(PathSegment {
-                literal: Some(rest[..open].to_owned()),
-                param: None,
-                argument: None,
-            });
-        }
-        segments.push(PathSegment {
-            literal: None,
-            param: Some(rest[open + 1..open + close].to_owned()),
-            argument: None,
-        });
-        rest = &rest[open + close + 1..];
-    }
-    if !rest.is_empty() {
-        segments.push(PathSegment {
-            literal: Some(rest.to_owned()),
-            param: None,
-            argument: None,
-        });
-    }
-    segments
-}
-
-fn type_view(
-    renderer: &TypeRenderer,
-    name: &str,
-    schema: &Value,
-    published: &Value,
-    used_by: Vec<UsedBy>,
-) -> TypeView {
-    let docs = schema
-        .get("description")
-        .and_then(Value::as_str)
-        .map(str::to_owned);
-    let empty = serde_json::Map::new();
-    let map = schema.as_object().unwrap_or(&empty);
-    let has = |key: &str| map.contains_key(key);
-    let is_object = match map.get("type") {
-        Some(Value::String(t)) => t == "object",
-        None => has("properties"),
-        _ => false,
-    };
-    let open_map = ["additionalProperties", "unevaluatedProperties"]
-        .iter()
-        .any(|k| map.get(*k).is_some_and(Value::is_object));
-    let combined = ["oneOf", "anyOf", "allOf", "$ref", "enum", "const"]
-        .iter()
-        .any(|k| has(k));
-
-    let mut properties = Vec::new();
-    let mut variants = Vec::new();
-    let kind = if is_object && has("properties") && !combined && !open_map {
-        properties = renderer
-            .properties(map)
-            .into_iter()
-            .map(|p| {
-                let refs = map
-                    .get("properties")
-                    .and_then(|props| props.get(&p.name))
-                    .map(|s| renderer.referenced_names(s))
-                    .unwrap_or_default();
-                PropertyView {
-                    name: p.name,
-                    key: p.key,
-                    ts_type: p.ts_type,
-                    required: p.required,
-                    docs: p.docs,
-                    refs,
-                }
-            })
-            .collect();
-        "interface"
-    } else if let Some(alternatives) = union_alternatives(map) {
-        variants = alternatives
-            .iter()
-            .map(|alternative| VariantView {
-                ts_type: renderer.type_expr(alternative),
-                docs: alternative
-                    .get("description")
-                    .and_then(Value::as_str)
-                    .map(str::to_owned),
-                refs: renderer.referenced_names(alternative),
-            })
-            .collect();
-        "union"
-    } else {
-        "alias"
-    };
-    TypeView {
-        name: name.to_owned(),
-        ts_name: type_name(name),
-        summary: docs.as_deref().map(summary),
-        docs,
-        kind: kind.into(),
-        ts_type: renderer.type_expr(schema),
-        properties,
-        variants,
-        schema_file: format!("schemas/{name}.json"),
-        schema_json: serde_json::to_string_pretty(published).unwrap_or_default(),
-        refs: renderer.referenced_names(schema),
-        used_by,
-    }
-}
-
-/// The alternatives of a schema that is nothing but a union: `oneOf` or
-/// `anyOf` (with no other shape), or an `enum` of values.
-fn union_alternatives(map: &serde_json::Map<String, Value>) -> Option<Vec<Value>> {
-    let shape_keys = ["properties", "allOf", "$ref", "items", "prefixItems"];
-    if shape_keys.iter().any(|k| map.contains_key(*k)) {
-        return None;
-    }
-    let one_of = map.get("oneOf").and_then(Value::as_array);
-    let any_of = map.get("anyOf").and_then(Value::as_array);
-    match (one_of, any_of) {
-        (Some(alternatives), None) | (None, Some(alternatives)) => Some(alternatives.clone()),
-        (None, None) => map.get("enum").and_then(Value::as_array).map(|values| {
-            values
-                .iter()
-                .map(|v| serde_json::json!({ "const": v }))
-                .collect()
-        }),
-        _ => None,
-    }
-}
-
-/// For each definition, the operations that use it.
-fn operations_using(descriptor: &ServiceDescriptor) -> BTreeMap<String, Vec<UsedBy>> {
-    let mut found: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
-    for (index, op) in descriptor.operations.iter().enumerate() {
-        let schemas: Vec<&Value> = match &op.kind {
-            OperationKind::Request(r) => r
-                .path_params
-                .iter()
-                .chain(&r.headers)
-                .map(|p| &p.schema)
-                .chain(r.query.as_ref().map(|q| &q.schema))
-                .chain(r.body.as_ref().map(|b| &b.schema))
-                .chain(r.response.as_ref())
-                .chain(r.error.as_ref().map(|e| &e.schema))
-                .collect(),
-            OperationKind::Event(e) => std::iter::once(&e.payload)
-                .chain(e.error.as_ref())
-                .collect(),
-        };
-        for schema in schemas {
-            for name in reachable(schema, &descriptor.definitions) {
-                found.entry(name).or_default().insert(index);
-            }
-        }
-    }
-    found
-        .into_iter()
-        .map(|(name, ops)| {
-            let names = ops
-                .into_iter()
-                .map(|i| {
-                    let op = &descriptor.operations[i];
-                    let prefix = match op.kind {
-                        OperationKind::Request(_) => "op",
-                        OperationKind::Event(_) => "event",
-                    };
-                    UsedBy {
-                        name: op.name.clone(),
-                        anchor: format!("{prefix}-{}", op.name),
-                    }
-                })
-                .collect();
-            (name, names)
-        })
-        .collect()
-}
-
-fn client_names(
-    descriptor: &ServiceDescriptor,
-    types: &[TypeView],
-    requests: &[RequestView],
-) -> ClientNames {
+fn client_names(service: &str, types: &[TypeView], requests: &[RequestView]) -> ClientNames {
     let taken: BTreeSet<String> = types
         .iter()
         .map(|t| t.ts_name.clone())
@@ -757,7 +598,7 @@ fn client_names(
         }
         name
     };
-    let service = identifier(&descriptor.name, true);
+    let service = identifier(service, true);
     let pascal = format!("{}{}", service[..1].to_ascii_uppercase(), &service[1..]);
     ClientNames {
         client: pick(&format!("{}Client", pascal.trim_start_matches('_'))),
@@ -777,102 +618,21 @@ fn client_names(
     }
 }
 
-pub use accord::spec::summary;
-
 #[cfg(test)]
 mod tests {
+    use std::collections::BTreeMap;
+
     use super::*;
+    use crate::view::tests::descriptor;
 
-    #[test]
-    fn paths_split_at_parameters() {
-        let segments = path_segments("/orders/{id}/lines/{line}");
-        let shown: Vec<String> = segments
-            .iter()
-            .map(|s| match (&s.literal, &s.param) {
-                (Some(l), _) => format!("L{l}"),
-                (_, Some(p)) => format!("P{p}"),
-                _ => unreachable!(),
-            })
-            .collect();
-        assert_eq!(shown, ["L/orders/", "Pid", "L/lines/", "Pline"]);
-    }
-
-    /// A service using every part of the view model.
-    fn descriptor() -> ServiceDescriptor {
-        serde_json::from_value(serde_json::json!({
-            "name": "shop",
-            "version": "1.0.0",
-            "docs": "A shop.",
-            "operations": [
-                {
-                    "name": "update_item", "docs": "Update.", "kind": "request",
-                    "method": "PUT", "path": "/items/{id}", "status": 200, "idempotent": true,
-                    "path_params": [{"name": "id", "argument": "id", "required": true, "schema": {"type": "string"}}],
-                    "query": {"argument": "options", "schema": {"$ref": "#/$defs/Options"}, "fields": [
-                        {"name": "dry_run", "argument": "options", "required": false, "schema": {"type": "boolean"}, "docs": "Only check."}
-                    ]},
-                    "headers": [{"name": "if-match", "argument": "revision", "required": false, "schema": {"type": ["integer", "null"]}}],
-                    "body": {"argument": "item", "schema": {"$ref": "#/$defs/Item"}},
-                    "response": {"$ref": "#/$defs/Item"},
-                    "error": {"schema": {"$ref": "#/$defs/ShopError"}, "variants": [{"name": "Missing", "status": 404, "docs": "Gone."}]}
-                },
-                {
-                    "name": "item_changed", "kind": "event", "topic": "shop.item_changed", "key": "id",
-                    "argument": "event", "payload": {"$ref": "#/$defs/Item"}, "error": {"$ref": "#/$defs/ShopError"}
-                }
-            ],
-            "definitions": {
-                "Item": {"type": "object", "description": "An item.", "properties": {"id": {"type": "string"}}, "required": ["id"]},
-                "Options": {"type": "object", "properties": {"dry_run": {"type": "boolean"}}},
-                "ShopError": {"oneOf": [{"const": "missing", "description": "Gone."}]}
-            }
-        }))
-        .unwrap()
-    }
-
-    fn keys(value: &Value, found: &mut BTreeSet<String>) {
-        match value {
-            Value::Object(map) => {
-                for (key, value) in map {
-                    found.insert(key.clone());
-                    keys(value, found);
-                }
-            }
-            Value::Array(items) => items.iter().for_each(|v| keys(v, found)),
-            _ => {}
-        }
-    }
-
-    #[test]
-    fn templates_md_documents_every_field_of_the_view_model() {
-        let view = build(
-            &descriptor(),
-            "shop-contract",
-            "shop::Shop",
-            &BTreeMap::new(),
-        );
-        let mut found = BTreeSet::new();
-        keys(&serde_json::to_value(&view).unwrap(), &mut found);
-        let docs = include_str!("../TEMPLATES.md");
-        let missing: Vec<&String> = found
-            .iter()
-            .filter(|key| !docs.contains(&format!("`{key}`")))
-            .collect();
-        assert!(
-            missing.is_empty(),
-            "TEMPLATES.md does not document {missing:?}"
-        );
-        assert!(found.len() > 60, "the view has only {} fields", found.len());
+    fn typescript(descriptor: &accord::ServiceDescriptor) -> ServiceView {
+        let neutral = view::build(descriptor, "shop-contract", "shop::Shop", &BTreeMap::new());
+        build(&neutral, "client.ts")
     }
 
     #[test]
     fn arguments_come_in_call_order_with_optional_ones_last() {
-        let view = build(
-            &descriptor(),
-            "shop-contract",
-            "shop::Shop",
-            &BTreeMap::new(),
-        );
+        let view = typescript(&descriptor());
         let request = &view.requests[0];
         let order: Vec<(&str, &str, bool)> = request
             .arguments
@@ -902,17 +662,19 @@ mod tests {
         descriptor
             .definitions
             .insert("Problem".into(), serde_json::json!({"type": "string"}));
-        let view = build(&descriptor, "shop-contract", "shop::Shop", &BTreeMap::new());
+        let view = typescript(&descriptor);
         assert_eq!(view.names.problem, "AccordProblem");
         assert_eq!(view.names.unwrap, "accordUnwrap");
         assert_eq!(view.names.service_error, "ServiceError");
     }
 
     #[test]
-    fn summaries_are_the_first_paragraph() {
-        assert_eq!(
-            summary("Cancel an order.\nAgain.\n\nMore."),
-            "Cancel an order. Again."
+    fn templates_md_documents_every_field_of_the_view_model() {
+        let view = typescript(&descriptor());
+        crate::templates::tests::assert_documented(
+            &serde_json::to_value(&view).unwrap(),
+            "## The TypeScript view model",
+            60,
         );
     }
 }
