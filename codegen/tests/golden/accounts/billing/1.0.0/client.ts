@@ -181,7 +181,7 @@ function $headerText(name: string, value: unknown): string | undefined {
 }
 
 function $isJson(contentType: string): boolean {
-  const essence = contentType.split(";")[0].trim().toLowerCase();
+  const essence = (contentType.split(";")[0] ?? "").trim().toLowerCase();
   return essence === "application/json" || (essence.startsWith("application/") && essence.endsWith("+json"));
 }
 
@@ -190,7 +190,8 @@ interface $Call {
   method: string;
   path: string;
   query: string | undefined;
-  headers: { [name: string]: string };
+  /** Each header argument by name; one that is null or undefined is left out. */
+  headers: [name: string, value: unknown][];
   body: string | undefined;
   /** Whether the method has a typed error to return rather than throw. */
   typed: boolean;
@@ -210,12 +211,22 @@ async function $send<T, E>(
     accept: "application/json, application/problem+json",
     ...connection.headers,
     ...options?.headers,
-    ...call.headers,
   };
+  for (const [name, value] of call.headers) {
+    const text = $headerText(name, value);
+    if (text !== undefined) {
+      headers[name] = text;
+    }
+  }
+  const init: RequestInit = { method: call.method, headers };
   if (call.body !== undefined) {
     headers["content-type"] = "application/json";
+    init.body = call.body;
   }
-  const reply = await send(url, { method: call.method, headers, body: call.body, signal: options?.signal });
+  if (options?.signal !== undefined) {
+    init.signal = options.signal;
+  }
+  const reply = await send(url, init);
   const text = await reply.text();
   if (reply.status >= 200 && reply.status < 300) {
     if (text === "") {
@@ -306,11 +317,6 @@ export async function issueInvoice(
   key: string,
   options?: CallOptions,
 ): Promise<CallResult<Invoice, BillingError>> {
-  const $headers: { [name: string]: string } = {};
-  const $key = $headerText("idempotency-key", key);
-  if ($key !== undefined) {
-    $headers["idempotency-key"] = $key;
-  }
   const $result = await $send<Invoice, BillingError>(
     connection,
     {
@@ -318,7 +324,7 @@ export async function issueInvoice(
       method: "POST",
       path: "/invoices",
       query: undefined,
-      headers: $headers,
+      headers: [["idempotency-key", key]],
       body: JSON.stringify(invoice),
       typed: true,
     },
@@ -335,7 +341,6 @@ export async function invoices(
   customer: string,
   options?: CallOptions,
 ): Promise<Invoice[]> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<Invoice[], never>(
     connection,
     {
@@ -343,7 +348,7 @@ export async function invoices(
       method: "GET",
       path: "/customers/" + encodePathSegment(customer) + "/invoices",
       query: undefined,
-      headers: $headers,
+      headers: [],
       body: undefined,
       typed: false,
     },

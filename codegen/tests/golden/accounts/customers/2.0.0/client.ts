@@ -181,7 +181,7 @@ function $headerText(name: string, value: unknown): string | undefined {
 }
 
 function $isJson(contentType: string): boolean {
-  const essence = contentType.split(";")[0].trim().toLowerCase();
+  const essence = (contentType.split(";")[0] ?? "").trim().toLowerCase();
   return essence === "application/json" || (essence.startsWith("application/") && essence.endsWith("+json"));
 }
 
@@ -190,7 +190,8 @@ interface $Call {
   method: string;
   path: string;
   query: string | undefined;
-  headers: { [name: string]: string };
+  /** Each header argument by name; one that is null or undefined is left out. */
+  headers: [name: string, value: unknown][];
   body: string | undefined;
   /** Whether the method has a typed error to return rather than throw. */
   typed: boolean;
@@ -210,12 +211,22 @@ async function $send<T, E>(
     accept: "application/json, application/problem+json",
     ...connection.headers,
     ...options?.headers,
-    ...call.headers,
   };
+  for (const [name, value] of call.headers) {
+    const text = $headerText(name, value);
+    if (text !== undefined) {
+      headers[name] = text;
+    }
+  }
+  const init: RequestInit = { method: call.method, headers };
   if (call.body !== undefined) {
     headers["content-type"] = "application/json";
+    init.body = call.body;
   }
-  const reply = await send(url, { method: call.method, headers, body: call.body, signal: options?.signal });
+  if (options?.signal !== undefined) {
+    init.signal = options.signal;
+  }
+  const reply = await send(url, init);
   const text = await reply.text();
   if (reply.status >= 200 && reply.status < 300) {
     if (text === "") {
@@ -328,7 +339,6 @@ export async function register(
   customer: NewCustomer,
   options?: CallOptions,
 ): Promise<CallResult<Customer, CustomerError>> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<Customer, CustomerError>(
     connection,
     {
@@ -336,7 +346,7 @@ export async function register(
       method: "POST",
       path: "/customers",
       query: undefined,
-      headers: $headers,
+      headers: [],
       body: JSON.stringify(customer),
       typed: true,
     },
@@ -358,7 +368,6 @@ export async function getCustomer(
   handle: string,
   options?: CallOptions,
 ): Promise<CallResult<Customer, CustomerError>> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<Customer, CustomerError>(
     connection,
     {
@@ -366,7 +375,7 @@ export async function getCustomer(
       method: "GET",
       path: "/customers/" + encodePathSegment(handle),
       query: undefined,
-      headers: $headers,
+      headers: [],
       body: undefined,
       typed: true,
     },
@@ -390,11 +399,6 @@ export async function updateCustomer(
   revision: number,
   options?: CallOptions,
 ): Promise<CallResult<Customer, CustomerError>> {
-  const $headers: { [name: string]: string } = {};
-  const $revision = $headerText("if-match", revision);
-  if ($revision !== undefined) {
-    $headers["if-match"] = $revision;
-  }
   const $result = await $send<Customer, CustomerError>(
     connection,
     {
@@ -402,7 +406,7 @@ export async function updateCustomer(
       method: "PATCH",
       path: "/customers/" + encodePathSegment(handle),
       query: undefined,
-      headers: $headers,
+      headers: [["if-match", revision]],
       body: JSON.stringify(changes),
       typed: true,
     },
@@ -419,7 +423,6 @@ export async function search(
   query: CustomerQuery,
   options?: CallOptions,
 ): Promise<Customer[]> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<Customer[], never>(
     connection,
     {
@@ -427,7 +430,7 @@ export async function search(
       method: "GET",
       path: "/customers",
       query: encodeQuery(query),
-      headers: $headers,
+      headers: [],
       body: undefined,
       typed: false,
     },

@@ -181,7 +181,7 @@ function $headerText(name: string, value: unknown): string | undefined {
 }
 
 function $isJson(contentType: string): boolean {
-  const essence = contentType.split(";")[0].trim().toLowerCase();
+  const essence = (contentType.split(";")[0] ?? "").trim().toLowerCase();
   return essence === "application/json" || (essence.startsWith("application/") && essence.endsWith("+json"));
 }
 
@@ -190,7 +190,8 @@ interface $Call {
   method: string;
   path: string;
   query: string | undefined;
-  headers: { [name: string]: string };
+  /** Each header argument by name; one that is null or undefined is left out. */
+  headers: [name: string, value: unknown][];
   body: string | undefined;
   /** Whether the method has a typed error to return rather than throw. */
   typed: boolean;
@@ -210,12 +211,22 @@ async function $send<T, E>(
     accept: "application/json, application/problem+json",
     ...connection.headers,
     ...options?.headers,
-    ...call.headers,
   };
+  for (const [name, value] of call.headers) {
+    const text = $headerText(name, value);
+    if (text !== undefined) {
+      headers[name] = text;
+    }
+  }
+  const init: RequestInit = { method: call.method, headers };
   if (call.body !== undefined) {
     headers["content-type"] = "application/json";
+    init.body = call.body;
   }
-  const reply = await send(url, { method: call.method, headers, body: call.body, signal: options?.signal });
+  if (options?.signal !== undefined) {
+    init.signal = options.signal;
+  }
+  const reply = await send(url, init);
   const text = await reply.text();
   if (reply.status >= 200 && reply.status < 300) {
     if (text === "") {
@@ -326,7 +337,6 @@ export async function listProducts(
   page?: PageQuery,
   options?: CallOptions,
 ): Promise<ProductPage> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<ProductPage, never>(
     connection,
     {
@@ -334,7 +344,7 @@ export async function listProducts(
       method: "GET",
       path: "/products",
       query: encodeQuery(page),
-      headers: $headers,
+      headers: [],
       body: undefined,
       typed: false,
     },
@@ -356,7 +366,6 @@ export async function listReviews(
   page?: PageQuery,
   options?: CallOptions,
 ): Promise<CallResult<ReviewPage, CatalogError>> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<ReviewPage, CatalogError>(
     connection,
     {
@@ -364,7 +373,7 @@ export async function listReviews(
       method: "GET",
       path: "/products/" + encodePathSegment(sku) + "/reviews",
       query: encodeQuery(page),
-      headers: $headers,
+      headers: [],
       body: undefined,
       typed: true,
     },
@@ -386,7 +395,6 @@ export async function putProduct(
   product: Product,
   options?: CallOptions,
 ): Promise<CallResult<Product, CatalogError>> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<Product, CatalogError>(
     connection,
     {
@@ -394,7 +402,7 @@ export async function putProduct(
       method: "PUT",
       path: "/products/" + encodePathSegment(sku),
       query: undefined,
-      headers: $headers,
+      headers: [],
       body: JSON.stringify(product),
       typed: true,
     },
@@ -410,7 +418,6 @@ export async function categories(
   connection: Connection,
   options?: CallOptions,
 ): Promise<Category[]> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<Category[], never>(
     connection,
     {
@@ -418,7 +425,7 @@ export async function categories(
       method: "GET",
       path: "/categories",
       query: undefined,
-      headers: $headers,
+      headers: [],
       body: undefined,
       typed: false,
     },

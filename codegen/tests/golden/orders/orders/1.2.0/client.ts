@@ -181,7 +181,7 @@ function $headerText(name: string, value: unknown): string | undefined {
 }
 
 function $isJson(contentType: string): boolean {
-  const essence = contentType.split(";")[0].trim().toLowerCase();
+  const essence = (contentType.split(";")[0] ?? "").trim().toLowerCase();
   return essence === "application/json" || (essence.startsWith("application/") && essence.endsWith("+json"));
 }
 
@@ -190,7 +190,8 @@ interface $Call {
   method: string;
   path: string;
   query: string | undefined;
-  headers: { [name: string]: string };
+  /** Each header argument by name; one that is null or undefined is left out. */
+  headers: [name: string, value: unknown][];
   body: string | undefined;
   /** Whether the method has a typed error to return rather than throw. */
   typed: boolean;
@@ -210,12 +211,22 @@ async function $send<T, E>(
     accept: "application/json, application/problem+json",
     ...connection.headers,
     ...options?.headers,
-    ...call.headers,
   };
+  for (const [name, value] of call.headers) {
+    const text = $headerText(name, value);
+    if (text !== undefined) {
+      headers[name] = text;
+    }
+  }
+  const init: RequestInit = { method: call.method, headers };
   if (call.body !== undefined) {
     headers["content-type"] = "application/json";
+    init.body = call.body;
   }
-  const reply = await send(url, { method: call.method, headers, body: call.body, signal: options?.signal });
+  if (options?.signal !== undefined) {
+    init.signal = options.signal;
+  }
+  const reply = await send(url, init);
   const text = await reply.text();
   if (reply.status >= 200 && reply.status < 300) {
     if (text === "") {
@@ -397,7 +408,6 @@ export async function placeOrder(
   order: NewOrder,
   options?: CallOptions,
 ): Promise<CallResult<Order, OrderError>> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<Order, OrderError>(
     connection,
     {
@@ -405,7 +415,7 @@ export async function placeOrder(
       method: "POST",
       path: "/orders",
       query: undefined,
-      headers: $headers,
+      headers: [],
       body: JSON.stringify(order),
       typed: true,
     },
@@ -428,7 +438,6 @@ export async function getOrder(
   id: OrderId,
   options?: CallOptions,
 ): Promise<CallResult<Order, OrderError>> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<Order, OrderError>(
     connection,
     {
@@ -436,7 +445,7 @@ export async function getOrder(
       method: "GET",
       path: "/orders/" + encodePathSegment(id),
       query: undefined,
-      headers: $headers,
+      headers: [],
       body: undefined,
       typed: true,
     },
@@ -459,7 +468,6 @@ export async function listOrders(
   filter?: OrderFilter,
   options?: CallOptions,
 ): Promise<CallResult<Order[], OrderError>> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<Order[], OrderError>(
     connection,
     {
@@ -467,7 +475,7 @@ export async function listOrders(
       method: "GET",
       path: "/orders",
       query: encodeQuery(filter),
-      headers: $headers,
+      headers: [],
       body: undefined,
       typed: true,
     },
@@ -491,7 +499,6 @@ export async function setStatus(
   change: StatusChange,
   options?: CallOptions,
 ): Promise<CallResult<Order, OrderError>> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<Order, OrderError>(
     connection,
     {
@@ -499,7 +506,7 @@ export async function setStatus(
       method: "PUT",
       path: "/orders/" + encodePathSegment(id) + "/status",
       query: undefined,
-      headers: $headers,
+      headers: [],
       body: JSON.stringify(change),
       typed: true,
     },
@@ -523,11 +530,6 @@ export async function cancelOrder(
   key?: string | null,
   options?: CallOptions,
 ): Promise<CallResult<void, OrderError>> {
-  const $headers: { [name: string]: string } = {};
-  const $key = $headerText("idempotency-key", key);
-  if ($key !== undefined) {
-    $headers["idempotency-key"] = $key;
-  }
   const $result = await $send<void, OrderError>(
     connection,
     {
@@ -535,7 +537,7 @@ export async function cancelOrder(
       method: "DELETE",
       path: "/orders/" + encodePathSegment(id),
       query: undefined,
-      headers: $headers,
+      headers: [["idempotency-key", key]],
       body: undefined,
       typed: true,
     },
@@ -551,7 +553,6 @@ export async function stats(
   connection: Connection,
   options?: CallOptions,
 ): Promise<OrderStats> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<OrderStats, never>(
     connection,
     {
@@ -559,7 +560,7 @@ export async function stats(
       method: "GET",
       path: "/stats",
       query: undefined,
-      headers: $headers,
+      headers: [],
       body: undefined,
       typed: false,
     },
@@ -575,7 +576,6 @@ export async function health(
   connection: Connection,
   options?: CallOptions,
 ): Promise<void> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<void, never>(
     connection,
     {
@@ -583,7 +583,7 @@ export async function health(
       method: "GET",
       path: "/health",
       query: undefined,
-      headers: $headers,
+      headers: [],
       body: undefined,
       typed: false,
     },
