@@ -9,4 +9,5 @@ mod check;
 mod errors;
 mod golden;
 mod page;
+mod python;
 mod typescript;
