@@ -3,17 +3,18 @@
 //! It is read by people calling the service from any language, so it shows
 //! the contract as it is on the wire ([`notation`]) and links every client
 //! that was published beside it, with how each operation is called in
-//! each language. Its templates sit at the root of a templates folder.
+//! each language. Its templates sit at the root of a templates folder;
+//! [`view`] is what they receive.
 
 mod helpers;
 pub mod notation;
-
-use serde::Serialize;
+pub mod view;
 
 use crate::lang::Client;
 use crate::templates::{TemplateFile, TemplateSet, Templates};
-use crate::view::{self, Argument, Shape, Ty};
+use crate::view::{self as neutral, Argument, Shape, Ty};
 use notation::notation;
+use view::*;
 
 /// The page's templates.
 pub static TEMPLATES: TemplateSet = TemplateSet {
@@ -37,270 +38,10 @@ pub static TEMPLATES: TemplateSet = TemplateSet {
     helpers: helpers::register,
 };
 
-/// Everything the page's templates are rendered with.
-#[derive(Debug, Clone, Serialize)]
-pub struct PageView {
-    /// The service.
-    pub service: ServiceInfo,
-    /// The request operations, in declaration order.
-    pub requests: Vec<RequestView>,
-    /// The event operations, in declaration order.
-    pub events: Vec<EventView>,
-    /// The named schemas, sorted by name.
-    pub types: Vec<TypeView>,
-    /// The documents published beside the page.
-    pub files: Files,
-    /// The clients published beside the page, one per language.
-    pub clients: Vec<ClientView>,
-    /// The `type` URIs of the problem documents accord servers send.
-    pub problem_types: ProblemTypes,
-}
-
-/// The service.
-#[derive(Debug, Clone, Serialize)]
-pub struct ServiceInfo {
-    /// The service name.
-    pub name: String,
-    /// The contract version.
-    pub version: String,
-    /// The trait's doc comment.
-    pub docs: Option<String>,
-    /// Its first paragraph, on one line.
-    pub summary: Option<String>,
-    /// The contract crate's package name.
-    pub package: String,
-    /// The Rust path of the service.
-    pub rust_path: String,
-}
-
-/// A request operation.
-#[derive(Debug, Clone, Serialize)]
-pub struct RequestView {
-    /// The Rust method name (the OpenAPI `operationId`).
-    pub name: String,
-    /// The method's doc comment.
-    pub docs: Option<String>,
-    /// Its first paragraph, on one line.
-    pub summary: Option<String>,
-    /// The HTTP method, upper case.
-    pub method: String,
-    /// The path template.
-    pub path: String,
-    /// The status of a successful reply.
-    pub status: u16,
-    /// Whether a repeated call has the same effect.
-    pub idempotent: bool,
-    /// Every argument in call order: path parameters, body, query, headers.
-    pub arguments: Vec<ArgumentView>,
-    /// The path parameters.
-    pub path_params: Vec<ArgumentView>,
-    /// The query argument and its fields.
-    pub query: Option<QueryView>,
-    /// The headers.
-    pub headers: Vec<ArgumentView>,
-    /// The JSON body.
-    pub body: Option<ArgumentView>,
-    /// The success value; null without content.
-    pub response: Option<TypeRef>,
-    /// The typed service error.
-    pub error: Option<ErrorView>,
-    /// How each published client calls it.
-    pub calls: Vec<CallView>,
-}
-
-/// How one client calls an operation.
-#[derive(Debug, Clone, Serialize)]
-pub struct CallView {
-    /// The language, for people (`TypeScript`).
-    pub language: String,
-    /// The call (`placeOrder()`).
-    pub call: String,
-}
-
-/// An argument.
-#[derive(Debug, Clone, Serialize)]
-pub struct ArgumentView {
-    /// The Rust argument (for query fields: the field) name.
-    pub name: String,
-    /// The path parameter, header or query field name; the argument name
-    /// for a body or query.
-    pub wire_name: String,
-    /// `path`, `query`, `header` or `body`.
-    pub location: String,
-    /// Its type, in the page's notation.
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// Whether a call must give it.
-    pub required: bool,
-    /// Its docs.
-    pub docs: Option<String>,
-    /// The named types its type mentions.
-    pub refs: Vec<String>,
-}
-
-/// The query argument.
-#[derive(Debug, Clone, Serialize)]
-pub struct QueryView {
-    /// The query struct argument.
-    pub argument: ArgumentView,
-    /// Its fields.
-    pub fields: Vec<ArgumentView>,
-}
-
-/// A type, in the page's notation, with the named types it mentions.
-#[derive(Debug, Clone, Serialize)]
-pub struct TypeRef {
-    /// The type.
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// The named types it mentions.
-    pub refs: Vec<String>,
-}
-
-/// A typed service error.
-#[derive(Debug, Clone, Serialize)]
-pub struct ErrorView {
-    /// The type of the problem document's `error` member.
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// The named types it mentions.
-    pub refs: Vec<String>,
-    /// Each variant and its status.
-    pub variants: Vec<ErrorVariantView>,
-}
-
-/// One variant of a service error.
-#[derive(Debug, Clone, Serialize)]
-pub struct ErrorVariantView {
-    /// The Rust variant name.
-    pub name: String,
-    /// Its status.
-    pub status: u16,
-    /// Its docs.
-    pub docs: Option<String>,
-}
-
-/// An event operation.
-#[derive(Debug, Clone, Serialize)]
-pub struct EventView {
-    /// The Rust method name.
-    pub name: String,
-    /// The method's doc comment.
-    pub docs: Option<String>,
-    /// Its first paragraph, on one line.
-    pub summary: Option<String>,
-    /// The topic.
-    pub topic: String,
-    /// The payload field that orders deliveries.
-    pub key: Option<String>,
-    /// The payload.
-    pub payload: TypeRef,
-    /// The handler's error.
-    pub error: Option<TypeRef>,
-}
-
-/// A named schema.
-#[derive(Debug, Clone, Serialize)]
-pub struct TypeView {
-    /// The schema name.
-    pub name: String,
-    /// The anchor of its section, without `type-`.
-    pub anchor: String,
-    /// Its description.
-    pub docs: Option<String>,
-    /// Its first paragraph.
-    pub summary: Option<String>,
-    /// `interface`, `union` or `alias`.
-    pub kind: String,
-    /// The whole type.
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// The properties of an `interface`.
-    pub properties: Vec<PropertyView>,
-    /// The alternatives of a `union`.
-    pub variants: Vec<VariantView>,
-    /// The named types it mentions.
-    pub refs: Vec<String>,
-    /// Its schema file.
-    pub schema_file: String,
-    /// That file's contents.
-    pub schema_json: String,
-    /// The operations using it.
-    pub used_by: Vec<UsedBy>,
-}
-
-/// A property.
-#[derive(Debug, Clone, Serialize)]
-pub struct PropertyView {
-    /// The JSON name.
-    pub name: String,
-    /// Its type.
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// Whether every value has it.
-    pub required: bool,
-    /// Its description.
-    pub docs: Option<String>,
-    /// The named types it mentions.
-    pub refs: Vec<String>,
-}
-
-/// An alternative of a union.
-#[derive(Debug, Clone, Serialize)]
-pub struct VariantView {
-    /// Its type.
-    #[serde(rename = "type")]
-    pub type_: String,
-    /// Its description.
-    pub docs: Option<String>,
-    /// The named types it mentions.
-    pub refs: Vec<String>,
-}
-
-/// An operation using a type.
-#[derive(Debug, Clone, Serialize)]
-pub struct UsedBy {
-    /// The operation.
-    pub name: String,
-    /// Its anchor: `op-<name>` or `event-<name>`.
-    pub anchor: String,
-}
-
-/// A client published beside the page.
-#[derive(Debug, Clone, Serialize)]
-pub struct ClientView {
-    /// Its language, for people (`TypeScript`).
-    pub language: String,
-    /// The file or folder to open, relative to the page.
-    pub entry: String,
-}
-
-/// The documents beside the page.
-#[derive(Debug, Clone, Serialize)]
-pub struct Files {
-    /// The OpenAPI document.
-    pub openapi: String,
-    /// The AsyncAPI document.
-    pub asyncapi: String,
-    /// The folder of JSON Schemas.
-    pub schemas: String,
-    /// The page itself.
-    pub index: String,
-}
-
-/// Problem type URIs.
-#[derive(Debug, Clone, Serialize)]
-pub struct ProblemTypes {
-    /// A typed service error.
-    pub service_error: String,
-    /// Input the server could not decode.
-    pub invalid_request: String,
-}
-
 /// Renders the page of `service`, listing `clients` (language title and
 /// client) in their order.
 pub fn render(
-    service: &view::ServiceView,
+    service: &neutral::ServiceView,
     clients: &[(&str, &Client)],
     templates: &Templates,
 ) -> anyhow::Result<String> {
@@ -315,7 +56,7 @@ fn type_ref(ty: &Ty) -> TypeRef {
 }
 
 /// Builds the page's view.
-pub fn build(service: &view::ServiceView, clients: &[(&str, &Client)]) -> PageView {
+pub fn build(service: &neutral::ServiceView, clients: &[(&str, &Client)]) -> PageView {
     let argument = |argument: Argument<'_>| {
         let (wire_name, docs) = match argument {
             Argument::Path(p) | Argument::Header(p) => (p.name.clone(), p.docs.clone()),
@@ -422,10 +163,10 @@ pub fn build(service: &view::ServiceView, clients: &[(&str, &Client)]) -> PageVi
         events,
         types,
         files: Files {
-            openapi: view::OPENAPI_FILE.into(),
-            asyncapi: view::ASYNCAPI_FILE.into(),
-            schemas: view::SCHEMAS_FOLDER.into(),
-            index: view::PAGE_FILE.into(),
+            openapi: neutral::OPENAPI_FILE.into(),
+            asyncapi: neutral::ASYNCAPI_FILE.into(),
+            schemas: neutral::SCHEMAS_FOLDER.into(),
+            index: neutral::PAGE_FILE.into(),
         },
         clients: clients
             .iter()
@@ -441,7 +182,7 @@ pub fn build(service: &view::ServiceView, clients: &[(&str, &Client)]) -> PageVi
     }
 }
 
-fn type_view(def: &view::TypeDef) -> TypeView {
+fn type_view(def: &neutral::TypeDef) -> TypeView {
     let (properties, variants) = match &def.shape {
         Shape::Object(object) => (
             object
@@ -501,7 +242,7 @@ mod tests {
 
     #[test]
     fn templates_md_documents_every_field_of_the_page_view() {
-        let service = view::build(
+        let service = neutral::build(
             &crate::view::tests::descriptor(),
             "shop-contract",
             "shop::Shop",

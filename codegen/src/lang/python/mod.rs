@@ -9,13 +9,14 @@
 //! ```
 //!
 //! [`names`] spells identifiers, [`types`] maps a [`Ty`](crate::view::Ty)
-//! to a Python annotation and declares the model classes, [`view`] builds
-//! the view model the templates (`client.py.hbs`, `runtime.py.hbs`,
+//! to a Python annotation and declares the model classes, [`view`] is the
+//! view model and [`build`] builds it for the templates (`client.py.hbs`, `runtime.py.hbs`,
 //! `pyproject.toml.hbs`) render. pydantic is the validation library Python
 //! teams expect: it checks replies against the contract's types (integer
 //! bounds included) and tells the discriminated unions of serde's tagged
 //! enums apart by their tag.
 
+pub mod build;
 mod helpers;
 pub mod names;
 pub mod types;
@@ -82,7 +83,7 @@ impl Language for Python {
     }
 
     fn render(&self, service: &ServiceView, templates: &Templates) -> Result<Client> {
-        let view = view::build(service);
+        let view = build::build(service);
         let module = format!("{PACKAGE_FOLDER}/{}", view.package.module);
         let render = |file: &str| templates.render(TEMPLATES.name, file, &view);
         let files = BTreeMap::from([

@@ -1,9 +1,11 @@
 //! The TypeScript client: one `client.ts` per service version, on `fetch`.
 //!
 //! [`names`] spells identifiers, [`types`] writes a [`Ty`](crate::view::Ty)
-//! as a TypeScript type, [`view`] builds the view model the templates
-//! (`client.ts.hbs` and its partial `client-runtime.ts.hbs`) render.
+//! as a TypeScript type, [`view`] is the view model the templates
+//! (`client.ts.hbs` and its partial `client-runtime.ts.hbs`) render and
+//! [`build`] builds it.
 
+pub mod build;
 mod helpers;
 pub mod names;
 pub mod types;
@@ -64,7 +66,7 @@ impl Language for TypeScript {
     }
 
     fn render(&self, service: &ServiceView, templates: &Templates) -> Result<Client> {
-        let view = view::build(service, CLIENT_FILE);
+        let view = build::build(service, CLIENT_FILE);
         let client = templates.render(TEMPLATES.name, "client.ts.hbs", &view)?;
         Ok(Client {
             files: BTreeMap::from([(CLIENT_FILE.to_owned(), client)]),
