@@ -65,27 +65,29 @@ fn every_python_client_passes_mypy_strict_and_ruff() {
     }
 }
 
-#[test]
-fn the_orders_client_installs_with_pip_and_calls_the_example_server() {
-    let Some(bin) = python_tools() else { return };
-    let package = published()["orders"]
-        .v31
-        .join("orders")
-        .join("1.2.0")
-        .join("python");
-    let site = scratch("python/site");
-    let cache = scratch("python/test-cache");
-    // pip builds in the folder it installs from: a copy, so the published
-    // folder stays as accord wrote it.
-    let source = scratch("python/source");
-    for (path, contents) in read_tree(&package) {
+/// Installs `package` into `site` with the tools' pip, building a copy so
+/// the published folder stays as accord wrote it. The tools' setuptools
+/// builds it: no download, no isolated build.
+fn pip_install(bin: &Path, package: &Path, site: &Path, cache: &Path) {
+    // A folder of its own per site and service version: tests run at once.
+    let version = package.parent().unwrap();
+    let source = scratch(&format!(
+        "python/source/{}/{}-{}",
+        site.file_name().unwrap().to_string_lossy(),
+        version
+            .parent()
+            .and_then(Path::file_name)
+            .unwrap()
+            .to_string_lossy(),
+        version.file_name().unwrap().to_string_lossy()
+    ));
+    for (path, contents) in read_tree(package) {
         let file = source.join(path);
         std::fs::create_dir_all(file.parent().unwrap()).unwrap();
         std::fs::write(file, contents).unwrap();
     }
-    // The tools' setuptools builds it: no download, no isolated build.
     let installed = run_with_timeout(
-        tool(&bin, "python", &cache)
+        tool(bin, "python", cache)
             .args([
                 "-m",
                 "pip",
@@ -96,11 +98,52 @@ fn the_orders_client_installs_with_pip_and_calls_the_example_server() {
                 "--no-build-isolation",
                 "--target",
             ])
-            .arg(&site)
+            .arg(site)
             .arg(&source),
         Duration::from_secs(180),
     );
-    assert_success("pip install of the orders client", &installed);
+    assert_success(&format!("pip install of {}", package.display()), &installed);
+}
+
+#[test]
+fn every_python_client_installs_and_imports_without_a_warning() {
+    let Some(bin) = python_tools() else { return };
+    let site = scratch("python/every-site");
+    let cache = scratch("python/import-cache");
+    let mut modules = Vec::new();
+    for package in packages() {
+        pip_install(&bin, &package, &site, &cache);
+        let module = std::fs::read_dir(&package)
+            .unwrap()
+            .flatten()
+            .find(|e| e.path().join("__init__.py").is_file())
+            .expect("a package folder")
+            .file_name();
+        modules.push(module.to_string_lossy().into_owned());
+    }
+    // Importing builds every model and adapter: a type pydantic cannot
+    // build, or a warning it gives, fails here.
+    let imported = run_with_timeout(
+        tool(&bin, "python", &cache)
+            .env("PYTHONPATH", &site)
+            .args(["-W", "error", "-c"])
+            .arg(format!("import {}", modules.join(", "))),
+        Duration::from_secs(60),
+    );
+    assert_success(&format!("import {}", modules.join(", ")), &imported);
+}
+
+#[test]
+fn the_orders_client_installs_with_pip_and_calls_the_example_server() {
+    let Some(bin) = python_tools() else { return };
+    let package = published()["orders"]
+        .v31
+        .join("orders")
+        .join("1.2.0")
+        .join("python");
+    let site = scratch("python/site");
+    let cache = scratch("python/test-cache");
+    pip_install(&bin, &package, &site, &cache);
     assert!(site.join("orders_client/py.typed").is_file());
 
     let tests = root().join("codegen/tests/python");

@@ -9,7 +9,12 @@ import pytest
 from orders_client import (
     EVENT_PAYLOADS,
     Address,
+    DeliveryPickup,
     DeliveryShip,
+    DiscountPercent,
+    DiscountVoucher,
+    DiscountVoucherVoucher,
+    GiftNoteVariant2,
     Line,
     NewOrder,
     OrderErrorException,
@@ -21,6 +26,9 @@ from orders_client import (
     OrdersClient,
     PaymentCard,
     PaymentCardDetails,
+    PaymentCredit,
+    PaymentInvoice,
+    PaymentInvoiceDetails,
     ProblemError,
     StatusChange,
     Topics,
@@ -58,6 +66,40 @@ async def test_a_placed_order_comes_back_typed(client: OrdersClient) -> None:
 
     shipped = await client.set_status(order.id, StatusChange(status="shipped", reason="on its way"))
     assert shipped.status == "shipped"
+
+
+async def test_every_enum_representation_round_trips(client: OrdersClient) -> None:
+    # Internally tagged (delivery), adjacently tagged with and without
+    # content (payment), externally tagged (discounts), untagged (gift note).
+    order = await client.place_order(
+        NewOrder(
+            customer_id="c-2",
+            lines=[Line(sku="apple", quantity=4)],
+            delivery=DeliveryPickup(store="north"),
+            payment=PaymentInvoice(details=PaymentInvoiceDetails(due_days=30)),
+            discounts=[DiscountPercent(Percent=10), DiscountVoucher(Voucher=DiscountVoucherVoucher(code="V"))],
+            gift_note=GiftNoteVariant2(to="Ann", message="Enjoy"),
+        )
+    )
+    assert order.total_cents == 180, "10 percent off 200"
+    assert order.delivery == DeliveryPickup(store="north")
+    assert order.payment == PaymentInvoice(details=PaymentInvoiceDetails(due_days=30))
+    assert order.discounts == [DiscountPercent(Percent=10), DiscountVoucher(Voucher=DiscountVoucherVoucher(code="V"))]
+    assert order.gift_note == GiftNoteVariant2(to="Ann", message="Enjoy")
+    assert order.labels == {}, "a map the server defaults comes back empty"
+
+    plain = await client.place_order(
+        NewOrder(
+            customer_id="c-2",
+            lines=[Line(sku="pear", quantity=1)],
+            delivery=DeliveryPickup(store="south"),
+            payment=PaymentCredit(),
+            gift_note="Happy birthday",
+        )
+    )
+    assert plain.payment == PaymentCredit()
+    assert plain.gift_note == "Happy birthday"
+    assert plain.discounts == [], "a field left out is not sent as null"
 
 
 async def test_a_typed_error_is_raised_with_the_typed_error(client: OrdersClient) -> None:

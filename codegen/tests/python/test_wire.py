@@ -14,7 +14,8 @@ import pytest
 from orders_client import OrderFilter, OrdersClient, ProtocolError
 from orders_client._runtime import encode_path_segment, encode_query
 
-from conftest import CALL_TIMEOUT
+# Every call is bounded, so a hang fails fast and names itself.
+CALL_TIMEOUT = 10.0
 
 
 class Recorder(http.server.BaseHTTPRequestHandler):

@@ -7,7 +7,8 @@
 use std::collections::{BTreeMap, BTreeSet};
 
 use super::names::{
-    constant, distribution_name, method_name, module_name, parameter_name, pascal, type_name,
+    constant, distribution_name, method_name, module_name, package_version, parameter_name, pascal,
+    type_name,
 };
 use super::types::{literal_text, Mapper};
 use super::view::*;
@@ -157,7 +158,7 @@ pub fn build(service: &view::ServiceView) -> PythonView {
     let package = Package {
         module: module_name(&info.name),
         distribution: distribution_name(&info.name),
-        version: info.version.clone(),
+        version: package_version(&info.version),
         description: format!(
             "A client of the `{}` service, version {}",
             info.name, info.version

@@ -53,8 +53,11 @@ const MODEL_ATTRIBUTES: &[&str] = &[
     "validate",
 ];
 
-/// Parameters every request method has.
-const METHOD_PARAMETERS: &[&str] = &["self", "timeout", "headers"];
+/// Parameters every request method has, and the module aliases a method's
+/// body uses, which a parameter must not shadow.
+const METHOD_PARAMETERS: &[&str] = &[
+    "self", "timeout", "headers", "_Mapping", "_httpx", "_p", "_runtime", "_t", "_te",
+];
 
 /// Attributes of the client class besides the request methods.
 const CLIENT_ATTRIBUTES: &[&str] = &["aclose", "_connection"];
@@ -181,6 +184,74 @@ pub fn distribution_name(service: &str) -> String {
         .replace('_', "-")
 }
 
+/// The contract version as a Python package version (PEP 440): semver's
+/// `alpha`, `beta` and `rc` pre-releases become `a`, `b` and `rc`, any
+/// other pre-release a development release, and the rest of the
+/// pre-release and the build metadata a local version label.
+pub fn package_version(version: &str) -> String {
+    let (version, build) = match version.split_once('+') {
+        Some((version, build)) => (version, Some(build)),
+        None => (version, None),
+    };
+    let (release, pre) = match version.split_once('-') {
+        Some((release, pre)) => (release, Some(pre)),
+        None => (version, None),
+    };
+    let mut out = release.to_owned();
+    let mut local: Vec<String> = Vec::new();
+    if let Some(pre) = pre {
+        let mut parts = pre.split('.');
+        let kind = parts.next().unwrap_or("");
+        let number = parts.clone().next().filter(|n| n.parse::<u64>().is_ok());
+        let tag = match kind.to_ascii_lowercase().as_str() {
+            "alpha" | "a" => Some("a"),
+            "beta" | "b" => Some("b"),
+            "rc" | "c" | "pre" | "preview" => Some("rc"),
+            _ => None,
+        };
+        match tag {
+            Some(tag) => {
+                out.push_str(tag);
+                out.push_str(number.unwrap_or("0"));
+                if number.is_some() {
+                    parts.next();
+                }
+                local.extend(parts.map(str::to_owned));
+            }
+            None => {
+                out.push_str(".dev0");
+                local.extend(pre.split('.').map(str::to_owned));
+            }
+        }
+    }
+    local.extend(
+        build
+            .into_iter()
+            .flat_map(|b| b.split('.'))
+            .map(str::to_owned),
+    );
+    let local: Vec<String> = local
+        .iter()
+        .map(|part| {
+            part.chars()
+                .map(|c| {
+                    if c.is_ascii_alphanumeric() {
+                        c.to_ascii_lowercase()
+                    } else {
+                        '.'
+                    }
+                })
+                .collect::<String>()
+        })
+        .filter(|part| !part.is_empty())
+        .collect();
+    if !local.is_empty() {
+        out.push('+');
+        out.push_str(&local.join("."));
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -201,6 +272,7 @@ mod tests {
         assert_eq!(method_name("aclose"), "aclose_");
         assert_eq!(parameter_name("timeout"), "timeout_");
         assert_eq!(parameter_name("class"), "class_");
+        assert_eq!(parameter_name("_runtime"), "_runtime_");
         assert_eq!(pascal("out_of-stock"), "OutOfStock");
         assert_eq!(constant("order_placed"), "ORDER_PLACED");
         assert_eq!(constant("orderPlaced"), "ORDER_PLACED");
@@ -208,5 +280,15 @@ mod tests {
         assert_eq!(module_name("9-lives"), "_9_lives_client");
         assert_eq!(distribution_name("orders"), "orders-client");
         assert_eq!(distribution_name("9-lives"), "9-lives-client");
+    }
+
+    #[test]
+    fn versions_follow_pep_440() {
+        assert_eq!(package_version("1.2.0"), "1.2.0");
+        assert_eq!(package_version("2.0.0-rc.1"), "2.0.0rc1");
+        assert_eq!(package_version("2.0.0-alpha"), "2.0.0a0");
+        assert_eq!(package_version("2.0.0-beta.2.x"), "2.0.0b2+x");
+        assert_eq!(package_version("1.0.0-nightly.7"), "1.0.0.dev0+nightly.7");
+        assert_eq!(package_version("1.0.0+Build-5"), "1.0.0+build.5");
     }
 }

@@ -78,7 +78,7 @@ pub struct Package {
     pub module: String,
     /// The distribution name (`orders-client`).
     pub distribution: String,
-    /// The package version: the contract version.
+    /// The package version: the contract version, in PEP 440's spelling.
     pub version: String,
     /// A one-line description.
     pub description: String,
