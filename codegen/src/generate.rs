@@ -6,22 +6,11 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 
 use crate::discover::discover;
-use crate::emit::{self, Publication};
+use crate::emit::{self, template_sets, OpenApiVersion, Publication};
 use crate::export::{ExportedService, Exporter};
+use crate::lang::{self, Language};
 use crate::names::{check_names, RENAME_ADVICE};
 use crate::templates::Templates;
-
-/// Which OpenAPI version `openapi.json` is written in.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
-pub enum OpenApiVersion {
-    /// OpenAPI 3.1: schemas are JSON Schema 2020-12, as published.
-    #[default]
-    #[value(name = "3.1")]
-    V3_1,
-    /// OpenAPI 3.0.3, for generators that do not read 3.1 yet.
-    #[value(name = "3.0")]
-    V3_0,
-}
 
 /// What `accord generate` was asked to do.
 #[derive(Debug, Clone)]
@@ -32,6 +21,9 @@ pub struct GenerateOptions {
     pub out: PathBuf,
     /// The version of `openapi.json`.
     pub openapi_version: OpenApiVersion,
+    /// The client languages (`typescript`, `python`); every language when
+    /// empty.
+    pub languages: Vec<String>,
     /// A folder of templates replacing built-in ones.
     pub templates: Option<PathBuf>,
     /// Where exporters are built.
@@ -61,8 +53,9 @@ pub struct GeneratedService {
 
 /// Publishes every service of the contract crates under `options.paths`.
 pub fn generate(options: &GenerateOptions) -> Result<Vec<GeneratedService>> {
-    // Templates first: a broken override fails before minutes of building.
-    let templates = Templates::new(options.templates.as_deref())?;
+    // Languages and templates first: a mistake fails before minutes of building.
+    let languages = lang::select(&options.languages)?;
+    let templates = Templates::new(&template_sets(), options.templates.as_deref())?;
     let crates = discover(&options.paths)?;
     let exporter = Exporter::new(options.cache_dir.clone(), options.quiet);
 
@@ -70,7 +63,16 @@ pub fn generate(options: &GenerateOptions) -> Result<Vec<GeneratedService>> {
     let mut problems = Vec::new();
     for krate in &crates {
         for service in exporter.export(krate)? {
-            let found = check_names(&service.descriptor, &krate.schema_types, krate.dir());
+            let mut found = check_names(&service.descriptor, &krate.schema_types, krate.dir());
+            let names: Vec<&str> = service
+                .descriptor
+                .definitions
+                .keys()
+                .map(String::as_str)
+                .collect();
+            for language in &languages {
+                found.extend(language.check_type_names(&names));
+            }
             if !found.is_empty() {
                 problems.push(format!(
                     "Type names of service `{}` {} (`{}`, crate `{}`, {}):\n{}",
@@ -95,7 +97,13 @@ pub fn generate(options: &GenerateOptions) -> Result<Vec<GeneratedService>> {
             problems.join("\n\n")
         );
     }
-    publish(&services, &options.out, options.openapi_version, &templates)
+    publish(
+        &services,
+        &options.out,
+        options.openapi_version,
+        &languages,
+        &templates,
+    )
 }
 
 /// Renders and writes the published files of exported services, below
@@ -105,15 +113,17 @@ pub fn publish(
     services: &[ExportedService],
     out: &Path,
     openapi_version: OpenApiVersion,
+    languages: &[&dyn Language],
     templates: &Templates,
 ) -> Result<Vec<GeneratedService>> {
     check_unique_folders(services)?;
 
     // Services are independent: each is rendered, then written, on any core.
-    let publications: Vec<Publication> =
-        on_every_core(services, |s| emit::render(s, openapi_version, templates))
-            .into_iter()
-            .collect::<Result<_>>()?;
+    let publications: Vec<Publication> = on_every_core(services, |s| {
+        emit::render(s, openapi_version, languages, templates)
+    })
+    .into_iter()
+    .collect::<Result<_>>()?;
     let written = on_every_core(&publications, |p| emit::write(out, p));
     publications
         .iter()
@@ -173,22 +183,6 @@ fn on_every_core<T: Sync, R: Send>(items: &[T], f: impl Fn(&T) -> R + Sync) -> V
         .into_iter()
         .map(|r| r.expect("every item was computed"))
         .collect()
-}
-
-/// The services of every contract crate under `paths`, exported as
-/// `accord generate` exports them, in the order the crates were found.
-pub fn export_contracts(
-    paths: &[PathBuf],
-    cache_dir: &Path,
-    quiet: bool,
-) -> Result<Vec<ExportedService>> {
-    let crates = discover(paths)?;
-    let exporter = Exporter::new(cache_dir.to_path_buf(), quiet);
-    let mut services = Vec::new();
-    for krate in &crates {
-        services.extend(exporter.export(krate)?);
-    }
-    Ok(services)
 }
 
 fn relative(path: &Path, root: &Path) -> String {

@@ -1,6 +1,6 @@
 //! The `accord` CLI: publishes the contracts of accord contract crates.
 //!
-//! `accord generate` runs in four steps, one module each:
+//! `accord generate` runs in four steps:
 //!
 //! 1. [`discover`]: find the contract crates under the given paths (with
 //!    `cargo metadata`) and, by parsing each crate's source with syn, the
@@ -10,23 +10,31 @@
 //!    [`ServiceDescriptor`](accord::ServiceDescriptor)s back as JSON, so every
 //!    schema is exactly what schemars produces at run time.
 //! 3. [`names`]: check that the names types publish under are stable: no two
-//!    types share one, and each can be a file name and a TypeScript name.
+//!    types share one, each can be a file name, and each language keeps them
+//!    apart.
 //! 4. [`emit`]: write, per service and version, the OpenAPI and AsyncAPI
-//!    documents, one JSON Schema per type, and the template-rendered
-//!    TypeScript client and documentation page ([`view`], [`templates`],
-//!    [`ts`]).
+//!    documents and one JSON Schema per type, then build the
+//!    language-neutral [`view`] of the service once and render from it a
+//!    client per language ([`lang`]: TypeScript, Python) and the
+//!    documentation page ([`page`]), with the [`templates`].
 //!
-//! `accord check` reuses the first two steps and compares each service with
-//! the versions `accord generate` published before ([`check`]).
+//! [`generate`] ties the steps together. `accord check` reuses the first
+//! two and compares each service with the versions `accord generate`
+//! published before ([`check`]).
+//!
+//! Modules depend one way: `generate` on `emit` on `lang` and `page` on
+//! `view` and `templates`; `check` on `export` on `discover`.
 
 pub mod check;
 pub mod discover;
 pub mod emit;
 pub mod export;
 pub mod generate;
+pub mod lang;
 pub mod names;
+pub mod page;
 pub mod templates;
-pub mod ts;
 pub mod view;
 
-pub use generate::{generate, GenerateOptions, OpenApiVersion};
+pub use emit::OpenApiVersion;
+pub use generate::{generate, GenerateOptions};

@@ -4,9 +4,9 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use accord_codegen::check::{self, report, CheckOptions, Level};
+use accord_codegen::emit::template_sets;
 use accord_codegen::generate::default_cache_dir;
-use accord_codegen::templates::{self, TEMPLATES};
-use accord_codegen::{generate, GenerateOptions, OpenApiVersion};
+use accord_codegen::{generate, lang, templates, GenerateOptions, OpenApiVersion};
 use clap::{Parser, Subcommand};
 
 /// Publishes accord service contracts for teams that do not use Rust.
@@ -14,13 +14,13 @@ use clap::{Parser, Subcommand};
 #[command(
     name = "accord",
     version,
-    about = "Publish accord service contracts: OpenAPI, AsyncAPI, JSON Schemas, a TypeScript \
-             client and a documentation page",
+    about = "Publish accord service contracts: OpenAPI, AsyncAPI, JSON Schemas, TypeScript and \
+             Python clients and a documentation page",
     long_about = "Publish accord service contracts.\n\n\
                   accord reads the `#[accord::service]` traits of contract crates, by compiling a \
                   small exporter against each crate, and writes what other teams build against: \
-                  OpenAPI and AsyncAPI documents, one JSON Schema per type, a TypeScript client \
-                  and a documentation page; and it compares contracts with the versions \
+                  OpenAPI and AsyncAPI documents, one JSON Schema per type, clients in \
+                  TypeScript and Python, and a documentation page; and it compares contracts with the versions \
                   published before, reporting breaking changes.",
     propagate_version = true
 )]
@@ -38,13 +38,15 @@ enum Command {
                       openapi.json         OpenAPI 3.1 (or 3.0 with --openapi-version 3.0)\n  \
                       asyncapi.json        AsyncAPI 3.0\n  \
                       schemas/<Type>.json  JSON Schema 2020-12, one per named type\n  \
-                      client.ts            a fetch-based TypeScript client\n  \
+                      client.ts            a fetch-based TypeScript client (--lang typescript)\n  \
+                      python/              an httpx-based Python package (--lang python)\n  \
                       index.html           a documentation page, readable without a server\n  \
                       descriptor.json      the contract as exported, for `accord check`\n\n\
                       The output is deterministic: the same contracts give byte-identical files.",
         after_long_help = "Examples:\n  \
                            accord generate contracts/ --out published/\n  \
                            accord generate contracts/orders contracts/catalog --out published/ --openapi-version 3.0\n  \
+                           accord generate contracts/ --out published/ --lang python\n  \
                            accord templates export my-templates/ && accord generate contracts/ --out published/ --templates my-templates/"
     )]
     Generate(GenerateArgs),
@@ -69,7 +71,7 @@ enum Command {
                            accord check contracts/ --against published/ --format json"
     )]
     Check(CheckArgs),
-    /// Work with the handlebars templates behind client.ts and index.html.
+    /// Work with the handlebars templates behind the clients and index.html.
     #[command(subcommand)]
     Templates(TemplatesCommand),
 }
@@ -90,8 +92,17 @@ struct GenerateArgs {
     #[arg(long, value_enum, default_value = "3.1", value_name = "VERSION")]
     openapi_version: OpenApiVersion,
 
-    /// A folder of templates replacing the built-in ones of the same name (see `accord templates
-    /// export`).
+    /// The client languages to write, separated by commas [default: every language].
+    #[arg(
+        long = "lang",
+        value_name = "LANGUAGES",
+        value_delimiter = ',',
+        value_parser = clap::builder::PossibleValuesParser::new(lang::all().iter().map(|l| l.name()))
+    )]
+    languages: Vec<String>,
+
+    /// A folder of templates replacing the built-in ones of the same name: the page's at its
+    /// root, each language's in a folder named after it (see `accord templates export`).
     #[arg(long, value_name = "DIR")]
     templates: Option<PathBuf>,
 
@@ -150,8 +161,10 @@ enum TemplatesCommand {
     /// Write the built-in templates into DIR, to edit and pass to `accord generate --templates DIR`.
     #[command(
         long_about = "Write the built-in templates into DIR, to edit and pass to `accord generate \
-                      --templates DIR`.\n\nA template left out of DIR stays built in, so DIR may \
-                      keep only the ones you change. Their view model is documented in \
+                      --templates DIR`.\n\nThe documentation page's templates go to DIR itself, \
+                      each language's to a folder named after it (DIR/typescript/, DIR/python/). \
+                      A template left out of DIR stays built in, so DIR may keep only the ones you \
+                      change. Their view model is documented in \
                       codegen/TEMPLATES.md."
     )]
     Export {
@@ -210,6 +223,7 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 paths: args.paths,
                 out: args.out,
                 openapi_version: args.openapi_version,
+                languages: args.languages,
                 templates: args.templates,
                 cache_dir: args.cache_dir.unwrap_or_else(default_cache_dir),
                 quiet: args.quiet,
@@ -238,14 +252,16 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             Ok(ExitCode::SUCCESS)
         }
         Command::Templates(TemplatesCommand::Export { dir, force }) => {
-            for path in templates::export(&dir, force)? {
+            for path in templates::export(&dir, force, &template_sets())? {
                 println!("{}", path.display());
             }
             Ok(ExitCode::SUCCESS)
         }
         Command::Templates(TemplatesCommand::List) => {
-            for template in TEMPLATES {
-                println!("{:<24} {}", template.file, template.about);
+            for set in template_sets() {
+                for template in set.files {
+                    println!("{:<35} {}", set.display(template.file), template.about);
+                }
             }
             Ok(ExitCode::SUCCESS)
         }

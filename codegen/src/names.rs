@@ -1,8 +1,8 @@
 //! Stable type names.
 //!
 //! Each named schema is published under its name: as `schemas/<Name>.json`,
-//! as a component of the OpenAPI and AsyncAPI documents, and as a
-//! TypeScript type. Consumers build against those names, so they must not
+//! as a component of the OpenAPI and AsyncAPI documents, and as a type of
+//! each client. Consumers build against those names, so they must not
 //! depend on the order in which schemars happened to meet the types.
 //!
 //! schemars names a type by its `schema_name()`; when a second, different
@@ -19,7 +19,9 @@
 //! share the name, and fixed with `#[schemars(rename = "...")]`.
 //!
 //! Names must also work as file names on every system (letters, digits,
-//! `_`, `-` and `.`, unique regardless of case) and as TypeScript names.
+//! `_`, `-` and `.`, unique regardless of case); each client language
+//! checks that they stay apart as names of its own
+//! ([`Language::check_type_names`](crate::lang::Language::check_type_names)).
 
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::Path;
@@ -28,8 +30,9 @@ use accord::descriptor::OperationKind;
 use accord::ServiceDescriptor;
 use serde_json::Value;
 
+use accord::spec::referenced_definitions as reachable;
+
 use crate::discover::SchemaType;
-use crate::ts;
 
 /// What to tell a user whose names are not stable.
 pub const RENAME_ADVICE: &str = "Published names must be stable, so accord does not publish a \
@@ -182,7 +185,8 @@ fn matches_pattern(name: &str, pattern: &str) -> bool {
     !middle.is_empty()
 }
 
-fn join_and(items: &[String]) -> String {
+/// `a`, `a and b`, `a, b and c`.
+pub fn join_and(items: &[String]) -> String {
     match items {
         [] => String::new(),
         [one] => one.clone(),
@@ -190,11 +194,10 @@ fn join_and(items: &[String]) -> String {
     }
 }
 
-/// Names that cannot be file names or TypeScript names.
+/// Names that cannot be file names.
 fn unusable_names(descriptor: &ServiceDescriptor) -> Vec<String> {
     let mut problems = Vec::new();
     let mut by_folded: BTreeMap<String, Vec<&str>> = BTreeMap::new();
-    let mut by_ts: BTreeMap<String, Vec<&str>> = BTreeMap::new();
     for name in descriptor.definitions.keys() {
         if !is_file_safe(name) {
             problems.push(format!(
@@ -207,20 +210,12 @@ fn unusable_names(descriptor: &ServiceDescriptor) -> Vec<String> {
             .entry(name.to_ascii_lowercase())
             .or_default()
             .push(name);
-        by_ts.entry(ts::type_name(name)).or_default().push(name);
     }
     for names in by_folded.values().filter(|n| n.len() > 1) {
         let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
         problems.push(format!(
             "The type names {} differ only in case, so their schema files would be one file \
              on case-insensitive file systems.",
-            join_and(&quoted)
-        ));
-    }
-    for (ts_name, names) in by_ts.iter().filter(|(_, n)| n.len() > 1) {
-        let quoted: Vec<String> = names.iter().map(|n| format!("`{n}`")).collect();
-        problems.push(format!(
-            "The type names {} are all `{ts_name}` in TypeScript.",
             join_and(&quoted)
         ));
     }
@@ -285,8 +280,6 @@ pub fn usages(descriptor: &ServiceDescriptor) -> BTreeMap<String, Vec<String>> {
     }
     found
 }
-
-pub use accord::spec::{collect_refs, ref_name, referenced_definitions as reachable};
 
 #[cfg(test)]
 mod tests {
@@ -416,26 +409,14 @@ mod tests {
     }
 
     #[test]
-    fn names_must_be_portable_file_and_typescript_names() {
+    fn names_must_be_portable_file_names() {
         let d = descriptor(
             json!({"Page<Order>": {}, "Line": {}, "line": {}, "a-b": {}, "a_b": {}}),
             &[],
         );
         let problems = check_names(&d, &[], Path::new("/c"));
-        assert_eq!(problems.len(), 3, "{problems:#?}");
+        assert_eq!(problems.len(), 2, "{problems:#?}");
         assert!(problems[0].contains("`Page<Order>` cannot be a file name"));
         assert!(problems[1].contains("`Line` and `line` differ only in case"));
-        assert!(problems[2].contains("`a-b` and `a_b` are all `a_b` in TypeScript"));
-    }
-
-    #[test]
-    fn references_are_decoded() {
-        assert_eq!(ref_name("#/$defs/Line").as_deref(), Some("Line"));
-        assert_eq!(ref_name("#/$defs/a~1b~0c").as_deref(), Some("a/b~c"));
-        assert_eq!(
-            ref_name("#/$defs/Page%3COrder%3E").as_deref(),
-            Some("Page<Order>")
-        );
-        assert_eq!(ref_name("#/components/schemas/Line"), None);
     }
 }

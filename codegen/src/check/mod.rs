@@ -30,7 +30,7 @@ use accord::ServiceDescriptor;
 use anyhow::{bail, Context, Result};
 
 use crate::emit::DESCRIPTOR_FILE;
-use crate::generate::export_contracts;
+use crate::export::export_contracts;
 
 pub use diff::compare;
 pub use policy::{judge, Level, Verdict};

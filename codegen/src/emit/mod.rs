@@ -15,11 +15,33 @@ use accord::ServiceDescriptor;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
 
+use accord::spec::ref_name;
+
 use crate::export::{write_if_changed, ExportedService};
-use crate::generate::OpenApiVersion;
-use crate::names::{is_file_safe, ref_name};
-use crate::templates::Templates;
-use crate::view;
+use crate::lang::Language;
+use crate::names::is_file_safe;
+use crate::templates::{TemplateSet, Templates};
+use crate::view::{ASYNCAPI_FILE, OPENAPI_FILE, PAGE_FILE, SCHEMAS_FOLDER};
+use crate::{lang, page, view};
+
+/// Which OpenAPI version `openapi.json` is written in.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
+pub enum OpenApiVersion {
+    /// OpenAPI 3.1: schemas are JSON Schema 2020-12, as published.
+    #[default]
+    #[value(name = "3.1")]
+    V3_1,
+    /// OpenAPI 3.0.3, for generators that do not read 3.1 yet.
+    #[value(name = "3.0")]
+    V3_0,
+}
+
+/// The template sets of every target: the page's, then each language's.
+pub fn template_sets() -> Vec<&'static TemplateSet> {
+    std::iter::once(&page::TEMPLATES)
+        .chain(lang::all().iter().map(|l| l.templates()))
+        .collect()
+}
 
 /// The JSON Schema dialect of the per-type schema files.
 pub const SCHEMA_DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
@@ -46,10 +68,12 @@ impl Publication {
     }
 }
 
-/// Renders every file of `service`.
+/// Renders every file of `service`: the documents, the clients in
+/// `languages` and the documentation page.
 pub fn render(
     service: &ExportedService,
     openapi_version: OpenApiVersion,
+    languages: &[&dyn Language],
     templates: &Templates,
 ) -> Result<Publication> {
     let descriptor = &service.descriptor;
@@ -61,25 +85,41 @@ pub fn render(
         OpenApiVersion::V3_1 => openapi(descriptor),
         OpenApiVersion::V3_0 => openapi30::downgrade(&openapi(descriptor)),
     };
-    files.insert("openapi.json".to_owned(), to_json(&openapi));
-    files.insert("asyncapi.json".to_owned(), to_json(&asyncapi(descriptor)));
+    files.insert(OPENAPI_FILE.to_owned(), to_json(&openapi));
+    files.insert(ASYNCAPI_FILE.to_owned(), to_json(&asyncapi(descriptor)));
     files.insert(DESCRIPTOR_FILE.to_owned(), descriptor_json(descriptor));
 
     let schemas = schema_files(descriptor);
     for (name, schema) in &schemas {
-        files.insert(format!("schemas/{name}.json"), to_json(schema));
+        files.insert(format!("{SCHEMAS_FOLDER}/{name}.json"), to_json(schema));
     }
 
     let view = view::build(descriptor, &service.package, &service.rust_path, &schemas);
-    for output in templates.outputs() {
-        let rendered = templates.render(output, &view).with_context(|| {
-            format!(
-                "cannot render `{output}` for service `{}` {}",
-                descriptor.name, descriptor.version
-            )
-        })?;
-        files.insert(output.to_owned(), rendered);
+    let failed = |what: &str| {
+        format!(
+            "cannot render {what} for service `{}` {}",
+            descriptor.name, descriptor.version
+        )
+    };
+    let mut clients = Vec::new();
+    for language in languages {
+        let client = language
+            .render(&view, templates)
+            .with_context(|| failed(&format!("the {} client", language.title())))?;
+        for (path, contents) in &client.files {
+            if files.insert(path.clone(), contents.clone()).is_some() {
+                bail!(
+                    "the {} client writes `{path}`, which another file already is",
+                    language.title()
+                );
+            }
+        }
+        clients.push((language.title(), client));
     }
+    let listed: Vec<(&str, &lang::Client)> = clients.iter().map(|(t, c)| (*t, c)).collect();
+    let index = page::render(&view, &listed, templates)
+        .with_context(|| failed(&format!("`{}`", PAGE_FILE)))?;
+    files.insert(PAGE_FILE.to_owned(), index);
     Ok(Publication {
         service: descriptor.name.clone(),
         version: descriptor.version.clone(),
@@ -178,13 +218,15 @@ pub fn write(out: &Path, publication: &Publication) -> Result<Written> {
             written.unchanged += 1;
         }
     }
-    let schemas = folder.join("schemas");
+    let schemas = folder.join(SCHEMAS_FOLDER);
     let current: BTreeSet<&str> = publication.files.keys().map(String::as_str).collect();
     if let Ok(entries) = std::fs::read_dir(&schemas) {
         let mut stale = Vec::new();
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
-            if name.ends_with(".json") && !current.contains(format!("schemas/{name}").as_str()) {
+            if name.ends_with(".json")
+                && !current.contains(format!("{SCHEMAS_FOLDER}/{name}").as_str())
+            {
                 stale.push(entry.path());
             }
         }

@@ -25,7 +25,7 @@ use accord::ServiceDescriptor;
 use anyhow::{anyhow, bail, Context, Result};
 use serde::Deserialize;
 
-use crate::discover::ContractCrate;
+use crate::discover::{discover, ContractCrate};
 
 /// One service read back from an exporter.
 #[derive(Debug, Clone)]
@@ -40,6 +40,22 @@ pub struct ExportedService {
     pub trait_file: PathBuf,
     /// The contract.
     pub descriptor: ServiceDescriptor,
+}
+
+/// The services of every contract crate under `paths`, exported as
+/// `accord generate` exports them, in the order the crates were found.
+pub fn export_contracts(
+    paths: &[PathBuf],
+    cache_dir: &Path,
+    quiet: bool,
+) -> Result<Vec<ExportedService>> {
+    let crates = discover(paths)?;
+    let exporter = Exporter::new(cache_dir.to_path_buf(), quiet);
+    let mut services = Vec::new();
+    for krate in &crates {
+        services.extend(exporter.export(krate)?);
+    }
+    Ok(services)
 }
 
 /// Where exporters are built and how progress is shown.

@@ -1,190 +1,207 @@
-//! The handlebars templates behind `client.ts` and `index.html`.
+//! The handlebars templates behind the documentation page and the clients.
 //!
-//! The defaults are embedded in the binary. `--templates DIR` replaces any
-//! of them with the file of the same name in `DIR`; `accord templates
-//! export DIR` writes the defaults out as a starting point. Templates,
-//! partials and helpers are registered here and nowhere else. Rendering is
-//! strict: a template that names a field the view model does not have is an
-//! error, not an empty string.
+//! Templates come in sets, one per target: the documentation page's set
+//! sits at the root of a templates folder, each client language's in a
+//! folder named after the language (`typescript/`, `python/`). The defaults
+//! are embedded in the binary. `--templates DIR` replaces any of them with
+//! the file of the same name in the same place below `DIR`; `accord
+//! templates export DIR` writes the defaults out as a starting point.
+//! Templates, partials and helpers are registered here, one registry per
+//! set, so two languages may use the same partial name. Rendering is
+//! strict: a template that names a field its view model does not have is
+//! an error, not an empty string.
 //!
-//! Two registries keep escaping right: HTML templates escape every `{{x}}`
-//! for HTML (`{{{x}}}` for the helpers that return HTML), code templates
-//! escape nothing.
+//! The page's set escapes every `{{x}}` for HTML (`{{{x}}}` for the helpers
+//! that return HTML); code sets escape nothing.
 
-mod helpers;
+pub(crate) mod helpers;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 use anyhow::{anyhow, bail, Context, Result};
 use handlebars::Handlebars;
-
-use crate::view::ServiceView;
+use serde::Serialize;
 
 /// One template file.
 #[derive(Debug, Clone, Copy)]
 pub struct TemplateFile {
     /// Its file name (`client.ts.hbs`).
     pub file: &'static str,
-    /// The file it renders, below the service folder; `None` for a partial.
-    pub output: Option<&'static str>,
-    /// The partial name other templates include it by (`{{> name}}`).
+    /// The partial name other templates of its set include it by
+    /// (`{{> name}}`); `None` for a template rendered on its own.
     pub partial: Option<&'static str>,
-    /// Whether it is HTML (escaped) rather than code (not escaped).
-    pub html: bool,
     /// What it is, for `accord templates list` and errors.
     pub about: &'static str,
     /// The built-in text.
     pub source: &'static str,
 }
 
-/// Every template accord renders, in rendering order.
-pub const TEMPLATES: &[TemplateFile] = &[
-    TemplateFile {
-        file: "client.ts.hbs",
-        output: Some("client.ts"),
-        partial: None,
-        html: false,
-        about: "the TypeScript client: types, one function per request, the client class",
-        source: include_str!("client.ts.hbs"),
-    },
-    TemplateFile {
-        file: "client-runtime.ts.hbs",
-        output: None,
-        partial: Some("client-runtime"),
-        html: false,
-        about: "partial of client.ts: problem documents, errors, encoding, the fetch call",
-        source: include_str!("client-runtime.ts.hbs"),
-    },
-    TemplateFile {
-        file: "index.html.hbs",
-        output: Some("index.html"),
-        partial: None,
-        html: true,
-        about: "the documentation page: operations, events and types",
-        source: include_str!("index.html.hbs"),
-    },
-    TemplateFile {
-        file: "index-style.css.hbs",
-        output: None,
-        partial: Some("index-style"),
-        html: true,
-        about: "partial of index.html: its style sheet",
-        source: include_str!("index-style.css.hbs"),
-    },
-];
+/// The templates of one target: the documentation page or a language.
+#[derive(Debug, Clone, Copy)]
+pub struct TemplateSet {
+    /// The target's name (`page`, `typescript`, `python`).
+    pub name: &'static str,
+    /// Its folder below a templates folder; empty for the root.
+    pub folder: &'static str,
+    /// Whether it renders HTML (escaped) rather than code (not escaped).
+    pub html: bool,
+    /// Its templates, in rendering order.
+    pub files: &'static [TemplateFile],
+    /// Registers the helpers of the set besides the shared ones.
+    pub helpers: fn(&mut Handlebars<'static>),
+}
+
+impl TemplateSet {
+    /// Where `file` of this set goes below a templates folder `dir`.
+    pub fn path(&self, dir: &Path, file: &str) -> PathBuf {
+        if self.folder.is_empty() {
+            dir.join(file)
+        } else {
+            dir.join(self.folder).join(file)
+        }
+    }
+
+    /// `file` as it is named below a templates folder (`typescript/client.ts.hbs`).
+    pub fn display(&self, file: &str) -> String {
+        if self.folder.is_empty() {
+            file.to_owned()
+        } else {
+            format!("{}/{file}", self.folder)
+        }
+    }
+}
 
 /// The registered templates, ready to render.
 #[derive(Debug)]
 pub struct Templates {
-    code: Handlebars<'static>,
-    html: Handlebars<'static>,
-    /// Template file -> where its text came from.
-    origins: BTreeMap<&'static str, String>,
+    /// Set name -> its registry.
+    registries: BTreeMap<&'static str, Handlebars<'static>>,
+    /// (set name, template file) -> where its text came from.
+    origins: BTreeMap<(&'static str, &'static str), String>,
 }
 
 impl Templates {
-    /// The built-in templates, each replaced by `<overrides>/<file>` where
-    /// that file exists.
-    pub fn new(overrides: Option<&Path>) -> Result<Self> {
+    /// The built-in templates of `sets`, each replaced by the file of the
+    /// same name in `overrides` where that file exists.
+    pub fn new(sets: &[&'static TemplateSet], overrides: Option<&Path>) -> Result<Self> {
         if let Some(dir) = overrides {
-            check_override_dir(dir)?;
+            check_override_dir(dir, sets)?;
         }
-        let mut code = Handlebars::new();
-        let mut html = Handlebars::new();
-        for registry in [&mut code, &mut html] {
-            registry.set_strict_mode(true);
-            helpers::register(registry);
-        }
-        code.register_escape_fn(handlebars::no_escape);
-
+        let mut registries = BTreeMap::new();
         let mut origins = BTreeMap::new();
-        for template in TEMPLATES {
-            let (source, origin) = match overrides.map(|d| d.join(template.file)) {
-                Some(path) if path.is_file() => {
-                    let text = std::fs::read_to_string(&path)
-                        .with_context(|| format!("cannot read `{}`", path.display()))?;
-                    (text, path.display().to_string())
-                }
-                _ => (
-                    template.source.to_owned(),
-                    format!("built-in {}", template.file),
-                ),
-            };
-            let registry = if template.html { &mut html } else { &mut code };
-            let name = template
-                .partial
-                .or(template.output)
-                .unwrap_or(template.file);
-            let registered = match template.partial {
-                Some(_) => registry.register_partial(name, source),
-                None => registry.register_template_string(name, source),
-            };
-            registered.map_err(|e| anyhow!("template {origin} does not parse: {e}"))?;
-            origins.insert(template.file, origin);
+        for set in sets {
+            let mut registry = Handlebars::new();
+            registry.set_strict_mode(true);
+            helpers::register(&mut registry);
+            (set.helpers)(&mut registry);
+            if !set.html {
+                registry.register_escape_fn(handlebars::no_escape);
+            }
+            for template in set.files {
+                let (source, origin) = match overrides.map(|d| set.path(d, template.file)) {
+                    Some(path) if path.is_file() => {
+                        let text = std::fs::read_to_string(&path)
+                            .with_context(|| format!("cannot read `{}`", path.display()))?;
+                        (text, path.display().to_string())
+                    }
+                    _ => (
+                        template.source.to_owned(),
+                        format!("built-in {}", set.display(template.file)),
+                    ),
+                };
+                let registered = match template.partial {
+                    Some(partial) => registry.register_partial(partial, source),
+                    None => registry.register_template_string(template.file, source),
+                };
+                registered.map_err(|e| anyhow!("template {origin} does not parse: {e}"))?;
+                origins.insert((set.name, template.file), origin);
+            }
+            registries.insert(set.name, registry);
         }
         Ok(Templates {
-            code,
-            html,
+            registries,
             origins,
         })
     }
 
-    /// The files the templates render, in order.
-    pub fn outputs(&self) -> impl Iterator<Item = &'static str> {
-        TEMPLATES.iter().filter_map(|t| t.output)
-    }
-
-    /// Renders the template for `output` with `view`.
-    pub fn render(&self, output: &str, view: &ServiceView) -> Result<String> {
-        let template = TEMPLATES
+    /// Renders the template `file` of the set `set` with `view`.
+    pub fn render(&self, set: &str, file: &str, view: &impl Serialize) -> Result<String> {
+        let registry = self
+            .registries
+            .get(set)
+            .ok_or_else(|| anyhow!("no templates are registered for `{set}`"))?;
+        let origin = self
+            .origins
             .iter()
-            .find(|t| t.output == Some(output))
-            .ok_or_else(|| anyhow!("no template renders `{output}`"))?;
-        let registry = if template.html {
-            &self.html
-        } else {
-            &self.code
-        };
-        registry.render(output, view).map_err(|e| {
+            .find(|((s, f), _)| *s == set && *f == file)
+            .map(|(_, origin)| origin.as_str())
+            .ok_or_else(|| anyhow!("`{set}` has no template `{file}`"))?;
+        registry.render(file, view).map_err(|e| {
             anyhow!(
-                "template {} failed: {e}. Its fields are documented in codegen/TEMPLATES.md.",
-                self.origins[template.file]
+                "template {origin} failed: {e}. Its fields are documented in codegen/TEMPLATES.md."
             )
         })
     }
 }
 
 /// Refuses a `--templates` folder that is missing or holds a template
-/// accord does not know (most likely a misspelt name, silently unused).
-fn check_override_dir(dir: &Path) -> Result<()> {
-    let entries = std::fs::read_dir(dir)
+/// accord does not know (most likely a misspelt name or a file in the
+/// wrong folder, silently unused).
+fn check_override_dir(dir: &Path, sets: &[&'static TemplateSet]) -> Result<()> {
+    std::fs::read_dir(dir)
         .with_context(|| format!("cannot read the templates folder `{}`", dir.display()))?;
-    let known: Vec<&str> = TEMPLATES.iter().map(|t| t.file).collect();
-    for entry in entries.flatten() {
-        let name = entry.file_name().to_string_lossy().into_owned();
-        if name.ends_with(".hbs") && !known.contains(&name.as_str()) {
+    let mut folders: Vec<&str> = sets.iter().map(|s| s.folder).collect();
+    folders.dedup();
+    for folder in folders {
+        let here: Vec<&TemplateSet> = sets
+            .iter()
+            .copied()
+            .filter(|s| s.folder == folder)
+            .collect();
+        let Ok(entries) = std::fs::read_dir(dir.join(folder)) else {
+            continue;
+        };
+        let known: Vec<&str> = here
+            .iter()
+            .flat_map(|s| s.files.iter().map(|t| t.file))
+            .collect();
+        for entry in entries.flatten() {
+            let name = entry.file_name().to_string_lossy().into_owned();
+            if !name.ends_with(".hbs") || known.contains(&name.as_str()) {
+                continue;
+            }
+            let elsewhere = sets
+                .iter()
+                .find(|s| s.files.iter().any(|t| t.file == name))
+                .map(|s| format!("; it belongs in `{}`", s.path(dir, &name).display()))
+                .unwrap_or_default();
             bail!(
-                "`{}` is not one of accord's templates ({}); `accord templates export DIR` \
-                 writes them all",
-                dir.join(&name).display(),
-                known.join(", ")
+                "`{}` is not one of accord's templates ({}){elsewhere}; `accord templates \
+                 export DIR` writes them all",
+                dir.join(folder).join(&name).display(),
+                here.iter()
+                    .flat_map(|s| s.files.iter().map(|t| s.display(t.file)))
+                    .collect::<Vec<_>>()
+                    .join(", ")
             );
         }
     }
     Ok(())
 }
 
-/// Writes the built-in templates into `dir`; refuses to replace an existing
-/// file unless `force`.
-pub fn export(dir: &Path, force: bool) -> Result<Vec<PathBuf>> {
-    std::fs::create_dir_all(dir).with_context(|| format!("cannot create `{}`", dir.display()))?;
+/// Writes the built-in templates of `sets` into `dir`, each set in its
+/// folder; refuses to replace an existing file unless `force`.
+pub fn export(dir: &Path, force: bool, sets: &[&'static TemplateSet]) -> Result<Vec<PathBuf>> {
+    let files: Vec<(PathBuf, &str)> = sets
+        .iter()
+        .flat_map(|set| set.files.iter().map(|t| (set.path(dir, t.file), t.source)))
+        .collect();
     if !force {
-        let existing: Vec<String> = TEMPLATES
+        let existing: Vec<String> = files
             .iter()
-            .map(|t| dir.join(t.file))
-            .filter(|p| p.exists())
-            .map(|p| p.display().to_string())
+            .filter(|(p, _)| p.exists())
+            .map(|(p, _)| p.display().to_string())
             .collect();
         if !existing.is_empty() {
             bail!(
@@ -195,11 +212,13 @@ pub fn export(dir: &Path, force: bool) -> Result<Vec<PathBuf>> {
             );
         }
     }
-    TEMPLATES
-        .iter()
-        .map(|t| {
-            let path = dir.join(t.file);
-            std::fs::write(&path, t.source)
+    files
+        .into_iter()
+        .map(|(path, source)| {
+            let parent = path.parent().unwrap_or(dir);
+            std::fs::create_dir_all(parent)
+                .with_context(|| format!("cannot create `{}`", parent.display()))?;
+            std::fs::write(&path, source)
                 .with_context(|| format!("cannot write `{}`", path.display()))?;
             Ok(path)
         })
@@ -207,8 +226,13 @@ pub fn export(dir: &Path, force: bool) -> Result<Vec<PathBuf>> {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
+    use std::collections::BTreeSet;
+
+    use serde_json::Value;
+
     use super::*;
+    use crate::emit::template_sets;
 
     fn temp(name: &str) -> PathBuf {
         let dir =
@@ -218,29 +242,111 @@ mod tests {
         dir
     }
 
+    fn keys(value: &Value, found: &mut BTreeSet<String>) {
+        match value {
+            Value::Object(map) => {
+                for (key, value) in map {
+                    found.insert(key.clone());
+                    keys(value, found);
+                }
+            }
+            Value::Array(items) => items.iter().for_each(|v| keys(v, found)),
+            _ => {}
+        }
+    }
+
+    /// Every field name of `view` is documented in the section `heading`
+    /// of TEMPLATES.md (up to the next `## ` heading), and the view has
+    /// more than `at_least` fields (so a view that lost its content fails).
+    pub(crate) fn assert_documented(view: &Value, heading: &str, at_least: usize) {
+        let docs = include_str!("../../TEMPLATES.md");
+        let start = docs
+            .find(heading)
+            .unwrap_or_else(|| panic!("TEMPLATES.md has no section {heading:?}"));
+        let rest = &docs[start + heading.len()..];
+        let section = &rest[..rest.find("\n## ").unwrap_or(rest.len())];
+        let mut found = BTreeSet::new();
+        keys(view, &mut found);
+        let missing: Vec<&String> = found
+            .iter()
+            .filter(|key| !section.contains(&format!("`{key}`")))
+            .collect();
+        assert!(
+            missing.is_empty(),
+            "TEMPLATES.md, {heading:?}, does not document {missing:?}"
+        );
+        assert!(
+            found.len() > at_least,
+            "the view has only {} fields",
+            found.len()
+        );
+    }
+
     #[test]
     fn built_in_templates_parse() {
-        Templates::new(None).unwrap();
+        Templates::new(&template_sets(), None).unwrap();
     }
 
     #[test]
-    fn export_refuses_to_overwrite_without_force() {
+    fn export_writes_a_folder_per_language_and_refuses_to_overwrite_without_force() {
         let dir = temp("export");
-        let written = export(&dir, false).unwrap();
-        assert_eq!(written.len(), TEMPLATES.len());
-        let error = export(&dir, false).unwrap_err().to_string();
+        let written = export(&dir, false, &template_sets()).unwrap();
+        let count: usize = template_sets().iter().map(|s| s.files.len()).sum();
+        assert_eq!(written.len(), count);
+        assert!(dir.join("index.html.hbs").is_file());
+        assert!(dir.join("typescript/client.ts.hbs").is_file());
+        assert!(dir.join("python/client.py.hbs").is_file());
+        let error = export(&dir, false, &template_sets())
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("--force"), "{error}");
-        export(&dir, true).unwrap();
+        export(&dir, true, &template_sets()).unwrap();
         // Exported templates are the built-in ones, so they parse as overrides.
-        Templates::new(Some(&dir)).unwrap();
+        Templates::new(&template_sets(), Some(&dir)).unwrap();
     }
 
     #[test]
-    fn unknown_template_files_are_refused() {
+    fn unknown_or_misplaced_template_files_are_refused() {
         let dir = temp("unknown");
-        std::fs::write(dir.join("clinet.ts.hbs"), "x").unwrap();
-        let error = Templates::new(Some(&dir)).unwrap_err().to_string();
+        std::fs::create_dir_all(dir.join("typescript")).unwrap();
+        std::fs::write(dir.join("typescript/clinet.ts.hbs"), "x").unwrap();
+        let error = Templates::new(&template_sets(), Some(&dir))
+            .unwrap_err()
+            .to_string();
         assert!(error.contains("clinet.ts.hbs"), "{error}");
-        assert!(error.contains("client.ts.hbs"), "{error}");
+        assert!(error.contains("typescript/client.ts.hbs"), "{error}");
+
+        // A language's template at the root, where older accords took it.
+        let dir = temp("misplaced");
+        std::fs::write(dir.join("client.ts.hbs"), "x").unwrap();
+        let error = Templates::new(&template_sets(), Some(&dir))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("it belongs in"), "{error}");
+        assert!(error.contains("typescript/client.ts.hbs"), "{error}");
+    }
+
+    #[test]
+    fn an_override_replaces_only_its_own_template() {
+        let dir = temp("override");
+        std::fs::create_dir_all(dir.join("python")).unwrap();
+        std::fs::write(
+            dir.join("python/pyproject.toml.hbs"),
+            "name {{package.distribution}}",
+        )
+        .unwrap();
+        let templates = Templates::new(&template_sets(), Some(&dir)).unwrap();
+        let view = serde_json::json!({"package": {"distribution": "x"}});
+        assert_eq!(
+            templates
+                .render("python", "pyproject.toml.hbs", &view)
+                .unwrap(),
+            "name x"
+        );
+        let error = templates
+            .render("python", "pyproject.toml.hbs", &serde_json::json!({}))
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("python/pyproject.toml.hbs"), "{error}");
     }
 }

@@ -220,10 +220,13 @@ fn templates_export_override_and_strict_mode() {
     let output = accord(["templates", "export", &templates.display().to_string()]);
     assert!(output.status.success(), "{}", text(&output.stderr));
     for file in [
-        "client.ts.hbs",
-        "client-runtime.ts.hbs",
         "index.html.hbs",
         "index-style.css.hbs",
+        "typescript/client.ts.hbs",
+        "typescript/client-runtime.ts.hbs",
+        "python/client.py.hbs",
+        "python/runtime.py.hbs",
+        "python/pyproject.toml.hbs",
     ] {
         assert!(templates.join(file).is_file(), "{file} not exported");
     }
@@ -253,6 +256,31 @@ fn templates_export_override_and_strict_mode() {
     );
     let client = std::fs::read_to_string(out.join("orders/1.2.0/client.ts")).unwrap();
     assert!(client.contains("export class OrdersClient"));
+
+    // A language's template overrides in the language's folder.
+    std::fs::write(
+        templates.join("python/pyproject.toml.hbs"),
+        "# {{package.distribution}} {{package.version}}\n",
+    )
+    .unwrap();
+    generate(
+        &[&orders],
+        &out,
+        &["--templates", &templates_arg, "--quiet"],
+    );
+    let pyproject =
+        std::fs::read_to_string(out.join("orders/1.2.0/python/pyproject.toml")).unwrap();
+    assert_eq!(pyproject, "# orders-client 1.2.0\n");
+
+    // Where older accords took a language's templates, at the root, they
+    // would be silently unused: refused, saying where they go.
+    std::fs::write(templates.join("client.ts.hbs"), "").unwrap();
+    let stderr = generate_fails(&[&orders], &out, &["--templates", &templates_arg]);
+    assert!(
+        stderr.contains("it belongs in") && stderr.contains("typescript/client.ts.hbs"),
+        "{stderr}"
+    );
+    std::fs::remove_file(templates.join("client.ts.hbs")).unwrap();
 
     // A field the view model does not have is an error, not an empty string.
     std::fs::write(
@@ -299,7 +327,49 @@ fn help_describes_each_command() {
     );
     let list = text(&accord(["templates", "list"]).stdout);
     assert!(
-        list.contains("client.ts.hbs") && list.contains("index.html.hbs"),
+        list.contains("typescript/client.ts.hbs")
+            && list.contains("python/client.py.hbs")
+            && list.contains("index.html.hbs"),
         "{list}"
+    );
+    let help = text(&accord(["generate", "--help"]).stdout);
+    assert!(
+        help.contains("--lang <LANGUAGES>")
+            && help.contains("typescript")
+            && help.contains("python"),
+        "{help}"
+    );
+}
+
+#[test]
+fn lang_chooses_the_client_languages() {
+    let orders = root().join("contracts").join("orders");
+    let out = scratch("errors/lang");
+    generate(&[&orders], &out, &["--lang", "python", "--quiet"]);
+    let folder = out.join("orders/1.2.0");
+    assert!(folder.join("python/pyproject.toml").is_file());
+    assert!(
+        !folder.join("client.ts").exists(),
+        "only the languages asked for"
+    );
+    let page = std::fs::read_to_string(folder.join("index.html")).unwrap();
+    assert!(
+        page.contains("Python client") && !page.contains("TypeScript client"),
+        "the page links the clients written"
+    );
+
+    let output = accord([
+        "generate",
+        &orders.display().to_string(),
+        "--out",
+        &out.display().to_string(),
+        "--lang",
+        "cobol",
+    ]);
+    assert!(!output.status.success());
+    let stderr = text(&output.stderr);
+    assert!(
+        stderr.contains("cobol") && stderr.contains("typescript") && stderr.contains("python"),
+        "{stderr}"
     );
 }

@@ -124,6 +124,7 @@ fn golden_files_cover_every_service_and_file_kind() {
                 "client.ts",
                 "index.html",
                 "descriptor.json",
+                "python/pyproject.toml",
             ] {
                 assert!(
                     folder.join(file).is_file(),

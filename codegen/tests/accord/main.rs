@@ -10,4 +10,5 @@ mod documents;
 mod errors;
 mod golden;
 mod page;
+mod python;
 mod typescript;

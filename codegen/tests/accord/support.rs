@@ -202,6 +202,23 @@ pub fn tsc() -> Option<PathBuf> {
     )
 }
 
+/// The pinned Python client tools `.ci/run tools` installs (mypy, ruff,
+/// pytest, pip with httpx and pydantic): the folder of their executables.
+pub fn python_tools() -> Option<PathBuf> {
+    let tools = std::env::var_os("ACCORD_TOOLS")
+        .map(PathBuf::from)
+        .unwrap_or_else(|| root().join(".ci-cache"));
+    let bin = tools.join("venv-client/bin");
+    let complete = ["python", "mypy", "ruff", "pytest"]
+        .iter()
+        .all(|tool| bin.join(tool).is_file());
+    require_tool(
+        "the Python client tools (mypy, ruff, pytest)",
+        complete.then_some(bin),
+        "run `bash .ci/run tools`",
+    )
+}
+
 /// `node` from the PATH.
 pub fn node() -> Option<PathBuf> {
     require_tool("node", on_path(&["node"]), "install Node.js")

@@ -208,7 +208,7 @@ function $headerText(name: string, value: unknown): string | undefined {
 }
 
 function $isJson(contentType: string): boolean {
-  const essence = contentType.split(";")[0].trim().toLowerCase();
+  const essence = (contentType.split(";")[0] ?? "").trim().toLowerCase();
   return essence === "application/json" || (essence.startsWith("application/") && essence.endsWith("+json"));
 }
 
@@ -221,7 +221,8 @@ interface $Call {
   /** The statuses the contract declares for the method's typed errors. */
   errorStatuses: number[];
   query: string | undefined;
-  headers: { [name: string]: string };
+  /** Each header argument by name; one that is null or undefined is left out. */
+  headers: [name: string, value: unknown][];
   body: string | undefined;
   /** Whether the method has a typed error to return rather than throw. */
   typed: boolean;
@@ -241,12 +242,22 @@ async function $send<T, E>(
     accept: "application/json, application/problem+json",
     ...connection.headers,
     ...options?.headers,
-    ...call.headers,
   };
+  for (const [name, value] of call.headers) {
+    const text = $headerText(name, value);
+    if (text !== undefined) {
+      headers[name] = text;
+    }
+  }
+  const init: RequestInit = { method: call.method, headers };
   if (call.body !== undefined) {
     headers["content-type"] = "application/json";
+    init.body = call.body;
   }
-  const reply = await send(url, { method: call.method, headers, body: call.body, signal: options?.signal });
+  if (options?.signal !== undefined) {
+    init.signal = options.signal;
+  }
+  const reply = await send(url, init);
   const text = await reply.text();
   if (reply.status >= 200 && reply.status < 300) {
     if (reply.status !== call.status) {
@@ -348,11 +359,6 @@ export async function issueInvoice(
   key: string,
   options?: CallOptions,
 ): Promise<CallResult<Invoice, BillingError>> {
-  const $headers: { [name: string]: string } = {};
-  const $key = $headerText("idempotency-key", key);
-  if ($key !== undefined) {
-    $headers["idempotency-key"] = $key;
-  }
   const $result = await $send<Invoice, BillingError>(
     connection,
     {
@@ -362,7 +368,7 @@ export async function issueInvoice(
       status: 201,
       errorStatuses: [422, 402],
       query: undefined,
-      headers: $headers,
+      headers: [["idempotency-key", key]],
       body: JSON.stringify(invoice),
       typed: true,
     },
@@ -379,7 +385,6 @@ export async function invoices(
   customer: string,
   options?: CallOptions,
 ): Promise<Invoice[]> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<Invoice[], never>(
     connection,
     {
@@ -389,7 +394,7 @@ export async function invoices(
       status: 200,
       errorStatuses: [],
       query: undefined,
-      headers: $headers,
+      headers: [],
       body: undefined,
       typed: false,
     },

@@ -208,7 +208,7 @@ function $headerText(name: string, value: unknown): string | undefined {
 }
 
 function $isJson(contentType: string): boolean {
-  const essence = contentType.split(";")[0].trim().toLowerCase();
+  const essence = (contentType.split(";")[0] ?? "").trim().toLowerCase();
   return essence === "application/json" || (essence.startsWith("application/") && essence.endsWith("+json"));
 }
 
@@ -221,7 +221,8 @@ interface $Call {
   /** The statuses the contract declares for the method's typed errors. */
   errorStatuses: number[];
   query: string | undefined;
-  headers: { [name: string]: string };
+  /** Each header argument by name; one that is null or undefined is left out. */
+  headers: [name: string, value: unknown][];
   body: string | undefined;
   /** Whether the method has a typed error to return rather than throw. */
   typed: boolean;
@@ -241,12 +242,22 @@ async function $send<T, E>(
     accept: "application/json, application/problem+json",
     ...connection.headers,
     ...options?.headers,
-    ...call.headers,
   };
+  for (const [name, value] of call.headers) {
+    const text = $headerText(name, value);
+    if (text !== undefined) {
+      headers[name] = text;
+    }
+  }
+  const init: RequestInit = { method: call.method, headers };
   if (call.body !== undefined) {
     headers["content-type"] = "application/json";
+    init.body = call.body;
   }
-  const reply = await send(url, { method: call.method, headers, body: call.body, signal: options?.signal });
+  if (options?.signal !== undefined) {
+    init.signal = options.signal;
+  }
+  const reply = await send(url, init);
   const text = await reply.text();
   if (reply.status >= 200 && reply.status < 300) {
     if (reply.status !== call.status) {
@@ -370,7 +381,6 @@ export async function register(
   customer: NewCustomer,
   options?: CallOptions,
 ): Promise<CallResult<Customer, CustomerError>> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<Customer, CustomerError>(
     connection,
     {
@@ -380,7 +390,7 @@ export async function register(
       status: 201,
       errorStatuses: [404, 409, 412],
       query: undefined,
-      headers: $headers,
+      headers: [],
       body: JSON.stringify(customer),
       typed: true,
     },
@@ -402,7 +412,6 @@ export async function getCustomer(
   handle: string,
   options?: CallOptions,
 ): Promise<CallResult<Customer, CustomerError>> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<Customer, CustomerError>(
     connection,
     {
@@ -412,7 +421,7 @@ export async function getCustomer(
       status: 200,
       errorStatuses: [404, 409, 412],
       query: undefined,
-      headers: $headers,
+      headers: [],
       body: undefined,
       typed: true,
     },
@@ -436,11 +445,6 @@ export async function updateCustomer(
   revision: number,
   options?: CallOptions,
 ): Promise<CallResult<Customer, CustomerError>> {
-  const $headers: { [name: string]: string } = {};
-  const $revision = $headerText("if-match", revision);
-  if ($revision !== undefined) {
-    $headers["if-match"] = $revision;
-  }
   const $result = await $send<Customer, CustomerError>(
     connection,
     {
@@ -450,7 +454,7 @@ export async function updateCustomer(
       status: 200,
       errorStatuses: [404, 409, 412],
       query: undefined,
-      headers: $headers,
+      headers: [["if-match", revision]],
       body: JSON.stringify(changes),
       typed: true,
     },
@@ -467,7 +471,6 @@ export async function search(
   query: CustomerQuery,
   options?: CallOptions,
 ): Promise<Customer[]> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<Customer[], never>(
     connection,
     {
@@ -477,7 +480,7 @@ export async function search(
       status: 200,
       errorStatuses: [],
       query: encodeQuery(query),
-      headers: $headers,
+      headers: [],
       body: undefined,
       typed: false,
     },

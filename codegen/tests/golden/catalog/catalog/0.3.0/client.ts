@@ -208,7 +208,7 @@ function $headerText(name: string, value: unknown): string | undefined {
 }
 
 function $isJson(contentType: string): boolean {
-  const essence = contentType.split(";")[0].trim().toLowerCase();
+  const essence = (contentType.split(";")[0] ?? "").trim().toLowerCase();
   return essence === "application/json" || (essence.startsWith("application/") && essence.endsWith("+json"));
 }
 
@@ -221,7 +221,8 @@ interface $Call {
   /** The statuses the contract declares for the method's typed errors. */
   errorStatuses: number[];
   query: string | undefined;
-  headers: { [name: string]: string };
+  /** Each header argument by name; one that is null or undefined is left out. */
+  headers: [name: string, value: unknown][];
   body: string | undefined;
   /** Whether the method has a typed error to return rather than throw. */
   typed: boolean;
@@ -241,12 +242,22 @@ async function $send<T, E>(
     accept: "application/json, application/problem+json",
     ...connection.headers,
     ...options?.headers,
-    ...call.headers,
   };
+  for (const [name, value] of call.headers) {
+    const text = $headerText(name, value);
+    if (text !== undefined) {
+      headers[name] = text;
+    }
+  }
+  const init: RequestInit = { method: call.method, headers };
   if (call.body !== undefined) {
     headers["content-type"] = "application/json";
+    init.body = call.body;
   }
-  const reply = await send(url, { method: call.method, headers, body: call.body, signal: options?.signal });
+  if (options?.signal !== undefined) {
+    init.signal = options.signal;
+  }
+  const reply = await send(url, init);
   const text = await reply.text();
   if (reply.status >= 200 && reply.status < 300) {
     if (reply.status !== call.status) {
@@ -368,7 +379,6 @@ export async function listProducts(
   page?: PageQuery,
   options?: CallOptions,
 ): Promise<ProductPage> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<ProductPage, never>(
     connection,
     {
@@ -378,7 +388,7 @@ export async function listProducts(
       status: 200,
       errorStatuses: [],
       query: encodeQuery(page),
-      headers: $headers,
+      headers: [],
       body: undefined,
       typed: false,
     },
@@ -400,7 +410,6 @@ export async function listReviews(
   page?: PageQuery,
   options?: CallOptions,
 ): Promise<CallResult<ReviewPage, CatalogError>> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<ReviewPage, CatalogError>(
     connection,
     {
@@ -410,7 +419,7 @@ export async function listReviews(
       status: 200,
       errorStatuses: [404, 422],
       query: encodeQuery(page),
-      headers: $headers,
+      headers: [],
       body: undefined,
       typed: true,
     },
@@ -432,7 +441,6 @@ export async function putProduct(
   product: Product,
   options?: CallOptions,
 ): Promise<CallResult<Product, CatalogError>> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<Product, CatalogError>(
     connection,
     {
@@ -442,7 +450,7 @@ export async function putProduct(
       status: 200,
       errorStatuses: [404, 422],
       query: undefined,
-      headers: $headers,
+      headers: [],
       body: JSON.stringify(product),
       typed: true,
     },
@@ -458,7 +466,6 @@ export async function categories(
   connection: Connection,
   options?: CallOptions,
 ): Promise<Category[]> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<Category[], never>(
     connection,
     {
@@ -468,7 +475,7 @@ export async function categories(
       status: 200,
       errorStatuses: [],
       query: undefined,
-      headers: $headers,
+      headers: [],
       body: undefined,
       typed: false,
     },

@@ -208,7 +208,7 @@ function $headerText(name: string, value: unknown): string | undefined {
 }
 
 function $isJson(contentType: string): boolean {
-  const essence = contentType.split(";")[0].trim().toLowerCase();
+  const essence = (contentType.split(";")[0] ?? "").trim().toLowerCase();
   return essence === "application/json" || (essence.startsWith("application/") && essence.endsWith("+json"));
 }
 
@@ -221,7 +221,8 @@ interface $Call {
   /** The statuses the contract declares for the method's typed errors. */
   errorStatuses: number[];
   query: string | undefined;
-  headers: { [name: string]: string };
+  /** Each header argument by name; one that is null or undefined is left out. */
+  headers: [name: string, value: unknown][];
   body: string | undefined;
   /** Whether the method has a typed error to return rather than throw. */
   typed: boolean;
@@ -241,12 +242,22 @@ async function $send<T, E>(
     accept: "application/json, application/problem+json",
     ...connection.headers,
     ...options?.headers,
-    ...call.headers,
   };
+  for (const [name, value] of call.headers) {
+    const text = $headerText(name, value);
+    if (text !== undefined) {
+      headers[name] = text;
+    }
+  }
+  const init: RequestInit = { method: call.method, headers };
   if (call.body !== undefined) {
     headers["content-type"] = "application/json";
+    init.body = call.body;
   }
-  const reply = await send(url, { method: call.method, headers, body: call.body, signal: options?.signal });
+  if (options?.signal !== undefined) {
+    init.signal = options.signal;
+  }
+  const reply = await send(url, init);
   const text = await reply.text();
   if (reply.status >= 200 && reply.status < 300) {
     if (reply.status !== call.status) {
@@ -439,7 +450,6 @@ export async function placeOrder(
   order: NewOrder,
   options?: CallOptions,
 ): Promise<CallResult<Order, OrderError>> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<Order, OrderError>(
     connection,
     {
@@ -449,7 +459,7 @@ export async function placeOrder(
       status: 201,
       errorStatuses: [404, 409, 409, 422],
       query: undefined,
-      headers: $headers,
+      headers: [],
       body: JSON.stringify(order),
       typed: true,
     },
@@ -472,7 +482,6 @@ export async function getOrder(
   id: OrderId,
   options?: CallOptions,
 ): Promise<CallResult<Order, OrderError>> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<Order, OrderError>(
     connection,
     {
@@ -482,7 +491,7 @@ export async function getOrder(
       status: 200,
       errorStatuses: [404, 409, 409, 422],
       query: undefined,
-      headers: $headers,
+      headers: [],
       body: undefined,
       typed: true,
     },
@@ -505,7 +514,6 @@ export async function listOrders(
   filter?: OrderFilter,
   options?: CallOptions,
 ): Promise<CallResult<Order[], OrderError>> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<Order[], OrderError>(
     connection,
     {
@@ -515,7 +523,7 @@ export async function listOrders(
       status: 200,
       errorStatuses: [404, 409, 409, 422],
       query: encodeQuery(filter),
-      headers: $headers,
+      headers: [],
       body: undefined,
       typed: true,
     },
@@ -539,7 +547,6 @@ export async function setStatus(
   change: StatusChange,
   options?: CallOptions,
 ): Promise<CallResult<Order, OrderError>> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<Order, OrderError>(
     connection,
     {
@@ -549,7 +556,7 @@ export async function setStatus(
       status: 200,
       errorStatuses: [404, 409, 409, 422],
       query: undefined,
-      headers: $headers,
+      headers: [],
       body: JSON.stringify(change),
       typed: true,
     },
@@ -573,11 +580,6 @@ export async function cancelOrder(
   key?: string | null,
   options?: CallOptions,
 ): Promise<CallResult<void, OrderError>> {
-  const $headers: { [name: string]: string } = {};
-  const $key = $headerText("idempotency-key", key);
-  if ($key !== undefined) {
-    $headers["idempotency-key"] = $key;
-  }
   const $result = await $send<void, OrderError>(
     connection,
     {
@@ -587,7 +589,7 @@ export async function cancelOrder(
       status: 204,
       errorStatuses: [404, 409, 409, 422],
       query: undefined,
-      headers: $headers,
+      headers: [["idempotency-key", key]],
       body: undefined,
       typed: true,
     },
@@ -603,7 +605,6 @@ export async function stats(
   connection: Connection,
   options?: CallOptions,
 ): Promise<OrderStats> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<OrderStats, never>(
     connection,
     {
@@ -613,7 +614,7 @@ export async function stats(
       status: 200,
       errorStatuses: [],
       query: undefined,
-      headers: $headers,
+      headers: [],
       body: undefined,
       typed: false,
     },
@@ -629,7 +630,6 @@ export async function health(
   connection: Connection,
   options?: CallOptions,
 ): Promise<void> {
-  const $headers: { [name: string]: string } = {};
   const $result = await $send<void, never>(
     connection,
     {
@@ -639,7 +639,7 @@ export async function health(
       status: 204,
       errorStatuses: [],
       query: undefined,
-      headers: $headers,
+      headers: [],
       body: undefined,
       typed: false,
     },
