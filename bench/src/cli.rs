@@ -113,14 +113,20 @@ pub fn emit_once(root: &Path, out: &Path) -> Result<(f64, usize)> {
         &root.join("synthetic"),
     );
     let started = Instant::now();
-    let templates = Templates::new(None)?;
+    let templates = Templates::new(&accord_codegen::emit::template_sets(), None)?;
     for service in &synthetic {
         let problems = check_names(&service.descriptor, &[], root);
         if !problems.is_empty() {
             bail!("synthetic names refused: {problems:?}");
         }
     }
-    let written = publish(&synthetic, out, OpenApiVersion::V3_1, &templates)?;
+    let written = publish(
+        &synthetic,
+        out,
+        OpenApiVersion::V3_1,
+        accord_codegen::lang::all(),
+        &templates,
+    )?;
     let millis = started.elapsed().as_secs_f64() * 1000.0;
     Ok((millis, written.iter().map(|s| s.files).sum()))
 }
