@@ -91,7 +91,8 @@ impl Clock {
     }
 
     fn bytes_read(&self) {
-        if self.awaiting_first_byte.swap(false, Relaxed) {
+        // A plain load first: most reads happen while nothing is awaited.
+        if self.awaiting_first_byte.load(Relaxed) && self.awaiting_first_byte.swap(false, Relaxed) {
             self.first_byte.store(self.now(), Relaxed);
         }
     }
@@ -239,7 +240,14 @@ impl hyper::rt::Timer for ConnectionTimer {
         TokioTimer::new().sleep(duration)
     }
 
-    fn sleep_until(&self, _deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+    fn sleep_until(&self, deadline: Instant) -> Pin<Box<dyn hyper::rt::Sleep>> {
+        // hyper asks for `now + header_read_timeout`; any other deadline is
+        // not the header-read one and is kept as asked.
+        let remaining = deadline.saturating_duration_since(Instant::now());
+        let header_read = self.limits.header_read;
+        if remaining > header_read || header_read - remaining > Duration::from_millis(100) {
+            return TokioTimer::new().sleep_until(deadline);
+        }
         Box::pin(HeadDeadline::arm(self.clock.clone(), self.limits))
     }
 }
@@ -261,6 +269,8 @@ impl HeadDeadline {
         let due = if first {
             clock.accepted + limits.header_read
         } else {
+            // Bytes hyper already buffered (a client that pipelines) are not
+            // seen here, so such a head gets the idle timeout: still bounded.
             clock.first_byte.store(NEVER, Relaxed);
             clock.awaiting_first_byte.store(true, Relaxed);
             Instant::now() + limits.idle
@@ -318,17 +328,14 @@ impl hyper::service::Service<Request<Incoming>> for ConnectionService {
         let in_flight = self.clock.request_started(request.version());
         // A Router is always ready, so `call` without `poll_ready` is sound.
         let inner = tower::Service::call(&mut self.router.clone(), request);
-        ResponseFuture {
-            inner,
-            in_flight: Some(in_flight),
-        }
+        ResponseFuture { inner, in_flight }
     }
 }
 
 /// The response of [`ConnectionService`].
 pub(super) struct ResponseFuture {
     inner: axum::routing::future::RouteFuture<Infallible>,
-    in_flight: Option<Option<InFlight>>,
+    in_flight: Option<InFlight>,
 }
 
 impl std::fmt::Debug for ResponseFuture {
@@ -342,7 +349,7 @@ impl Future for ResponseFuture {
 
     fn poll(mut self: Pin<&mut Self>, cx: &mut Context<'_>) -> Poll<Self::Output> {
         let response = ready!(Pin::new(&mut self.inner).poll(cx))?;
-        let in_flight = self.in_flight.take().flatten();
+        let in_flight = self.in_flight.take();
         Poll::Ready(Ok(response.map(|body| TrackedBody {
             inner: body,
             _in_flight: in_flight,

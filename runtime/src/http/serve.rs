@@ -42,7 +42,9 @@ pub const DEFAULT_IDLE_TIMEOUT: Duration = Duration::from_secs(60);
 /// Past it the server stops accepting: new connections wait in the
 /// listener's backlog (the kernel completes their handshake; once the
 /// backlog is full it drops further attempts and clients retry) until a
-/// connection closes. 10,000 idle connections cost a few tens of megabytes;
+/// connection closes. `tokio::net::TcpListener::bind` listens with a
+/// backlog of 128; a listener made with `tokio::net::TcpSocket::listen`
+/// can queue more. 10,000 idle connections cost a few tens of megabytes;
 /// the process's open-file limit (`ulimit -n`) must be above it, or accepts
 /// fail with "too many open files" first (the server then backs off and
 /// retries).
@@ -170,6 +172,11 @@ impl ServeOptions {
     /// once when only that connection failed, after a pause that doubles
     /// up to one second when the process is out of file descriptors or
     /// memory.
+    ///
+    /// A connection upgraded to another protocol (a WebSocket, say) keeps
+    /// its place under the connection cap while its socket is open, but its
+    /// timeouts and its end at shutdown are then up to the upgrade's
+    /// handler.
     pub async fn serve(
         self,
         listener: TcpListener,
@@ -192,11 +199,27 @@ impl ServeOptions {
         let mut connections = JoinSet::new();
         let mut shutdown = pin!(shutdown);
         let mut backoff = ACCEPT_BACKOFF_MIN;
+        let mut at_cap = false;
         loop {
-            let slot = tokio::select! {
-                biased;
-                () = &mut shutdown => break,
-                slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+            let slot = match slots.clone().try_acquire_owned() {
+                Ok(slot) => {
+                    at_cap = false;
+                    slot
+                }
+                Err(_) => {
+                    if !at_cap {
+                        at_cap = true;
+                        tracing::warn!(
+                            max_connections = self.max_connections,
+                            "at the connection cap: new connections wait in the accept backlog"
+                        );
+                    }
+                    tokio::select! {
+                        biased;
+                        () = &mut shutdown => break,
+                        slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
+                    }
+                }
             };
             let stream = tokio::select! {
                 biased;
@@ -217,9 +240,7 @@ impl ServeOptions {
                 },
             };
             backoff = ACCEPT_BACKOFF_MIN;
-            // Reap finished connections, so the set stays as large as the
-            // connections open.
-            while connections.try_join_next().is_some() {}
+            reap(&mut connections);
             let connection = serve_connection(
                 builder.clone(),
                 stream,
@@ -231,6 +252,7 @@ impl ServeOptions {
             connections.spawn(connection);
         }
         drop(listener);
+        reap(&mut connections);
         let open = graceful.count();
         if open > 0 {
             tracing::info!(
@@ -243,6 +265,7 @@ impl ServeOptions {
             .await
             .is_err()
         {
+            reap(&mut connections);
             tracing::warn!(
                 connections = connections.len(),
                 "closing the connections still open after the shutdown grace period"
@@ -297,6 +320,18 @@ async fn serve_connection(
             }
         }
         () = connection::expired(&clock, limits) => {}
+    }
+}
+
+/// Collects the connections that have ended, so the set stays as large as
+/// the connections open.
+fn reap(connections: &mut JoinSet<()>) {
+    while let Some(ended) = connections.try_join_next() {
+        if let Err(error) = ended {
+            if error.is_panic() {
+                tracing::error!(%error, "a connection's task panicked");
+            }
+        }
     }
 }
 
