@@ -18,14 +18,19 @@
 //! accepted, and an HTTP/2 connection with no stream open for the idle
 //! timeout is closed.
 //!
-//! The pieces share one [`Clock`] of atomics; they all run on the
-//! connection's task, so the atomics are for `Send`, not for contention.
+//! The pieces share one [`Clock`] of atomics. All but one run on the
+//! connection's task; the exception is the end of an HTTP/2 response, which
+//! hyper drives on a task of its own, so the in-flight count is published
+//! with release and read with acquire ordering.
 
 mod service;
 mod stream;
 mod timer;
 
-use std::sync::atomic::{AtomicBool, AtomicU64, AtomicUsize, Ordering::Relaxed};
+use std::sync::atomic::{
+    AtomicBool, AtomicU64, AtomicUsize,
+    Ordering::{Acquire, Relaxed, Release},
+};
 use std::sync::Arc;
 use std::time::{Duration, Instant};
 
@@ -60,7 +65,7 @@ pub(super) struct Clock {
     first_byte: AtomicU64,
     /// HTTP/2 requests whose response has not been sent in full.
     in_flight: AtomicUsize,
-    /// When `in_flight` last fell to zero.
+    /// When an HTTP/2 response last ended; read once `in_flight` is zero.
     idle_since: AtomicU64,
     went_idle: Notify,
 }
@@ -124,7 +129,7 @@ pub(super) async fn expired(clock: &Clock, limits: ConnectionLimits) {
         return std::future::pending().await;
     }
     loop {
-        if clock.in_flight.load(Relaxed) > 0 {
+        if clock.in_flight.load(Acquire) > 0 {
             // notify_one keeps a permit when nobody waits, so a stream that
             // ends between the check and this wait still wakes it.
             clock.went_idle.notified().await;
@@ -145,8 +150,10 @@ struct InFlight(Arc<Clock>);
 
 impl Drop for InFlight {
     fn drop(&mut self) {
-        if self.0.in_flight.fetch_sub(1, Relaxed) == 1 {
-            self.0.idle_since.store(self.0.now(), Relaxed);
+        // The time first, so whoever sees the count fall to zero (acquire)
+        // also sees when it did.
+        self.0.idle_since.store(self.0.now(), Relaxed);
+        if self.0.in_flight.fetch_sub(1, Release) == 1 {
             self.0.went_idle.notify_one();
         }
     }
