@@ -46,6 +46,7 @@ pub mod events;
 pub mod http;
 mod params;
 pub mod spec;
+pub mod tls;
 pub mod trace;
 pub mod transport;
 pub mod wire;
@@ -59,8 +60,8 @@ pub use events::{EventId, PublishError, Subscriber, SubscriberHandle};
 pub use http::HttpServer;
 pub use params::{Query, Scalar};
 pub use transport::{
-    serve_requests, BrokerTransport, HttpTransport, InProcess, InvalidBaseUrl, Transport,
-    TransportError,
+    serve_requests, BrokerTransport, HttpTransport, HttpTransportBuilder, HttpTransportError,
+    InProcess, InvalidBaseUrl, Transport, TransportError,
 };
 
 /// A contract: the marker type `#[accord::service]` generates for each trait.

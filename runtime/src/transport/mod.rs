@@ -19,7 +19,10 @@ use crate::error::{BoxError, CallError, ProtocolError, RetryClass, ServiceError}
 use crate::wire::{Call, Reply, Route};
 
 pub use self::broker::{request_topic, serve_requests, BrokerTransport, RequestServerHandle};
-pub use self::http::{HttpTransport, InvalidBaseUrl};
+pub use self::http::{
+    HttpTransport, HttpTransportBuilder, HttpTransportError, InvalidBaseUrl,
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_POOL_MAX_IDLE_PER_HOST,
+};
 pub use in_process::InProcess;
 
 /// Carries request calls to a server.

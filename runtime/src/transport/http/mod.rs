@@ -1,22 +1,35 @@
-//! The HTTP client transport, on a pooled hyper-util client.
+//! The HTTP client transport, on a pooled hyper-util client: plain HTTP/1.1
+//! (or h2c when asked) for `http://` base URLs, TLS with rustls for
+//! `https://`, with HTTP/2 when the server picks it by ALPN.
+//!
+//! [`HttpTransport::new`] takes a base URL and the defaults;
+//! [`HttpTransport::builder`] sets the trusted roots, a custom CA, a client
+//! certificate for mutual TLS, the HTTP versions and the pool's bounds.
 
+mod builder;
+mod error;
+mod pool;
+mod tls;
+
+use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, SystemTime};
+use std::time::{Duration, Instant, SystemTime};
 
-use bytes::Bytes;
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
 use http::{Request, Uri};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
-use hyper_util::client::legacy::connect::HttpConnector;
-use hyper_util::client::legacy::Client;
-use hyper_util::rt::TokioExecutor;
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
-use crate::error::{parse_retry_after, ProtocolError, DEFAULT_MAX_RETRY_AFTER};
+use crate::error::{parse_retry_after, ProtocolError};
 use crate::wire::{Call, Reply, Route, Segment};
 
 use super::{Transport, TransportError};
+
+pub use self::builder::{HttpTransportBuilder, HttpTransportError};
+pub use self::pool::{
+    DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_POOL_MAX_IDLE_PER_HOST,
+};
 
 /// Characters percent-encoded in a path segment: everything but RFC 3986
 /// `unreserved` and the sub-delimiters that are safe inside a segment. A
@@ -39,13 +52,29 @@ const SEGMENT: &AsciiSet = &CONTROLS
     .add(b'|')
     .add(b'}');
 
-/// Sends calls over HTTP/1.1 to one base URL, reusing pooled connections.
+/// Sends calls over HTTP to one base URL, `http://` or `https://`, reusing
+/// pooled connections.
+///
+/// Over `https://` the server's certificate is checked against the
+/// platform's trust store unless the [builder](Self::builder) says
+/// otherwise, and HTTP/2 is used when the server picks it by ALPN. Over
+/// `http://` it speaks HTTP/1.1 (h2c when asked). At most
+/// [`DEFAULT_POOL_MAX_IDLE_PER_HOST`] idle connections are kept, each for
+/// at most [`DEFAULT_POOL_IDLE_TIMEOUT`].
+///
+/// A connection that cannot be made or used is a
+/// [`CallError::Connection`](crate::CallError::Connection) whose text names
+/// the server and the cause: for TLS, a certificate that was not trusted
+/// (and what the client trusts), a name it is not valid for, or a server
+/// that wants a client certificate.
 ///
 /// Cloning is cheap and clones share the connection pool.
 #[derive(Clone)]
 pub struct HttpTransport {
-    client: Client<HttpConnector, Full<Bytes>>,
+    client: pool::PooledClient,
+    tls_failures: pool::TlsFailures,
     base: Arc<str>,
+    peer: Arc<error::Peer>,
     reply_limit: usize,
     max_retry_after: Duration,
 }
@@ -65,7 +94,7 @@ impl fmt::Debug for HttpTransport {
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct InvalidBaseUrl {
     url: String,
-    reason: &'static str,
+    reason: Cow<'static, str>,
 }
 
 impl fmt::Display for InvalidBaseUrl {
@@ -77,40 +106,30 @@ impl fmt::Display for InvalidBaseUrl {
 impl std::error::Error for InvalidBaseUrl {}
 
 impl HttpTransport {
-    /// A transport for the server at `base_url` (`http://host:port`, with an
-    /// optional path prefix such as `http://host/api`).
+    /// A transport for the server at `base_url` (`http://host:port` or
+    /// `https://host:port`, with an optional path prefix such as
+    /// `http://host/api`), with the default settings (see
+    /// [`HttpTransportBuilder`]).
+    ///
+    /// An `https://` URL is checked against the platform's trust store; a
+    /// machine without one makes this fail, naming the alternatives
+    /// ([`HttpTransport::builder`] with other roots or a CA of its own).
     pub fn new(base_url: &str) -> Result<Self, InvalidBaseUrl> {
-        let invalid = |reason| InvalidBaseUrl {
-            url: base_url.to_owned(),
-            reason,
-        };
-        let uri: Uri = base_url
-            .parse()
-            .map_err(|_| invalid("expected a URL such as http://127.0.0.1:8080"))?;
-        match uri.scheme_str() {
-            Some("http") => {}
-            Some("https") => {
-                return Err(invalid(
-                    "https is not supported by this transport; use http:// (behind a TLS-terminating proxy if needed)",
-                ))
-            }
-            _ => return Err(invalid("the URL must start with http://")),
-        }
-        if uri.authority().is_none() {
-            return Err(invalid("the URL has no host"));
-        }
-        if uri.query().is_some() {
-            return Err(invalid("a base URL cannot have a query string"));
-        }
-        let mut connector = HttpConnector::new();
-        connector.set_nodelay(true);
-        let client = Client::builder(TokioExecutor::new()).build(connector);
-        Ok(HttpTransport {
-            client,
-            base: base_url.trim_end_matches('/').into(),
-            reply_limit: DEFAULT_REPLY_LIMIT,
-            max_retry_after: DEFAULT_MAX_RETRY_AFTER,
-        })
+        HttpTransport::builder(base_url)
+            .build()
+            .map_err(|error| match error {
+                HttpTransportError::BaseUrl(invalid) => invalid,
+                other => InvalidBaseUrl {
+                    url: base_url.to_owned(),
+                    reason: other.to_string().into(),
+                },
+            })
+    }
+
+    /// A builder for a transport to `base_url` with TLS, HTTP version and
+    /// connection pool settings of its own.
+    pub fn builder(base_url: &str) -> HttpTransportBuilder {
+        HttpTransportBuilder::new(base_url)
     }
 
     /// Sets the largest reply body read, in bytes; a larger reply is a
@@ -188,16 +207,16 @@ impl Transport for HttpTransport {
         _timeout: Duration,
     ) -> Result<Reply, TransportError> {
         let uri = self.uri(route, &call)?;
+        let started = Instant::now();
         let (_, _, headers, body) = call.into_parts();
         let mut request = Request::new(Full::new(body));
         *request.method_mut() = route.method.clone();
         *request.uri_mut() = uri;
         *request.headers_mut() = headers;
-        let response = self
-            .client
-            .request(request)
-            .await
-            .map_err(|e| TransportError::Connection(Box::new(e)))?;
+        let response = self.client.request(request).await.map_err(|e| {
+            let tls = self.tls_failures.since(started);
+            TransportError::Connection(error::describe(&self.peer, Box::new(e), tls))
+        })?;
         let (parts, body) = response.into_parts();
         let retry_after = parts
             .headers
@@ -214,7 +233,11 @@ impl Transport for HttpTransport {
                     retry_after,
                 }))
             }
-            Err(e) => return Err(TransportError::Connection(e)),
+            Err(e) => {
+                return Err(TransportError::Connection(error::describe(
+                    &self.peer, e, None,
+                )))
+            }
         };
         Ok(Reply {
             status: parts.status.as_u16(),
