@@ -9,7 +9,10 @@
 //! document.
 //!
 //! [`serve`] (or [`ServeOptions::serve`]) serves a router on a TCP listener,
-//! over HTTP/1.1 and h2c, until a shutdown signal.
+//! over HTTP/1.1 and HTTP/2, until a shutdown signal: over plain TCP (h2c),
+//! or over TLS with [`ServeOptions::tls`] and a [`ServerTls`] from PEM files,
+//! optionally asking clients for a certificate (mutual TLS) that then
+//! reaches each request as a [`ClientCertificate`].
 //!
 //! # Limits
 //!
@@ -35,6 +38,7 @@ mod connection;
 mod limits;
 mod router;
 mod serve;
+mod tls;
 
 pub use router::{
     HttpServer, ASYNCAPI_PATH, DEFAULT_BODY_LIMIT, DEFAULT_BODY_READ_TIMEOUT,
@@ -44,3 +48,4 @@ pub use serve::{
     serve, ServeOptions, DEFAULT_HEADER_READ_TIMEOUT, DEFAULT_IDLE_TIMEOUT,
     DEFAULT_MAX_CONNECTIONS, DEFAULT_SHUTDOWN_GRACE,
 };
+pub use tls::{ClientCertificate, ServerTls, ServerTlsBuilder, DEFAULT_ALPN_PROTOCOLS};

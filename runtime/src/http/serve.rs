@@ -1,6 +1,7 @@
-//! Serving a router on a TCP listener: hyper-util's HTTP/1.1 and h2c server
-//! with the connection limits, a connection cap around the accept loop, and
-//! graceful shutdown bounded by a grace period.
+//! Serving a router on a TCP listener: hyper-util's HTTP/1.1 and HTTP/2
+//! server, over plain TCP or TLS, with the connection limits, a connection
+//! cap around the accept loop, and graceful shutdown bounded by a grace
+//! period.
 
 use std::future::Future;
 use std::io;
@@ -9,6 +10,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use axum::Router;
+use hyper::rt::{Read, Write};
 use hyper_util::rt::{TokioExecutor, TokioIo};
 use hyper_util::server::conn::auto;
 use hyper_util::server::graceful::GracefulShutdown;
@@ -17,6 +19,7 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::JoinSet;
 
 use super::connection::{self, Clock, ConnectionLimits, ConnectionService, MeteredStream};
+use super::tls::{ServerTls, WithClientCertificate};
 
 /// The default longest wait for a request's head: 10 seconds.
 ///
@@ -25,6 +28,10 @@ use super::connection::{self, Clock, ConnectionLimits, ConnectionService, Metere
 /// next request to the end of its headers. A client on any network sends a
 /// few kilobytes of headers in well under a second, so 10 s only closes
 /// connections that trickle their headers (slowloris) or never send any.
+///
+/// Over TLS, the first request's time starts at the accept too, so the TLS
+/// handshake counts against it: a client that never finishes its handshake
+/// is closed after this long.
 pub const DEFAULT_HEADER_READ_TIMEOUT: Duration = Duration::from_secs(10);
 
 /// The default longest a kept-alive connection may wait between requests:
@@ -73,6 +80,10 @@ const ACCEPT_BACKOFF_MAX: Duration = Duration::from_secs(1);
 /// | open connections | [`DEFAULT_MAX_CONNECTIONS`] | [`max_connections`](Self::max_connections) | new ones wait in the accept backlog |
 /// | shutdown | [`DEFAULT_SHUTDOWN_GRACE`] | [`shutdown_grace`](Self::shutdown_grace) | remaining connections closed |
 ///
+/// Connections are plain TCP unless [`tls`](Self::tls) is set; every limit
+/// applies to TLS connections alike, the handshake counting against the
+/// header-read timeout.
+///
 /// The per-request limits (body size and read time, handler time,
 /// concurrency) are set on [`HttpServer`](super::HttpServer).
 ///
@@ -89,6 +100,7 @@ pub struct ServeOptions {
     idle_timeout: Duration,
     max_connections: usize,
     shutdown_grace: Duration,
+    tls: Option<ServerTls>,
 }
 
 impl Default for ServeOptions {
@@ -98,6 +110,7 @@ impl Default for ServeOptions {
             idle_timeout: DEFAULT_IDLE_TIMEOUT,
             max_connections: DEFAULT_MAX_CONNECTIONS,
             shutdown_grace: DEFAULT_SHUTDOWN_GRACE,
+            tls: None,
         }
     }
 }
@@ -164,7 +177,19 @@ impl ServeOptions {
         self
     }
 
-    /// Serves `router` on `listener` over HTTP/1.1 and h2c until `shutdown`
+    /// Serves TLS on every connection with `tls` (no TLS unless set): its
+    /// certificate, the client certificates it asks for, and the protocols
+    /// it offers by ALPN. The TLS handshake and the first request head must
+    /// together arrive within the
+    /// [header-read timeout](Self::header_read_timeout) of the accept; a
+    /// handshake that fails closes the connection, logged at debug level.
+    pub fn tls(mut self, tls: ServerTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
+    /// Serves `router` on `listener` over HTTP/1.1 and HTTP/2 (h2c without
+    /// [TLS](Self::tls), by ALPN with it) until `shutdown`
     /// completes; then stops accepting, lets the requests in flight finish
     /// for up to the shutdown grace period, closes what is left and returns.
     ///
@@ -248,6 +273,7 @@ impl ServeOptions {
                 router.clone(),
                 graceful.watcher(),
                 limits,
+                self.tls.clone(),
             );
             connections.spawn(connection);
         }
@@ -302,6 +328,7 @@ async fn serve_connection(
     router: Router,
     watcher: hyper_util::server::graceful::Watcher,
     limits: ConnectionLimits,
+    tls: Option<ServerTls>,
 ) {
     if let Err(error) = stream.set_nodelay(true) {
         tracing::trace!(%error, "could not set TCP_NODELAY");
@@ -310,8 +337,60 @@ async fn serve_connection(
     builder
         .http1()
         .timer(connection::ConnectionTimer::new(clock.clone(), limits));
-    let io = TokioIo::new(MeteredStream::new(stream, clock.clone(), slot));
+    let stream = MeteredStream::new(stream, clock.clone(), slot);
     let service = ConnectionService::new(router, clock.clone());
+    let Some(tls) = tls else {
+        let service = WithClientCertificate::new(service, None);
+        return serve_io(
+            &builder,
+            TokioIo::new(stream),
+            service,
+            watcher,
+            &clock,
+            limits,
+        )
+        .await;
+    };
+    // The handshake runs on the first request's clock, so a client that
+    // never finishes it is closed at the header-read timeout.
+    let accepted = tokio::select! {
+        accepted = tls.accept(stream) => accepted,
+        () = connection::expired(&clock, limits) => {
+            tracing::debug!("closing a connection whose TLS handshake did not finish within the header-read timeout");
+            return;
+        }
+    };
+    let accepted = match accepted {
+        Ok(accepted) => accepted,
+        Err(error) => {
+            tracing::debug!(%error, "TLS handshake failed");
+            return;
+        }
+    };
+    let builder = accepted.protocol(builder);
+    let service = WithClientCertificate::new(service, accepted.certificate);
+    serve_io(
+        &builder,
+        TokioIo::new(accepted.stream),
+        service,
+        watcher,
+        &clock,
+        limits,
+    )
+    .await;
+}
+
+/// Serves one connection's requests until it ends or its clock expires.
+async fn serve_io<I>(
+    builder: &auto::Builder<TokioExecutor>,
+    io: I,
+    service: WithClientCertificate,
+    watcher: hyper_util::server::graceful::Watcher,
+    clock: &Clock,
+    limits: ConnectionLimits,
+) where
+    I: Read + Write + Unpin + Send + 'static,
+{
     let served = watcher.watch(builder.serve_connection_with_upgrades(io, service));
     tokio::select! {
         result = served => {
@@ -319,7 +398,7 @@ async fn serve_connection(
                 tracing::debug!(%error, "connection ended with an error");
             }
         }
-        () = connection::expired(&clock, limits) => {}
+        () = connection::expired(clock, limits) => {}
     }
 }
 
