@@ -23,6 +23,7 @@
 //! | stage | default | set with | past it |
 //! |---|---|---|---|
 //! | request head (slowloris) | 10 s | [`ServeOptions::header_read_timeout`] | connection closed |
+//! | TLS handshake | within the first request head's 10 s | [`ServeOptions::header_read_timeout`] | connection closed |
 //! | between requests (keep-alive) | 60 s | [`ServeOptions::idle_timeout`] | connection closed |
 //! | open connections | 10,000 | [`ServeOptions::max_connections`] | new ones wait in the accept backlog |
 //! | requests in flight | 1,024 | [`HttpServer::concurrency_limit`] | `503` + `Retry-After` |

@@ -114,6 +114,8 @@ impl HttpTransport {
     /// An `https://` URL is checked against the platform's trust store; a
     /// machine without one makes this fail, naming the alternatives
     /// ([`HttpTransport::builder`] with other roots or a CA of its own).
+    /// Reading the trust store takes a few milliseconds: build a transport
+    /// once and clone it, as clones share it and the connection pool.
     pub fn new(base_url: &str) -> Result<Self, InvalidBaseUrl> {
         HttpTransport::builder(base_url)
             .build()
@@ -256,6 +258,30 @@ mod tests {
         let mut uri = String::new();
         push_segment(&mut uri, value);
         uri
+    }
+
+    #[test]
+    fn base_urls_are_http_or_https() {
+        assert!(HttpTransport::new("https://orders.internal:8443/api").is_ok());
+        assert!(HttpTransport::new("http://127.0.0.1:8080").is_ok());
+        let error = HttpTransport::new("ftp://127.0.0.1").unwrap_err();
+        assert!(
+            error
+                .to_string()
+                .contains("must start with http:// or https://"),
+            "{error}"
+        );
+    }
+
+    #[cfg(feature = "webpki-roots")]
+    #[test]
+    fn mozilla_roots_can_be_chosen() {
+        let transport = HttpTransport::builder("https://orders.internal")
+            .roots(crate::tls::Roots::Webpki)
+            .build()
+            .unwrap();
+        assert_eq!(transport.peer.trust, "Mozilla's roots (webpki-roots)");
+        assert_eq!(transport.peer.authority, "orders.internal:443");
     }
 
     #[test]
