@@ -6,11 +6,13 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::HeaderMap;
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::strict::Strict;
+use super::violations;
 use super::{is_json, PathParams, Rejection, JSON};
 use crate::error::{EncodeError, Location};
 
@@ -237,7 +239,15 @@ impl Call {
     }
 
     /// Decodes the JSON body.
-    pub fn decode_json_body<T: DeserializeOwned>(&self) -> Result<T, Rejection> {
+    ///
+    /// A body that is JSON but does not match `T` is answered with every
+    /// violation of `T`'s published schema at once (bounded; see
+    /// [`MAX_VIOLATIONS`](super::MAX_VIOLATIONS)), each with its field
+    /// path. A body that decodes costs nothing extra: the schema is
+    /// consulted only after the decoding has failed.
+    pub fn decode_json_body<T: DeserializeOwned + JsonSchema + 'static>(
+        &self,
+    ) -> Result<T, Rejection> {
         match self.headers.get(CONTENT_TYPE) {
             Some(ct) if is_json(ct) => {}
             Some(ct) => {
@@ -274,13 +284,49 @@ impl Call {
         };
         let mut deserializer = serde_json::Deserializer::from_slice(&self.body);
         let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-            let field = field_name(e.path());
-            body_error(field, e.into_inner())
+            let mut field = field_name(e.path());
+            let error = e.into_inner();
+            if let Some(name) = violations::missing_field(&error.to_string()) {
+                if !field.is_empty() {
+                    field.push('.');
+                }
+                field.push_str(name);
+            }
+            let rejection = body_error(field, error);
+            if rejection.status == 422 {
+                self.every_violation::<T>(rejection)
+            } else {
+                rejection
+            }
         })?;
         deserializer
             .end()
             .map_err(|e| body_error(String::new(), e))?;
         Ok(value)
+    }
+}
+
+impl Call {
+    /// `first`, serde's rejection of a body that is JSON, widened to every
+    /// violation of `T`'s schema; serde's own error is kept when the schema
+    /// does not name the same field.
+    fn every_violation<T: JsonSchema + 'static>(&self, first: Rejection) -> Rejection {
+        let Ok(body) = serde_json::from_slice::<Value>(&self.body) else {
+            // Not JSON after all, past the point serde stopped: the first
+            // error stands.
+            return first;
+        };
+        let Some(serde_error) = first.errors.first() else {
+            return first;
+        };
+        let errors = violations::violations::<T>(&body, serde_error);
+        if errors.is_empty() {
+            return first;
+        }
+        Rejection {
+            status: 422,
+            errors,
+        }
     }
 }
 
@@ -415,12 +461,12 @@ mod tests {
 
     #[test]
     fn body_errors_name_the_field() {
-        #[derive(serde::Deserialize, Debug)]
+        #[derive(serde::Deserialize, schemars::JsonSchema, Debug)]
         #[allow(dead_code)]
         struct Line {
             quantity: u32,
         }
-        #[derive(serde::Deserialize, Debug)]
+        #[derive(serde::Deserialize, schemars::JsonSchema, Debug)]
         #[allow(dead_code)]
         struct Body {
             lines: Vec<Line>,
@@ -435,10 +481,38 @@ mod tests {
         let mut call = Call::new();
         call.encode_json_body(&serde_json::json!({})).unwrap();
         let err = call.decode_json_body::<Body>().unwrap_err();
-        assert!(
-            err.errors[0].reason.contains("missing field `lines`"),
+        assert_eq!(err.status, 422);
+        assert_eq!(err.errors.len(), 1, "{err:?}");
+        assert_eq!(err.errors[0].field, "lines", "{err:?}");
+
+        // Every mistake at once, each named, the missing one included.
+        let mut call = Call::new();
+        call.encode_json_body(
+            &serde_json::json!({"lines": [{"quantity": "x"}, {}, {"quantity": -2}]}),
+        )
+        .unwrap();
+        let err = call.decode_json_body::<Body>().unwrap_err();
+        assert_eq!(err.status, 422);
+        let mut fields: Vec<&str> = err.errors.iter().map(|e| e.field.as_str()).collect();
+        fields.sort_unstable();
+        assert_eq!(
+            fields,
+            [
+                "lines[0].quantity",
+                "lines[1].quantity",
+                "lines[2].quantity"
+            ],
             "{err:?}"
         );
+
+        // Out of u32's range: the schema says only `minimum: 0`, so serde's
+        // own error is the one given.
+        let mut call = Call::new();
+        call.encode_json_body(&serde_json::json!({"lines": [{"quantity": 5_000_000_000u64}]}))
+            .unwrap();
+        let err = call.decode_json_body::<Body>().unwrap_err();
+        assert_eq!(err.errors.len(), 1, "{err:?}");
+        assert_eq!(err.errors[0].field, "lines[0].quantity", "{err:?}");
 
         let truncated = |body: &'static str| {
             let mut call = Call::new();
