@@ -7,9 +7,10 @@
 //! process that uses them all links one provider, and code elsewhere that
 //! asks rustls for its default finds exactly one to choose.
 //!
-//! The client side is configured on
-//! [`HttpTransportBuilder`](crate::transport::HttpTransportBuilder), the
-//! server side with [`ServerTls`](crate::http::ServerTls).
+//! A client's settings are a [`ClientTls`], taken by
+//! [`HttpTransportBuilder`](crate::transport::HttpTransportBuilder) and by
+//! the NATS and RabbitMQ backends; the server side is
+//! [`ServerTls`](crate::http::ServerTls).
 
 use std::fmt;
 use std::path::Path;
@@ -23,6 +24,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 /// whole ([`HttpTransportBuilder::tls_config`](crate::transport::HttpTransportBuilder::tls_config),
 /// [`ServerTls::from_config`](crate::http::ServerTls::from_config)).
 pub use rustls;
+
+mod client;
+pub use client::ClientTls;
 
 /// The crypto provider every configuration accord builds uses: `ring`.
 pub(crate) fn provider() -> Arc<CryptoProvider> {
