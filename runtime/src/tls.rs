@@ -105,6 +105,24 @@ impl fmt::Display for TlsConfigError {
 
 impl std::error::Error for TlsConfigError {}
 
+/// What to do about a TLS failure a broker client reports as text (its
+/// own error types do not carry rustls's): a hint to add to the message,
+/// or nothing.
+#[cfg(any(feature = "nats", feature = "amqp"))]
+pub(crate) fn hint(error: &str) -> &'static str {
+    if error.contains("UnknownIssuer") {
+        " (the server's certificate was not issued by a certificate authority this client trusts: add its CA with ClientTls::ca_pem)"
+    } else if error.contains("BadCertificate") || error.contains("CertificateRequired") {
+        " (the server refused the connection for want of a client certificate it accepts: set one with ClientTls::client_identity_pem)"
+    } else if error.contains("NotValidForName") {
+        " (the server's certificate does not name the host in the URL)"
+    } else if error.contains("Expired") {
+        " (a certificate has expired)"
+    } else {
+        ""
+    }
+}
+
 /// Reads a PEM file, naming it in the error.
 pub(crate) fn read_pem_file(setting: &'static str, path: &Path) -> Result<Vec<u8>, TlsConfigError> {
     std::fs::read(path)

@@ -101,6 +101,7 @@ use lapin::options::{
     BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions,
     QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
 };
+use lapin::tcp::OwnedTLSConfig;
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::{
     BasicProperties, Channel, Confirmation, Connection, ConnectionProperties, ExchangeKind,
@@ -112,6 +113,7 @@ use super::limits::{
     cap_text, MessagePart, TooLarge, DEAD_LETTER_HEADROOM, DEFAULT_MAX_HEADER_BYTES,
 };
 use super::{Broker, BrokerError, Capabilities, Message, SubscribeOptions};
+use crate::tls::ClientTls;
 
 pub use lapin;
 pub use names::{AmqpNames, MAX_RETRY_BUCKET, MIN_RETRY_BUCKET};
@@ -169,6 +171,12 @@ pub struct AmqpOptions {
     /// The largest payload a publish, request or reply may carry
     /// ([`DEFAULT_MAX_MESSAGE_BYTES`], 128 MiB).
     pub max_message_bytes: usize,
+    /// The TLS settings for an `amqps://` URL (none: the platform's trust
+    /// store, no client certificate). RabbitMQ's client always trusts the
+    /// platform's store and adds the certificates given with
+    /// [`ClientTls::ca_pem`]; other roots and a whole rustls configuration
+    /// are refused.
+    pub tls: Option<ClientTls>,
 }
 
 impl Default for AmqpOptions {
@@ -183,11 +191,18 @@ impl Default for AmqpOptions {
             connection_name: "accord".to_owned(),
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            tls: None,
         }
     }
 }
 
 impl AmqpOptions {
+    /// Sets the TLS settings for an `amqps://` URL.
+    pub fn tls(mut self, tls: ClientTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Sets the name prefix.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();
@@ -278,6 +293,26 @@ fn lock<T>(mutex: &Mutex<T>) -> MutexGuard<'_, T> {
     mutex
         .lock()
         .unwrap_or_else(|poisoned| poisoned.into_inner())
+}
+
+/// The TLS configuration of RabbitMQ's client for `url`: `tls`'s for an
+/// `amqps://` URL (the platform's store without it); an error naming the
+/// problem for TLS settings on a plain `amqp://` URL, or settings the client
+/// cannot take.
+fn tls_config(url: &str, tls: Option<&ClientTls>) -> Result<OwnedTLSConfig, BrokerError> {
+    let secure = url
+        .get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("amqps://"));
+    match tls {
+        None => Ok(OwnedTLSConfig::default()),
+        Some(_) if !secure => Err(BrokerError::Connection(
+            "TLS settings were given for a plain amqp:// URL: use amqps:// to connect over TLS"
+                .to_owned(),
+        )),
+        Some(tls) => tls
+            .lapin_config()
+            .map_err(|e| BrokerError::Connection(format!("cannot connect to RabbitMQ: {e}"))),
+    }
 }
 
 /// A connection that is opened again after it dropped.
@@ -386,6 +421,8 @@ impl AmqpBroker {
 
     /// Connects with `options`.
     pub async fn connect_with(url: &str, options: AmqpOptions) -> Result<AmqpBroker, BrokerError> {
+        // A TLS setting that cannot work fails here, not at each reconnect.
+        tls_config(url, options.tls.as_ref())?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             BrokerError::Connection("AmqpBroker::connect must be called on a Tokio runtime".into())
         })?;
@@ -603,9 +640,12 @@ impl AmqpBroker {
         let properties = ConnectionProperties::default().with_connection_name(LongString::from(
             format!("{} ({role})", options.connection_name),
         ));
+        let tls = tls_config(&self.inner.url, options.tls.as_ref())?;
+        let runtime = lapin::runtime::default_runtime()
+            .map_err(|e| BrokerError::Connection(format!("cannot connect to RabbitMQ: {e}")))?;
         let connection = tokio::time::timeout(
             options.connect_timeout,
-            Connection::connect(&self.inner.url, properties),
+            Connection::connect_with_config(&self.inner.url, properties, tls, runtime),
         )
         .await
         .map_err(|_| {
@@ -614,7 +654,10 @@ impl AmqpBroker {
                 options.connect_timeout
             ))
         })?
-        .map_err(|e| BrokerError::Connection(format!("cannot connect to RabbitMQ: {e}")))?;
+        .map_err(|e| {
+            let hint = crate::tls::hint(&e.to_string());
+            BrokerError::Connection(format!("cannot connect to RabbitMQ: {e}{hint}"))
+        })?;
         if self.is_closed() {
             let _ = connection.close(200, "OK".into()).await;
             return Err(BrokerError::Closed);

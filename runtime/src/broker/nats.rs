@@ -65,6 +65,8 @@ use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::response::Response;
 use async_nats::jetstream::stream::StorageType;
 use async_nats::{Client, ConnectOptions, Event};
+
+use crate::tls::ClientTls;
 use futures_util::StreamExt;
 use tokio::sync::watch;
 
@@ -107,6 +109,7 @@ pub struct NatsOptions {
     replicas: Option<usize>,
     memory_storage: bool,
     max_header_bytes: usize,
+    tls: Option<ClientTls>,
 }
 
 impl Default for NatsOptions {
@@ -120,6 +123,7 @@ impl Default for NatsOptions {
             replicas: None,
             memory_storage: false,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            tls: None,
         }
     }
 }
@@ -195,6 +199,15 @@ impl NatsOptions {
         self
     }
 
+    /// Connects over TLS with these settings (the certificate authorities
+    /// trusted, a client certificate for servers that verify clients), and
+    /// refuses a server that does not offer TLS. Without it, TLS is used
+    /// for `tls://` URLs, trusting the platform's store.
+    pub fn tls(mut self, tls: ClientTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     fn settings(&self) -> StreamSettings {
         StreamSettings {
             duplicate_window: self.duplicate_window,
@@ -262,7 +275,19 @@ impl NatsBroker {
         let (connections, _) = watch::channel(0u64);
         let connections = Arc::new(connections);
         let events = connections.clone();
-        let client = ConnectOptions::new()
+        let mut connect = ConnectOptions::new();
+        if options.tls.is_some() || servers.iter().any(|s| s.starts_with("tls://")) {
+            let tls = options
+                .tls
+                .clone()
+                .unwrap_or_default()
+                .build()
+                .map_err(|e| {
+                    BrokerError::Connection(format!("cannot connect to NATS at {url}: {e}"))
+                })?;
+            connect = connect.tls_client_config(tls.config).require_tls(true);
+        }
+        let client = connect
             .name("accord")
             .event_callback(move |event| {
                 let events = events.clone();
@@ -282,7 +307,8 @@ impl NatsBroker {
             .connect(servers.as_slice())
             .await
             .map_err(|e| {
-                BrokerError::Connection(format!("cannot connect to NATS at {url}: {e}"))
+                let hint = crate::tls::hint(&e.to_string());
+                BrokerError::Connection(format!("cannot connect to NATS at {url}: {e}{hint}"))
             })?;
         NatsBroker::start(client, options, connections).await
     }

@@ -194,6 +194,38 @@ impl ClientTls {
         self.config = Some(config);
     }
 
+    /// These settings as RabbitMQ's client takes them: PEM text, added to
+    /// the platform's store.
+    #[cfg(feature = "amqp")]
+    pub(crate) fn lapin_config(&self) -> Result<lapin::tcp::OwnedTLSConfig, TlsConfigError> {
+        if let Some(error) = &self.error {
+            return Err(error.clone());
+        }
+        if self.config.is_some() {
+            return Err(TlsConfigError::new(
+                "rustls_config",
+                "RabbitMQ's client cannot take a rustls configuration: give the certificate authorities with ca_pem and the client certificate with client_identity_pem",
+            ));
+        }
+        if self.roots != Roots::Platform {
+            return Err(TlsConfigError::new(
+                "roots",
+                format!(
+                    "RabbitMQ's client always trusts the platform's store, adding the certificates given with ca_pem; Roots::{:?} cannot be used for amqps://",
+                    self.roots
+                ),
+            ));
+        }
+        Ok(lapin::tcp::OwnedTLSConfig {
+            identity: self
+                .identity_pem
+                .clone()
+                .map(|(pem, key)| lapin::tcp::OwnedIdentity::PKCS8 { pem, key }),
+            cert_chain: (!self.cas_pem.is_empty())
+                .then(|| String::from_utf8_lossy(&self.cas_pem).into_owned()),
+        })
+    }
+
     /// Whether any TLS setting was made.
     pub(crate) fn is_set(&self) -> bool {
         self.roots_set
