@@ -63,14 +63,31 @@ async fn the_time_left_reaches_the_handler_over_every_transport() {
     assert_eq!(response.json()["remaining_ms"], serde_json::Value::Null);
 }
 
+/// NATS at `ACCORD_NATS_URL` (default `nats://127.0.0.1:4222`), or `None`
+/// after saying why, except on CI (`CI` set), where it fails.
+async fn nats() -> Option<NatsBroker> {
+    let url =
+        std::env::var("ACCORD_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
+    match within("connecting to NATS", NatsBroker::connect(&url)).await {
+        Ok(broker) => Some(broker),
+        Err(error) if std::env::var_os("CI").is_some() => {
+            panic!("CI needs NATS at {url} (ACCORD_NATS_URL): {error}")
+        }
+        Err(error) => {
+            println!("skipped: no NATS at {url} (set ACCORD_NATS_URL): {error}");
+            None
+        }
+    }
+}
+
+/// Another run serving `hops` on the same server may answer some of these
+/// requests (the subject is the contract's); it answers them the same way,
+/// so the checks hold either way.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn the_time_left_travels_over_nats_request_reply() {
-    let broker = within(
-        "connecting to NATS",
-        NatsBroker::connect("nats://127.0.0.1:4222"),
-    )
-    .await
-    .expect("NATS on 127.0.0.1:4222");
+    let Some(broker) = nats().await else {
+        return;
+    };
     let server = HopServer::default();
     let dispatcher = server.clone().into_dispatcher();
     let requests = serve_requests(broker.clone(), dispatcher.clone())
