@@ -4,6 +4,7 @@
 //! request transport.
 
 pub mod certs;
+pub mod hops;
 pub mod raw;
 pub mod scenarios;
 
