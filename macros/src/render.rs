@@ -10,7 +10,7 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote};
 
-use crate::model::{Binding, Event, OpKind, Operation, Output, Request, Service};
+use crate::model::{AuthScheme, Binding, Event, OpKind, Operation, Output, Request, Service};
 use crate::path::Seg;
 
 pub fn render_service(service: &Service) -> TokenStream {
@@ -48,13 +48,17 @@ pub fn render_service(service: &Service) -> TokenStream {
         .enumerate()
         .map(|(index, (op, _))| render_client_method(&p, index, op));
     let describe_ops = service.ops.iter().map(|op| match &op.kind {
-        OpKind::Request(request) => describe_request(&p, op, request),
+        OpKind::Request(request) => describe_request(&p, service, op, request),
         OpKind::Event(event) => describe_event(&p, op, event),
     });
     let type_checks = service
         .ops
         .iter()
         .map(|op| crate::render_checks::render_type_checks(&p, op));
+    let default_auth = service.auth.map(|(scheme, _)| {
+        let scheme = render_auth_scheme(&p, service, scheme);
+        quote!(builder.auth(#scheme);)
+    });
     let event_items = crate::render_events::render_event_items(&p, service);
     let event_impls = crate::render_events::render_event_impls(&p, service);
 
@@ -136,6 +140,7 @@ pub fn render_service(service: &Service) -> TokenStream {
                     static DESCRIPTOR: #p::OnceLock<#p::ServiceDescriptor> = #p::OnceLock::new();
                     DESCRIPTOR.get_or_init(|| {
                         let mut builder = #p::DescriptorBuilder::new(#name, #version, #docs);
+                        #default_auth
                         #(#describe_ops)*
                         builder.finish()
                     })
@@ -333,7 +338,12 @@ fn render_client_method(p: &TokenStream, index: usize, op: &Operation) -> TokenS
     }
 }
 
-fn describe_request(p: &TokenStream, op: &Operation, request: &Request) -> TokenStream {
+fn describe_request(
+    p: &TokenStream,
+    service: &Service,
+    op: &Operation,
+    request: &Request,
+) -> TokenStream {
     let name = op.ident.to_string();
     let docs = &op.docs;
     let method = &request.method;
@@ -366,6 +376,11 @@ fn describe_request(p: &TokenStream, op: &Operation, request: &Request) -> Token
     if let Some(e) = op.output.error_type() {
         parts.push(quote!(.error::<#e>()));
     }
+    if let Some(scheme) = service.request_auth(request) {
+        let scheme = render_auth_scheme(p, service, scheme);
+        let scopes = request.scopes.iter();
+        parts.push(quote!(.auth(#scheme, &[#(#scopes),*])));
+    }
     quote! {
         builder
             .request(#p::RequestSpec {
@@ -377,6 +392,16 @@ fn describe_request(p: &TokenStream, op: &Operation, request: &Request) -> Token
                 idempotent: #idempotent,
             })
             #(#parts)*;
+    }
+}
+
+fn render_auth_scheme(p: &TokenStream, service: &Service, scheme: AuthScheme) -> TokenStream {
+    match scheme {
+        AuthScheme::Bearer => quote!(#p::AuthScheme::Bearer),
+        AuthScheme::ApiKey => {
+            let header = service.api_key_header();
+            quote!(#p::AuthScheme::api_key(#header))
+        }
     }
 }
 

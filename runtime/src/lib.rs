@@ -81,7 +81,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::broker::{Broker, BrokerError};
-    pub use crate::descriptor::{DescriptorBuilder, RequestSpec, ServiceDescriptor};
+    pub use crate::descriptor::{AuthScheme, DescriptorBuilder, RequestSpec, ServiceDescriptor};
     pub use crate::dispatch::{handler, Dispatcher, Handler};
     pub use crate::error::{CallError, ErrorVariantInfo, NoError, ServiceError};
     pub use crate::events::{

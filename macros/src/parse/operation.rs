@@ -206,7 +206,7 @@ pub fn parse_operation(cx: &Ctxt, service: &Ident, f: &TraitItemFn) -> Option<Op
     })
 }
 
-fn is_header_name(name: &str) -> bool {
+pub(super) fn is_header_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .bytes()
