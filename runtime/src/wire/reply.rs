@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::HeaderValue;
+use http::header::{HeaderMap, HeaderValue};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -33,6 +33,11 @@ pub struct Reply {
     /// `None` when it did not say. A client reads it into the
     /// [`RetryClass`](crate::error::RetryClass) of the failed call.
     pub retry_after: Option<Duration>,
+    /// Headers of the reply beyond its content type, such as the
+    /// `WWW-Authenticate` challenge of a 401: a server sends them on every
+    /// transport (as HTTP headers, or as a broker reply's headers), and a
+    /// client receives them here.
+    pub headers: HeaderMap,
 }
 
 impl Reply {
@@ -43,6 +48,7 @@ impl Reply {
             content_type: None,
             body: Bytes::new(),
             retry_after: None,
+            headers: HeaderMap::new(),
         }
     }
 
@@ -53,6 +59,7 @@ impl Reply {
             content_type: Some(PROBLEM_JSON),
             body: Bytes::from(serde_json::to_vec(problem).expect("a problem always serializes")),
             retry_after: None,
+            headers: HeaderMap::new(),
         }
     }
 
@@ -76,6 +83,7 @@ impl Reply {
                 content_type: Some(JSON),
                 body: Bytes::from(body),
                 retry_after: None,
+                headers: HeaderMap::new(),
             },
             Err(e) => {
                 tracing::error!(error = %e, "the reply value could not be serialized");
@@ -333,6 +341,7 @@ mod tests {
             content_type: Some(HeaderValue::from_static("text/plain")),
             body: Bytes::from_static(b"busy"),
             retry_after: Some(Duration::from_secs(5)),
+            headers: HeaderMap::new(),
         };
         let error = protocol_error(reply.decode::<u32, ShopError>(&PLACE));
         assert_eq!(error.retry_after, Some(Duration::from_secs(5)));

@@ -241,11 +241,14 @@ impl Transport for HttpTransport {
                 )))
             }
         };
+        let mut headers = parts.headers;
+        let content_type = headers.remove(CONTENT_TYPE);
         Ok(Reply {
             status: parts.status.as_u16(),
-            content_type: parts.headers.get(CONTENT_TYPE).cloned(),
+            content_type,
             body,
             retry_after,
+            headers,
         })
     }
 }
