@@ -39,7 +39,7 @@ pub fn render_service(service: &Service) -> TokenStream {
     let routes = requests
         .iter()
         .enumerate()
-        .map(|(index, (op, request))| render_route(&p, name, index, op, request));
+        .map(|(index, (op, request))| render_route(&p, service, index, op, request));
     let handlers = requests
         .iter()
         .map(|(op, request)| render_handler(&p, &server, op, request));
@@ -166,6 +166,13 @@ pub fn render_service(service: &Service) -> TokenStream {
                     self
                 }
 
+                /// Sets the credentials sent to the requests that require one: a
+                /// bearer token or an API key, fixed or fetched before each call.
+                pub fn with_credentials(mut self, credentials: #p::Credentials) -> Self {
+                    self.core.set_credentials(credentials);
+                    self
+                }
+
                 /// The per-call timeout.
                 pub fn timeout(&self) -> #p::Duration {
                     self.core.timeout()
@@ -229,11 +236,20 @@ fn is_idempotent(request: &Request) -> bool {
 
 fn render_route(
     p: &TokenStream,
-    service: &str,
+    service: &Service,
     index: usize,
     op: &Operation,
     request: &Request,
 ) -> TokenStream {
+    let credential = match service.request_auth(request) {
+        None => quote!(#p::Option::None),
+        Some(AuthScheme::Bearer) => quote!(#p::Option::Some(#p::Credential::Bearer)),
+        Some(AuthScheme::ApiKey) => {
+            let header = service.api_key_header();
+            quote!(#p::Option::Some(#p::Credential::ApiKey { header: #header }))
+        }
+    };
+    let name = &service.name;
     let operation = op.ident.to_string();
     let method = method_const(p, &request.method);
     let path = &request.path;
@@ -245,7 +261,7 @@ fn render_route(
     let idempotent = is_idempotent(request);
     quote! {
         #p::Route {
-            service: #service,
+            service: #name,
             operation: #operation,
             index: #index,
             method: #method,
@@ -253,6 +269,7 @@ fn render_route(
             segments: &[#(#segments),*],
             status: #status,
             idempotent: #idempotent,
+            credential: #credential,
         }
     }
 }

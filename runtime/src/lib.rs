@@ -60,6 +60,7 @@ pub use events::{EventId, PublishError, Subscriber, SubscriberHandle};
 pub use http::HttpServer;
 pub use params::{Query, Scalar};
 pub use transport::{
+    Credentials,
     serve_requests, BrokerTransport, HttpTransport, HttpTransportBuilder, HttpTransportError,
     InProcess, InvalidBaseUrl, Transport, TransportError,
 };
@@ -93,8 +94,8 @@ pub mod __private {
         assert_event_key, assert_header_value, assert_path_param, assert_query, assert_query_field,
         assert_scalar, EventKey, HeaderValue, PathParam, Query, QueryField, Scalar,
     };
-    pub use crate::transport::{ClientCore, HttpTransport, InvalidBaseUrl, Transport};
-    pub use crate::wire::{Call, Rejection, Reply, Route, Segment};
+    pub use crate::transport::{ClientCore, Credentials, HttpTransport, InvalidBaseUrl, Transport};
+    pub use crate::wire::{Call, Credential, Rejection, Reply, Route, Segment};
     pub use crate::Service;
     pub use axum;
     pub use http::Method;

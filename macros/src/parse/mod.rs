@@ -30,6 +30,7 @@ pub const RESERVED: &[&str] = &[
     "new",
     "with_transport",
     "with_timeout",
+    "with_credentials",
     "transport",
     "timeout",
     "descriptor",

@@ -242,6 +242,7 @@ mod tests {
         path: "/place",
         segments: &[],
         status: 201,
+        credential: None,
         idempotent: false,
     };
 

@@ -314,6 +314,7 @@ mod tests {
             path: "/files/{dir}/{name}",
             segments: &SEGMENTS,
             status: 200,
+            credential: None,
             idempotent: true,
         };
         let transport = HttpTransport::new("http://127.0.0.1:1/api").unwrap();
