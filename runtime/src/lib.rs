@@ -38,6 +38,7 @@
 //! newtype or an enum of unit variants. A binding that breaks these rules is
 //! a compile error at the offending type that names the fix.
 
+pub mod auth;
 pub mod broker;
 pub mod descriptor;
 pub mod dispatch;
@@ -60,9 +61,8 @@ pub use events::{EventId, PublishError, Subscriber, SubscriberHandle};
 pub use http::HttpServer;
 pub use params::{Query, Scalar};
 pub use transport::{
-    Credentials,
-    serve_requests, BrokerTransport, HttpTransport, HttpTransportBuilder, HttpTransportError,
-    InProcess, InvalidBaseUrl, Transport, TransportError,
+    serve_requests, BrokerTransport, Credentials, HttpTransport, HttpTransportBuilder,
+    HttpTransportError, InProcess, InvalidBaseUrl, Transport, TransportError,
 };
 
 /// A contract: the marker type `#[accord::service]` generates for each trait.

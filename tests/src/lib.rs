@@ -5,6 +5,7 @@
 
 pub mod raw;
 pub mod scenarios;
+pub mod tokens;
 
 use std::future::Future;
 use std::io;
