@@ -151,3 +151,121 @@ fn scope_list(scopes: &[String]) -> String {
     let quoted: Vec<String> = scopes.iter().map(|s| format!("`{s}`")).collect();
     quoted.join(", ")
 }
+
+#[cfg(test)]
+mod tests {
+    use serde_json::json;
+
+    use crate::descriptor::{AuthScheme, DescriptorBuilder, RequestSpec};
+    use crate::spec::{asyncapi, openapi};
+
+    fn spec(name: &'static str, method: &'static str, path: &'static str) -> RequestSpec {
+        RequestSpec {
+            name,
+            docs: "",
+            method,
+            path,
+            status: 200,
+            idempotent: true,
+        }
+    }
+
+    /// A service with bearer auth by default, a request with scopes, one on
+    /// an API key, a public one and an event.
+    fn descriptor() -> crate::ServiceDescriptor {
+        let mut builder = DescriptorBuilder::new("vault", "1.0.0", "");
+        builder.auth(AuthScheme::Bearer);
+        builder
+            .request(spec("read", "GET", "/secret"))
+            .response::<String>()
+            .auth(AuthScheme::Bearer, &["vault:read"]);
+        builder
+            .request(spec("stats", "GET", "/stats"))
+            .response::<u64>()
+            .auth(AuthScheme::api_key("x-vault-key"), &[]);
+        builder
+            .request(spec("health", "GET", "/health"))
+            .response::<bool>();
+        builder.event::<String>("opened", "", "vault.opened", None, "event");
+        builder.finish()
+    }
+
+    #[test]
+    fn openapi_declares_the_schemes_and_each_operations_requirement() {
+        let document = openapi(&descriptor());
+        assert_eq!(
+            document["components"]["securitySchemes"],
+            json!({
+                "bearer": {
+                    "type": "http", "scheme": "bearer", "bearerFormat": "JWT",
+                    "description": "A JSON Web Token in `Authorization: Bearer <token>`.",
+                },
+                "api_key": {
+                    "type": "apiKey", "in": "header", "name": "x-vault-key",
+                    "description": "An API key in the `x-vault-key` header.",
+                },
+            })
+        );
+        assert_eq!(document["security"], json!([{ "bearer": [] }]));
+        let paths = &document["paths"];
+        assert_eq!(
+            paths["/secret"]["get"]["security"],
+            json!([{ "bearer": ["vault:read"] }])
+        );
+        assert_eq!(
+            paths["/stats"]["get"]["security"],
+            json!([{ "api_key": [] }])
+        );
+        assert_eq!(paths["/health"]["get"]["security"], json!([]));
+        let read = &paths["/secret"]["get"]["responses"];
+        assert!(read["401"]["headers"]["WWW-Authenticate"].is_object());
+        assert!(read["403"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("`vault:read`"));
+        let stats = &paths["/stats"]["get"]["responses"];
+        assert!(stats["401"].is_object());
+        assert!(stats["403"].is_null(), "no scope, so no 403");
+        let health = &paths["/health"]["get"]["responses"];
+        assert!(health["401"].is_null(), "a public operation is not refused");
+    }
+
+    #[test]
+    fn asyncapi_secures_the_broker_requests_and_no_event() {
+        let document = asyncapi(&descriptor());
+        assert_eq!(
+            document["components"]["securitySchemes"]["api_key"]["type"],
+            "httpApiKey"
+        );
+        let operations = &document["operations"];
+        assert_eq!(
+            operations["read"]["security"],
+            json!([{ "$ref": "#/components/securitySchemes/bearer" }])
+        );
+        assert!(operations["health"]["security"].is_null());
+        assert!(operations["opened"]["security"].is_null());
+        let headers = &document["components"]["messages"]["read_request"]["headers"];
+        assert!(headers["required"]
+            .as_array()
+            .unwrap()
+            .contains(&json!("authorization")));
+        assert!(headers["properties"]["authorization"]["description"]
+            .as_str()
+            .unwrap()
+            .contains("`vault:read`"));
+    }
+
+    #[test]
+    fn a_contract_without_auth_has_no_security() {
+        let mut builder = DescriptorBuilder::new("open", "1.0.0", "");
+        builder.request(spec("ping", "GET", "/ping"));
+        let descriptor = builder.finish();
+        let document = openapi(&descriptor);
+        assert!(document.get("security").is_none());
+        assert!(document["components"].get("securitySchemes").is_none());
+        assert!(document["paths"]["/ping"]["get"].get("security").is_none());
+        assert!(asyncapi(&descriptor)["components"]
+            .get("securitySchemes")
+            .is_none());
+    }
+}
