@@ -215,6 +215,10 @@ pub fn build(service: &view::ServiceView) -> PythonView {
             summary: info.summary.clone(),
             package: info.package.clone(),
             rust_path: info.rust_path.clone(),
+            auth: info.auth.as_ref().map(|auth| AuthView {
+                bearer: auth.bearer,
+                api_key_header: auth.api_key_header.clone(),
+            }),
         },
         package,
         module_doc,
@@ -387,6 +391,7 @@ fn request_view(
         returns,
         response_adapter,
         error,
+        credential: request.auth.as_ref().map(|a| a.scheme.to_owned()),
     }
 }
 

@@ -112,6 +112,8 @@ pub fn build(service: &view::ServiceView, client_file: &str) -> ServiceView {
                     })
                     .collect(),
             }),
+            credential: request.auth.as_ref().map(|a| a.scheme.to_owned()),
+            credential_header: request.auth.as_ref().map(|a| a.header.clone()),
         })
         .map(with_arguments)
         .collect();
@@ -146,6 +148,10 @@ pub fn build(service: &view::ServiceView, client_file: &str) -> ServiceView {
             summary: service.service.summary.clone(),
             package: service.service.package.clone(),
             rust_path: service.service.rust_path.clone(),
+            auth: service.service.auth.as_ref().map(|auth| AuthView {
+                bearer: auth.bearer,
+                api_key_header: auth.api_key_header.clone(),
+            }),
         },
         requests,
         events,
@@ -312,6 +318,7 @@ fn client_names(service: &str, types: &[TypeView], requests: &[RequestView]) -> 
         encode_query: pick("encodeQuery"),
         topics: pick("topics"),
         events: pick(&format!("{}Events", pascal.trim_start_matches('_'))),
+        credential: pick("Credential"),
     }
 }
 
