@@ -12,6 +12,7 @@ use serde_json::Value;
 
 use super::strict::Strict;
 use super::{is_json, PathParams, Rejection, JSON};
+use crate::context::Context;
 use crate::error::{EncodeError, Location};
 
 /// A request call in transport-neutral form.
@@ -23,11 +24,15 @@ use crate::error::{EncodeError, Location};
 /// spelling with a 400 naming the parameter and the spelling to use, so a
 /// cache, a signature or a log keyed on the text sees one request where the
 /// service sees one. Strings are taken as they are.
+///
+/// A call carries its [`Context`]: the headers live there, and a server
+/// adds the deadline, the trace and the route before its interceptors and
+/// the handler see the call.
 #[derive(Debug, Default, Clone)]
 pub struct Call {
     path_params: PathParams,
     query: Option<String>,
-    headers: HeaderMap,
+    context: Context,
     body: Bytes,
 }
 
@@ -48,7 +53,7 @@ impl Call {
         Call {
             path_params,
             query,
-            headers,
+            context: Context::with_headers(headers),
             body,
         }
     }
@@ -65,12 +70,22 @@ impl Call {
 
     /// The headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        self.context.headers()
     }
 
     /// The headers, for a transport to add its own (trace context, say).
     pub fn headers_mut(&mut self) -> &mut HeaderMap {
-        &mut self.headers
+        self.context.headers_mut()
+    }
+
+    /// The call's context: headers, deadline, trace, route, extensions.
+    pub fn context(&self) -> &Context {
+        &self.context
+    }
+
+    /// The call's context, for a server or an interceptor to add to.
+    pub fn context_mut(&mut self) -> &mut Context {
+        &mut self.context
     }
 
     /// The body bytes.
@@ -80,7 +95,12 @@ impl Call {
 
     /// Splits the call for a transport that sends it.
     pub fn into_parts(self) -> (PathParams, Option<String>, HeaderMap, Bytes) {
-        (self.path_params, self.query, self.headers, self.body)
+        (
+            self.path_params,
+            self.query,
+            self.context.into_headers(),
+            self.body,
+        )
     }
 
     // ---- client side: encoding -------------------------------------------------
@@ -133,7 +153,9 @@ impl Call {
             what: what(),
             reason: "header values cannot hold control characters such as line breaks".to_owned(),
         })?;
-        self.headers.append(HeaderName::from_static(name), value);
+        self.context
+            .headers_mut()
+            .append(HeaderName::from_static(name), value);
         Ok(())
     }
 
@@ -157,7 +179,7 @@ impl Call {
             reason: e.to_string(),
         })?;
         self.body = Bytes::from(body);
-        self.headers.insert(CONTENT_TYPE, JSON);
+        self.context.headers_mut().insert(CONTENT_TYPE, JSON);
         Ok(())
     }
 
@@ -187,7 +209,7 @@ impl Call {
     /// Decodes the header `name`; a missing header decodes only as `None`.
     /// Numbers and booleans have one spelling (see [`Call`]).
     pub fn decode_header<T: DeserializeOwned>(&self, name: &str) -> Result<T, Rejection> {
-        let mut values = self.headers.get_all(name).iter();
+        let mut values = self.context.headers().get_all(name).iter();
         let Some(value) = values.next() else {
             let missing = serde::de::value::UnitDeserializer::<serde::de::value::Error>::new();
             return T::deserialize(missing).map_err(|_| {
@@ -238,7 +260,7 @@ impl Call {
 
     /// Decodes the JSON body.
     pub fn decode_json_body<T: DeserializeOwned>(&self) -> Result<T, Rejection> {
-        match self.headers.get(CONTENT_TYPE) {
+        match self.context.headers().get(CONTENT_TYPE) {
             Some(ct) if is_json(ct) => {}
             Some(ct) => {
                 return Err(Rejection::field(
