@@ -17,6 +17,7 @@ mod api_key;
 mod failure;
 mod identity;
 mod jwt;
+mod layer;
 
 use http::HeaderMap;
 
@@ -26,6 +27,7 @@ pub use self::identity::Identity;
 pub use self::jwt::{
     Algorithm, JwtVerifier, JwtVerifierBuilder, DEFAULT_LEEWAY, MAX_JWKS_BYTES, MAX_KEYS,
 };
+pub use self::layer::{refusal, AuthLayer, AuthService};
 use crate::descriptor::{AuthRequirement, AuthScheme, ServiceDescriptor};
 
 /// The longest credential (a bearer token with its `Bearer ` prefix, or an

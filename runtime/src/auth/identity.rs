@@ -2,6 +2,8 @@
 
 use serde_json::{Map, Value};
 
+use crate::context::Context;
+
 /// The caller of a call, once its credential is verified: the token's
 /// subject and scopes (or the identity an API key maps to), and for a
 /// bearer token every claim it carries.
@@ -29,6 +31,13 @@ impl Identity {
     pub fn with_scopes<S: Into<String>>(mut self, scopes: impl IntoIterator<Item = S>) -> Self {
         self.scopes.extend(scopes.into_iter().map(Into::into));
         self
+    }
+
+    /// The verified caller of the call `context` belongs to, once an
+    /// [`AuthLayer`](super::AuthLayer) has checked its credential; `None`
+    /// for a public request or a server without the layer.
+    pub fn of(context: &Context) -> Option<&Identity> {
+        context.extensions().get::<Identity>()
     }
 
     /// Whether the credential grants `scope`.
