@@ -75,6 +75,16 @@ impl TokenIssuer {
         }
     }
 
+    /// A fresh key of the same algorithm: a stranger to this one's
+    /// verifier.
+    pub fn another(&self) -> Self {
+        match self.algorithm {
+            Algorithm::EdDSA => TokenIssuer::ed25519(),
+            Algorithm::HS256 => TokenIssuer::hs256(),
+            _ => TokenIssuer::es256(),
+        }
+    }
+
     /// The same key, naming `kid` in its tokens and its JWKS entry.
     pub fn with_kid(mut self, kid: &str) -> Self {
         self.kid = Some(kid.to_owned());
