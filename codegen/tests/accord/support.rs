@@ -354,3 +354,83 @@ impl Drop for OrdersServer {
         }
     }
 }
+
+/// The example payments server, behind its authentication, on a loopback
+/// port in a thread of its own, with credentials made at start: a token
+/// granting every scope, one granting none, and an API key.
+pub struct PaymentsServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// A token granting `payments:write` and `payments:refund`.
+    pub token: String,
+    /// A valid token granting no scope.
+    pub read_token: String,
+    /// The back office's API key.
+    pub api_key: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+impl PaymentsServer {
+    /// Starts the server.
+    pub fn start() -> Self {
+        use accord::auth::{AuthLayer, Authenticator};
+        use payments_contract::{Payments, PaymentsServer as _};
+
+        let credentials =
+            payments_server::DevCredentials::generate().expect("development credentials");
+        let read_token = credentials
+            .token_for("reader", &[])
+            .expect("a token without scopes");
+        let authenticator = Authenticator::new()
+            .bearer(credentials.verifier.clone())
+            .api_keys(credentials.api_keys.clone());
+        let layer = AuthLayer::new(Payments::descriptor(), authenticator).expect("the auth layer");
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("a tokio runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("a loopback port");
+                port_tx.send(listener.local_addr().unwrap().port()).unwrap();
+                let dispatcher = payments_server::InMemoryPayments::new()
+                    .into_dispatcher()
+                    .layer(layer);
+                let app = accord::HttpServer::new(dispatcher).into_router();
+                accord::http::serve(listener, app, async {
+                    let _ = stop.await;
+                })
+                .await
+                .expect("the payments server failed");
+            });
+        });
+        let port = port_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the payments server did not start");
+        PaymentsServer {
+            base_url: format!("http://127.0.0.1:{port}"),
+            token: credentials.token.clone(),
+            read_token,
+            api_key: credentials.api_key.clone(),
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for PaymentsServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

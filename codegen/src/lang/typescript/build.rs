@@ -228,9 +228,13 @@ fn type_view(renderer: &TypeRenderer, def: &view::TypeDef) -> TypeView {
 /// the trailing ones that may be left out optional, and names the path
 /// segments' arguments.
 fn with_arguments(mut request: RequestView) -> RequestView {
-    // The request functions' own parameters keep their names.
+    // The request functions' own parameters keep their names, and the
+    // client's method calls the function of its own name, which an
+    // argument of that name would shadow.
+    let function = request.function.clone();
     let rename = |argument: &mut ArgumentView| {
-        if matches!(argument.ident.as_str(), "connection" | "options") {
+        if matches!(argument.ident.as_str(), "connection" | "options") || argument.ident == function
+        {
             argument.ident.push('_');
         }
     };

@@ -380,7 +380,7 @@ export interface Totals {
  */
 export async function charge(
   connection: Connection,
-  charge: NewCharge,
+  charge_: NewCharge,
   options?: CallOptions,
 ): Promise<CallResult<Charge, PaymentError>> {
   const $result = await $send<Charge, PaymentError>(
@@ -393,7 +393,7 @@ export async function charge(
       errorStatuses: [404, 422, 409],
       query: undefined,
       headers: [],
-      body: JSON.stringify(charge),
+      body: JSON.stringify(charge_),
       typed: true,
       credential: "bearer",
     },
@@ -535,10 +535,10 @@ export class PaymentsClient {
 
   /** Charge a customer; needs a token granting `payments:write`. */
   charge(
-    charge: NewCharge,
+    charge_: NewCharge,
     options?: CallOptions,
   ): Promise<CallResult<Charge, PaymentError>> {
-    return charge(this.#connection, charge, options);
+    return charge(this.#connection, charge_, options);
   }
 
   /** One charge; any valid token. */
