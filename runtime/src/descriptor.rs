@@ -119,6 +119,9 @@ pub struct OperationDescriptor {
 /// Whether an operation is answered (request) or published (event).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+// Built once per process and read in place: boxing the larger variant
+// would only add an indirection to every read.
+#[allow(clippy::large_enum_variant)]
 pub enum OperationKind {
     /// A synchronous call with a reply.
     Request(RequestDescriptor),

@@ -68,8 +68,7 @@ async fn send<T: Transport>(transport: &T, route: &'static Route, call: Call) ->
 
 fn challenge(reply: &Reply) -> String {
     reply
-        .headers
-        .get("www-authenticate")
+        .header("www-authenticate")
         .and_then(|v| v.to_str().ok())
         .unwrap_or_default()
         .to_owned()

@@ -74,18 +74,41 @@ impl PaymentsServer for InMemoryPayments {
     }
 
     async fn totals(&self) -> Totals {
+        // Amounts are any u64 a caller sends, so the sums saturate rather
+        // than overflow.
         self.with_charges(|charges| Totals {
             charges: charges.len() as u64,
-            charged_cents: charges.values().map(|c| c.amount_cents).sum(),
+            charged_cents: charges
+                .values()
+                .fold(0, |sum, c| sum.saturating_add(c.amount_cents)),
             refunded_cents: charges
                 .values()
                 .filter(|c| c.refunded)
-                .map(|c| c.amount_cents)
-                .sum(),
+                .fold(0, |sum, c| sum.saturating_add(c.amount_cents)),
         })
     }
 
     async fn health(&self) -> Health {
         Health { ok: true }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[tokio::test]
+    async fn totals_saturate_instead_of_overflowing() {
+        let payments = InMemoryPayments::new();
+        for _ in 0..2 {
+            payments
+                .charge(NewCharge {
+                    customer: "c".into(),
+                    amount_cents: u64::MAX,
+                })
+                .await
+                .unwrap();
+        }
+        assert_eq!(payments.totals().await.charged_cents, u64::MAX);
     }
 }

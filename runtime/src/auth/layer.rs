@@ -124,7 +124,9 @@ where
                 Either::Right(self.inner.call(call))
             }
             Err(failure) => {
-                tracing::info!(
+                // Debug, not info: refusals are the expected answer to
+                // bad callers, and a flood of them must not flood the log.
+                tracing::debug!(
                     status = failure.status(),
                     reason = %failure,
                     "call refused by its credential"
@@ -139,7 +141,7 @@ where
 pub fn refusal(failure: &AuthFailure) -> Reply {
     let mut reply = Reply::problem(&failure.problem());
     if let Ok(value) = http::HeaderValue::from_str(&failure.www_authenticate()) {
-        reply.headers.insert(WWW_AUTHENTICATE, value);
+        reply.headers_mut().insert(WWW_AUTHENTICATE, value);
     }
     reply
 }

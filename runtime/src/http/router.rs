@@ -367,7 +367,9 @@ fn reply_response(reply: Reply) -> Response {
     let mut response = Response::new(Body::from(reply.body));
     *response.status_mut() = status;
     let headers = response.headers_mut();
-    headers.extend(reply.headers);
+    if let Some(extra) = reply.headers {
+        headers.extend(*extra);
+    }
     if let Some(content_type) = reply.content_type {
         headers.insert(CONTENT_TYPE, content_type);
     }

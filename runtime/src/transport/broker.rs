@@ -132,7 +132,7 @@ impl<B: Broker> Transport for BrokerTransport<B> {
                 .and_then(|ct| HeaderValue::from_str(ct).ok()),
             body: reply.payload,
             retry_after: None,
-            headers,
+            headers: (!headers.is_empty()).then(|| Box::new(headers)),
         })
     }
 }
@@ -237,7 +237,7 @@ async fn send_reply<R: PendingRequest>(request: R, reply: Reply, correlation: Op
 
 fn reply_message(reply: Reply, correlation: Option<String>) -> Message {
     let mut headers = Headers::new();
-    for (name, value) in &reply.headers {
+    for (name, value) in reply.headers.iter().flat_map(|h| h.iter()) {
         if let Ok(value) = value.to_str() {
             headers.insert(name.as_str().to_owned(), value.to_owned());
         }

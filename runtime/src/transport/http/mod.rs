@@ -248,7 +248,7 @@ impl Transport for HttpTransport {
             content_type,
             body,
             retry_after,
-            headers,
+            headers: (!headers.is_empty()).then(|| Box::new(headers)),
         })
     }
 }
