@@ -52,7 +52,8 @@ struct Inner {
     service: Option<&'static str>,
     operation: Option<&'static str>,
     route: Option<&'static Route>,
-    event: Option<EventAttributes>,
+    // Boxed: a call carries none, and the context stays small for calls.
+    event: Option<Box<EventAttributes>>,
     extensions: Extensions,
 }
 
@@ -187,7 +188,7 @@ impl Context {
     /// The CloudEvents attributes and the attempt, for an event; `None` for
     /// a call.
     pub fn event(&self) -> Option<&EventAttributes> {
-        self.inner.event.as_ref()
+        self.inner.event.as_deref()
     }
 
     /// Records the event being handled and the contract method handling it.
@@ -200,7 +201,7 @@ impl Context {
         let inner = Arc::make_mut(&mut self.inner);
         inner.service = Some(service);
         inner.operation = Some(operation);
-        inner.event = Some(event);
+        inner.event = Some(Box::new(event));
     }
 
     /// Values interceptors attach to the call, by type: an authentication

@@ -98,6 +98,18 @@ pub(crate) fn exceeded_while_running() -> Reply {
     exceeded("the caller's deadline passed while the handler ran; the handler was stopped")
 }
 
+/// Whether `reply` is a server's answer that the call's deadline passed.
+pub fn is_exceeded(reply: &Reply) -> bool {
+    #[derive(serde::Deserialize)]
+    struct Type<'a> {
+        #[serde(rename = "type", borrow)]
+        type_: std::borrow::Cow<'a, str>,
+    }
+    reply.status == 504
+        && serde_json::from_slice::<Type<'_>>(&reply.body)
+            .is_ok_and(|p| p.type_ == DEADLINE_EXCEEDED)
+}
+
 fn exceeded(detail: &str) -> Reply {
     let mut problem = Problem::new(504, "Deadline Exceeded").with_detail(detail);
     problem.type_ = DEADLINE_EXCEEDED.to_owned();
@@ -147,6 +159,7 @@ mod tests {
             .headers_mut()
             .insert(TIMEOUT_HEADER, HeaderValue::from_static("0"));
         let reply = receive(&mut context).unwrap_err();
+        assert!(is_exceeded(&reply));
         assert_eq!(reply.status, 504);
         let problem: Problem = serde_json::from_slice(&reply.body).unwrap();
         assert_eq!(problem.type_, DEADLINE_EXCEEDED);

@@ -3,6 +3,7 @@
 //! would never send, and the orders scenarios that run unchanged over every
 //! request transport.
 
+pub mod hops;
 pub mod raw;
 pub mod scenarios;
 pub mod tokens;
