@@ -128,6 +128,9 @@ pub struct ClientNames {
     pub default_timeout: String,
     /// `DEFAULT_REPLY_LIMIT`.
     pub default_reply_limit: String,
+    /// `Credential`: a token or API key, or a function returning one
+    /// (declared and exported only when a request requires one).
+    pub credential: String,
 }
 
 /// A model class.

@@ -41,6 +41,7 @@ __all__ = [
     "EVENT_PAYLOADS",
     "Charge",
     "Charged",
+    "Credential",
     "FieldError",
     "Health",
     "NewCharge",
