@@ -290,3 +290,84 @@ fn a_server_without_a_verifier_for_its_scheme_does_not_start() {
         "{error}"
     );
 }
+
+/// Bearer auth over HTTPS: the client trusts a CA made for the test and
+/// sends its token over TLS; the server verifies both.
+#[tokio::test]
+async fn bearer_auth_over_https() {
+    use accord::http::{ServeOptions, ServerTls};
+    use accord::tls::Roots;
+    use rcgen::{
+        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+        IsCa, KeyPair, KeyUsagePurpose,
+    };
+
+    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+    ca_params
+        .distinguished_name
+        .push(DnType::CommonName, "payments test CA");
+    ca_params.key_usages = vec![
+        KeyUsagePurpose::KeyCertSign,
+        KeyUsagePurpose::DigitalSignature,
+    ];
+    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("a CA key"))
+        .expect("a CA certificate");
+    let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned()]).expect("server params");
+    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+    let key = KeyPair::generate().expect("a server key");
+    let cert = params.signed_by(&key, &ca).expect("a server certificate");
+    let tls = ServerTls::from_pem(&cert.pem(), &key.serialize_pem()).expect("server TLS");
+
+    let issuer = TokenIssuer::es256();
+    let router = accord::HttpServer::new(dispatcher(&issuer)).into_router();
+    let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+        .await
+        .expect("bind");
+    let port = listener.local_addr().expect("an address").port();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let server = tokio::spawn(
+        ServeOptions::new()
+            .tls(tls)
+            .serve(listener, router, async move {
+                let _ = stopped.await;
+            }),
+    );
+
+    let transport = HttpTransport::builder(&format!("https://127.0.0.1:{port}"))
+        .roots(Roots::None)
+        .ca_pem(ca.pem())
+        .build()
+        .expect("an HTTPS transport");
+    let anonymous = PaymentsClient::with_transport(transport.clone());
+    match within(
+        "charge",
+        anonymous.charge(&NewCharge {
+            customer: "c".into(),
+            amount_cents: 1,
+        }),
+    )
+    .await
+    {
+        Err(CallError::Problem(problem)) => assert_eq!(problem.status, 401),
+        other => panic!("expected a 401 problem, got {other:?}"),
+    }
+    let client = PaymentsClient::with_transport(transport)
+        .with_credentials(Credentials::new().bearer(issuer.token("ada", &["payments:write"])));
+    let made = within(
+        "charge",
+        client.charge(&NewCharge {
+            customer: "c-1".into(),
+            amount_cents: 900,
+        }),
+    )
+    .await
+    .expect("a charge over HTTPS");
+    assert_eq!((made.charged_by.as_str(), made.amount_cents), ("ada", 900));
+
+    let _ = stop.send(());
+    within("the server to stop", server)
+        .await
+        .expect("the server task")
+        .expect("the server");
+}
