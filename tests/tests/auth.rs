@@ -317,7 +317,7 @@ async fn bearer_auth_over_https() {
     params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
     let key = KeyPair::generate().expect("a server key");
     let cert = params.signed_by(&key, &ca).expect("a server certificate");
-    let tls = ServerTls::from_pem(&cert.pem(), &key.serialize_pem()).expect("server TLS");
+    let tls = ServerTls::from_pem(cert.pem(), key.serialize_pem()).expect("server TLS");
 
     let issuer = TokenIssuer::es256();
     let router = accord::HttpServer::new(dispatcher(&issuer)).into_router();
