@@ -371,9 +371,59 @@ pub struct PaymentsServer {
     thread: Option<std::thread::JoinHandle<()>>,
 }
 
+/// A CA made for one test and the server certificate it signed, as PEM.
+pub struct TestCa {
+    /// The CA certificate, for the client to trust.
+    pub ca_pem: String,
+    cert_pem: String,
+    key_pem: String,
+}
+
+impl TestCa {
+    /// A CA, and a certificate for `127.0.0.1` signed by it.
+    pub fn new() -> Self {
+        use rcgen::{
+            BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+            IsCa, KeyPair, KeyUsagePurpose,
+        };
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "accord codegen test CA");
+        ca_params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("a CA key"))
+            .expect("a CA certificate");
+        let mut params =
+            CertificateParams::new(vec!["127.0.0.1".to_owned()]).expect("server params");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let key = KeyPair::generate().expect("a server key");
+        let cert = params.signed_by(&key, &ca).expect("a server certificate");
+        TestCa {
+            ca_pem: ca.pem(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+}
+
 impl PaymentsServer {
-    /// Starts the server.
+    /// Starts the server over plain HTTP.
     pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// Starts the server over HTTPS with `ca`'s server certificate.
+    pub fn start_https(ca: &TestCa) -> Self {
+        let tls = accord::http::ServerTls::from_pem(ca.cert_pem.clone(), ca.key_pem.clone())
+            .expect("server TLS settings");
+        Self::start_with(Some(tls))
+    }
+
+    fn start_with(tls: Option<accord::http::ServerTls>) -> Self {
         use accord::auth::{AuthLayer, Authenticator};
         use payments_contract::{Payments, PaymentsServer as _};
 
@@ -386,6 +436,7 @@ impl PaymentsServer {
             .bearer(credentials.verifier.clone())
             .api_keys(credentials.api_keys.clone());
         let layer = AuthLayer::new(Payments::descriptor(), authenticator).expect("the auth layer");
+        let https = tls.is_some();
         let (port_tx, port_rx) = std::sync::mpsc::channel();
         let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
         let thread = std::thread::spawn(move || {
@@ -403,18 +454,24 @@ impl PaymentsServer {
                     .into_dispatcher()
                     .layer(layer);
                 let app = accord::HttpServer::new(dispatcher).into_router();
-                accord::http::serve(listener, app, async {
-                    let _ = stop.await;
-                })
-                .await
-                .expect("the payments server failed");
+                let mut options = accord::http::ServeOptions::new();
+                if let Some(tls) = tls {
+                    options = options.tls(tls);
+                }
+                options
+                    .serve(listener, app, async {
+                        let _ = stop.await;
+                    })
+                    .await
+                    .expect("the payments server failed");
             });
         });
         let port = port_rx
             .recv_timeout(Duration::from_secs(30))
             .expect("the payments server did not start");
+        let scheme = if https { "https" } else { "http" };
         PaymentsServer {
-            base_url: format!("http://127.0.0.1:{port}"),
+            base_url: format!("{scheme}://127.0.0.1:{port}"),
             token: credentials.token.clone(),
             read_token,
             api_key: credentials.api_key.clone(),

@@ -21,7 +21,7 @@ const STRICT: &[&str] = &[
 
 use crate::support::{
     node, published, root, run_with_timeout, scratch, service_folders, text, tsc, OrdersServer,
-    PaymentsServer,
+    PaymentsServer, TestCa,
 };
 
 #[test]
@@ -131,7 +131,7 @@ fn the_orders_client_calls_every_request_method_of_the_example_server() {
 }
 
 #[test]
-fn the_payments_client_sends_its_credentials_to_an_authenticated_server() {
+fn the_payments_client_sends_its_credentials_to_an_authenticated_https_server() {
     let (Some(tsc), Some(node)) = (tsc(), node()) else {
         return;
     };
@@ -142,7 +142,11 @@ fn the_payments_client_sends_its_credentials_to_an_authenticated_server() {
     std::fs::copy(&script, dir.join("payments.test.ts")).unwrap();
     std::fs::write(dir.join("package.json"), "{ \"type\": \"module\" }\n").unwrap();
 
-    let server = PaymentsServer::start();
+    // Over HTTPS: node trusts the test's CA through NODE_EXTRA_CA_CERTS.
+    let ca = TestCa::new();
+    std::fs::write(dir.join("ca.pem"), &ca.ca_pem).unwrap();
+    let server = PaymentsServer::start_https(&ca);
+    assert!(server.base_url.starts_with("https://"));
     std::fs::write(
         dir.join("server.ts"),
         format!(
@@ -178,6 +182,7 @@ fn the_payments_client_sends_its_credentials_to_an_authenticated_server() {
     let run = run_with_timeout(
         Command::new(&node)
             .current_dir(&dir)
+            .env("NODE_EXTRA_CA_CERTS", dir.join("ca.pem"))
             .arg("out/payments.test.js"),
         Duration::from_secs(60),
     );
