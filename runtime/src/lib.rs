@@ -5,8 +5,9 @@
 //! (published to a broker). From the trait accord generates:
 //!
 //! - `{Trait}Server`: a trait with the request methods, which a service
-//!   implements and turns into a [`Dispatcher`] (`into_dispatcher`) or an axum
-//!   router (`into_router`);
+//!   implements and turns into a [`Dispatcher`] (`into_dispatcher`, with
+//!   interceptors added by [`Dispatcher::layer`]) or an axum router
+//!   (`into_router`); a method may take the call's [`Context`];
 //! - `{Trait}Client`: a typed client over any [`Transport`]
 //!   ([`HttpTransport`] by default, [`InProcess`] for tests);
 //! - `{Trait}Publisher`: typed publishing of the event methods on any
