@@ -44,6 +44,7 @@ pub fn services(count: usize, operations: usize) -> Vec<ServiceDescriptor> {
                 docs: Some(format!(
                     "Synthetic service {s}, made from the orders contract."
                 )),
+                auth: None,
                 operations,
                 definitions: template.definitions.clone(),
             }

@@ -293,6 +293,7 @@ mod tests {
             name: "s".into(),
             version: "1.0.0".into(),
             docs: None,
+            auth: None,
             operations: payloads
                 .iter()
                 .map(|(name, payload)| OperationDescriptor {

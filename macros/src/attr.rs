@@ -26,6 +26,19 @@ impl Args {
     /// Parses `meta`'s arguments (`#[attr]` has none), reporting every key
     /// not in `allowed` and every repeated key at its second occurrence.
     pub fn parse(cx: &Ctxt, meta: &Meta, attr: &'static str, allowed: &[&str]) -> Args {
+        Args::parse_refusing(cx, meta, attr, allowed, &[])
+    }
+
+    /// Like [`Args::parse`], with keys that have a message of their own
+    /// (`refused` pairs a key with why it does not belong here) instead of
+    /// "unknown key".
+    pub fn parse_refusing(
+        cx: &Ctxt,
+        meta: &Meta,
+        attr: &'static str,
+        allowed: &[&str],
+        refused: &[(&str, &str)],
+    ) -> Args {
         let list = match meta {
             Meta::Path(_) => {
                 return Args {
@@ -72,6 +85,10 @@ impl Args {
                 .get_ident()
                 .map(ToString::to_string)
                 .unwrap_or_else(|| quote::quote!(#path).to_string());
+            if let Some((_, why)) = refused.iter().find(|(k, _)| *k == key) {
+                cx.error_spanned_by(&path, *why);
+                continue;
+            }
             if !allowed.contains(&key.as_str()) {
                 cx.error_spanned_by(
                     &path,
@@ -147,6 +164,44 @@ impl Args {
                     format!("`{key}` needs a value: `{key} = 201`"),
                 );
                 None
+            }
+        }
+    }
+
+    /// A list of strings, as in `key = ["a", "b"]`; every element that is
+    /// not a string literal is reported.
+    pub fn strings(&mut self, cx: &Ctxt, key: &str) -> Vec<LitStr> {
+        let Some(arg) = self.take(key) else {
+            return Vec::new();
+        };
+        let example = format!("`{key} = [\"...\", \"...\"]`");
+        match arg.value {
+            Some(Expr::Array(array)) => array
+                .elems
+                .into_iter()
+                .filter_map(|elem| match elem {
+                    Expr::Lit(ExprLit {
+                        lit: Lit::Str(s), ..
+                    }) => Some(s),
+                    other => {
+                        cx.error_spanned_by(
+                            other,
+                            format!("`{key}` holds strings, as in {example}"),
+                        );
+                        None
+                    }
+                })
+                .collect(),
+            Some(other) => {
+                cx.error_spanned_by(
+                    other,
+                    format!("`{key}` takes a list of strings, as in {example}"),
+                );
+                Vec::new()
+            }
+            None => {
+                cx.error_at(arg.key_span, format!("`{key}` needs a value: {example}"));
+                Vec::new()
             }
         }
     }
@@ -257,5 +312,26 @@ mod tests {
         assert!(errors.contains("`name` takes a string"), "{errors}");
         assert!(errors.contains("`version` takes an integer"), "{errors}");
         assert!(errors.contains("`idempotent` is a flag"), "{errors}");
+    }
+
+    #[test]
+    fn a_list_of_strings_reports_each_element_that_is_not_one() {
+        let cx = Ctxt::new();
+        let meta: Meta = syn::parse_quote!(request(name = ["a", 2, "c"], version = "x"));
+        let mut args = Args::parse(&cx, &meta, "request", KEYS);
+        let values: Vec<String> = args
+            .strings(&cx, "name")
+            .iter()
+            .map(LitStr::value)
+            .collect();
+        assert_eq!(values, ["a", "c"]);
+        assert!(args.strings(&cx, "version").is_empty());
+        args.finish();
+        let errors = errors(cx);
+        assert!(errors.contains("`name` holds strings"), "{errors}");
+        assert!(
+            errors.contains("`version` takes a list of strings"),
+            "{errors}"
+        );
     }
 }

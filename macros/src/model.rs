@@ -20,7 +20,53 @@ pub struct Service {
     pub docs: String,
     pub doc_attrs: Vec<Attribute>,
     pub krate: syn::Path,
+    /// `auth = "..."` on the service: the scheme every request requires
+    /// unless it says otherwise.
+    pub auth: Option<(AuthScheme, Span)>,
+    /// `api_key_header = "..."`: where an API key travels.
+    pub api_key_header: Option<LitStr>,
     pub ops: Vec<Operation>,
+}
+
+/// The header an API key travels in when the service does not name one.
+pub const DEFAULT_API_KEY_HEADER: &str = "x-api-key";
+
+impl Service {
+    /// The header API keys travel in.
+    pub fn api_key_header(&self) -> String {
+        self.api_key_header
+            .as_ref()
+            .map(LitStr::value)
+            .unwrap_or_else(|| DEFAULT_API_KEY_HEADER.to_owned())
+    }
+
+    /// The scheme a request requires: its own `auth`, else the service's;
+    /// `None` for a public request.
+    pub fn request_auth(&self, request: &Request) -> Option<AuthScheme> {
+        match &request.auth {
+            Some((AuthSetting::None, _)) => None,
+            Some((AuthSetting::Scheme(scheme), _)) => Some(*scheme),
+            None => self.auth.map(|(scheme, _)| scheme),
+        }
+    }
+}
+
+/// A way a caller proves who it is.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum AuthScheme {
+    /// `Authorization: Bearer <JWT>`.
+    Bearer,
+    /// A key in the service's API key header.
+    ApiKey,
+}
+
+/// `auth = "..."` on a request.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum AuthSetting {
+    /// `auth = "none"`: a public request.
+    None,
+    /// A scheme other than (or the same as) the service's.
+    Scheme(AuthScheme),
 }
 
 pub struct Operation {
@@ -68,6 +114,10 @@ pub struct Request {
     /// The `status = ...` literal, for errors about the status.
     pub status_lit: Option<LitInt>,
     pub idempotent: bool,
+    /// `auth = "..."` on the request, with the span of its value.
+    pub auth: Option<(AuthSetting, Span)>,
+    /// `scopes = [...]`: what the caller's credential must grant.
+    pub scopes: Vec<LitStr>,
 }
 
 impl Request {

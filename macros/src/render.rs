@@ -10,7 +10,7 @@
 use proc_macro2::{Ident, Span, TokenStream};
 use quote::{format_ident, quote, quote_spanned};
 
-use crate::model::{Binding, Event, OpKind, Operation, Output, Request, Service};
+use crate::model::{AuthScheme, Binding, Event, OpKind, Operation, Output, Request, Service};
 use crate::path::Seg;
 
 pub fn render_service(service: &Service) -> TokenStream {
@@ -39,7 +39,7 @@ pub fn render_service(service: &Service) -> TokenStream {
     let routes = requests
         .iter()
         .enumerate()
-        .map(|(index, (op, request))| render_route(&p, name, index, op, request));
+        .map(|(index, (op, request))| render_route(&p, service, index, op, request));
     let handlers = requests
         .iter()
         .map(|(op, request)| render_handler(&p, &server, op, request));
@@ -48,13 +48,17 @@ pub fn render_service(service: &Service) -> TokenStream {
         .enumerate()
         .map(|(index, (op, _))| render_client_method(&p, index, op));
     let describe_ops = service.ops.iter().map(|op| match &op.kind {
-        OpKind::Request(request) => describe_request(&p, op, request),
+        OpKind::Request(request) => describe_request(&p, service, op, request),
         OpKind::Event(event) => describe_event(&p, op, event),
     });
     let type_checks = service
         .ops
         .iter()
         .map(|op| crate::render_checks::render_type_checks(&p, op));
+    let default_auth = service.auth.map(|(scheme, _)| {
+        let scheme = render_auth_scheme(&p, service, scheme);
+        quote!(builder.auth(#scheme);)
+    });
     let event_items = crate::render_events::render_event_items(&p, service);
     let event_impls = crate::render_events::render_event_impls(&p, service);
 
@@ -136,6 +140,7 @@ pub fn render_service(service: &Service) -> TokenStream {
                     static DESCRIPTOR: #p::OnceLock<#p::ServiceDescriptor> = #p::OnceLock::new();
                     DESCRIPTOR.get_or_init(|| {
                         let mut builder = #p::DescriptorBuilder::new(#name, #version, #docs);
+                        #default_auth
                         #(#describe_ops)*
                         builder.finish()
                     })
@@ -158,6 +163,13 @@ pub fn render_service(service: &Service) -> TokenStream {
                 /// Sets how long each call may take, 30 seconds unless set.
                 pub fn with_timeout(mut self, timeout: #p::Duration) -> Self {
                     self.core.set_timeout(timeout);
+                    self
+                }
+
+                /// Sets the credentials sent to the requests that require one: a
+                /// bearer token or an API key, fixed or fetched before each call.
+                pub fn with_credentials(mut self, credentials: #p::Credentials) -> Self {
+                    self.core.set_credentials(credentials);
                     self
                 }
 
@@ -265,11 +277,20 @@ fn is_idempotent(request: &Request) -> bool {
 
 fn render_route(
     p: &TokenStream,
-    service: &str,
+    service: &Service,
     index: usize,
     op: &Operation,
     request: &Request,
 ) -> TokenStream {
+    let credential = match service.request_auth(request) {
+        None => quote!(#p::Option::None),
+        Some(AuthScheme::Bearer) => quote!(#p::Option::Some(#p::Credential::Bearer)),
+        Some(AuthScheme::ApiKey) => {
+            let header = service.api_key_header();
+            quote!(#p::Option::Some(#p::Credential::ApiKey { header: #header }))
+        }
+    };
+    let name = &service.name;
     let operation = op.ident.to_string();
     let method = method_const(p, &request.method);
     let path = &request.path;
@@ -281,7 +302,7 @@ fn render_route(
     let idempotent = is_idempotent(request);
     quote! {
         #p::Route {
-            service: #service,
+            service: #name,
             operation: #operation,
             index: #index,
             method: #method,
@@ -289,6 +310,7 @@ fn render_route(
             segments: &[#(#segments),*],
             status: #status,
             idempotent: #idempotent,
+            credential: #credential,
         }
     }
 }
@@ -380,7 +402,12 @@ fn render_client_method(p: &TokenStream, index: usize, op: &Operation) -> TokenS
     }
 }
 
-fn describe_request(p: &TokenStream, op: &Operation, request: &Request) -> TokenStream {
+fn describe_request(
+    p: &TokenStream,
+    service: &Service,
+    op: &Operation,
+    request: &Request,
+) -> TokenStream {
     let name = op.ident.to_string();
     let docs = &op.docs;
     let method = &request.method;
@@ -413,6 +440,11 @@ fn describe_request(p: &TokenStream, op: &Operation, request: &Request) -> Token
     if let Some(e) = op.output.error_type() {
         parts.push(quote!(.error::<#e>()));
     }
+    if let Some(scheme) = service.request_auth(request) {
+        let scheme = render_auth_scheme(p, service, scheme);
+        let scopes = request.scopes.iter();
+        parts.push(quote!(.auth(#scheme, &[#(#scopes),*])));
+    }
     quote! {
         builder
             .request(#p::RequestSpec {
@@ -424,6 +456,16 @@ fn describe_request(p: &TokenStream, op: &Operation, request: &Request) -> Token
                 idempotent: #idempotent,
             })
             #(#parts)*;
+    }
+}
+
+fn render_auth_scheme(p: &TokenStream, service: &Service, scheme: AuthScheme) -> TokenStream {
+    match scheme {
+        AuthScheme::Bearer => quote!(#p::AuthScheme::Bearer),
+        AuthScheme::ApiKey => {
+            let header = service.api_key_header();
+            quote!(#p::AuthScheme::api_key(#header))
+        }
     }
 }
 

@@ -11,6 +11,8 @@
 //! them to where it resolves them and rewrites the references
 //! ([`crate::spec::rewrite_refs`]).
 
+mod auth;
+
 use std::collections::BTreeMap;
 
 use schemars::generate::{SchemaGenerator, SchemaSettings};
@@ -19,6 +21,8 @@ use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use crate::error::ServiceError;
+
+pub use self::auth::{AuthRequirement, AuthScheme};
 
 /// A service contract: what one `#[accord::service]` trait declares.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
@@ -30,6 +34,10 @@ pub struct ServiceDescriptor {
     /// The trait's doc comment.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub docs: Option<String>,
+    /// The scheme every request requires unless it says otherwise
+    /// (`auth = "..."` on the service).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthScheme>,
     /// Every method of the trait, in declaration order.
     pub operations: Vec<OperationDescriptor>,
     /// Named schemas, referenced from operation schemas as `#/$defs/<name>`.
@@ -51,6 +59,20 @@ impl ServiceDescriptor {
             OperationKind::Event(e) => Some((op, e)),
             OperationKind::Request(_) => None,
         })
+    }
+
+    /// Every scheme the contract uses, the service's default first, each
+    /// once.
+    pub fn auth_schemes(&self) -> Vec<&AuthScheme> {
+        let mut schemes: Vec<&AuthScheme> = self.auth.iter().collect();
+        for (_, request) in self.requests() {
+            if let Some(auth) = &request.auth {
+                if !schemes.contains(&&auth.scheme) {
+                    schemes.push(&auth.scheme);
+                }
+            }
+        }
+        schemes
     }
 
     /// Looks an operation up by its method name.
@@ -97,6 +119,9 @@ pub struct OperationDescriptor {
 /// Whether an operation is answered (request) or published (event).
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
 #[serde(tag = "kind", rename_all = "snake_case")]
+// Built once per process and read in place: boxing the larger variant
+// would only add an indirection to every read.
+#[allow(clippy::large_enum_variant)]
 pub enum OperationKind {
     /// A synchronous call with a reply.
     Request(RequestDescriptor),
@@ -134,6 +159,9 @@ pub struct RequestDescriptor {
     /// The service error type, when the method returns `Result<T, E>`.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub error: Option<ErrorDescriptor>,
+    /// The credential a caller must present; `None` for a public request.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub auth: Option<AuthRequirement>,
 }
 
 /// A path parameter, a header, or one field of a query struct.
@@ -253,10 +281,16 @@ impl DescriptorBuilder {
                 name: name.to_owned(),
                 version: version.to_owned(),
                 docs: non_empty(docs),
+                auth: None,
                 operations: Vec::new(),
                 definitions: BTreeMap::new(),
             },
         }
+    }
+
+    /// Sets the scheme every request requires unless it says otherwise.
+    pub fn auth(&mut self, scheme: AuthScheme) {
+        self.descriptor.auth = Some(scheme);
     }
 
     /// Adds a request operation; its parts are added to the returned builder.
@@ -275,6 +309,7 @@ impl DescriptorBuilder {
                 body: None,
                 response: None,
                 error: None,
+                auth: None,
             }),
         });
         let Some(OperationDescriptor {
@@ -446,6 +481,15 @@ impl RequestBuilder<'_> {
     /// The success type; not called for methods returning `()`.
     pub fn response<T: JsonSchema>(self) -> Self {
         self.request.response = Some(self.generator.subschema_for::<T>().to_value());
+        self
+    }
+
+    /// The credential the request requires, with the scopes it must grant.
+    pub fn auth(self, scheme: AuthScheme, scopes: &[&str]) -> Self {
+        self.request.auth = Some(AuthRequirement {
+            scheme,
+            scopes: scopes.iter().map(|s| (*s).to_owned()).collect(),
+        });
         self
     }
 

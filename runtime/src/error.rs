@@ -266,6 +266,9 @@ pub enum CallError<E> {
     Protocol(ProtocolError),
     /// An argument could not be encoded for the wire.
     Encode(EncodeError),
+    /// The client's credential provider failed to give the credential the
+    /// call requires; the call was not sent.
+    Credential(BoxError),
 }
 
 impl<E> CallError<E> {
@@ -282,7 +285,9 @@ impl<E> CallError<E> {
     /// are retryable and which count against the server's health.
     pub fn retry_class(&self) -> RetryClass {
         match self {
-            CallError::Service(_) | CallError::Encode(_) => RetryClass::Final,
+            CallError::Service(_) | CallError::Encode(_) | CallError::Credential(_) => {
+                RetryClass::Final
+            }
             CallError::Timeout(_) => RetryClass::Timeout,
             CallError::Connection(_) => RetryClass::Connection,
             CallError::Problem(problem) => {
@@ -326,6 +331,7 @@ impl<E: fmt::Debug> fmt::Display for CallError<E> {
             CallError::Connection(e) => write!(f, "connection failed: {e}"),
             CallError::Protocol(e) => write!(f, "protocol error: {e}"),
             CallError::Encode(e) => write!(f, "{e}"),
+            CallError::Credential(e) => write!(f, "no credential for the call: {e}"),
         }
     }
 }
@@ -336,6 +342,7 @@ impl<E: fmt::Debug> std::error::Error for CallError<E> {
             CallError::Connection(e) => Some(e.as_ref()),
             CallError::Problem(p) => Some(p.as_ref()),
             CallError::Encode(e) => Some(e),
+            CallError::Credential(e) => Some(e.as_ref()),
             _ => None,
         }
     }

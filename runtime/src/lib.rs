@@ -39,6 +39,7 @@
 //! newtype or an enum of unit variants. A binding that breaks these rules is
 //! a compile error at the offending type that names the fix.
 
+pub mod auth;
 pub mod broker;
 pub mod context;
 pub mod deadline;
@@ -64,8 +65,8 @@ pub use events::{EventCall, EventId, EventService, PublishError, Subscriber, Sub
 pub use http::HttpServer;
 pub use params::{Query, Scalar};
 pub use transport::{
-    serve_requests, BrokerTransport, HttpTransport, HttpTransportBuilder, HttpTransportError,
-    InProcess, InvalidBaseUrl, Transport, TransportError,
+    serve_requests, BrokerTransport, Credentials, HttpTransport, HttpTransportBuilder,
+    HttpTransportError, InProcess, InvalidBaseUrl, Transport, TransportError,
 };
 
 /// A contract: the marker type `#[accord::service]` generates for each trait.
@@ -86,7 +87,7 @@ pub mod prelude {
 pub mod __private {
     pub use crate::broker::{Broker, BrokerError};
     pub use crate::context::Context;
-    pub use crate::descriptor::{DescriptorBuilder, RequestSpec, ServiceDescriptor};
+    pub use crate::descriptor::{AuthScheme, DescriptorBuilder, RequestSpec, ServiceDescriptor};
     pub use crate::dispatch::{handler, Dispatcher, Handler};
     pub use crate::error::{CallError, ErrorVariantInfo, NoError, ServiceError};
     pub use crate::events::{
@@ -98,8 +99,8 @@ pub mod __private {
         assert_event_key, assert_header_value, assert_path_param, assert_query, assert_query_field,
         assert_scalar, EventKey, HeaderValue, PathParam, Query, QueryField, Scalar,
     };
-    pub use crate::transport::{ClientCore, HttpTransport, InvalidBaseUrl, Transport};
-    pub use crate::wire::{Call, Rejection, Reply, Route, Segment};
+    pub use crate::transport::{ClientCore, Credentials, HttpTransport, InvalidBaseUrl, Transport};
+    pub use crate::wire::{Call, Credential, Rejection, Reply, Route, Segment};
     pub use crate::Service;
     pub use axum;
     pub use http::Method;

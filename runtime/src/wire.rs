@@ -66,6 +66,21 @@ pub struct Route {
     pub status: u16,
     /// Whether the call may be repeated safely.
     pub idempotent: bool,
+    /// The credential a client sends with the call; `None` for a public
+    /// request.
+    pub credential: Option<Credential>,
+}
+
+/// The kind of credential a route requires, for a client to attach.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Credential {
+    /// `Authorization: Bearer <token>`.
+    Bearer,
+    /// An API key in `header`.
+    ApiKey {
+        /// The header, lower case.
+        header: &'static str,
+    },
 }
 
 /// Whether `content_type` is JSON: `application/json` or `application/*+json`.

@@ -7,6 +7,7 @@ pub mod certs;
 pub mod hops;
 pub mod raw;
 pub mod scenarios;
+pub mod tokens;
 
 use std::future::Future;
 use std::io;

@@ -228,6 +228,7 @@ async fn non_canonical_integers_and_bad_query_text_are_refused_over_a_broker() {
             content_type: None,
             body: answer.payload.clone(),
             retry_after: None,
+            headers: None,
         };
         assert_rejected(&reply, location, field, reason);
     }

@@ -333,6 +333,11 @@ impl<'a> Comparison<'a> {
             )),
             _ => {}
         }
+        self.changes.extend(super::auth::compare_auth(
+            name,
+            old.auth.as_ref(),
+            new.auth.as_ref(),
+        ));
 
         // Path parameters: a parameter added or removed changed the path.
         for param in &old.path_params {

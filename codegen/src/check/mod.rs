@@ -13,6 +13,7 @@
 //!    a published version must not change.
 //! 3. [`report`] prints the result for people or as JSON.
 
+mod auth;
 pub mod diff;
 pub mod issue;
 pub mod policy;

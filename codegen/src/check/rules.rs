@@ -155,6 +155,16 @@ rules! {
     ErrorWidened = "error-widened", Yes;
     /// The error holds fewer kinds of values.
     ErrorNarrowed = "error-narrowed", No;
+    /// A public request now requires a credential.
+    AuthAdded = "auth-added", Yes;
+    /// A request no longer requires a credential.
+    AuthRemoved = "auth-removed", No;
+    /// A request requires another kind of credential.
+    AuthSchemeChanged = "auth-scheme-changed", Yes;
+    /// A request requires a scope it did not.
+    ScopeAdded = "scope-added", Yes;
+    /// A request no longer requires a scope.
+    ScopeRemoved = "scope-removed", No;
     /// An event's topic changed.
     TopicChanged = "topic-changed", Yes;
     /// An event's ordering key changed.

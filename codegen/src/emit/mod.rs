@@ -250,6 +250,7 @@ mod tests {
             name: "s".into(),
             version: "1.0.0".into(),
             docs: None,
+            auth: None,
             operations: Vec::new(),
             definitions: BTreeMap::from([
                 (

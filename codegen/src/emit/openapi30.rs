@@ -91,6 +91,13 @@ pub fn downgrade(document: &Value) -> Value {
         .flatten()
         .filter_map(|(name, schema)| Some((name.clone(), single_type(schema)?)))
         .collect();
+    let scoped_schemes: Vec<String> = document["components"]["securitySchemes"]
+        .as_object()
+        .into_iter()
+        .flatten()
+        .filter(|(_, scheme)| matches!(scheme["type"].as_str(), Some("oauth2" | "openIdConnect")))
+        .map(|(name, _)| name.clone())
+        .collect();
     let mut convert = |schema: &mut Value| convert_schema(schema, &component_types);
 
     if let Some(schemas) = document
@@ -129,6 +136,7 @@ pub fn downgrade(document: &Value) -> Value {
                     continue;
                 };
                 parameters(operation, &mut convert);
+                move_role_scopes(operation, &scoped_schemes);
                 if let Some(body) = operation.get_mut("requestBody") {
                     content(body, &mut convert);
                 }
@@ -144,6 +152,35 @@ pub fn downgrade(document: &Value) -> Value {
         }
     }
     document
+}
+
+/// OpenAPI 3.0 lists scopes in a security requirement only for OAuth 2.0
+/// and OpenID Connect schemes; for the others the list must be empty. The
+/// scopes (roles) an operation requires of a bearer token or API key move
+/// to the operation's `x-required-scopes`.
+fn move_role_scopes(operation: &mut Value, scoped_schemes: &[String]) {
+    let mut moved: Vec<Value> = Vec::new();
+    let requirements = operation
+        .get_mut("security")
+        .and_then(Value::as_array_mut)
+        .into_iter()
+        .flatten();
+    for requirement in requirements {
+        let Some(requirement) = requirement.as_object_mut() else {
+            continue;
+        };
+        for (scheme, scopes) in requirement.iter_mut() {
+            if scoped_schemes.contains(scheme) {
+                continue;
+            }
+            if let Some(list) = scopes.as_array_mut() {
+                moved.append(list);
+            }
+        }
+    }
+    if !moved.is_empty() {
+        operation["x-required-scopes"] = Value::Array(moved);
+    }
 }
 
 /// The one JSON type every value of `schema` has, if it has one: its

@@ -4,7 +4,9 @@
 
 use std::collections::{BTreeMap, BTreeSet};
 
-use accord::descriptor::{OperationKind, ParamDescriptor, RequestDescriptor};
+use accord::descriptor::{
+    AuthRequirement, AuthScheme, OperationKind, ParamDescriptor, RequestDescriptor,
+};
 use accord::error::{INVALID_REQUEST, SERVICE_ERROR};
 use accord::spec::{bound_integer_formats, referenced_definitions, summary};
 use accord::ServiceDescriptor;
@@ -74,6 +76,7 @@ pub fn build(
                     })
                     .collect(),
             }),
+            auth: request.auth.as_ref().map(request_auth),
         })
         .collect();
 
@@ -120,6 +123,7 @@ pub fn build(
             summary: descriptor.docs.as_deref().map(summary),
             package: package.to_owned(),
             rust_path: rust_path.to_owned(),
+            auth: service_auth(descriptor),
         },
         requests,
         events,
@@ -128,6 +132,28 @@ pub fn build(
             service_error: SERVICE_ERROR.into(),
             invalid_request: INVALID_REQUEST.into(),
         },
+    }
+}
+
+fn service_auth(descriptor: &ServiceDescriptor) -> Option<ServiceAuth> {
+    let schemes = descriptor.auth_schemes();
+    if schemes.is_empty() {
+        return None;
+    }
+    Some(ServiceAuth {
+        bearer: schemes.iter().any(|s| matches!(s, AuthScheme::Bearer)),
+        api_key_header: schemes.iter().find_map(|s| match s {
+            AuthScheme::ApiKey { header } => Some(header.clone()),
+            AuthScheme::Bearer => None,
+        }),
+    })
+}
+
+fn request_auth(auth: &AuthRequirement) -> RequestAuth {
+    RequestAuth {
+        scheme: auth.scheme.name(),
+        header: auth.scheme.header().to_owned(),
+        scopes: auth.scopes.clone(),
     }
 }
 

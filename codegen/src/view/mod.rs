@@ -56,6 +56,28 @@ pub struct ServiceInfo {
     pub package: String,
     /// The Rust path of the service's marker type.
     pub rust_path: String,
+    /// The credentials the service's requests take, when any requires one.
+    pub auth: Option<ServiceAuth>,
+}
+
+/// The kinds of credential a service's requests take.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct ServiceAuth {
+    /// Whether some request takes a bearer token.
+    pub bearer: bool,
+    /// The header of the API key, when some request takes one.
+    pub api_key_header: Option<String>,
+}
+
+/// The credential one request requires.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RequestAuth {
+    /// `bearer` or `api_key`.
+    pub scheme: &'static str,
+    /// The header it travels in: `authorization` or the API key header.
+    pub header: String,
+    /// The scopes it must grant.
+    pub scopes: Vec<String>,
 }
 
 /// A request operation.
@@ -89,6 +111,8 @@ pub struct Request {
     pub response: Option<Ty>,
     /// The typed service error.
     pub error: Option<ServiceErrorDef>,
+    /// The credential it requires; `None` for a public request.
+    pub auth: Option<RequestAuth>,
 }
 
 impl Request {

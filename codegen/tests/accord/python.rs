@@ -8,7 +8,7 @@ use std::time::Duration;
 
 use crate::support::{
     published, python_tools, read_tree, root, run_with_timeout, scratch, service_folders, text,
-    OrdersServer,
+    OrdersServer, PaymentsServer,
 };
 
 /// The `python/` folder of every published service.
@@ -178,6 +178,56 @@ fn the_orders_client_installs_with_pip_and_calls_the_example_server() {
     let stdout = text(&run.stdout);
     assert!(
         stdout.contains(" passed") && !stdout.contains("failed") && !stdout.contains("skipped"),
+        "{stdout}"
+    );
+}
+
+#[test]
+fn the_payments_client_sends_its_credentials_to_an_authenticated_server() {
+    let Some(bin) = python_tools() else { return };
+    let package = published()["payments"]
+        .v31
+        .join("payments")
+        .join("1.0.0")
+        .join("python");
+    let site = scratch("python/payments-site");
+    let cache = scratch("python/payments-cache");
+    pip_install(&bin, &package, &site, &cache);
+
+    let tests = root().join("codegen/tests/python-auth");
+    let typed = run_with_timeout(
+        tool(&bin, "mypy", &cache)
+            .current_dir(&tests)
+            .env("MYPYPATH", &site)
+            .args(["--strict", "."]),
+        Duration::from_secs(300),
+    );
+    assert_success("mypy --strict of codegen/tests/python-auth", &typed);
+    let linted = run_with_timeout(
+        tool(&bin, "ruff", &cache)
+            .current_dir(&tests)
+            .args(["check", "."]),
+        Duration::from_secs(60),
+    );
+    assert_success("ruff check of codegen/tests/python-auth", &linted);
+
+    let server = PaymentsServer::start();
+    let run = run_with_timeout(
+        tool(&bin, "pytest", &cache)
+            .current_dir(&tests)
+            .env("PYTHONPATH", &site)
+            .env("ACCORD_PAYMENTS_URL", &server.base_url)
+            .env("ACCORD_PAYMENTS_TOKEN", &server.token)
+            .env("ACCORD_PAYMENTS_READ_TOKEN", &server.read_token)
+            .env("ACCORD_PAYMENTS_API_KEY", &server.api_key)
+            .args(["-p", "no:cacheprovider", "-q"]),
+        Duration::from_secs(180),
+    );
+    drop(server);
+    assert_success("pytest codegen/tests/python-auth", &run);
+    let stdout = text(&run.stdout);
+    assert!(
+        stdout.contains("6 passed") && !stdout.contains("failed") && !stdout.contains("skipped"),
         "{stdout}"
     );
 }

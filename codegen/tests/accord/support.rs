@@ -354,3 +354,140 @@ impl Drop for OrdersServer {
         }
     }
 }
+
+/// The example payments server, behind its authentication, on a loopback
+/// port in a thread of its own, with credentials made at start: a token
+/// granting every scope, one granting none, and an API key.
+pub struct PaymentsServer {
+    /// `http://127.0.0.1:PORT`.
+    pub base_url: String,
+    /// A token granting `payments:write` and `payments:refund`.
+    pub token: String,
+    /// A valid token granting no scope.
+    pub read_token: String,
+    /// The back office's API key.
+    pub api_key: String,
+    shutdown: Option<tokio::sync::oneshot::Sender<()>>,
+    thread: Option<std::thread::JoinHandle<()>>,
+}
+
+/// A CA made for one test and the server certificate it signed, as PEM.
+pub struct TestCa {
+    /// The CA certificate, for the client to trust.
+    pub ca_pem: String,
+    cert_pem: String,
+    key_pem: String,
+}
+
+impl TestCa {
+    /// A CA, and a certificate for `127.0.0.1` signed by it.
+    pub fn new() -> Self {
+        use rcgen::{
+            BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
+            IsCa, KeyPair, KeyUsagePurpose,
+        };
+        let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
+        ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
+        ca_params
+            .distinguished_name
+            .push(DnType::CommonName, "accord codegen test CA");
+        ca_params.key_usages = vec![
+            KeyUsagePurpose::KeyCertSign,
+            KeyUsagePurpose::DigitalSignature,
+        ];
+        let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("a CA key"))
+            .expect("a CA certificate");
+        let mut params =
+            CertificateParams::new(vec!["127.0.0.1".to_owned()]).expect("server params");
+        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
+        let key = KeyPair::generate().expect("a server key");
+        let cert = params.signed_by(&key, &ca).expect("a server certificate");
+        TestCa {
+            ca_pem: ca.pem(),
+            cert_pem: cert.pem(),
+            key_pem: key.serialize_pem(),
+        }
+    }
+}
+
+impl PaymentsServer {
+    /// Starts the server over plain HTTP.
+    pub fn start() -> Self {
+        Self::start_with(None)
+    }
+
+    /// Starts the server over HTTPS with `ca`'s server certificate.
+    pub fn start_https(ca: &TestCa) -> Self {
+        let tls = accord::http::ServerTls::from_pem(ca.cert_pem.clone(), ca.key_pem.clone())
+            .expect("server TLS settings");
+        Self::start_with(Some(tls))
+    }
+
+    fn start_with(tls: Option<accord::http::ServerTls>) -> Self {
+        use accord::auth::{AuthLayer, Authenticator};
+        use payments_contract::{Payments, PaymentsServer as _};
+
+        let credentials =
+            payments_server::DevCredentials::generate().expect("development credentials");
+        let read_token = credentials
+            .token_for("reader", &[])
+            .expect("a token without scopes");
+        let authenticator = Authenticator::new()
+            .bearer(credentials.verifier.clone())
+            .api_keys(credentials.api_keys.clone());
+        let layer = AuthLayer::new(Payments::descriptor(), authenticator).expect("the auth layer");
+        let https = tls.is_some();
+        let (port_tx, port_rx) = std::sync::mpsc::channel();
+        let (shutdown, stop) = tokio::sync::oneshot::channel::<()>();
+        let thread = std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .worker_threads(1)
+                .enable_all()
+                .build()
+                .expect("a tokio runtime");
+            runtime.block_on(async move {
+                let listener = tokio::net::TcpListener::bind("127.0.0.1:0")
+                    .await
+                    .expect("a loopback port");
+                port_tx.send(listener.local_addr().unwrap().port()).unwrap();
+                let dispatcher = payments_server::InMemoryPayments::new()
+                    .into_dispatcher()
+                    .layer(layer);
+                let app = accord::HttpServer::new(dispatcher).into_router();
+                let mut options = accord::http::ServeOptions::new();
+                if let Some(tls) = tls {
+                    options = options.tls(tls);
+                }
+                options
+                    .serve(listener, app, async {
+                        let _ = stop.await;
+                    })
+                    .await
+                    .expect("the payments server failed");
+            });
+        });
+        let port = port_rx
+            .recv_timeout(Duration::from_secs(30))
+            .expect("the payments server did not start");
+        let scheme = if https { "https" } else { "http" };
+        PaymentsServer {
+            base_url: format!("{scheme}://127.0.0.1:{port}"),
+            token: credentials.token.clone(),
+            read_token,
+            api_key: credentials.api_key.clone(),
+            shutdown: Some(shutdown),
+            thread: Some(thread),
+        }
+    }
+}
+
+impl Drop for PaymentsServer {
+    fn drop(&mut self) {
+        if let Some(shutdown) = self.shutdown.take() {
+            let _ = shutdown.send(());
+        }
+        if let Some(thread) = self.thread.take() {
+            let _ = thread.join();
+        }
+    }
+}

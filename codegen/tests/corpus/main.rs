@@ -7,6 +7,7 @@
 
 mod support;
 
+mod auth;
 mod bodies;
 mod errors;
 mod events;
@@ -26,6 +27,7 @@ use support::{id, run, Case};
 fn all_cases() -> Vec<&'static Case> {
     [
         operations::CASES,
+        auth::CASES,
         params::CASES,
         bodies::CASES,
         responses::CASES,

@@ -4,7 +4,9 @@
 //! `cargo run -p shop` runs it all in one process on the in-memory broker:
 //! it places a few orders through the typed client, prints the flow
 //! (request, event, each subscriber's reaction, one failing notification
-//! retried then dead-lettered) and exits.
+//! retried then dead-lettered), pays for an order through the payments
+//! service, which requires a bearer token and is served over the broker
+//! (a charge without a token is refused with 401), and exits.
 //!
 //! With `--broker nats://...` or `--broker amqp://...` each part can run as
 //! its own process (`orders`, `inventory`, `notifications`, `client`), or
@@ -28,6 +30,8 @@ use orders_contract::{
     OrdersSubscriber, Payment, StatusChange,
 };
 use orders_server::InMemoryOrders;
+use payments_contract::{NewCharge, Payments, PaymentsClient, PaymentsServer};
+use payments_server::{DevCredentials, InMemoryPayments};
 
 /// The orders service: the in-memory implementation, publishing an event
 /// for each order placed or cancelled.
@@ -402,6 +406,53 @@ async fn place_orders(orders_url: &str) -> Result<(), Box<dyn std::error::Error>
     Ok(())
 }
 
+/// The payments service behind its authentication, served over the broker:
+/// a charge without a token is refused, one with a token is made, and the
+/// service records who made it.
+async fn pay_for_an_order<B: Broker>(broker: B) -> Result<(), Box<dyn std::error::Error>> {
+    use accord::auth::{AuthLayer, Authenticator};
+    use accord::{BrokerTransport, Credentials};
+
+    let dev = DevCredentials::generate()?;
+    let authenticator = Authenticator::new()
+        .bearer(dev.verifier.clone())
+        .api_keys(dev.api_keys.clone());
+    let auth = AuthLayer::new(Payments::descriptor(), authenticator)?;
+    let served = accord::serve_requests(
+        broker.clone(),
+        InMemoryPayments::new().into_dispatcher().layer(auth),
+    )
+    .await?;
+    let charge = NewCharge {
+        customer: "c-1".into(),
+        amount_cents: 150,
+    };
+    let anonymous = PaymentsClient::with_transport(BrokerTransport::new(broker.clone()));
+    match anonymous.charge(&charge).await {
+        Err(CallError::Problem(problem)) => say(
+            "payments",
+            &format!(
+                "a charge without a token: {} {}",
+                problem.status,
+                problem.detail.unwrap_or_default()
+            ),
+        ),
+        other => return Err(format!("a charge without a token was not refused: {other:?}").into()),
+    }
+    let client = PaymentsClient::with_transport(BrokerTransport::new(broker))
+        .with_credentials(Credentials::new().bearer(dev.token.clone()));
+    let made = client.charge(&charge).await?;
+    say(
+        "payments",
+        &format!(
+            "charge {} of {} cents for {}, made by `{}` (the token's subject)",
+            made.id, made.amount_cents, made.customer, made.charged_by
+        ),
+    );
+    served.shutdown().await;
+    Ok(())
+}
+
 async fn run_all<B: Broker>(broker: B) -> Result<(), Box<dyn std::error::Error>> {
     let inventory = start_inventory(broker.clone()).await?;
     let notifications = start_notifications(broker.clone()).await?;
@@ -420,6 +471,7 @@ async fn run_all<B: Broker>(broker: B) -> Result<(), Box<dyn std::error::Error>>
     });
 
     place_orders(&format!("http://{address}")).await?;
+    pay_for_an_order(broker.clone()).await?;
 
     // Three orders placed and one cancelled: four events for each group.
     let settled = |h: &SubscriberHandle| {

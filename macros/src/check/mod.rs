@@ -3,6 +3,7 @@
 //! text and the success status against the return type ([`wire`]), and the
 //! shape of event methods.
 
+mod auth;
 mod bindings;
 mod wire;
 
@@ -15,6 +16,7 @@ use crate::model::{Binding, OpKind, Operation, Output, Service};
 use crate::path::route_shape;
 
 pub fn check_service(cx: &Ctxt, service: &Service) {
+    auth::check_auth(cx, service);
     // (method, route shape) -> (operation, path as written)
     let mut routes: HashMap<(String, String), (String, String)> = HashMap::new();
     let mut topics: HashMap<String, String> = HashMap::new();

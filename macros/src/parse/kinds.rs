@@ -61,6 +61,11 @@ pub fn parse_request(cx: &Ctxt, attr: &Attribute, ident: &Ident) -> Request {
         }
     });
     let idempotent = args.flag(cx, "idempotent");
+    let auth = args
+        .string(cx, "auth")
+        .and_then(|lit| Some((super::auth::parse_auth(cx, &lit, true)?, lit.span())));
+    let scopes = args.strings(cx, "scopes");
+    super::auth::check_scopes(cx, &scopes);
     args.finish();
     Request {
         method,
@@ -71,11 +76,22 @@ pub fn parse_request(cx: &Ctxt, attr: &Attribute, ident: &Ident) -> Request {
         status,
         status_lit,
         idempotent,
+        auth,
+        scopes,
     }
 }
 
 pub fn parse_event(cx: &Ctxt, attr: &Attribute) -> Event {
-    let mut args = Args::parse(cx, &attr.meta, "event", EVENT_KEYS);
+    // The broker authenticates the connections that publish and consume
+    // events; a message carries no credential of its own.
+    const WHY: &str = "events are not authenticated per message: the broker authenticates the connections that publish and subscribe; declare `auth` on requests";
+    let mut args = Args::parse_refusing(
+        cx,
+        &attr.meta,
+        "event",
+        EVENT_KEYS,
+        &[("auth", WHY), ("scopes", WHY)],
+    );
     let topic_lit = args.string(cx, "topic");
     if let Some(lit) = &topic_lit {
         let topic = lit.value();

@@ -3,6 +3,7 @@
 //! spans. This module parses the trait; [`operation`] each method's
 //! signature, and [`kinds`] its `#[request]` or `#[event]` attribute.
 
+mod auth;
 mod kinds;
 mod operation;
 
@@ -12,12 +13,12 @@ use syn::{Attribute, ItemTrait, Meta, TraitItem};
 use self::operation::parse_operation;
 use crate::attr::Args;
 use crate::ctxt::Ctxt;
-use crate::model::Service;
+use crate::model::{AuthSetting, Service};
 
 /// `#[accord::service(...)]` keys.
-pub const SERVICE_KEYS: &[&str] = &["name", "version", "crate"];
+pub const SERVICE_KEYS: &[&str] = &["name", "version", "auth", "api_key_header", "crate"];
 /// `#[request(...)]` keys.
-pub const REQUEST_KEYS: &[&str] = &["method", "path", "status", "idempotent"];
+pub const REQUEST_KEYS: &[&str] = &["method", "path", "status", "idempotent", "auth", "scopes"];
 /// `#[event(...)]` keys.
 pub const EVENT_KEYS: &[&str] = &["topic", "key"];
 /// HTTP methods a request may use.
@@ -29,6 +30,7 @@ pub const RESERVED: &[&str] = &[
     "new",
     "with_transport",
     "with_timeout",
+    "with_credentials",
     "transport",
     "timeout",
     "descriptor",
@@ -116,6 +118,15 @@ pub fn parse_service(cx: &Ctxt, attr_args: Meta, item: &ItemTrait) -> Service {
             String::new()
         }
     };
+    let auth = args
+        .string(cx, "auth")
+        .and_then(|lit| match auth::parse_auth(cx, &lit, false)? {
+            AuthSetting::Scheme(scheme) => Some((scheme, lit.span())),
+            AuthSetting::None => None,
+        });
+    let api_key_header = args
+        .string(cx, "api_key_header")
+        .map(|lit| auth::parse_api_key_header(cx, lit));
     let krate = match args.string(cx, "crate") {
         Some(lit) => lit.parse::<syn::Path>().unwrap_or_else(|e| {
             cx.error_spanned_by(&lit, format!("`crate` must be a path: {e}"));
@@ -174,6 +185,8 @@ pub fn parse_service(cx: &Ctxt, attr_args: Meta, item: &ItemTrait) -> Service {
             .cloned()
             .collect(),
         krate,
+        auth,
+        api_key_header,
         ops,
     }
 }

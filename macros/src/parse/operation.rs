@@ -267,7 +267,7 @@ fn context_type(ty: &Type) -> Option<ContextType> {
     })
 }
 
-fn is_header_name(name: &str) -> bool {
+pub(super) fn is_header_name(name: &str) -> bool {
     !name.is_empty()
         && name
             .bytes()

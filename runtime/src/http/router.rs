@@ -366,8 +366,12 @@ fn reply_response(reply: Reply) -> Response {
     let status = StatusCode::from_u16(reply.status).unwrap_or(StatusCode::INTERNAL_SERVER_ERROR);
     let mut response = Response::new(Body::from(reply.body));
     *response.status_mut() = status;
+    let headers = response.headers_mut();
+    if let Some(extra) = reply.headers {
+        headers.extend(*extra);
+    }
     if let Some(content_type) = reply.content_type {
-        response.headers_mut().insert(CONTENT_TYPE, content_type);
+        headers.insert(CONTENT_TYPE, content_type);
     }
     response
 }

@@ -24,7 +24,7 @@ use crate::events::envelope;
 use crate::transport::broker::{CORRELATION_ID, PATH_PREFIX, QUERY, STATUS};
 use crate::transport::request_topic;
 
-use super::{bound_integer_formats, rewrite_refs, summary};
+use super::{bound_integer_formats, rewrite_refs, security, summary};
 
 const SCHEMAS: &str = "#/components/schemas/";
 
@@ -61,16 +61,20 @@ pub fn asyncapi(descriptor: &ServiceDescriptor) -> Value {
     }
 
     let info = super::info(descriptor);
+    let mut components = json!({
+        "messages": messages,
+        "schemas": schemas,
+    });
+    if let Some(schemes) = security::asyncapi_schemes(descriptor) {
+        components["securitySchemes"] = schemes;
+    }
     let mut document = json!({
         "asyncapi": "3.0.0",
         "info": info,
         "defaultContentType": "application/json",
         "channels": channels,
         "operations": operations,
-        "components": {
-            "messages": messages,
-            "schemas": schemas,
-        },
+        "components": components,
     });
     rewrite_refs(&mut document, SCHEMAS);
     let problem_ref = format!("{SCHEMAS}{problem}");
@@ -215,6 +219,10 @@ fn describe_request(
             required.push(json!(param.name));
         }
     }
+    if let Some((header, schema)) = security::asyncapi_header(request) {
+        header_props.insert(header.clone(), schema);
+        required.push(json!(header));
+    }
     if request.body.is_some() {
         header_props.insert(
             "content-type".into(),
@@ -299,6 +307,9 @@ fn describe_request(
             "messages": [{ "$ref": format!("#/channels/{reply_id}/messages/{reply_id}") }],
         }),
     );
+    if let Some(security) = security::asyncapi_operation(request) {
+        operation.insert("security".into(), security);
+    }
     docs_fields(&mut operation, &op.docs);
     operations.insert(name.clone(), Value::Object(operation));
 }

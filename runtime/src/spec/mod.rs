@@ -2,6 +2,7 @@
 
 mod asyncapi;
 mod openapi;
+mod security;
 
 use std::collections::{BTreeMap, BTreeSet};
 

@@ -6,7 +6,7 @@ use crate::descriptor::{
     OperationDescriptor, ParamDescriptor, RequestDescriptor, ServiceDescriptor,
 };
 
-use super::{bound_integer_formats, referenced_definitions, rewrite_refs, summary};
+use super::{bound_integer_formats, referenced_definitions, rewrite_refs, security, summary};
 
 const SCHEMAS: &str = "#/components/schemas/";
 
@@ -23,7 +23,8 @@ pub fn openapi(descriptor: &ServiceDescriptor) -> Value {
         let item = paths
             .entry(request.path.clone())
             .or_insert_with(|| Value::Object(Map::new()));
-        item[request.method.to_ascii_lowercase()] = operation(op, request, &problem_ref);
+        item[request.method.to_ascii_lowercase()] =
+            operation(descriptor, op, request, &problem_ref);
     }
     let paths = Value::Object(paths);
 
@@ -38,6 +39,10 @@ pub fn openapi(descriptor: &ServiceDescriptor) -> Value {
 
     let info = super::info(descriptor);
 
+    let mut components = json!({ "schemas": schemas });
+    if let Some(schemes) = security::openapi_schemes(descriptor) {
+        components["securitySchemes"] = schemes;
+    }
     let mut document = json!({
         "openapi": "3.1.0",
         "info": info,
@@ -45,19 +50,30 @@ pub fn openapi(descriptor: &ServiceDescriptor) -> Value {
         // explicitly for tools that want a server listed.
         "servers": [{ "url": "/" }],
         "paths": paths,
-        "components": { "schemas": schemas },
+        "components": components,
     });
+    if let Some(security) = security::openapi_default(descriptor) {
+        document["security"] = security;
+    }
     rewrite_refs(&mut document, SCHEMAS);
     bound_integer_formats(&mut document);
     document
 }
 
-fn operation(op: &OperationDescriptor, request: &RequestDescriptor, problem: &Value) -> Value {
+fn operation(
+    descriptor: &ServiceDescriptor,
+    op: &OperationDescriptor,
+    request: &RequestDescriptor,
+    problem: &Value,
+) -> Value {
     let mut operation = Map::new();
     operation.insert("operationId".into(), json!(op.name));
     if let Some(docs) = &op.docs {
         operation.insert("summary".into(), json!(summary(docs)));
         operation.insert("description".into(), json!(docs));
+    }
+    if let Some(security) = security::openapi_operation(descriptor, request, true) {
+        operation.insert("security".into(), security);
     }
 
     let mut parameters = Vec::new();
@@ -166,6 +182,9 @@ fn operation(op: &OperationDescriptor, request: &RequestDescriptor, problem: &Va
         responses
             .entry(status.to_string())
             .or_insert_with(|| problem_response(description));
+    }
+    for (status, response) in security::openapi_responses(request, problem) {
+        responses.entry(status.to_string()).or_insert(response);
     }
     responses.insert(
         "default".to_owned(),

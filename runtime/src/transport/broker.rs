@@ -113,6 +113,18 @@ impl<B: Broker> Transport for BrokerTransport<B> {
             .header(STATUS)
             .and_then(|s| s.parse::<u16>().ok())
             .ok_or_else(|| protocol("the reply has no valid `accord-status` header".to_owned()))?;
+        let mut headers = HeaderMap::new();
+        for (name, value) in &reply.headers {
+            if matches!(name.as_str(), STATUS | CORRELATION_ID | "content-type") {
+                continue;
+            }
+            if let (Ok(name), Ok(value)) = (
+                HeaderName::try_from(name.as_str()),
+                HeaderValue::try_from(value.as_str()),
+            ) {
+                headers.append(name, value);
+            }
+        }
         Ok(Reply {
             status,
             content_type: reply
@@ -120,6 +132,7 @@ impl<B: Broker> Transport for BrokerTransport<B> {
                 .and_then(|ct| HeaderValue::from_str(ct).ok()),
             body: reply.payload,
             retry_after: None,
+            headers: (!headers.is_empty()).then(|| Box::new(headers)),
         })
     }
 }
@@ -224,6 +237,11 @@ async fn send_reply<R: PendingRequest>(request: R, reply: Reply, correlation: Op
 
 fn reply_message(reply: Reply, correlation: Option<String>) -> Message {
     let mut headers = Headers::new();
+    for (name, value) in reply.headers.iter().flat_map(|h| h.iter()) {
+        if let Ok(value) = value.to_str() {
+            headers.insert(name.as_str().to_owned(), value.to_owned());
+        }
+    }
     headers.insert(STATUS.to_owned(), reply.status.to_string());
     if let Some(ct) = reply.content_type.as_ref().and_then(|ct| ct.to_str().ok()) {
         headers.insert("content-type".to_owned(), ct.to_owned());

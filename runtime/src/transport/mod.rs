@@ -7,6 +7,7 @@
 //! transport behaves the same to the caller.
 
 pub mod broker;
+mod credentials;
 mod http;
 mod in_process;
 
@@ -23,6 +24,7 @@ pub use self::http::{
     HttpTransport, HttpTransportBuilder, HttpTransportError, InvalidBaseUrl,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_POOL_MAX_IDLE_PER_HOST,
 };
+pub use credentials::Credentials;
 pub use in_process::InProcess;
 
 /// Carries request calls to a server.
@@ -52,11 +54,13 @@ pub enum TransportError {
 /// The default per-call timeout of a client.
 pub const DEFAULT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// What every generated client holds: a transport and a per-call timeout.
+/// What every generated client holds: a transport, a per-call timeout and
+/// the credentials it presents.
 #[derive(Debug, Clone)]
 pub struct ClientCore<T> {
     transport: T,
     timeout: Duration,
+    credentials: Option<Credentials>,
 }
 
 impl<T: Transport> ClientCore<T> {
@@ -65,7 +69,13 @@ impl<T: Transport> ClientCore<T> {
         ClientCore {
             transport,
             timeout: DEFAULT_TIMEOUT,
+            credentials: None,
         }
+    }
+
+    /// Sets the credentials sent to the requests that require one.
+    pub fn set_credentials(&mut self, credentials: Credentials) {
+        self.credentials = Some(credentials);
     }
 
     /// The transport.
@@ -118,6 +128,17 @@ impl<T: Transport> ClientCore<T> {
             call.headers_mut().insert(crate::trace::TRACEPARENT, value);
         }
         let exchange = async {
+            if let (Some(credential), Some(credentials)) = (route.credential, &self.credentials) {
+                // Asked inside the call's timeout: a provider that hangs
+                // fails the call as a timeout, not forever.
+                match credentials.header(credential).await {
+                    Ok(Some((name, value))) => {
+                        call.headers_mut().insert(name, value);
+                    }
+                    Ok(None) => {}
+                    Err(error) => return Err(CallError::Credential(error)),
+                }
+            }
             if !route.idempotent {
                 return self.attempt(route, call, deadline, timeout).await;
             }

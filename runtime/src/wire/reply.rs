@@ -11,7 +11,7 @@
 use std::time::Duration;
 
 use bytes::Bytes;
-use http::header::HeaderValue;
+use http::header::{HeaderMap, HeaderValue};
 use serde::de::DeserializeOwned;
 use serde::Serialize;
 
@@ -33,9 +33,26 @@ pub struct Reply {
     /// `None` when it did not say. A client reads it into the
     /// [`RetryClass`](crate::error::RetryClass) of the failed call.
     pub retry_after: Option<Duration>,
+    /// Headers of the reply beyond its content type, such as the
+    /// `WWW-Authenticate` challenge of a 401: a server sends them on every
+    /// transport (as HTTP headers, or as a broker reply's headers), and a
+    /// client receives them here. `None` when there are none, as for most
+    /// replies, so a reply stays small; [`Reply::header`] reads one and
+    /// [`Reply::headers_mut`] adds them.
+    pub headers: Option<Box<HeaderMap>>,
 }
 
 impl Reply {
+    /// The value of the reply header `name`, if it has one.
+    pub fn header(&self, name: &str) -> Option<&HeaderValue> {
+        self.headers.as_ref()?.get(name)
+    }
+
+    /// The reply's headers beyond its content type, to add to.
+    pub fn headers_mut(&mut self) -> &mut HeaderMap {
+        self.headers.get_or_insert_with(Box::default)
+    }
+
     /// A reply with no body.
     pub fn empty(status: u16) -> Self {
         Reply {
@@ -43,6 +60,7 @@ impl Reply {
             content_type: None,
             body: Bytes::new(),
             retry_after: None,
+            headers: None,
         }
     }
 
@@ -53,6 +71,7 @@ impl Reply {
             content_type: Some(PROBLEM_JSON),
             body: Bytes::from(serde_json::to_vec(problem).expect("a problem always serializes")),
             retry_after: None,
+            headers: None,
         }
     }
 
@@ -76,6 +95,7 @@ impl Reply {
                 content_type: Some(JSON),
                 body: Bytes::from(body),
                 retry_after: None,
+                headers: None,
             },
             Err(e) => {
                 tracing::error!(error = %e, "the reply value could not be serialized");
@@ -234,6 +254,7 @@ mod tests {
         path: "/place",
         segments: &[],
         status: 201,
+        credential: None,
         idempotent: false,
     };
 
@@ -333,6 +354,7 @@ mod tests {
             content_type: Some(HeaderValue::from_static("text/plain")),
             body: Bytes::from_static(b"busy"),
             retry_after: Some(Duration::from_secs(5)),
+            headers: None,
         };
         let error = protocol_error(reply.decode::<u32, ShopError>(&PLACE));
         assert_eq!(error.retry_after, Some(Duration::from_secs(5)));

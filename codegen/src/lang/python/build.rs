@@ -150,6 +150,13 @@ pub fn build(service: &view::ServiceView) -> PythonView {
         .chain(aliases.iter().map(|a| a.name.clone()))
         .chain(errors.iter().map(|e| e.exception.clone()))
         .chain(names.exported())
+        .chain(
+            service
+                .service
+                .auth
+                .is_some()
+                .then(|| names.credential.clone()),
+        )
         .collect();
     // Constants, then classes, then the rest, as ruff (RUF022) sorts `__all__`.
     exports.sort_by(|a, b| export_order(a).cmp(&export_order(b)));
@@ -215,6 +222,10 @@ pub fn build(service: &view::ServiceView) -> PythonView {
             summary: info.summary.clone(),
             package: info.package.clone(),
             rust_path: info.rust_path.clone(),
+            auth: info.auth.as_ref().map(|auth| AuthView {
+                bearer: auth.bearer,
+                api_key_header: auth.api_key_header.clone(),
+            }),
         },
         package,
         module_doc,
@@ -387,6 +398,7 @@ fn request_view(
         returns,
         response_adapter,
         error,
+        credential: request.auth.as_ref().map(|a| a.scheme.to_owned()),
     }
 }
 
@@ -451,13 +463,16 @@ fn client_names(service: &str, types: &BTreeMap<String, String>) -> ClientNames 
         event_payloads: pick("EVENT_PAYLOADS"),
         default_timeout: pick("DEFAULT_TIMEOUT"),
         default_reply_limit: pick("DEFAULT_REPLY_LIMIT"),
+        credential: pick("Credential"),
     }
 }
 
 impl ClientNames {
     /// Every name, for the mapper to keep clear of.
     fn all(&self) -> Vec<String> {
-        self.exported()
+        let mut all = self.exported();
+        all.push(self.credential.clone());
+        all
     }
 
     /// The names the module exports.

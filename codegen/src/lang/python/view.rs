@@ -69,6 +69,18 @@ pub struct ServiceInfo {
     pub package: String,
     /// The Rust path of the service.
     pub rust_path: String,
+    /// The credentials the client takes; `None` when no request requires one.
+    pub auth: Option<AuthView>,
+}
+
+/// The credentials a client takes.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthView {
+    /// Whether some request takes a bearer token (the client's `token`).
+    pub bearer: bool,
+    /// The header of the API key (the client's `api_key`), when some
+    /// request takes one.
+    pub api_key_header: Option<String>,
 }
 
 /// The Python package.
@@ -116,6 +128,9 @@ pub struct ClientNames {
     pub default_timeout: String,
     /// `DEFAULT_REPLY_LIMIT`.
     pub default_reply_limit: String,
+    /// `Credential`: a token or API key, or a function returning one
+    /// (declared and exported only when a request requires one).
+    pub credential: String,
 }
 
 /// A model class.
@@ -214,6 +229,9 @@ pub struct RequestView {
     pub response_adapter: Option<String>,
     /// The typed error.
     pub error: Option<RequestErrorView>,
+    /// `bearer` or `api_key`: the credential the request sends; `None`
+    /// for a public request.
+    pub credential: Option<String>,
 }
 
 /// A parameter of a request method.

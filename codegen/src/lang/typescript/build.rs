@@ -112,6 +112,8 @@ pub fn build(service: &view::ServiceView, client_file: &str) -> ServiceView {
                     })
                     .collect(),
             }),
+            credential: request.auth.as_ref().map(|a| a.scheme.to_owned()),
+            credential_header: request.auth.as_ref().map(|a| a.header.clone()),
         })
         .map(with_arguments)
         .collect();
@@ -146,6 +148,10 @@ pub fn build(service: &view::ServiceView, client_file: &str) -> ServiceView {
             summary: service.service.summary.clone(),
             package: service.service.package.clone(),
             rust_path: service.service.rust_path.clone(),
+            auth: service.service.auth.as_ref().map(|auth| AuthView {
+                bearer: auth.bearer,
+                api_key_header: auth.api_key_header.clone(),
+            }),
         },
         requests,
         events,
@@ -222,9 +228,13 @@ fn type_view(renderer: &TypeRenderer, def: &view::TypeDef) -> TypeView {
 /// the trailing ones that may be left out optional, and names the path
 /// segments' arguments.
 fn with_arguments(mut request: RequestView) -> RequestView {
-    // The request functions' own parameters keep their names.
+    // The request functions' own parameters keep their names, and the
+    // client's method calls the function of its own name, which an
+    // argument of that name would shadow.
+    let function = request.function.clone();
     let rename = |argument: &mut ArgumentView| {
-        if matches!(argument.ident.as_str(), "connection" | "options") {
+        if matches!(argument.ident.as_str(), "connection" | "options") || argument.ident == function
+        {
             argument.ident.push('_');
         }
     };
@@ -312,6 +322,7 @@ fn client_names(service: &str, types: &[TypeView], requests: &[RequestView]) -> 
         encode_query: pick("encodeQuery"),
         topics: pick("topics"),
         events: pick(&format!("{}Events", pascal.trim_start_matches('_'))),
+        credential: pick("Credential"),
     }
 }
 

@@ -42,6 +42,19 @@ pub struct ServiceInfo {
     pub package: String,
     /// The Rust path of the service's marker type.
     pub rust_path: String,
+    /// The credentials the connection takes; `null` when no request
+    /// requires one.
+    pub auth: Option<AuthView>,
+}
+
+/// The credentials a connection takes.
+#[derive(Debug, Clone, Serialize)]
+pub struct AuthView {
+    /// Whether some request takes a bearer token (the connection's `token`).
+    pub bearer: bool,
+    /// The header of the API key (the connection's `apiKey`), when some
+    /// request takes one.
+    pub api_key_header: Option<String>,
 }
 
 /// A request operation.
@@ -81,6 +94,11 @@ pub struct RequestView {
     pub returns: String,
     /// The typed service error.
     pub error: Option<ErrorView>,
+    /// The credential the request sends: `bearer` (the connection's
+    /// `token`) or `api_key` (its `apiKey`); `null` for a public request.
+    pub credential: Option<String>,
+    /// The header the credential travels in.
+    pub credential_header: Option<String>,
 }
 
 /// A literal piece of a path, or a parameter.
@@ -281,6 +299,9 @@ pub struct ClientNames {
     pub topics: String,
     /// `<Service>Events`: the payload type of each event, by topic.
     pub events: String,
+    /// `Credential`: a token or API key, or a function returning one
+    /// (declared only when a request requires one).
+    pub credential: String,
 }
 
 /// The published files, relative to the service folder.

@@ -240,11 +240,14 @@ impl Transport for HttpTransport {
                 )))
             }
         };
+        let mut headers = parts.headers;
+        let content_type = headers.remove(CONTENT_TYPE);
         Ok(Reply {
             status: parts.status.as_u16(),
-            content_type: parts.headers.get(CONTENT_TYPE).cloned(),
+            content_type,
             body,
             retry_after,
+            headers: (!headers.is_empty()).then(|| Box::new(headers)),
         })
     }
 }
@@ -310,6 +313,7 @@ mod tests {
             path: "/files/{dir}/{name}",
             segments: &SEGMENTS,
             status: 200,
+            credential: None,
             idempotent: true,
         };
         let transport = HttpTransport::new("http://127.0.0.1:1/api").unwrap();
