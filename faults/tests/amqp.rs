@@ -22,7 +22,7 @@ use tokio::time::Instant;
 
 use accord::broker::amqp::{AmqpBroker, AmqpOptions};
 use accord::broker::{
-    Broker, Delivery, Message, SubscribeOptions, Subscription, DEAD_LETTER_ATTEMPTS,
+    Delivery, Message, Publish, Subscribe, SubscribeOptions, Subscription, DEAD_LETTER_ATTEMPTS,
     DEAD_LETTER_GROUP, DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
 };
 use accord::events::{Backoff, MemoryDedupe};

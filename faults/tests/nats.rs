@@ -25,7 +25,7 @@ use tokio::time::Instant;
 
 use accord::broker::nats::NatsBroker;
 use accord::broker::{
-    Broker, Delivery, Message, SubscribeOptions, Subscription, DEAD_LETTER_ATTEMPTS,
+    Delivery, Message, Publish, Subscribe, SubscribeOptions, Subscription, DEAD_LETTER_ATTEMPTS,
     DEAD_LETTER_GROUP, DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
 };
 use accord::events::{envelope, Backoff, MemoryDedupe, SubscriberStats};

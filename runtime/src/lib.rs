@@ -52,7 +52,7 @@ pub mod transport;
 pub mod wire;
 
 pub use accord_macros::{service, Query, Scalar, ServiceError};
-pub use broker::{Broker, MemoryBroker};
+pub use broker::{Broker, ConsumeEvents, MemoryBroker, Publish, RequestReply, Subscribe};
 pub use descriptor::ServiceDescriptor;
 pub use dispatch::Dispatcher;
 pub use error::{CallError, FieldError, Location, NoError, Problem, ProtocolError, ServiceError};
@@ -80,7 +80,7 @@ pub mod prelude {
 /// Items generated code refers to. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::broker::{Broker, BrokerError};
+    pub use crate::broker::{BrokerError, ConsumeEvents, Publish};
     pub use crate::descriptor::{DescriptorBuilder, RequestSpec, ServiceDescriptor};
     pub use crate::dispatch::{handler, Dispatcher, Handler};
     pub use crate::error::{CallError, ErrorVariantInfo, NoError, ServiceError};

@@ -111,7 +111,9 @@ use tokio::time::Instant;
 use super::limits::{
     cap_text, MessagePart, TooLarge, DEAD_LETTER_HEADROOM, DEFAULT_MAX_HEADER_BYTES,
 };
-use super::{Broker, BrokerError, Capabilities, Message, SubscribeOptions};
+use super::{
+    BrokerError, Capabilities, Message, Publish, RequestReply, Subscribe, SubscribeOptions,
+};
 
 pub use lapin;
 pub use names::{AmqpNames, MAX_RETRY_BUCKET, MIN_RETRY_BUCKET};
@@ -983,17 +985,7 @@ fn declare_error(what: &str, name: &str, error: lapin::Error) -> BrokerError {
     }
 }
 
-impl Broker for AmqpBroker {
-    type Subscription = AmqpSubscription;
-    type Responder = AmqpResponder;
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            per_key_order: false,
-            dedupes_publishes: false,
-        }
-    }
-
+impl Publish for AmqpBroker {
     async fn publish(&self, message: Message) -> Result<(), BrokerError> {
         let properties = codec::encode(
             &message,
@@ -1011,6 +1003,17 @@ impl Broker for AmqpBroker {
         )
         .await
         .map(drop)
+    }
+}
+
+impl Subscribe for AmqpBroker {
+    type Subscription = AmqpSubscription;
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            per_key_order: false,
+            dedupes_publishes: false,
+        }
     }
 
     async fn subscribe(&self, options: SubscribeOptions) -> Result<AmqpSubscription, BrokerError> {
@@ -1032,6 +1035,10 @@ impl Broker for AmqpBroker {
         };
         subscription::open(self.clone(), name, role, &options).await
     }
+}
+
+impl RequestReply for AmqpBroker {
+    type Responder = AmqpResponder;
 
     async fn request(&self, message: Message, timeout: Duration) -> Result<Message, BrokerError> {
         self.check_open()?;
@@ -1052,7 +1059,7 @@ mod tests {
     //! behaviour every backend shares is checked by the conformance suite.
 
     use super::*;
-    use crate::broker::{Delivery, Subscription};
+    use crate::broker::{Delivery, Retry, Subscription};
     use lapin::options::BasicGetOptions;
 
     /// Runs `test` on a broker under a prefix of its own and deletes what

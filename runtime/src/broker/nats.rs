@@ -22,7 +22,7 @@
 //!   named after the group.
 //!
 //! Settling maps onto JetStream acks: [`ack`](crate::broker::Delivery::ack) is `+ACK`,
-//! [`retry`](crate::broker::Delivery::retry) a `-NAK` with the delay, a delivery dropped
+//! [`retry`](crate::broker::Retry::retry) a `-NAK` with the delay, a delivery dropped
 //! unsettled a `-NAK` without delay, [`dead_letter`](crate::broker::Delivery::dead_letter)
 //! a publish to the dead letters (awaiting its publish ack) followed by
 //! `+TERM`. [`attempt`](crate::broker::Delivery::attempt) is JetStream's delivery count.
@@ -77,8 +77,9 @@ use self::provision::{ConsumerSpec, StreamRef, StreamSettings};
 use self::subscription::{Reading, Source};
 use super::limits::{dead_letter_reason, TooLarge, DEFAULT_MAX_HEADER_BYTES};
 use super::{
-    Broker, BrokerError, Capabilities, Message, PendingRequest, Responder, SubscribeOptions,
-    DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP, DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
+    BrokerError, Capabilities, Message, PendingRequest, Publish, RequestReply, Responder,
+    Subscribe, SubscribeOptions, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP, DEAD_LETTER_REASON,
+    DEAD_LETTER_TOPIC,
 };
 
 /// The default prefix of the streams accord declares.
@@ -564,17 +565,7 @@ fn publish_error(what: &str, error: async_nats::jetstream::context::PublishError
     }
 }
 
-impl Broker for NatsBroker {
-    type Subscription = NatsSubscription;
-    type Responder = NatsResponder;
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            per_key_order: false,
-            dedupes_publishes: self.inner.options.publish_dedupe,
-        }
-    }
-
+impl Publish for NatsBroker {
     async fn publish(&self, message: Message) -> Result<(), BrokerError> {
         if self.publish_once(&message).await? {
             return Ok(());
@@ -588,6 +579,17 @@ impl Broker for NatsBroker {
                 "no JetStream stream captures `{}`",
                 message.topic
             )))
+        }
+    }
+}
+
+impl Subscribe for NatsBroker {
+    type Subscription = NatsSubscription;
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            per_key_order: false,
+            dedupes_publishes: self.inner.options.publish_dedupe,
         }
     }
 
@@ -629,6 +631,10 @@ impl Broker for NatsBroker {
             Reading::DeadLetters,
         ))
     }
+}
+
+impl RequestReply for NatsBroker {
+    type Responder = NatsResponder;
 
     async fn request(&self, message: Message, timeout: Duration) -> Result<Message, BrokerError> {
         names::check_subject_length(&message.topic)?;

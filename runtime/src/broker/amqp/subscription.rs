@@ -34,7 +34,7 @@ use super::codec::{self, Copy};
 use super::{backoff, lapin_error, open_channel, short, AmqpBroker, Routed};
 use crate::broker::limits::{cap_text, dead_letter_reason, MAX_REASON_BYTES};
 use crate::broker::{
-    BrokerError, Delivery, Message, SubscribeOptions, Subscription, DEAD_LETTER_ATTEMPTS,
+    BrokerError, Delivery, Message, Retry, SubscribeOptions, Subscription, DEAD_LETTER_ATTEMPTS,
     DEAD_LETTER_GROUP, DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
 };
 
@@ -541,6 +541,12 @@ impl Delivery for AmqpDelivery {
         self.unsettled.ack().await
     }
 
+    async fn dead_letter(self, reason: &str) -> Result<(), BrokerError> {
+        self.dead_letter_or_retry(reason, Duration::ZERO).await
+    }
+}
+
+impl Retry for AmqpDelivery {
     async fn retry(self, delay: Duration) -> Result<(), BrokerError> {
         if !self.take().await {
             return Ok(());
@@ -550,10 +556,6 @@ impl Delivery for AmqpDelivery {
             return Err(Unsettled::channel_lost());
         }
         unsettled.retry(delay).await
-    }
-
-    async fn dead_letter(self, reason: &str) -> Result<(), BrokerError> {
-        self.dead_letter_or_retry(reason, Duration::ZERO).await
     }
 
     async fn dead_letter_or_retry(

@@ -23,7 +23,7 @@ use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 use super::headers;
 use super::provision::{self, ConsumerSpec};
 use super::NatsBroker;
-use crate::broker::{BrokerError, Delivery, Message, Subscription, DEAD_LETTER_TOPIC};
+use crate::broker::{BrokerError, Delivery, Message, Retry, Subscription, DEAD_LETTER_TOPIC};
 
 /// How long a pull request waits for messages when each of the member's
 /// consumers can hold a request open at once.
@@ -395,12 +395,14 @@ impl Delivery for NatsDelivery {
         self.settle(AckKind::Ack).await
     }
 
-    async fn retry(self, delay: Duration) -> Result<(), BrokerError> {
-        self.settle(nak(delay)).await
-    }
-
     async fn dead_letter(self, reason: &str) -> Result<(), BrokerError> {
         self.dead_letter_or_retry(reason, Duration::ZERO).await
+    }
+}
+
+impl Retry for NatsDelivery {
+    async fn retry(self, delay: Duration) -> Result<(), BrokerError> {
+        self.settle(nak(delay)).await
     }
 
     async fn dead_letter_or_retry(
