@@ -5,7 +5,7 @@
 //!
 //! | capability | trait | used by |
 //! |---|---|---|
-//! | publish with confirm | [`Publish`] | generated publishers, [`EventPublisher`](crate::EventPublisher) |
+//! | publish with confirm | [`Publish`] | generated publishers, [`EventPublisher`](crate::events::EventPublisher) |
 //! | subscribe with durable groups and dead letters | [`Subscribe`] | conformance checks, custom consumers |
 //! | delayed retry of a delivery | [`Retry`] on its deliveries | [`Subscriber`](crate::Subscriber), generated subscribers ([`ConsumeEvents`]) |
 //! | request/reply | [`RequestReply`] | [`BrokerTransport`](crate::transport::broker::BrokerTransport), [`serve_requests`](crate::transport::broker::serve_requests) |

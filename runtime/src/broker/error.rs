@@ -13,7 +13,7 @@ pub enum BrokerError {
     /// The broker did not accept a publish, or refused an operation.
     Rejected(String),
     /// The message, or a part of it, is over a size limit of the broker
-    /// (or of accord, see [`limits`]); it was not sent, and the connection
+    /// (or of accord, see [`limits`](super::limits)); it was not sent, and the connection
     /// is still usable.
     TooLarge(Box<TooLarge>),
     /// No reply within the timeout.

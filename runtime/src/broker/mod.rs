@@ -38,6 +38,7 @@ pub mod memory;
 mod message;
 #[cfg(feature = "nats")]
 pub mod nats;
+mod reconnect;
 
 pub use capability::{
     Broker, Capabilities, ConsumeEvents, Delivery, PendingRequest, Publish, RequestReply,

@@ -1,6 +1,6 @@
 //! The in-process broker: what examples and tests use first.
 //!
-//! It keeps the full at-least-once model of [`Broker`]: durable groups,
+//! It keeps the full at-least-once model of [`Broker`](super::Broker): durable groups,
 //! competing members, unsettled deliveries released on drop or after
 //! `ack_wait`, retries after a delay, dead letters with their reason.
 //! Messages with the same key reach a group one at a time and in publish
