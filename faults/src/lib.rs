@@ -40,9 +40,9 @@ macro_rules! for_each_scenario {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn poison_events_end_in_the_dead_letters_with_their_reasons() {
             $crate::scenarios::poison_events_end_in_the_dead_letters_with_their_reasons::<
-                                $backend,
-                            >()
-                            .await;
+                                                $backend,
+                                            >()
+                                            .await;
         }
     };
 }

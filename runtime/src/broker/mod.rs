@@ -38,6 +38,7 @@ pub mod memory;
 mod message;
 #[cfg(feature = "nats")]
 pub mod nats;
+#[cfg(any(feature = "nats", feature = "amqp", test))]
 mod reconnect;
 
 pub use capability::{

@@ -9,8 +9,10 @@
 
 use std::time::Duration;
 
+#[cfg(any(feature = "amqp", test))]
 use tokio::sync::watch;
 
+#[cfg(any(feature = "amqp", test))]
 use super::BrokerError;
 
 /// The first delay after a failure.
@@ -26,6 +28,7 @@ pub(crate) fn backoff(failures: u32, max: Duration) -> Duration {
 }
 
 /// What to do after one start attempt.
+#[cfg(any(feature = "amqp", test))]
 #[derive(Debug)]
 pub(crate) enum Next<T> {
     /// It started: use this.
@@ -37,6 +40,7 @@ pub(crate) enum Next<T> {
 }
 
 /// Counts the failed start attempts of one consumer, responder or link.
+#[cfg(any(feature = "amqp", test))]
 #[derive(Debug)]
 pub(crate) struct Restarts {
     failures: u32,
@@ -44,6 +48,7 @@ pub(crate) struct Restarts {
     what: String,
 }
 
+#[cfg(any(feature = "amqp", test))]
 impl Restarts {
     /// Restarts of `what` (named in the log lines), the delay capped at
     /// `max_delay`.
