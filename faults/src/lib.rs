@@ -20,29 +20,27 @@ pub use backend::{FaultBackend, Timing};
 /// ```text
 /// accord_faults::for_each_scenario!(accord_faults::nats_server::NatsServer);
 /// ```
+// rustfmt reflows the long turbofish calls differently on every run.
+#[rustfmt::skip]
 #[macro_export]
 macro_rules! for_each_scenario {
     ($backend:ty) => {
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn broker_killed_mid_stream_loses_no_confirmed_event() {
-            $crate::scenarios::broker_killed_mid_stream_loses_no_confirmed_event::<$backend>()
-                .await;
+            use $crate::scenarios::broker_killed_mid_stream_loses_no_confirmed_event as run;
+            run::<$backend>().await;
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn killed_subscriber_process_hands_its_events_to_another_member() {
-            $crate::scenarios::killed_subscriber_process_hands_its_events_to_another_member::<
-                $backend,
-            >(env!("CARGO_BIN_EXE_fault-worker"))
-            .await;
+            use $crate::scenarios::killed_subscriber_process_hands_its_events_to_another_member as run;
+            run::<$backend>(env!("CARGO_BIN_EXE_fault-worker")).await;
         }
 
         #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
         async fn poison_events_end_in_the_dead_letters_with_their_reasons() {
-            $crate::scenarios::poison_events_end_in_the_dead_letters_with_their_reasons::<
-                                                $backend,
-                                            >()
-                                            .await;
+            use $crate::scenarios::poison_events_end_in_the_dead_letters_with_their_reasons as run;
+            run::<$backend>().await;
         }
     };
 }
