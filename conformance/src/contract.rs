@@ -60,7 +60,7 @@ where
     Fut: std::future::Future<Output = Result<(), E>> + Send + 'static,
     E: std::fmt::Debug,
 {
-    event_handler(Arc::new(f), |f: Arc<F>, probe: Probe| f(probe))
+    event_handler(Arc::new(f), |f: Arc<F>, probe: Probe, _| f(probe))
 }
 
 /// The message a publisher sends for `payload` with event id `id`: what a

@@ -28,6 +28,7 @@ pub const START_TIMEOUT: Duration = Duration::from_secs(20);
 pub struct NatsServer {
     port: u16,
     dir: PathBuf,
+    args: Vec<String>,
     child: Option<Child>,
 }
 
@@ -57,6 +58,12 @@ impl NatsServer {
     /// Starts a server named after `label` on a spare port, with a fresh
     /// store folder, and waits until it accepts connections.
     pub async fn start(label: &str) -> io::Result<NatsServer> {
+        NatsServer::start_with_args(label, Vec::new()).await
+    }
+
+    /// [`start`](NatsServer::start) with more command-line arguments for
+    /// `nats-server` (`--tls`, `--tlscert FILE`, ...).
+    pub async fn start_with_args(label: &str, args: Vec<String>) -> io::Result<NatsServer> {
         static STARTED: AtomicU32 = AtomicU32::new(0);
         let n = STARTED.fetch_add(1, Ordering::Relaxed);
         let dir =
@@ -66,6 +73,7 @@ impl NatsServer {
         let mut server = NatsServer {
             port: free_port()?,
             dir,
+            args,
             child: None,
         };
         server.spawn().await?;
@@ -75,6 +83,11 @@ impl NatsServer {
     /// The URL clients connect to.
     pub fn url(&self) -> String {
         format!("nats://127.0.0.1:{}", self.port)
+    }
+
+    /// The port the server listens on.
+    pub fn port(&self) -> u16 {
+        self.port
     }
 
     /// The process id, while it runs.
@@ -114,6 +127,7 @@ impl NatsServer {
             .arg(&store)
             .arg("-l")
             .arg(&log)
+            .args(&self.args)
             .stdin(Stdio::null())
             .stdout(Stdio::null())
             .stderr(Stdio::null())

@@ -30,6 +30,7 @@ pub struct RabbitNode {
     port: u16,
     dist_port: u16,
     dir: PathBuf,
+    config: String,
 }
 
 /// Whether this machine can start RabbitMQ nodes (`rabbitmq-server` is
@@ -79,6 +80,13 @@ impl RabbitNode {
     /// Starts a node named after `label` on spare ports, with a fresh data
     /// folder, and waits until it accepts connections (about 5-8 s).
     pub async fn start(label: &str) -> io::Result<RabbitNode> {
+        RabbitNode::start_with_config(label, "").await
+    }
+
+    /// [`start`](RabbitNode::start) with more lines for the node's
+    /// `rabbitmq.conf` (an `listeners.ssl.default`, `ssl_options.*`, ...).
+    /// The files it names must be readable by the `rabbitmq` user.
+    pub async fn start_with_config(label: &str, config: &str) -> io::Result<RabbitNode> {
         static STARTED: AtomicU32 = AtomicU32::new(0);
         let n = STARTED.fetch_add(1, Ordering::Relaxed);
         let id = format!("{label}-{}-{n}", std::process::id());
@@ -88,6 +96,7 @@ impl RabbitNode {
             port: free_port()?,
             dist_port: free_port()?,
             dir,
+            config: config.to_owned(),
         };
         node.prepare()?;
         node.launch().await?;
@@ -100,7 +109,10 @@ impl RabbitNode {
         std::fs::write(self.dir.join("enabled_plugins"), "[].\n")?;
         std::fs::write(
             self.dir.join("rabbitmq.conf"),
-            format!("listeners.tcp.1 = 127.0.0.1:{}\n", self.port),
+            format!(
+                "listeners.tcp.1 = 127.0.0.1:{}\n{}\n",
+                self.port, self.config
+            ),
         )?;
         let dir = self.dir.to_string_lossy().into_owned();
         run(

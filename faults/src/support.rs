@@ -40,7 +40,7 @@ where
     F: Fn(String) -> Fut + Send + Sync + 'static,
     Fut: std::future::Future<Output = Result<(), String>> + Send + 'static,
 {
-    let handler = event_handler(Arc::new(f), |f: Arc<F>, name: String| f(name));
+    let handler = event_handler(Arc::new(f), |f: Arc<F>, name: String, _| f(name));
     EventHandlers::new("faults", vec![(route(topic), handler)])
 }
 

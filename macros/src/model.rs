@@ -29,9 +29,25 @@ pub struct Operation {
     /// Attributes other than ours, passed on to the generated trait methods.
     pub attrs: Vec<Attribute>,
     pub kind: OpKind,
+    /// The wire arguments, in order; the context argument is not one.
     pub args: Vec<Arg>,
+    /// The `&accord::Context` argument, if the method declares one.
+    pub context: Option<ContextArg>,
     pub output: Output,
     pub sig_span: Span,
+}
+
+/// An argument of type `&Context` (or `Context`): the call's context,
+/// passed to the server's method and kept off the wire.
+pub struct ContextArg {
+    pub ident: Ident,
+    /// The type as written (`&accord::Context`), for the server trait.
+    pub ty: Type,
+    /// The `Context` type itself, for the check that it is accord's.
+    pub inner: Type,
+    pub by_ref: bool,
+    /// How many wire arguments come before it.
+    pub position: usize,
 }
 
 pub enum OpKind {

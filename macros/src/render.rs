@@ -8,7 +8,7 @@
 //! `#![no_implicit_prelude]` and with `accord` renamed.
 
 use proc_macro2::{Ident, Span, TokenStream};
-use quote::{format_ident, quote};
+use quote::{format_ident, quote, quote_spanned};
 
 use crate::model::{Binding, Event, OpKind, Operation, Output, Request, Service};
 use crate::path::Seg;
@@ -177,15 +177,56 @@ pub fn render_service(service: &Service) -> TokenStream {
     }
 }
 
-fn arg_list(op: &Operation) -> Vec<TokenStream> {
-    op.args
+/// The parameters of the server's (or subscriber's) method: the wire
+/// arguments with the context argument where the contract put it.
+pub fn arg_list(op: &Operation) -> Vec<TokenStream> {
+    let mut args: Vec<TokenStream> = op
+        .args
         .iter()
         .map(|arg| {
             let ident = &arg.ident;
             let ty = &arg.ty;
             quote!(#ident: #ty)
         })
-        .collect()
+        .collect();
+    if let Some(context) = &op.context {
+        let ident = &context.ident;
+        let ty = &context.ty;
+        args.insert(context.position, quote!(#ident: #ty));
+    }
+    args
+}
+
+/// The local holding the call's context in generated handlers.
+pub fn context_local() -> Ident {
+    Ident::new("__accord_context", Span::mixed_site())
+}
+
+/// The arguments a generated handler passes to the server's method: the
+/// decoded wire arguments, and the context where the contract put it.
+pub fn call_args(p: &TokenStream, op: &Operation) -> Vec<TokenStream> {
+    let mut args: Vec<TokenStream> = op
+        .args
+        .iter()
+        .map(|arg| {
+            let ident = &arg.ident;
+            quote!(#ident)
+        })
+        .collect();
+    if let Some(context) = &op.context {
+        let local = context_local();
+        let inner = &context.inner;
+        // Through `IsContext`, at the type's span: a type of the user's own
+        // named `Context` is reported there, once, with what to do.
+        let span = syn::spanned::Spanned::span(inner);
+        let arg = if context.by_ref {
+            quote_spanned!(span=> <#inner as #p::IsContext>::context_ref(&#local))
+        } else {
+            quote_spanned!(span=> <#inner as #p::IsContext>::context_owned(&#local))
+        };
+        args.insert(context.position, arg);
+    }
+    args
 }
 
 fn return_type(op: &Operation) -> TokenStream {
@@ -276,6 +317,11 @@ fn render_handler(
         Output::Result(_, e) => quote!(#p::Reply::from_result::<_, #e>(result, #status)),
         Output::Plain(_) | Output::Unit => quote!(#p::Reply::success(&result, #status)),
     };
+    let args = call_args(p, op);
+    let context = op.context.as_ref().map(|_| {
+        let local = context_local();
+        quote!(let #local = ::core::clone::Clone::clone(#p::Call::context(&call));)
+    });
     quote! {
         #p::handler(::core::clone::Clone::clone(&server), |server: #p::Arc<S>, call: #p::Call| async move {
             #(#decodes)*
@@ -286,7 +332,8 @@ fn render_handler(
                     return #p::Reply::problem(&rejection.into_problem());
                 }
             };
-            let result = <S as #server>::#ident(&server, #(#names),*).await;
+            #context
+            let result = <S as #server>::#ident(&server, #(#args),*).await;
             #encode
         })
     }

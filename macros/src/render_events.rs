@@ -32,11 +32,7 @@ pub fn render_event_items(p: &TokenStream, service: &Service) -> TokenStream {
     let methods = events.iter().map(|(op, _)| {
         let attrs = &op.attrs;
         let ident = &op.ident;
-        let args = op.args.iter().map(|arg| {
-            let name = &arg.ident;
-            let ty = &arg.ty;
-            quote!(#name: #ty)
-        });
+        let args = crate::render::arg_list(op);
         let ret = match &op.output {
             Output::Result(t, e) => quote!(::core::result::Result<#t, #e>),
             _ => quote!(()),
@@ -109,17 +105,20 @@ pub fn render_event_impls(p: &TokenStream, service: &Service) -> TokenStream {
     let handlers = events.iter().enumerate().map(|(index, (op, _))| {
         let ident = &op.ident;
         let ty = op.args.first().map(|a| &a.ty);
+        let payload = op.args.first().map(|a| &a.ident);
+        let args = crate::render::call_args(p, op);
+        let local = crate::render::context_local();
         let call = match &op.output {
-            Output::Result(_, _) => quote!(<S as #subscriber>::#ident(&server, event).await),
+            Output::Result(_, _) => quote!(<S as #subscriber>::#ident(&server, #(#args),*).await),
             _ => quote! {{
-                <S as #subscriber>::#ident(&server, event).await;
+                <S as #subscriber>::#ident(&server, #(#args),*).await;
                 #p::Result::<(), ::core::convert::Infallible>::Ok(())
             }},
         };
         quote! {
             (
                 &EVENT_ROUTES[#index],
-                #p::event_handler(::core::clone::Clone::clone(&server), |server: #p::Arc<S>, event: #ty| async move {
+                #p::event_handler(::core::clone::Clone::clone(&server), |server: #p::Arc<S>, #payload: #ty, #local: #p::Context| async move {
                     #call
                 }),
             )

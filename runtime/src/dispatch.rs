@@ -1,17 +1,34 @@
 //! The dispatch table a generated server builds: one handler per request
 //! method, indexed like the contract's [`Route`]s. Every request transport
 //! (HTTP, in-process, a broker) serves calls through [`Dispatcher::dispatch`],
-//! which adds the tracing span and turns a handler panic into a 500 problem.
+//! which fills in the call's [`Context`] (route, trace, deadline), runs the
+//! interceptors and the handler inside the tracing span, answers a call
+//! past its deadline with a 504 problem, and turns a panic into a 500
+//! problem.
+//!
+//! Interceptors are tower layers over [`CallService`], a
+//! `Service<Call, Response = Reply>`, added with [`Dispatcher::layer`];
+//! because every transport goes through the dispatcher, one layer wraps
+//! HTTP, in-process and broker calls alike. A dispatcher without layers
+//! calls the handler directly, with no boxed service in between.
 
+use std::convert::Infallible;
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
 use std::pin::Pin;
 use std::sync::Arc;
+use std::task::{Context as TaskContext, Poll};
 
+use futures_util::future::{Either, Map};
 use futures_util::FutureExt;
+use tokio::task::futures::TaskLocalFuture;
+use tower::util::BoxCloneSyncService;
+use tower::{Layer, Service, ServiceExt};
 use tracing::Instrument;
 
+use crate::context::Context;
+use crate::deadline;
 use crate::descriptor::ServiceDescriptor;
 use crate::error::Problem;
 use crate::trace::TraceContext;
@@ -24,6 +41,11 @@ pub type BoxFuture<T> = Pin<Box<dyn Future<Output = T> + Send + 'static>>;
 /// the result.
 pub type Handler = Box<dyn Fn(Call) -> BoxFuture<Reply> + Send + Sync>;
 
+/// The service an interceptor wraps: it takes a [`Call`] whose
+/// [`Context`] names the route, and answers with the [`Reply`]. It never
+/// fails; a rejection is a problem reply ([`Reply::problem`]).
+pub type CallService = BoxCloneSyncService<Call, Reply, Infallible>;
+
 /// A service's request handlers, ready to be served by any transport.
 #[derive(Clone)]
 pub struct Dispatcher {
@@ -32,15 +54,17 @@ pub struct Dispatcher {
 
 struct Inner {
     descriptor: &'static ServiceDescriptor,
-    routes: &'static [Route],
-    handlers: Vec<Handler>,
+    endpoint: Endpoint,
+    /// The handlers behind every layer added; `None` without layers.
+    layered: Option<CallService>,
 }
 
 impl fmt::Debug for Dispatcher {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         f.debug_struct("Dispatcher")
             .field("service", &self.inner.descriptor.name)
-            .field("routes", &self.inner.routes.len())
+            .field("routes", &self.inner.endpoint.table.routes.len())
+            .field("layered", &self.inner.layered.is_some())
             .finish()
     }
 }
@@ -60,8 +84,10 @@ impl Dispatcher {
         Dispatcher {
             inner: Arc::new(Inner {
                 descriptor,
-                routes,
-                handlers,
+                endpoint: Endpoint {
+                    table: Arc::new(Table { routes, handlers }),
+                },
+                layered: None,
             }),
         }
     }
@@ -73,17 +99,59 @@ impl Dispatcher {
 
     /// The request routes served, indexed like the handlers.
     pub fn routes(&self) -> &'static [Route] {
-        self.inner.routes
+        self.inner.endpoint.table.routes
     }
 
-    /// Runs the handler of route `index` on `call`. Never fails: bad input,
-    /// service errors and panics all come back as problem replies.
+    /// Wraps every call, on every transport that serves this dispatcher,
+    /// in `layer`: a tower [`Layer`] over a [`CallService`].
+    ///
+    /// The layer's service sees each [`Call`] with its [`Context`] filled
+    /// in (route, headers, deadline, trace) before the handler, and may
+    /// answer it itself (a [`Reply::problem`], say) without calling the
+    /// handler; it sees the handler's [`Reply`] after. Layers added later
+    /// wrap the ones added before, so the last one added runs first. The
+    /// [current context](Context::current) is set while layers run, and is
+    /// the one the layers passed on while the handler runs.
+    ///
+    /// ```text
+    /// let dispatcher = MyOrders::default().into_dispatcher().layer(RequireHeader("x-tenant"));
+    /// ```
+    pub fn layer<L>(self, layer: L) -> Dispatcher
+    where
+        L: Layer<CallService>,
+        L::Service:
+            Service<Call, Response = Reply, Error = Infallible> + Clone + Send + Sync + 'static,
+        <L::Service as Service<Call>>::Future: Send + 'static,
+    {
+        let inner = match Arc::try_unwrap(self.inner) {
+            Ok(inner) => inner,
+            Err(shared) => Inner {
+                descriptor: shared.descriptor,
+                endpoint: shared.endpoint.clone(),
+                layered: shared.layered.clone(),
+            },
+        };
+        let below = inner
+            .layered
+            .unwrap_or_else(|| CallService::new(inner.endpoint.clone()));
+        Dispatcher {
+            inner: Arc::new(Inner {
+                descriptor: inner.descriptor,
+                endpoint: inner.endpoint,
+                layered: Some(CallService::new(layer.layer(below))),
+            }),
+        }
+    }
+
+    /// Runs the handler of route `index` on `call`, behind the layers.
+    /// Never fails: bad input, a passed deadline, service errors and panics
+    /// all come back as problem replies.
     pub fn dispatch(
         &self,
         index: usize,
-        call: Call,
+        mut call: Call,
     ) -> impl Future<Output = Reply> + Send + 'static {
-        let route = &self.inner.routes[index];
+        let route = &self.inner.endpoint.table.routes[index];
         let trace = TraceContext::incoming(
             call.headers()
                 .get(crate::trace::TRACEPARENT)
@@ -97,23 +165,111 @@ impl Dispatcher {
             trace_id = %trace.trace_id_hex(),
             span_id = %trace.span_id_hex(),
         );
-        let handler = trace.scope((self.inner.handlers[index])(call));
+        let context = call.context_mut();
+        context.set_route(route);
+        context.set_trace(trace);
+        let deadline = deadline::receive(context);
+        let at = context.deadline();
+        let run = deadline.map(|()| match &self.inner.layered {
+            None => Either::Left(self.inner.endpoint.run(call)),
+            Some(layered) => {
+                let scope = call.context().clone();
+                let layered = scope.scope(layered.clone().oneshot(call));
+                Either::Right(layered.map(|reply| match reply {
+                    Ok(reply) => reply,
+                    Err(never) => match never {},
+                }))
+            }
+        });
         async move {
-            let reply = match AssertUnwindSafe(handler).catch_unwind().await {
-                Ok(reply) => reply,
-                Err(panic) => {
-                    let message = panic_message(&*panic);
-                    tracing::error!(panic = %message, "handler panicked");
-                    Reply::problem(
-                        &Problem::new(500, "Internal Server Error")
-                            .with_detail("the handler failed unexpectedly"),
-                    )
-                }
+            let reply = match run {
+                Err(refused) => refused,
+                Ok(run) => run_within(at, run).await,
             };
             tracing::Span::current().record("status", reply.status);
             reply
         }
         .instrument(span)
+    }
+}
+
+/// Runs `run` (the handler, or the layers) until `deadline`, turning a
+/// panic into a 500 problem and a passed deadline into a 504 problem.
+async fn run_within(
+    deadline: Option<tokio::time::Instant>,
+    run: impl Future<Output = Reply>,
+) -> Reply {
+    let guarded = AssertUnwindSafe(run).catch_unwind();
+    let outcome = match deadline {
+        None => Ok(guarded.await),
+        Some(at) => tokio::time::timeout_at(at, guarded).await,
+    };
+    match outcome {
+        Ok(Ok(reply)) => reply,
+        Ok(Err(panic)) => {
+            let message = panic_message(&*panic);
+            tracing::error!(panic = %message, "handler panicked");
+            Reply::problem(
+                &Problem::new(500, "Internal Server Error")
+                    .with_detail("the handler failed unexpectedly"),
+            )
+        }
+        Err(_elapsed) => deadline::exceeded_while_running(),
+    }
+}
+
+/// The handlers by route index.
+struct Table {
+    routes: &'static [Route],
+    handlers: Vec<Handler>,
+}
+
+/// The innermost [`CallService`]: runs the handler of the call's route with
+/// the call's context as the current one.
+#[derive(Clone)]
+struct Endpoint {
+    table: Arc<Table>,
+}
+
+type EndpointFuture =
+    Map<TaskLocalFuture<Context, BoxFuture<Reply>>, fn(Reply) -> Result<Reply, Infallible>>;
+
+impl Endpoint {
+    fn run(&self, call: Call) -> TaskLocalFuture<Context, BoxFuture<Reply>> {
+        let context = call.context().clone();
+        let future = match context.route() {
+            Some(route)
+                if self
+                    .table
+                    .routes
+                    .get(route.index)
+                    .is_some_and(|r| std::ptr::eq(r, route)) =>
+            {
+                (self.table.handlers[route.index])(call)
+            }
+            _ => {
+                let problem = Problem::new(500, "Internal Server Error").with_detail(
+                    "an interceptor passed on a call whose context names no route of this service",
+                );
+                Box::pin(std::future::ready(Reply::problem(&problem))) as BoxFuture<Reply>
+            }
+        };
+        context.scope(future)
+    }
+}
+
+impl Service<Call> for Endpoint {
+    type Response = Reply;
+    type Error = Infallible;
+    type Future = EndpointFuture;
+
+    fn poll_ready(&mut self, _cx: &mut TaskContext<'_>) -> Poll<Result<(), Infallible>> {
+        Poll::Ready(Ok(()))
+    }
+
+    fn call(&mut self, call: Call) -> Self::Future {
+        self.run(call)
+            .map(Ok as fn(Reply) -> Result<Reply, Infallible>)
     }
 }
 

@@ -39,6 +39,8 @@
 //! a compile error at the offending type that names the fix.
 
 pub mod broker;
+pub mod context;
+pub mod deadline;
 pub mod descriptor;
 pub mod dispatch;
 pub mod error;
@@ -53,10 +55,11 @@ pub mod wire;
 
 pub use accord_macros::{service, Query, Scalar, ServiceError};
 pub use broker::{Broker, ConsumeEvents, MemoryBroker, Publish, RequestReply, Subscribe};
+pub use context::{Context, EventAttributes};
 pub use descriptor::ServiceDescriptor;
-pub use dispatch::Dispatcher;
+pub use dispatch::{CallService, Dispatcher};
 pub use error::{CallError, FieldError, Location, NoError, Problem, ProtocolError, ServiceError};
-pub use events::{EventId, PublishError, Subscriber, SubscriberHandle};
+pub use events::{EventCall, EventId, EventService, PublishError, Subscriber, SubscriberHandle};
 pub use http::HttpServer;
 pub use params::{Query, Scalar};
 pub use transport::{
@@ -72,7 +75,7 @@ pub trait Service: 'static {
 
 /// What a contract crate needs in scope.
 pub mod prelude {
-    pub use crate::{CallError, Problem, Service, ServiceError};
+    pub use crate::{CallError, Context, Problem, Service, ServiceError};
     pub use schemars::JsonSchema;
     pub use serde::{Deserialize, Serialize};
 }
@@ -81,6 +84,7 @@ pub mod prelude {
 #[doc(hidden)]
 pub mod __private {
     pub use crate::broker::{BrokerError, ConsumeEvents, Publish};
+    pub use crate::context::Context;
     pub use crate::descriptor::{DescriptorBuilder, RequestSpec, ServiceDescriptor};
     pub use crate::dispatch::{handler, Dispatcher, Handler};
     pub use crate::error::{CallError, ErrorVariantInfo, NoError, ServiceError};
@@ -152,6 +156,31 @@ pub mod __private {
 
     /// Fails to compile, at `E`'s span, unless `E` is an event handler error.
     pub const fn assert_event_error<E: EventError>() {}
+
+    /// Implemented only by [`Context`]: an argument whose type is named
+    /// `Context` is the call's context.
+    #[diagnostic::on_unimplemented(
+        message = "`{Self}` is not `accord::Context`",
+        label = "an argument of a type named `Context` is taken for the call's context",
+        note = "write `&accord::Context` to receive the call's context; to carry a type of your own named `Context` on the wire, import it under another name (`use my::Context as MyContext;`)"
+    )]
+    pub trait IsContext: Sized {
+        /// The context, as the argument's type.
+        fn context_ref(context: &Context) -> &Self;
+
+        /// A clone of the context, as the argument's type.
+        fn context_owned(context: &Context) -> Self;
+    }
+
+    impl IsContext for Context {
+        fn context_ref(context: &Context) -> &Self {
+            context
+        }
+
+        fn context_owned(context: &Context) -> Self {
+            context.clone()
+        }
+    }
 
     /// Fails to compile, at `E`'s span, unless `E` is a service error.
     pub const fn assert_service_error<E: ServiceError>() {}

@@ -7,9 +7,10 @@
 //! process that uses them all links one provider, and code elsewhere that
 //! asks rustls for its default finds exactly one to choose.
 //!
-//! The client side is configured on
-//! [`HttpTransportBuilder`](crate::transport::HttpTransportBuilder), the
-//! server side with [`ServerTls`](crate::http::ServerTls).
+//! A client's settings are a [`ClientTls`], taken by
+//! [`HttpTransportBuilder`](crate::transport::HttpTransportBuilder) and by
+//! the NATS and RabbitMQ backends; the server side is
+//! [`ServerTls`](crate::http::ServerTls).
 
 use std::fmt;
 use std::path::Path;
@@ -23,6 +24,9 @@ use rustls::pki_types::{CertificateDer, PrivateKeyDer};
 /// whole ([`HttpTransportBuilder::tls_config`](crate::transport::HttpTransportBuilder::tls_config),
 /// [`ServerTls::from_config`](crate::http::ServerTls::from_config)).
 pub use rustls;
+
+mod client;
+pub use client::ClientTls;
 
 /// The crypto provider every configuration accord builds uses: `ring`.
 pub(crate) fn provider() -> Arc<CryptoProvider> {
@@ -100,6 +104,24 @@ impl fmt::Display for TlsConfigError {
 }
 
 impl std::error::Error for TlsConfigError {}
+
+/// What to do about a TLS failure a broker client reports as text (its
+/// own error types do not carry rustls's): a hint to add to the message,
+/// or nothing.
+#[cfg(any(feature = "nats", feature = "amqp"))]
+pub(crate) fn hint(error: &str) -> &'static str {
+    if error.contains("UnknownIssuer") {
+        " (the server's certificate was not issued by a certificate authority this client trusts: add its CA with ClientTls::ca_pem)"
+    } else if error.contains("BadCertificate") || error.contains("CertificateRequired") {
+        " (the server refused the connection for want of a client certificate it accepts: set one with ClientTls::client_identity_pem)"
+    } else if error.contains("NotValidForName") {
+        " (the server's certificate does not name the host in the URL)"
+    } else if error.contains("Expired") {
+        " (a certificate has expired)"
+    } else {
+        ""
+    }
+}
 
 /// Reads a PEM file, naming it in the error.
 pub(crate) fn read_pem_file(setting: &'static str, path: &Path) -> Result<Vec<u8>, TlsConfigError> {

@@ -46,9 +46,14 @@ impl TraceContext {
         }
     }
 
-    /// The context of the operation being served on this task, if any.
+    /// The context of the operation being served on this task, if any: the
+    /// one in [`scope`](Self::scope), else the trace of the current call
+    /// [`Context`](crate::Context).
     pub fn current() -> Option<Self> {
-        CURRENT.try_with(|c| *c).ok()
+        CURRENT
+            .try_with(|c| *c)
+            .ok()
+            .or_else(|| crate::Context::current().and_then(|c| c.trace()))
     }
 
     /// A child of the current context, or a new root: what an outgoing call

@@ -17,6 +17,7 @@ mod rejection;
 mod reply;
 mod strict;
 mod text;
+mod violations;
 
 use std::borrow::Cow;
 
@@ -26,6 +27,7 @@ use http::Method;
 pub use call::Call;
 pub use rejection::Rejection;
 pub use reply::Reply;
+pub use violations::{MAX_REASON, MAX_VIOLATIONS};
 
 /// `application/json`.
 pub const JSON: HeaderValue = HeaderValue::from_static("application/json");

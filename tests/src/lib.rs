@@ -3,6 +3,8 @@
 //! would never send, and the orders scenarios that run unchanged over every
 //! request transport.
 
+pub mod certs;
+pub mod hops;
 pub mod raw;
 pub mod scenarios;
 

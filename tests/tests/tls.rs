@@ -16,6 +16,7 @@ use std::time::{Duration, Instant};
 use accord::http::{ClientCertificate, ServeOptions, ServerTls};
 use accord::tls::Roots;
 use accord::{CallError, HttpTransport, NoError};
+use accord_tests::certs::Ca;
 use accord_tests::scenarios::pickup_order;
 use accord_tests::within;
 use axum::extract::Request;
@@ -24,84 +25,10 @@ use axum::Router;
 use http::Version;
 use orders_contract::{OrderId, OrdersClient, OrdersServer};
 use orders_server::InMemoryOrders;
-use rcgen::{
-    BasicConstraints, CertificateParams, CertifiedIssuer, DistinguishedName, DnType,
-    ExtendedKeyUsagePurpose, IsCa, KeyPair, KeyUsagePurpose, SanType,
-};
 use tokio::io::{AsyncReadExt, AsyncWriteExt};
 use tokio::net::{TcpListener, TcpStream};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
-
-/// A certificate authority made for one test.
-struct Ca {
-    issuer: CertifiedIssuer<'static, KeyPair>,
-}
-
-/// A certificate chain and its key, as PEM text.
-struct Identity {
-    cert_pem: String,
-    key_pem: String,
-}
-
-impl Ca {
-    fn new(name: &str) -> Ca {
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-        params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.key_usages = vec![
-            KeyUsagePurpose::KeyCertSign,
-            KeyUsagePurpose::CrlSign,
-            KeyUsagePurpose::DigitalSignature,
-        ];
-        let key = KeyPair::generate().expect("a CA key");
-        Ca {
-            issuer: CertifiedIssuer::self_signed(params, key).expect("a CA certificate"),
-        }
-    }
-
-    fn pem(&self) -> String {
-        self.issuer.pem()
-    }
-
-    fn sign(&self, params: CertificateParams) -> Identity {
-        let key = KeyPair::generate().expect("a key");
-        let cert = params.signed_by(&key, &self.issuer).expect("a certificate");
-        Identity {
-            cert_pem: cert.pem(),
-            key_pem: key.serialize_pem(),
-        }
-    }
-
-    /// A server certificate for `localhost` and `127.0.0.1`.
-    fn server(&self) -> Identity {
-        let mut params =
-            CertificateParams::new(vec!["localhost".to_owned(), "127.0.0.1".to_owned()])
-                .expect("server params");
-        params.distinguished_name.push(DnType::CommonName, "orders");
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-        self.sign(params)
-    }
-
-    /// A client certificate whose subject is `CN=<name>,O=accord tests`.
-    fn client(&self, name: &str) -> Identity {
-        let mut params = CertificateParams::new(Vec::<String>::new()).expect("client params");
-        // The most general attribute first, as CAs write them; RFC 4514
-        // text lists them the other way round.
-        params.distinguished_name = DistinguishedName::new();
-        params
-            .distinguished_name
-            .push(DnType::OrganizationName, "accord tests");
-        params.distinguished_name.push(DnType::CommonName, name);
-        params.subject_alt_names = vec![SanType::URI(
-            format!("spiffe://accord.test/{name}")
-                .try_into()
-                .expect("an IA5 URI"),
-        )];
-        params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ClientAuth];
-        self.sign(params)
-    }
-}
 
 /// What the server saw of one request.
 #[derive(Debug, Clone)]
@@ -500,9 +427,7 @@ async fn tls_clients_that_never_finish_the_handshake_are_closed_after_the_header
     .expect("TLS versions")
     .with_root_certificates({
         let mut roots = rustls::RootCertStore::empty();
-        roots
-            .add(ca.issuer.der().clone())
-            .expect("the CA as a root");
+        roots.add(ca.der()).expect("the CA as a root");
         roots
     })
     .with_no_client_auth();

@@ -69,7 +69,7 @@ async fn work<B: ConsumeEvents>(
         operation: "stuck",
         topic: Box::leak(topic.to_owned().into_boxed_str()),
     }));
-    let handler = event_handler(Arc::new(()), |_: Arc<()>, event: String| async move {
+    let handler = event_handler(Arc::new(()), |_: Arc<()>, event: String, _| async move {
         say(&format!("handling {event}"));
         std::future::pending::<Result<(), String>>().await
     });

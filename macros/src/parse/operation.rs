@@ -10,7 +10,7 @@ use syn::{
 use super::kinds::{parse_event, parse_request};
 use super::{doc_string, RESERVED};
 use crate::ctxt::Ctxt;
-use crate::model::{Arg, Binding, OpKind, Operation, Output};
+use crate::model::{Arg, Binding, ContextArg, OpKind, Operation, Output};
 
 pub fn parse_operation(cx: &Ctxt, service: &Ident, f: &TraitItemFn) -> Option<Operation> {
     let ident = f.sig.ident.clone();
@@ -107,6 +107,7 @@ pub fn parse_operation(cx: &Ctxt, service: &Ident, f: &TraitItemFn) -> Option<Op
         ),
     }
     let mut args = Vec::new();
+    let mut context: Option<ContextArg> = None;
     for input in f.sig.inputs.iter() {
         let FnArg::Typed(pat_type) = input else {
             continue;
@@ -121,6 +122,38 @@ pub fn parse_operation(cx: &Ctxt, service: &Ident, f: &TraitItemFn) -> Option<Op
                 continue;
             }
         };
+        if let Some(found) = context_type(&pat_type.ty) {
+            if found.mutable {
+                cx.error_spanned_by(
+                    &pat_type.ty,
+                    "the context is shared with the interceptors and the transport: take `&Context` (or `Context`), not `&mut Context`",
+                );
+            }
+            for attr in &pat_type.attrs {
+                cx.error_spanned_by(
+                    attr,
+                    "the context is not carried on the wire, so it takes no binding attribute: remove this attribute",
+                );
+            }
+            if let Some(first) = &context {
+                cx.error_spanned_by(
+                    &pat_type.ty,
+                    format!(
+                        "`{ident}` already takes the context as `{}`; a method takes at most one context argument",
+                        first.ident
+                    ),
+                );
+                continue;
+            }
+            context = Some(ContextArg {
+                ident: arg_ident,
+                ty: (*pat_type.ty).clone(),
+                inner: found.inner,
+                by_ref: found.by_ref,
+                position: args.len(),
+            });
+            continue;
+        }
         if let Type::Reference(r) = &*pat_type.ty {
             cx.error_spanned_by(
                 r,
@@ -201,8 +234,36 @@ pub fn parse_operation(cx: &Ctxt, service: &Ident, f: &TraitItemFn) -> Option<Op
         attrs,
         kind,
         args,
+        context,
         output,
         sig_span: f.sig.span(),
+    })
+}
+
+/// A type written as `Context`, `&Context` or `&mut Context` (by any path
+/// ending in `Context`): the call's context, recognised by its name. The
+/// generated code checks that it is accord's.
+struct ContextType {
+    inner: Type,
+    by_ref: bool,
+    mutable: bool,
+}
+
+fn context_type(ty: &Type) -> Option<ContextType> {
+    let (inner, by_ref, mutable) = match ty {
+        Type::Reference(r) => (&*r.elem, true, r.mutability.is_some()),
+        other => (other, false, false),
+    };
+    let Type::Path(path) = inner else {
+        return None;
+    };
+    let last = path.path.segments.last()?;
+    (path.qself.is_none() && last.ident == "Context" && last.arguments.is_empty()).then(|| {
+        ContextType {
+            inner: inner.clone(),
+            by_ref,
+            mutable,
+        }
     })
 }
 

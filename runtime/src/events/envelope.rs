@@ -15,6 +15,8 @@ pub const SOURCE: &str = "ce-source";
 pub const TYPE: &str = "ce-type";
 /// `ce-time`: when the event was published (RFC 3339).
 pub const TIME: &str = "ce-time";
+/// `ce-subject`: what the event is about (optional; accord does not set it).
+pub const SUBJECT: &str = "ce-subject";
 /// `content-type`: the `datacontenttype` attribute in binary mode.
 pub const CONTENT_TYPE: &str = "content-type";
 

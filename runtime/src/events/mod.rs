@@ -9,11 +9,13 @@
 
 pub mod dedupe;
 pub mod envelope;
+mod intercept;
 mod publisher;
 mod subscriber;
 
 pub use dedupe::{Begin, DedupeStore, MemoryDedupe};
 pub use envelope::EventId;
+pub use intercept::{EventCall, EventRun, EventService};
 pub use publisher::{key_text, EventPublisher, EventRoute, PublishError};
 pub use subscriber::{
     event_handler, Backoff, EventHandler, EventHandlers, Subscriber, SubscriberHandle,

@@ -28,26 +28,29 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use futures_util::future::Either;
 use futures_util::FutureExt;
 use serde::de::DeserializeOwned;
 use tokio::sync::{watch, Semaphore};
 use tokio::task::JoinSet;
+use tower::ServiceExt;
 use tracing::Instrument;
 
 use super::dedupe::{Begin, DedupeStore, MemoryDedupe};
 use super::envelope;
+use super::intercept::{
+    delivery_context, failure_reason, run_plain, EventCall, EventRun, EventService, RunHandler,
+};
 use super::publisher::EventRoute;
 use crate::broker::limits::{cap_text, dead_letter_reason, MAX_REASON_BYTES};
 use crate::broker::{BrokerError, ConsumeEvents, Retry, SubscribeOptions, Subscription};
+use crate::context::Context;
 use crate::dispatch::BoxFuture;
 use crate::trace::{TraceContext, TRACEPARENT};
 
-/// Why a handler attempt failed.
-type Failure = String;
-
-/// Decodes an event payload and runs its handler: generated per event method.
-pub type EventHandler =
-    Box<dyn Fn(Bytes) -> Result<BoxFuture<Result<(), Failure>>, String> + Send + Sync>;
+/// Decodes an event payload into a run of its handler: generated per event
+/// method.
+pub type EventHandler = Box<dyn Fn(Bytes) -> Result<EventRun, String> + Send + Sync>;
 
 /// A service's event handlers, by topic: what `{Trait}Subscriber` builds.
 pub struct EventHandlers {
@@ -88,10 +91,12 @@ pub fn event_handler<S, T, F, Fut, E>(server: Arc<S>, f: F) -> EventHandler
 where
     S: Send + Sync + 'static,
     T: DeserializeOwned,
-    F: Fn(Arc<S>, T) -> Fut + Send + Sync + 'static,
+    T: Send + 'static,
+    F: Fn(Arc<S>, T, Context) -> Fut + Send + Sync + 'static,
     Fut: Future<Output = Result<(), E>> + Send + 'static,
     E: fmt::Debug,
 {
+    let f = Arc::new(f);
     Box::new(move |payload: Bytes| {
         let mut deserializer = serde_json::Deserializer::from_slice(&payload);
         let event: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
@@ -106,8 +111,11 @@ where
         deserializer
             .end()
             .map_err(|e| shorten_quotes(&e.to_string()))?;
-        let fut = f(server.clone(), event);
-        Ok(Box::pin(async move { fut.await.map_err(|e| format!("{e:?}")) }) as BoxFuture<_>)
+        let (f, server) = (f.clone(), server.clone());
+        Ok(Box::new(move |context: Context| {
+            let fut = f(server, event, context);
+            Box::pin(async move { fut.await.map_err(|e| format!("{e:?}")) }) as BoxFuture<_>
+        }) as EventRun)
     })
 }
 
@@ -229,6 +237,7 @@ pub struct Subscriber<B> {
     ack_wait: Duration,
     shutdown_grace: Duration,
     dedupe: Arc<dyn DedupeStore>,
+    layered: Option<EventService>,
 }
 
 impl<B> fmt::Debug for Subscriber<B> {
@@ -238,6 +247,7 @@ impl<B> fmt::Debug for Subscriber<B> {
             .field("concurrency", &self.concurrency)
             .field("max_attempts", &self.max_attempts)
             .field("backoff", &self.backoff)
+            .field("layered", &self.layered.is_some())
             .finish_non_exhaustive()
     }
 }
@@ -255,7 +265,35 @@ impl<B: ConsumeEvents> Subscriber<B> {
             ack_wait: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(30),
             dedupe: Arc::new(MemoryDedupe::default()),
+            layered: None,
         }
+    }
+
+    /// Wraps every attempt at handling an event in `layer`: a tower
+    /// [`Layer`](tower::Layer) over an [`EventService`].
+    ///
+    /// The layer's service sees each [`EventCall`] (the delivery's
+    /// [`Context`] and payload) before the handler and the outcome after.
+    /// Returning an error instead of calling the inner service refuses the
+    /// attempt: it counts as a handler failure, retried after the backoff
+    /// and dead-lettered after the last attempt. Layers added later wrap
+    /// the ones added before.
+    pub fn layer<L>(mut self, layer: L) -> Self
+    where
+        L: tower::Layer<EventService>,
+        L::Service: tower::Service<EventCall, Response = (), Error = tower::BoxError>
+            + Clone
+            + Send
+            + Sync
+            + 'static,
+        <L::Service as tower::Service<EventCall>>::Future: Send + 'static,
+    {
+        let below = self
+            .layered
+            .take()
+            .unwrap_or_else(|| EventService::new(RunHandler));
+        self.layered = Some(EventService::new(layer.layer(below)));
+        self
     }
 
     /// How many handlers run at once (at least 1).
@@ -315,6 +353,7 @@ impl<B: ConsumeEvents> Subscriber<B> {
             backoff: self.backoff,
             dedupe: self.dedupe,
             stats: stats.clone(),
+            layered: self.layered,
         };
         let task = tokio::spawn(run(
             subscription,
@@ -378,6 +417,7 @@ struct Worker {
     backoff: Backoff,
     dedupe: Arc<dyn DedupeStore>,
     stats: Arc<SubscriberStats>,
+    layered: Option<EventService>,
 }
 
 async fn run<S: Subscription<Delivery: Retry>>(
@@ -445,13 +485,13 @@ impl Worker {
             span_id = %trace.span_id_hex(),
         );
         trace
-            .scope(self.settle(delivery, id, attempt).instrument(span))
+            .scope(self.settle(delivery, id, attempt, trace).instrument(span))
             .await;
     }
 
-    async fn settle<D: Retry>(&self, delivery: D, id: String, attempt: u32) {
+    async fn settle<D: Retry>(&self, delivery: D, id: String, attempt: u32, trace: TraceContext) {
         let message = delivery.message();
-        let Some((_, handler)) = self.handlers.get(message.topic.as_str()) else {
+        let Some((route, handler)) = self.handlers.get(message.topic.as_str()) else {
             let reason = format!("no handler for topic `{}`", message.topic);
             self.dead_letter(delivery, &reason).await;
             return;
@@ -487,9 +527,18 @@ impl Worker {
                 return log_settle(delivery.retry(self.backoff.delay(1)).await);
             }
         };
-        let failure = match AssertUnwindSafe(run).catch_unwind().await {
+        let context = delivery_context(message, route, &self.group, attempt, trace);
+        let attempted = match &self.layered {
+            None => Either::Left(run_plain(context, run)),
+            Some(layered) => {
+                let call = EventCall::new(context.clone(), message.payload.clone(), run);
+                let layered = context.scope(layered.clone().oneshot(call));
+                Either::Right(layered.map(|outcome| outcome.map_err(failure_reason)))
+            }
+        };
+        let failure = match AssertUnwindSafe(attempted).catch_unwind().await {
             Ok(Ok(())) => None,
-            Ok(Err(error)) => Some(format!("handler failed: {error}")),
+            Ok(Err(reason)) => Some(reason),
             Err(panic) => Some(format!("handler panicked: {}", panic_text(&*panic))),
         };
         match failure {
@@ -649,7 +698,7 @@ mod tests {
         outcome: fn() -> BoxFuture<Result<(), String>>,
     ) -> EventHandlers {
         let runs = runs.clone();
-        let handler = event_handler(Arc::new(()), move |_, _: serde_json::Value| {
+        let handler = event_handler(Arc::new(()), move |_, _: serde_json::Value, _| {
             let runs = runs.clone();
             async move {
                 runs.fetch_add(1, Ordering::SeqCst);
@@ -767,7 +816,9 @@ mod tests {
         struct Event {
             _amount: u64,
         }
-        let handler = event_handler(Arc::new(()), |_, _: Event| async { Ok::<(), String>(()) });
+        let handler = event_handler(Arc::new(()), |_, _: Event, _| async {
+            Ok::<(), String>(())
+        });
         let payload = format!(r#"{{"_amount":"{}"}}"#, "a".repeat(600 * 1024));
         let reason = match handler(Bytes::from(payload)) {
             Ok(_) => panic!("a string is not a u64"),

@@ -85,9 +85,17 @@ impl<T: Transport> ClientCore<T> {
 
     /// Sends `call` and decodes the reply as `R` or the service error `E`.
     ///
+    /// The call may take the client's timeout, or less when it is made
+    /// while serving a call with a deadline: then it takes the smaller of
+    /// the timeout and the time that call has left
+    /// ([`Context::current`](crate::Context::current)), so a chain of calls
+    /// never works past its first caller's deadline. A call with no time
+    /// left fails with [`CallError::Timeout`] without being sent. The time
+    /// left travels with the call as [`accord-timeout`](crate::deadline).
+    ///
     /// An idempotent call whose connection failed
     /// ([`RetryClass::Connection`]) is sent once more, within the same
-    /// timeout: repeating it cannot do harm, and a pooled connection the
+    /// time: repeating it cannot do harm, and a pooled connection the
     /// server has just closed would otherwise fail it. Other failures are
     /// not resent here: a timeout has used up the call's time, and a 5xx or
     /// 429 reply calls for a retry policy that backs off, built on the same
@@ -98,38 +106,55 @@ impl<T: Transport> ClientCore<T> {
         route: &'static Route,
         mut call: Call,
     ) -> Result<R, CallError<E>> {
+        let timeout = crate::context::Context::with_current(|c| c.remaining())
+            .flatten()
+            .map_or(self.timeout, |left| left.min(self.timeout));
+        if timeout.is_zero() {
+            return Err(CallError::Timeout(timeout));
+        }
+        let deadline = tokio::time::Instant::now() + timeout;
         let trace = crate::trace::TraceContext::outgoing();
         if let Ok(value) = ::http::HeaderValue::try_from(trace.to_string()) {
             call.headers_mut().insert(crate::trace::TRACEPARENT, value);
         }
         let exchange = async {
             if !route.idempotent {
-                return self.attempt(route, call).await;
+                return self.attempt(route, call, deadline, timeout).await;
             }
-            match self.attempt(route, call.clone()).await {
+            match self.attempt(route, call.clone(), deadline, timeout).await {
                 Err(error) if error.retry_class() == RetryClass::Connection => {
                     if let CallError::Connection(cause) = &error {
                         tracing::debug!(error = %cause, operation = route.operation, "connection failed; sending the idempotent call again");
                     }
-                    self.attempt(route, call).await
+                    self.attempt(route, call, deadline, timeout).await
                 }
                 other => other,
             }
         };
-        tokio::time::timeout(self.timeout, exchange)
+        tokio::time::timeout_at(deadline, exchange)
             .await
-            .unwrap_or(Err(CallError::Timeout(self.timeout)))
+            .unwrap_or(Err(CallError::Timeout(timeout)))
     }
 
     /// Sends `call` once and decodes the reply.
     async fn attempt<R: DeserializeOwned, E: ServiceError>(
         &self,
         route: &'static Route,
-        call: Call,
+        mut call: Call,
+        deadline: tokio::time::Instant,
+        timeout: Duration,
     ) -> Result<R, CallError<E>> {
-        match self.transport.send(route, call, self.timeout).await {
+        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+        call.headers_mut().insert(
+            crate::deadline::TIMEOUT_HEADER,
+            crate::deadline::timeout_value(left),
+        );
+        match self.transport.send(route, call, left).await {
+            // The server gave up at the deadline this client sent: to the
+            // caller, that is this call's timeout, whichever side noticed first.
+            Ok(reply) if crate::deadline::is_exceeded(&reply) => Err(CallError::Timeout(timeout)),
             Ok(reply) => reply.decode(route),
-            Err(TransportError::Timeout(_)) => Err(CallError::Timeout(self.timeout)),
+            Err(TransportError::Timeout(_)) => Err(CallError::Timeout(timeout)),
             Err(TransportError::Connection(e)) => Err(CallError::Connection(e)),
             Err(TransportError::Protocol(e)) => Err(CallError::Protocol(e)),
         }

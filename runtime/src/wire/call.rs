@@ -6,12 +6,15 @@ use std::borrow::Cow;
 use bytes::Bytes;
 use http::header::{HeaderName, HeaderValue, CONTENT_TYPE};
 use http::HeaderMap;
+use schemars::JsonSchema;
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
 use super::strict::Strict;
+use super::violations;
 use super::{is_json, PathParams, Rejection, JSON};
+use crate::context::Context;
 use crate::error::{EncodeError, Location};
 
 /// A request call in transport-neutral form.
@@ -23,11 +26,15 @@ use crate::error::{EncodeError, Location};
 /// spelling with a 400 naming the parameter and the spelling to use, so a
 /// cache, a signature or a log keyed on the text sees one request where the
 /// service sees one. Strings are taken as they are.
+///
+/// A call carries its [`Context`]: the headers live there, and a server
+/// adds the deadline, the trace and the route before its interceptors and
+/// the handler see the call.
 #[derive(Debug, Default, Clone)]
 pub struct Call {
     path_params: PathParams,
     query: Option<String>,
-    headers: HeaderMap,
+    context: Context,
     body: Bytes,
 }
 
@@ -48,7 +55,7 @@ impl Call {
         Call {
             path_params,
             query,
-            headers,
+            context: Context::with_headers(headers),
             body,
         }
     }
@@ -65,12 +72,22 @@ impl Call {
 
     /// The headers.
     pub fn headers(&self) -> &HeaderMap {
-        &self.headers
+        self.context.headers()
     }
 
     /// The headers, for a transport to add its own (trace context, say).
     pub fn headers_mut(&mut self) -> &mut HeaderMap {
-        &mut self.headers
+        self.context.headers_mut()
+    }
+
+    /// The call's context: headers, deadline, trace, route, extensions.
+    pub fn context(&self) -> &Context {
+        &self.context
+    }
+
+    /// The call's context, for a server or an interceptor to add to.
+    pub fn context_mut(&mut self) -> &mut Context {
+        &mut self.context
     }
 
     /// The body bytes.
@@ -80,7 +97,12 @@ impl Call {
 
     /// Splits the call for a transport that sends it.
     pub fn into_parts(self) -> (PathParams, Option<String>, HeaderMap, Bytes) {
-        (self.path_params, self.query, self.headers, self.body)
+        (
+            self.path_params,
+            self.query,
+            self.context.into_headers(),
+            self.body,
+        )
     }
 
     // ---- client side: encoding -------------------------------------------------
@@ -133,7 +155,9 @@ impl Call {
             what: what(),
             reason: "header values cannot hold control characters such as line breaks".to_owned(),
         })?;
-        self.headers.append(HeaderName::from_static(name), value);
+        self.context
+            .headers_mut()
+            .append(HeaderName::from_static(name), value);
         Ok(())
     }
 
@@ -157,7 +181,7 @@ impl Call {
             reason: e.to_string(),
         })?;
         self.body = Bytes::from(body);
-        self.headers.insert(CONTENT_TYPE, JSON);
+        self.context.headers_mut().insert(CONTENT_TYPE, JSON);
         Ok(())
     }
 
@@ -187,7 +211,7 @@ impl Call {
     /// Decodes the header `name`; a missing header decodes only as `None`.
     /// Numbers and booleans have one spelling (see [`Call`]).
     pub fn decode_header<T: DeserializeOwned>(&self, name: &str) -> Result<T, Rejection> {
-        let mut values = self.headers.get_all(name).iter();
+        let mut values = self.context.headers().get_all(name).iter();
         let Some(value) = values.next() else {
             let missing = serde::de::value::UnitDeserializer::<serde::de::value::Error>::new();
             return T::deserialize(missing).map_err(|_| {
@@ -237,8 +261,16 @@ impl Call {
     }
 
     /// Decodes the JSON body.
-    pub fn decode_json_body<T: DeserializeOwned>(&self) -> Result<T, Rejection> {
-        match self.headers.get(CONTENT_TYPE) {
+    ///
+    /// A body that is JSON but does not match `T` is answered with every
+    /// violation of `T`'s published schema at once (bounded; see
+    /// [`MAX_VIOLATIONS`](super::MAX_VIOLATIONS)), each with its field
+    /// path. A body that decodes costs nothing extra: the schema is
+    /// consulted only after the decoding has failed.
+    pub fn decode_json_body<T: DeserializeOwned + JsonSchema + 'static>(
+        &self,
+    ) -> Result<T, Rejection> {
+        match self.context.headers().get(CONTENT_TYPE) {
             Some(ct) if is_json(ct) => {}
             Some(ct) => {
                 return Err(Rejection::field(
@@ -274,13 +306,49 @@ impl Call {
         };
         let mut deserializer = serde_json::Deserializer::from_slice(&self.body);
         let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-            let field = field_name(e.path());
-            body_error(field, e.into_inner())
+            let mut field = field_name(e.path());
+            let error = e.into_inner();
+            if let Some(name) = violations::missing_field(&error.to_string()) {
+                if !field.is_empty() {
+                    field.push('.');
+                }
+                field.push_str(name);
+            }
+            let rejection = body_error(field, error);
+            if rejection.status == 422 {
+                self.every_violation::<T>(rejection)
+            } else {
+                rejection
+            }
         })?;
         deserializer
             .end()
             .map_err(|e| body_error(String::new(), e))?;
         Ok(value)
+    }
+}
+
+impl Call {
+    /// `first`, serde's rejection of a body that is JSON, widened to every
+    /// violation of `T`'s schema; serde's own error is kept when the schema
+    /// does not name the same field.
+    fn every_violation<T: JsonSchema + 'static>(&self, first: Rejection) -> Rejection {
+        let Ok(body) = serde_json::from_slice::<Value>(&self.body) else {
+            // Not JSON after all, past the point serde stopped: the first
+            // error stands.
+            return first;
+        };
+        let Some(serde_error) = first.errors.first() else {
+            return first;
+        };
+        let errors = violations::violations::<T>(&body, serde_error);
+        if errors.is_empty() {
+            return first;
+        }
+        Rejection {
+            status: 422,
+            errors,
+        }
     }
 }
 
@@ -415,12 +483,12 @@ mod tests {
 
     #[test]
     fn body_errors_name_the_field() {
-        #[derive(serde::Deserialize, Debug)]
+        #[derive(serde::Deserialize, schemars::JsonSchema, Debug)]
         #[allow(dead_code)]
         struct Line {
             quantity: u32,
         }
-        #[derive(serde::Deserialize, Debug)]
+        #[derive(serde::Deserialize, schemars::JsonSchema, Debug)]
         #[allow(dead_code)]
         struct Body {
             lines: Vec<Line>,
@@ -435,10 +503,38 @@ mod tests {
         let mut call = Call::new();
         call.encode_json_body(&serde_json::json!({})).unwrap();
         let err = call.decode_json_body::<Body>().unwrap_err();
-        assert!(
-            err.errors[0].reason.contains("missing field `lines`"),
+        assert_eq!(err.status, 422);
+        assert_eq!(err.errors.len(), 1, "{err:?}");
+        assert_eq!(err.errors[0].field, "lines", "{err:?}");
+
+        // Every mistake at once, each named, the missing one included.
+        let mut call = Call::new();
+        call.encode_json_body(
+            &serde_json::json!({"lines": [{"quantity": "x"}, {}, {"quantity": -2}]}),
+        )
+        .unwrap();
+        let err = call.decode_json_body::<Body>().unwrap_err();
+        assert_eq!(err.status, 422);
+        let mut fields: Vec<&str> = err.errors.iter().map(|e| e.field.as_str()).collect();
+        fields.sort_unstable();
+        assert_eq!(
+            fields,
+            [
+                "lines[0].quantity",
+                "lines[1].quantity",
+                "lines[2].quantity"
+            ],
             "{err:?}"
         );
+
+        // Out of u32's range: the schema says only `minimum: 0`, so serde's
+        // own error is the one given.
+        let mut call = Call::new();
+        call.encode_json_body(&serde_json::json!({"lines": [{"quantity": 5_000_000_000u64}]}))
+            .unwrap();
+        let err = call.decode_json_body::<Body>().unwrap_err();
+        assert_eq!(err.errors.len(), 1, "{err:?}");
+        assert_eq!(err.errors[0].field, "lines[0].quantity", "{err:?}");
 
         let truncated = |body: &'static str| {
             let mut call = Call::new();

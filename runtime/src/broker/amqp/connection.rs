@@ -5,6 +5,7 @@ use std::collections::{BTreeSet, HashSet};
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
+use lapin::tcp::OwnedTLSConfig;
 use lapin::types::LongString;
 use lapin::{Channel, Connection, ConnectionProperties};
 use tokio::sync::watch;
@@ -13,6 +14,27 @@ use tokio::time::Instant;
 use super::{lapin_error, lock, request, AmqpBroker, AmqpNames, AmqpOptions, Inner};
 use crate::broker::reconnect::backoff;
 use crate::broker::BrokerError;
+use crate::tls::ClientTls;
+
+/// The TLS configuration of RabbitMQ's client for `url`: `tls`'s for an
+/// `amqps://` URL (the platform's store without it); an error naming the
+/// problem for TLS settings on a plain `amqp://` URL, or settings the client
+/// cannot take.
+fn tls_config(url: &str, tls: Option<&ClientTls>) -> Result<OwnedTLSConfig, BrokerError> {
+    let secure = url
+        .get(..8)
+        .is_some_and(|scheme| scheme.eq_ignore_ascii_case("amqps://"));
+    match tls {
+        None => Ok(OwnedTLSConfig::default()),
+        Some(_) if !secure => Err(BrokerError::Connection(
+            "TLS settings were given for a plain amqp:// URL: use amqps:// to connect over TLS"
+                .to_owned(),
+        )),
+        Some(tls) => tls
+            .lapin_config()
+            .map_err(|e| BrokerError::Connection(format!("cannot connect to RabbitMQ: {e}"))),
+    }
+}
 
 /// A connection that is opened again after it dropped.
 pub(super) struct Link {
@@ -55,6 +77,8 @@ impl AmqpBroker {
 
     /// Connects with `options`.
     pub async fn connect_with(url: &str, options: AmqpOptions) -> Result<AmqpBroker, BrokerError> {
+        // A TLS setting that cannot work fails here, not at each reconnect.
+        tls_config(url, options.tls.as_ref())?;
         let runtime = tokio::runtime::Handle::try_current().map_err(|_| {
             BrokerError::Connection("AmqpBroker::connect must be called on a Tokio runtime".into())
         })?;
@@ -133,9 +157,12 @@ impl AmqpBroker {
         let properties = ConnectionProperties::default().with_connection_name(LongString::from(
             format!("{} ({role})", options.connection_name),
         ));
+        let tls = tls_config(&self.inner.url, options.tls.as_ref())?;
+        let runtime = lapin::runtime::default_runtime()
+            .map_err(|e| BrokerError::Connection(format!("cannot connect to RabbitMQ: {e}")))?;
         let connection = tokio::time::timeout(
             options.connect_timeout,
-            Connection::connect(&self.inner.url, properties),
+            Connection::connect_with_config(&self.inner.url, properties, tls, runtime),
         )
         .await
         .map_err(|_| {
@@ -144,7 +171,10 @@ impl AmqpBroker {
                 options.connect_timeout
             ))
         })?
-        .map_err(|e| BrokerError::Connection(format!("cannot connect to RabbitMQ: {e}")))?;
+        .map_err(|e| {
+            let hint = crate::tls::hint(&e.to_string());
+            BrokerError::Connection(format!("cannot connect to RabbitMQ: {e}{hint}"))
+        })?;
         if self.is_closed() {
             let _ = connection.close(200, "OK".into()).await;
             return Err(BrokerError::Closed);

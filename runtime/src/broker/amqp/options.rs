@@ -3,6 +3,7 @@
 use std::time::Duration;
 
 use crate::broker::limits::DEFAULT_MAX_HEADER_BYTES;
+use crate::tls::ClientTls;
 
 /// The URL of a RabbitMQ on this machine with the default user and vhost.
 pub const DEFAULT_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
@@ -53,6 +54,12 @@ pub struct AmqpOptions {
     /// The largest payload a publish, request or reply may carry
     /// ([`DEFAULT_MAX_MESSAGE_BYTES`], 128 MiB).
     pub max_message_bytes: usize,
+    /// The TLS settings for an `amqps://` URL (none: the platform's trust
+    /// store, no client certificate). RabbitMQ's client always trusts the
+    /// platform's store and adds the certificates given with
+    /// [`ClientTls::ca_pem`]; other roots and a whole rustls configuration
+    /// are refused.
+    pub tls: Option<ClientTls>,
 }
 
 impl Default for AmqpOptions {
@@ -67,11 +74,18 @@ impl Default for AmqpOptions {
             connection_name: "accord".to_owned(),
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
+            tls: None,
         }
     }
 }
 
 impl AmqpOptions {
+    /// Sets the TLS settings for an `amqps://` URL.
+    pub fn tls(mut self, tls: ClientTls) -> Self {
+        self.tls = Some(tls);
+        self
+    }
+
     /// Sets the name prefix.
     pub fn prefix(mut self, prefix: impl Into<String>) -> Self {
         self.prefix = prefix.into();

@@ -29,7 +29,19 @@ impl NatsBroker {
         let (connections, _) = watch::channel(0u64);
         let connections = Arc::new(connections);
         let events = connections.clone();
-        let client = ConnectOptions::new()
+        let mut connect = ConnectOptions::new();
+        if options.tls.is_some() || servers.iter().any(|s| s.starts_with("tls://")) {
+            let tls = options
+                .tls
+                .clone()
+                .unwrap_or_default()
+                .build()
+                .map_err(|e| {
+                    BrokerError::Connection(format!("cannot connect to NATS at {url}: {e}"))
+                })?;
+            connect = connect.tls_client_config(tls.config).require_tls(true);
+        }
+        let client = connect
             .name("accord")
             .event_callback(move |event| {
                 let events = events.clone();
@@ -49,7 +61,8 @@ impl NatsBroker {
             .connect(servers.as_slice())
             .await
             .map_err(|e| {
-                BrokerError::Connection(format!("cannot connect to NATS at {url}: {e}"))
+                let hint = crate::tls::hint(&e.to_string());
+                BrokerError::Connection(format!("cannot connect to NATS at {url}: {e}{hint}"))
             })?;
         NatsBroker::start(client, options, connections).await
     }

@@ -6,6 +6,7 @@ use async_nats::jetstream::stream::StorageType;
 
 use super::topology::StreamSettings;
 use crate::broker::limits::DEFAULT_MAX_HEADER_BYTES;
+use crate::tls::ClientTls;
 
 /// The default prefix of the streams accord declares.
 pub const DEFAULT_STREAM_PREFIX: &str = "ACCORD";
@@ -28,6 +29,7 @@ pub struct NatsOptions {
     pub(super) replicas: Option<usize>,
     pub(super) memory_storage: bool,
     pub(super) max_header_bytes: usize,
+    pub(super) tls: Option<ClientTls>,
 }
 
 impl Default for NatsOptions {
@@ -41,6 +43,7 @@ impl Default for NatsOptions {
             replicas: None,
             memory_storage: false,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            tls: None,
         }
     }
 }
@@ -113,6 +116,15 @@ impl NatsOptions {
     /// an event together stay within JetStream's 64 KiB whatever this is.
     pub fn max_header_bytes(mut self, bytes: usize) -> Self {
         self.max_header_bytes = bytes;
+        self
+    }
+
+    /// Connects over TLS with these settings (the certificate authorities
+    /// trusted, a client certificate for servers that verify clients), and
+    /// refuses a server that does not offer TLS. Without it, TLS is used
+    /// for `tls://` URLs, trusting the platform's store.
+    pub fn tls(mut self, tls: ClientTls) -> Self {
+        self.tls = Some(tls);
         self
     }
 

@@ -10,11 +10,10 @@ use http::Uri;
 use rustls::ClientConfig;
 
 use crate::error::DEFAULT_MAX_RETRY_AFTER;
-use crate::tls::{Roots, TlsConfigError};
+use crate::tls::{ClientTls, Roots, TlsConfigError};
 
 use super::error::Peer;
 use super::pool::{self, PoolSettings, Versions};
-use super::tls::ClientTls;
 use super::{HttpTransport, InvalidBaseUrl, DEFAULT_REPLY_LIMIT};
 
 /// Builds an [`HttpTransport`]: `HttpTransport::builder(url)`, the settings,
@@ -116,7 +115,7 @@ impl HttpTransportBuilder {
     /// [`ca_pem`](Self::ca_pem): the platform's (the default), Mozilla's
     /// compiled in, or none. See [`Roots`].
     pub fn roots(mut self, roots: Roots) -> Self {
-        self.tls.roots(roots);
+        self.tls.set_roots(roots);
         self
     }
 
@@ -124,13 +123,13 @@ impl HttpTransportBuilder {
     /// `BEGIN CERTIFICATE` blocks), in addition to the [`roots`](Self::roots);
     /// with [`Roots::None`], only them. May be called more than once.
     pub fn ca_pem(mut self, pem: impl AsRef<[u8]>) -> Self {
-        self.tls.ca_pem("ca_pem", pem.as_ref());
+        self.tls.add_ca_pem("ca_pem", pem.as_ref());
         self
     }
 
     /// As [`ca_pem`](Self::ca_pem), with the PEM text read from `path`.
     pub fn ca_pem_file(mut self, path: impl AsRef<Path>) -> Self {
-        self.tls.ca_pem_file(path.as_ref());
+        self.tls.add_ca_pem_file(path.as_ref());
         self
     }
 
@@ -143,7 +142,7 @@ impl HttpTransportBuilder {
         cert_chain_pem: impl AsRef<[u8]>,
         key_pem: impl AsRef<[u8]>,
     ) -> Self {
-        self.tls.identity_pem(
+        self.tls.set_identity_pem(
             "client_identity_pem",
             cert_chain_pem.as_ref(),
             key_pem.as_ref(),
@@ -159,7 +158,14 @@ impl HttpTransportBuilder {
         key_path: impl AsRef<Path>,
     ) -> Self {
         self.tls
-            .identity_pem_files(cert_chain_path.as_ref(), key_path.as_ref());
+            .set_identity_pem_files(cert_chain_path.as_ref(), key_path.as_ref());
+        self
+    }
+
+    /// Uses `tls` for `https://`, replacing the TLS settings made so far:
+    /// one [`ClientTls`] can serve the HTTP client and the broker backends.
+    pub fn tls(mut self, tls: ClientTls) -> Self {
+        self.tls = tls;
         self
     }
 
@@ -171,7 +177,7 @@ impl HttpTransportBuilder {
     /// Build it with [`ring`](rustls::crypto::ring) as the provider, as
     /// accord does (see [`crate::tls`]).
     pub fn tls_config(mut self, config: Arc<ClientConfig>) -> Self {
-        self.tls.config(config);
+        self.tls.set_config(config);
         self
     }
 

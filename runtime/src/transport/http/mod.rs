@@ -9,7 +9,6 @@
 mod builder;
 mod error;
 mod pool;
-mod tls;
 
 use std::borrow::Cow;
 use std::fmt;

@@ -88,13 +88,17 @@ pub trait Notes {
     ) -> ::std::vec::Vec<Note>;
 
     #[request(method = "DELETE", path = "/notes/{id}")]
-    async fn delete(&self, id: u64);
+    async fn delete(&self, context: &::accord::Context, id: u64);
 
     #[event(key = "text")]
     async fn created(&self, event: Note);
 
     #[event(topic = "notes.deleted")]
-    async fn deleted(&self, id: u64) -> ::core::result::Result<(), NoteError>;
+    async fn deleted(
+        &self,
+        id: u64,
+        context: ::accord::Context,
+    ) -> ::core::result::Result<(), NoteError>;
 }
 
 struct Server;
@@ -120,7 +124,7 @@ impl NotesServer for Server {
         ::std::vec::Vec::new()
     }
 
-    async fn delete(&self, _id: u64) {}
+    async fn delete(&self, _context: &::accord::Context, _id: u64) {}
 }
 
 fn main() {
