@@ -5,8 +5,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use accord::broker::{
-    Broker, Delivery, Message, SubscribeOptions, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP,
-    DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
+    ConsumeEvents, Delivery, Message, Publish, Retry, SubscribeOptions, DEAD_LETTER_ATTEMPTS,
+    DEAD_LETTER_GROUP, DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
 };
 use tokio::sync::mpsc;
 
@@ -15,14 +15,17 @@ use crate::{
     forward, text, within, Names, Task, ARRIVE,
 };
 
-async fn publish<B: Broker>(broker: &B, message: Message) {
+async fn publish<B: Publish + ConsumeEvents>(broker: &B, message: Message) {
     let what = format!("publishing {:?} on `{}`", text(&message), message.topic);
     within(ARRIVE, &what, broker.publish(message))
         .await
         .unwrap_or_else(|e| panic!("{what}: {e}"));
 }
 
-async fn join<B: Broker>(broker: &B, options: SubscribeOptions) -> B::Subscription {
+async fn join<B: Publish + ConsumeEvents>(
+    broker: &B,
+    options: SubscribeOptions,
+) -> B::Subscription {
     let what = format!("subscribing group `{}`", options.group);
     within(ARRIVE, &what, broker.subscribe(options))
         .await
@@ -39,7 +42,7 @@ async fn settle<F: std::future::Future<Output = Result<(), accord::broker::Broke
 }
 
 /// Two groups on one topic each receive every message exactly once.
-pub async fn fan_out_to_groups<B: Broker>(broker: &B, prefix: &str) {
+pub async fn fan_out_to_groups<B: Publish + ConsumeEvents>(broker: &B, prefix: &str) {
     const N: usize = 20;
     let names = Names::new(prefix, "fan-out");
     let topic = names.topic("t");
@@ -68,7 +71,7 @@ pub async fn fan_out_to_groups<B: Broker>(broker: &B, prefix: &str) {
 
 /// Two members of one group split the messages: each message is handled by
 /// exactly one member, and both members get some.
-pub async fn competition_within_group<B: Broker>(broker: &B, prefix: &str) {
+pub async fn competition_within_group<B: Publish + ConsumeEvents>(broker: &B, prefix: &str) {
     const N: usize = 40;
     let names = Names::new(prefix, "competition");
     let topic = names.topic("t");
@@ -109,7 +112,7 @@ pub async fn competition_within_group<B: Broker>(broker: &B, prefix: &str) {
 /// time, even with several deliveries in flight and a retry in between.
 /// Checked only where the backend claims
 /// [`per_key_order`](accord::broker::Capabilities::per_key_order).
-pub async fn per_key_order<B: Broker>(broker: &B, prefix: &str) {
+pub async fn per_key_order<B: Publish + ConsumeEvents>(broker: &B, prefix: &str) {
     if !broker.capabilities().per_key_order {
         tracing::info!("per-key order is not claimed by this backend; not checked");
         return;
@@ -199,7 +202,7 @@ pub async fn per_key_order<B: Broker>(broker: &B, prefix: &str) {
 
 /// A delivery settled with `retry(delay)` comes again with attempt 2, not
 /// before the delay, with the same payload and headers.
-pub async fn redelivery_after_retry<B: Broker>(broker: &B, prefix: &str) {
+pub async fn redelivery_after_retry<B: Publish + ConsumeEvents>(broker: &B, prefix: &str) {
     const DELAY: Duration = Duration::from_secs(1);
     let names = Names::new(prefix, "retry");
     let topic = names.topic("t");
@@ -242,7 +245,7 @@ pub async fn redelivery_after_retry<B: Broker>(broker: &B, prefix: &str) {
 
 /// A delivery dropped without being settled is delivered again, as
 /// attempt 2, to the same or another member.
-pub async fn redelivery_after_release<B: Broker>(broker: &B, prefix: &str) {
+pub async fn redelivery_after_release<B: Publish + ConsumeEvents>(broker: &B, prefix: &str) {
     let names = Names::new(prefix, "release");
     let topic = names.topic("t");
     let options = SubscribeOptions::new(names.group("g"), [&topic])
@@ -269,7 +272,7 @@ pub async fn redelivery_after_release<B: Broker>(broker: &B, prefix: &str) {
 
 /// A delivery held unsettled past the ack wait is delivered to another
 /// member.
-pub async fn redelivery_after_ack_wait<B: Broker>(broker: &B, prefix: &str) {
+pub async fn redelivery_after_ack_wait<B: Publish + ConsumeEvents>(broker: &B, prefix: &str) {
     let names = Names::new(prefix, "ack-wait");
     let topic = names.topic("t");
     let options = SubscribeOptions::new(names.group("g"), [&topic])
@@ -302,7 +305,7 @@ pub async fn redelivery_after_ack_wait<B: Broker>(broker: &B, prefix: &str) {
 /// `dead_letter(reason)` moves a message to the group's dead letters with
 /// the reason, attempts, topic and group headers and the original payload;
 /// the group does not get it again. Dead letters are kept until read.
-pub async fn dead_letter_after_last_attempt<B: Broker>(broker: &B, prefix: &str) {
+pub async fn dead_letter_after_last_attempt<B: Publish + ConsumeEvents>(broker: &B, prefix: &str) {
     let names = Names::new(prefix, "dead-letter");
     let topic = names.topic("t");
     let group = names.group("g");
@@ -371,7 +374,10 @@ pub async fn dead_letter_after_last_attempt<B: Broker>(broker: &B, prefix: &str)
 
 /// A member that took deliveries and is dropped (its subscription and its
 /// deliveries, unsettled) loses nothing: another member gets them all.
-pub async fn no_loss_when_member_dropped_mid_handler<B: Broker>(broker: &B, prefix: &str) {
+pub async fn no_loss_when_member_dropped_mid_handler<B: Publish + ConsumeEvents>(
+    broker: &B,
+    prefix: &str,
+) {
     const N: usize = 20;
     const TAKEN: usize = 5;
     let names = Names::new(prefix, "member-dropped");

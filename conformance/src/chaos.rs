@@ -8,7 +8,9 @@ use std::sync::atomic::{AtomicU32, AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, Once};
 use std::time::Duration;
 
-use accord::broker::{Broker, Delivery, Subscription, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_REASON};
+use accord::broker::{
+    ConsumeEvents, Delivery, Publish, Subscription, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_REASON,
+};
 use accord::events::{Backoff, EventPublisher};
 use accord::Subscriber;
 
@@ -153,7 +155,11 @@ type Letter = (u64, String, String);
 /// whose handler fails and panics at random, and proves that every event is
 /// either handled exactly once or in the group's dead letters with its
 /// reason: none lost, none both. Returns the counts.
-pub async fn chaos<B: Broker>(broker: &B, prefix: &str, config: ChaosConfig) -> ChaosReport {
+pub async fn chaos<B: Publish + ConsumeEvents>(
+    broker: &B,
+    prefix: &str,
+    config: ChaosConfig,
+) -> ChaosReport {
     let started = tokio::time::Instant::now();
     let names = Names::new(prefix, "chaos");
     let topic = names.topic("events");

@@ -1,5 +1,6 @@
-//! The broker conformance suite: what every [`Broker`] backend must do,
-//! written once and run unchanged against each backend.
+//! The broker conformance suite: what every broker backend must do, written
+//! once and run unchanged against each backend, check by check as far as
+//! the backend's capabilities go ([`for_each_check!`]).
 //!
 //! Each check is a `pub async fn` generic over the broker. It takes the
 //! broker and a name prefix, and names every topic and group it uses from
@@ -35,7 +36,7 @@ mod subscriber_checks;
 use std::future::Future;
 use std::time::Duration;
 
-use accord::broker::{Broker, Message, Subscription};
+use accord::broker::{Broker, ConsumeEvents, Message, Publish, RequestReply, Subscription};
 use tokio::sync::mpsc;
 use tokio::task::JoinHandle;
 
@@ -62,18 +63,38 @@ pub const ARRIVE: Duration = Duration::from_secs(10);
 /// How long a check watches to see that nothing (more) arrives.
 pub const QUIET: Duration = Duration::from_millis(300);
 
-/// Calls `$m!(check, ...)` with the name of every check, so each backend's
-/// test file runs the whole suite, and a new check reaches every backend.
+/// Calls `$m!(check, ...)` with the name of every check a backend's
+/// capabilities allow, so each backend's test file runs the whole suite it
+/// can, and a new check reaches every backend that offers what it needs.
+///
+/// After the macro's name come the capabilities the backend offers:
+/// - `events`: [`Publish`] and [`ConsumeEvents`] (subscribe with durable
+///   groups, dead letters and delayed retry);
+/// - `requests`: [`RequestReply`](accord::broker::RequestReply).
+///
+/// With no list, every capability.
 ///
 /// ```text
 /// macro_rules! checks {
 ///     ($($check:ident),*) => { $( #[tokio::test] async fn $check() { /* ... */ } )* };
 /// }
-/// accord_conformance::for_each_check!(checks);
+/// accord_conformance::for_each_check!(checks: events, requests);
 /// ```
 #[macro_export]
 macro_rules! for_each_check {
     ($m:ident) => {
+        $crate::for_each_check!($m: events, requests);
+    };
+    ($m:ident : $($capability:ident),+ $(,)?) => {
+        $( $crate::__checks_of!($m, $capability); )+
+    };
+}
+
+/// The checks of one capability, for [`for_each_check!`].
+#[doc(hidden)]
+#[macro_export]
+macro_rules! __checks_of {
+    ($m:ident, events) => {
         $m!(
             fan_out_to_groups,
             competition_within_group,
@@ -85,12 +106,21 @@ macro_rules! for_each_check {
             no_loss_when_member_dropped_mid_handler,
             dedupe_through_subscriber,
             subscriber_retries_then_dead_letters,
-            request_reply,
             shutdown_draining,
             generated_contract_round_trip,
             huge_undecodable_event_dead_lettered_once,
             dead_letter_reason_capped
         );
+    };
+    ($m:ident, requests) => {
+        $m!(request_reply);
+    };
+    ($m:ident, $other:ident) => {
+        compile_error!(concat!(
+            "unknown broker capability `",
+            stringify!($other),
+            "`: expected one of `events`, `requests`"
+        ));
     };
 }
 
@@ -111,6 +141,17 @@ where
     B: Broker,
     F: Fn() -> B,
 {
+    run_event_checks_named(prefix, &make).await;
+    run_request_checks_named(prefix, &make).await;
+}
+
+/// Runs the `events` checks (see [`for_each_check!`]) in turn, with the
+/// caller's name prefix.
+pub async fn run_event_checks_named<B, F>(prefix: &str, make: F)
+where
+    B: Publish + ConsumeEvents,
+    F: Fn() -> B,
+{
     let prefix = prefix.to_owned();
     fan_out_to_groups(&make(), &prefix).await;
     competition_within_group(&make(), &prefix).await;
@@ -122,11 +163,20 @@ where
     no_loss_when_member_dropped_mid_handler(&make(), &prefix).await;
     dedupe_through_subscriber(&make(), &prefix).await;
     subscriber_retries_then_dead_letters(&make(), &prefix).await;
-    request_reply(&make(), &prefix).await;
     shutdown_draining(&make(), &prefix).await;
     generated_contract_round_trip(&make(), &prefix).await;
     huge_undecodable_event_dead_lettered_once(&make(), &prefix).await;
     dead_letter_reason_capped(&make(), &prefix).await;
+}
+
+/// Runs the `requests` checks (see [`for_each_check!`]) in turn, with the
+/// caller's name prefix.
+pub async fn run_request_checks_named<B, F>(prefix: &str, make: F)
+where
+    B: RequestReply,
+    F: Fn() -> B,
+{
+    request_reply(&make(), prefix).await;
 }
 
 /// Topic and group names for one check run: `prefix`, the check, what the

@@ -7,8 +7,8 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use accord::broker::{
-    Broker, Delivery, Message, SubscribeOptions, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP,
-    DEAD_LETTER_REASON, MAX_REASON_BYTES,
+    ConsumeEvents, Delivery, Message, Publish, SubscribeOptions, DEAD_LETTER_ATTEMPTS,
+    DEAD_LETTER_GROUP, DEAD_LETTER_REASON, MAX_REASON_BYTES,
 };
 use accord::events::{Backoff, EventPublisher, SubscriberStats};
 use accord::{Subscriber, SubscriberHandle};
@@ -45,7 +45,7 @@ fn stats_text(stats: &SubscriberStats) -> String {
 }
 
 async fn start(
-    subscriber: Subscriber<impl Broker>,
+    subscriber: Subscriber<impl ConsumeEvents>,
     handlers: accord::events::EventHandlers,
 ) -> SubscriberHandle {
     within(ARRIVE, "starting a subscriber", subscriber.start(handlers))
@@ -66,7 +66,10 @@ fn wrong_type_payload(run: &str, size: usize) -> Bytes {
 /// once, with a reason that names the field and the mismatch in at most
 /// [`MAX_REASON_BYTES`], while the group's other events are handled and
 /// acked; see [`undecodable_event_dead_lettered_once`].
-pub async fn huge_undecodable_event_dead_lettered_once<B: Broker>(broker: &B, prefix: &str) {
+pub async fn huge_undecodable_event_dead_lettered_once<B: Publish + ConsumeEvents>(
+    broker: &B,
+    prefix: &str,
+) {
     undecodable_event_dead_lettered_once(broker, prefix, 600 * 1024).await;
 }
 
@@ -77,7 +80,7 @@ pub async fn huge_undecodable_event_dead_lettered_once<B: Broker>(broker: &B, pr
 /// the kind of mismatch and is at most [`MAX_REASON_BYTES`] on one line; it
 /// does not carry the payload. Valid events published around it are
 /// handled once each, so the member keeps settling deliveries.
-pub async fn undecodable_event_dead_lettered_once<B: Broker>(
+pub async fn undecodable_event_dead_lettered_once<B: Publish + ConsumeEvents>(
     broker: &B,
     prefix: &str,
     size: usize,
@@ -205,7 +208,7 @@ pub async fn undecodable_event_dead_lettered_once<B: Broker>(
 /// A reason handed to [`Delivery::dead_letter`] by any caller is stored
 /// capped: a 200 KB reason on several lines arrives as one line of at most
 /// [`MAX_REASON_BYTES`] that keeps its beginning and says it was cut.
-pub async fn dead_letter_reason_capped<B: Broker>(broker: &B, prefix: &str) {
+pub async fn dead_letter_reason_capped<B: Publish + ConsumeEvents>(broker: &B, prefix: &str) {
     let names = Names::new(prefix, "reason-capped");
     let topic = names.topic("t");
     let group = names.group("g");
@@ -277,7 +280,7 @@ pub async fn refused_dead_letter_retried_with_backoff<B, R, RF, A, AF>(
     refuse: R,
     accept: A,
 ) where
-    B: Broker,
+    B: Publish + ConsumeEvents,
     R: FnOnce(String) -> RF,
     RF: std::future::Future<Output = ()>,
     A: FnOnce(String) -> AF,

@@ -3,7 +3,7 @@
 use std::collections::BTreeMap;
 use std::time::Duration;
 
-use accord::broker::{Broker, BrokerError, Message, PendingRequest, Responder};
+use accord::broker::{BrokerError, Message, PendingRequest, RequestReply, Responder};
 
 use crate::{text, within, Names, Task, ARRIVE};
 
@@ -33,7 +33,7 @@ fn ignore<R: Responder>(mut responder: R) -> Task {
     })
 }
 
-async fn respond<B: Broker>(broker: &B, topic: &str, group: &str) -> B::Responder {
+async fn respond<B: RequestReply>(broker: &B, topic: &str, group: &str) -> B::Responder {
     let what = format!("serving requests on `{topic}`");
     within(ARRIVE, &what, broker.respond(topic, group))
         .await
@@ -43,7 +43,7 @@ async fn respond<B: Broker>(broker: &B, topic: &str, group: &str) -> B::Responde
 /// Request/reply: a responder's reply reaches the requester; a request
 /// nobody serves fails fast; a responder that never replies gives a
 /// timeout; the members of one responder group share the requests.
-pub async fn request_reply<B: Broker>(broker: &B, prefix: &str) {
+pub async fn request_reply<B: RequestReply>(broker: &B, prefix: &str) {
     let names = Names::new(prefix, "request-reply");
 
     // A reply comes back, with its headers.

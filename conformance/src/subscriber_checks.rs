@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use accord::broker::{
-    Broker, Delivery, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP, DEAD_LETTER_REASON,
+    ConsumeEvents, Delivery, Publish, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP, DEAD_LETTER_REASON,
     DEAD_LETTER_TOPIC,
 };
 use accord::events::{Backoff, EventPublisher, MemoryDedupe, SubscriberStats};
@@ -44,7 +44,7 @@ fn stats_text(stats: &SubscriberStats) -> String {
 }
 
 async fn start(
-    subscriber: Subscriber<impl Broker>,
+    subscriber: Subscriber<impl ConsumeEvents>,
     handlers: accord::events::EventHandlers,
 ) -> SubscriberHandle {
     within(ARRIVE, "starting a subscriber", subscriber.start(handlers))
@@ -60,7 +60,7 @@ async fn stop(handle: SubscriberHandle) {
 /// the broker drops the repeat (when it dedupes publishes) or the
 /// subscriber skips it and counts one duplicate. Another event with the same
 /// payload and its own id is not suppressed.
-pub async fn dedupe_through_subscriber<B: Broker>(broker: &B, prefix: &str) {
+pub async fn dedupe_through_subscriber<B: Publish + ConsumeEvents>(broker: &B, prefix: &str) {
     let names = Names::new(prefix, "dedupe");
     let topic = names.topic("probe");
     let probe_route = route("probe", &topic);
@@ -134,7 +134,10 @@ pub async fn dedupe_through_subscriber<B: Broker>(broker: &B, prefix: &str) {
 /// event lands in the dead letters with a reason naming the failure and
 /// the attempt count; a panicking handler likewise; an undecodable payload
 /// goes to the dead letters after one attempt.
-pub async fn subscriber_retries_then_dead_letters<B: Broker>(broker: &B, prefix: &str) {
+pub async fn subscriber_retries_then_dead_letters<B: Publish + ConsumeEvents>(
+    broker: &B,
+    prefix: &str,
+) {
     const MAX_ATTEMPTS: u32 = 3;
     let names = Names::new(prefix, "dead-letters");
     let group = names.group("g");
@@ -312,7 +315,7 @@ pub async fn subscriber_retries_then_dead_letters<B: Broker>(broker: &B, prefix:
 /// delivered again; a handler still running after the shutdown grace is
 /// abandoned and its event goes to the next member of the group, even one
 /// sharing the first one's dedupe store.
-pub async fn shutdown_draining<B: Broker>(broker: &B, prefix: &str) {
+pub async fn shutdown_draining<B: Publish + ConsumeEvents>(broker: &B, prefix: &str) {
     let names = Names::new(prefix, "shutdown");
     let topic = names.topic("probe");
     let probe_route = route("probe", &topic);
@@ -447,7 +450,7 @@ pub async fn shutdown_draining<B: Broker>(broker: &B, prefix: &str) {
 /// The generated roles over a backend: `ConformancePublisher` publishes,
 /// a `ConformanceSubscriber` run by a [`Subscriber`] handles each event once.
 /// The contract's topic is fixed, so events of other runs are ignored.
-pub async fn generated_contract_round_trip<B: Broker>(broker: &B, prefix: &str) {
+pub async fn generated_contract_round_trip<B: Publish + ConsumeEvents>(broker: &B, prefix: &str) {
     const N: u64 = 5;
     struct Recorder {
         run: String,

@@ -16,6 +16,10 @@ use std::process::{Child, Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use accord::broker::nats::NatsBroker;
+
+use crate::backend::{FaultBackend, Timing};
+
 /// How long a server may take to accept connections after a (re)start.
 pub const START_TIMEOUT: Duration = Duration::from_secs(20);
 
@@ -158,5 +162,66 @@ impl Drop for NatsServer {
     fn drop(&mut self) {
         let _ = self.kill();
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// NATS JetStream under fault: the streams and dead letters are kept on
+/// disk, so they outlive a kill; a publish waits 5 s for its ack, so an
+/// outage of 6 s fails one in every publisher.
+impl FaultBackend for NatsServer {
+    type Broker = NatsBroker;
+
+    const NAME: &'static str = "NATS JetStream";
+
+    fn available() -> Result<(), String> {
+        available()
+    }
+
+    async fn start(label: &str) -> Result<Self, String> {
+        NatsServer::start(label).await.map_err(|e| e.to_string())
+    }
+
+    fn url(&self) -> String {
+        NatsServer::url(self)
+    }
+
+    async fn connect(&self, _role: &str) -> NatsBroker {
+        let url = NatsServer::url(self);
+        NatsBroker::connect(&url)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to {url}: {e}"))
+    }
+
+    async fn kill(&mut self) -> Result<(), String> {
+        NatsServer::kill(self).map_err(|e| e.to_string())
+    }
+
+    async fn restart(&mut self) -> Result<(), String> {
+        NatsServer::restart(self).await.map_err(|e| e.to_string())
+    }
+
+    async fn stored(broker: &NatsBroker, topic: &str) -> Option<u64> {
+        let name = broker.topic_stream_name(topic);
+        let mut stream = broker
+            .jetstream()
+            .get_stream(&name)
+            .await
+            .unwrap_or_else(|e| panic!("reading stream {name}: {e}"));
+        let info = stream
+            .info()
+            .await
+            .unwrap_or_else(|e| panic!("reading stream {name}: {e}"));
+        Some(info.state.messages)
+    }
+
+    fn timing() -> Timing {
+        Timing {
+            down_for: Duration::from_secs(6),
+            every_publisher_fails: true,
+            stream_ack_wait: Some(Duration::from_secs(5)),
+            recovery: Duration::from_secs(40),
+            handover_ack_wait: Duration::from_secs(2),
+            redelivery_within: Duration::from_secs(6),
+        }
     }
 }

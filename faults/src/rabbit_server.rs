@@ -16,6 +16,10 @@ use std::process::{Command, Stdio};
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::time::{Duration, Instant};
 
+use accord::broker::amqp::{AmqpBroker, AmqpOptions};
+
+use crate::backend::{FaultBackend, Timing};
+
 /// How long a node may take to accept connections after a (re)start.
 pub const START_TIMEOUT: Duration = Duration::from_secs(60);
 
@@ -252,5 +256,62 @@ impl Drop for RabbitNode {
             }
         }
         let _ = std::fs::remove_dir_all(&self.dir);
+    }
+}
+
+/// RabbitMQ under fault: durable queues and persistent messages outlive a
+/// kill; a killed consumer's deliveries come back when RabbitMQ sees its
+/// connection gone, so the ack wait never comes into play.
+impl FaultBackend for RabbitNode {
+    type Broker = AmqpBroker;
+
+    const NAME: &'static str = "RabbitMQ";
+
+    fn available() -> Result<(), String> {
+        available()
+    }
+
+    async fn start(label: &str) -> Result<Self, String> {
+        RabbitNode::start(label).await.map_err(|e| e.to_string())
+    }
+
+    fn url(&self) -> String {
+        RabbitNode::url(self)
+    }
+
+    async fn connect(&self, role: &str) -> AmqpBroker {
+        let options = AmqpOptions::default()
+            .connection_name(format!("accord faults {role}"))
+            .max_reconnect_delay(Duration::from_secs(1));
+        let url = RabbitNode::url(self);
+        AmqpBroker::connect_with(&url, options)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to {url}: {e}"))
+    }
+
+    async fn kill(&mut self) -> Result<(), String> {
+        RabbitNode::kill(self).await.map_err(|e| e.to_string())
+    }
+
+    async fn restart(&mut self) -> Result<(), String> {
+        RabbitNode::restart(self).await.map_err(|e| e.to_string())
+    }
+
+    async fn declare_group(broker: &AmqpBroker, group: &str, topics: &[&str]) {
+        broker
+            .declare_group(group, topics)
+            .await
+            .unwrap_or_else(|e| panic!("declaring the group {group}: {e}"));
+    }
+
+    fn timing() -> Timing {
+        Timing {
+            down_for: Duration::ZERO,
+            every_publisher_fails: false,
+            stream_ack_wait: None,
+            recovery: Duration::from_secs(60),
+            handover_ack_wait: Duration::from_secs(30),
+            redelivery_within: Duration::from_secs(1),
+        }
     }
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use accord::broker::{Broker, Message};
+use accord::broker::{Message, Publish};
 use accord::events::{envelope, event_handler, EventHandlers, EventRoute};
 use accord::trace::TraceContext;
 use accord::SubscriberHandle;
@@ -69,7 +69,7 @@ pub async fn wait_until(
 /// must not lose an event does across a broker crash: each attempt counts in
 /// `calls`, each refused one in `failures`, 100 ms apart. The message keeps
 /// its event id, so a broker that stored an unconfirmed attempt dedupes it.
-pub async fn publish_until_confirmed<B: Broker>(
+pub async fn publish_until_confirmed<B: Publish>(
     broker: &B,
     message: &Message,
     calls: &AtomicU64,

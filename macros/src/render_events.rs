@@ -66,7 +66,7 @@ pub fn render_event_items(p: &TokenStream, service: &Service) -> TokenStream {
 
             /// Joins `group` on `broker` with the default settings and starts
             /// handling events; use [`Subscriber`](#p::Subscriber) to tune them.
-            fn subscribe<B: #p::Broker>(
+            fn subscribe<B: #p::ConsumeEvents>(
                 self,
                 broker: B,
                 group: &str,
@@ -171,7 +171,7 @@ pub fn render_event_impls(p: &TokenStream, service: &Service) -> TokenStream {
             }
         }
 
-        impl<B: #p::Broker> #publisher<B> {
+        impl<B: #p::Publish> #publisher<B> {
             /// A publisher on `broker`; events carry the source `/<service>`.
             pub fn new(broker: B) -> Self {
                 #publisher { inner: #p::EventPublisher::new(broker, #name) }

@@ -56,7 +56,7 @@ pub mod transport;
 pub mod wire;
 
 pub use accord_macros::{service, Query, Scalar, ServiceError};
-pub use broker::{Broker, MemoryBroker};
+pub use broker::{Broker, ConsumeEvents, MemoryBroker, Publish, RequestReply, Subscribe};
 pub use context::{Context, EventAttributes};
 pub use descriptor::ServiceDescriptor;
 pub use dispatch::{CallService, Dispatcher};
@@ -85,7 +85,7 @@ pub mod prelude {
 /// Items generated code refers to. Not a public API: it changes without notice.
 #[doc(hidden)]
 pub mod __private {
-    pub use crate::broker::{Broker, BrokerError};
+    pub use crate::broker::{BrokerError, ConsumeEvents, Publish};
     pub use crate::context::Context;
     pub use crate::descriptor::{AuthScheme, DescriptorBuilder, RequestSpec, ServiceDescriptor};
     pub use crate::dispatch::{handler, Dispatcher, Handler};

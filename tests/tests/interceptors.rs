@@ -9,7 +9,7 @@ use std::sync::{Arc, Mutex};
 use std::task::{Context as TaskContext, Poll};
 use std::time::Duration;
 
-use accord::broker::{Broker, Delivery, Subscription, DEAD_LETTER_REASON};
+use accord::broker::{Delivery, Subscribe, Subscription, DEAD_LETTER_REASON};
 use accord::events::Backoff;
 use accord::wire::{Call, Reply};
 use accord::{

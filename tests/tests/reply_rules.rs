@@ -12,8 +12,8 @@ use accord::error::{RetryClass, INVALID_REQUEST};
 use accord::transport::request_topic;
 use accord::wire::{Call, Reply};
 use accord::{
-    serve_requests, Broker, BrokerTransport, CallError, Dispatcher, HttpTransport, InProcess,
-    Location, MemoryBroker, Problem, Transport,
+    serve_requests, BrokerTransport, CallError, Dispatcher, HttpTransport, InProcess, Location,
+    MemoryBroker, Problem, RequestReply, Transport,
 };
 use accord_tests::scenarios::pickup_order;
 use accord_tests::{within, TestServer};

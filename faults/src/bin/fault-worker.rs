@@ -16,7 +16,7 @@ use std::time::Duration;
 
 use accord::broker::amqp::AmqpBroker;
 use accord::broker::nats::NatsBroker;
-use accord::broker::Broker;
+use accord::broker::ConsumeEvents;
 use accord::events::{event_handler, EventHandlers, EventRoute};
 use accord::Subscriber;
 
@@ -57,7 +57,7 @@ async fn main() {
     }
 }
 
-async fn work<B: Broker>(
+async fn work<B: ConsumeEvents>(
     broker: B,
     group: &str,
     topic: &str,

@@ -23,7 +23,7 @@
 //!   message (retries, dead letters) are held only to the broker's own
 //!   limits: a message a foreign publisher filled to the limit cannot take
 //!   the dead-letter headers, and stays with its group, tried again with
-//!   backoff (see [`Delivery::dead_letter_or_retry`](super::Delivery::dead_letter_or_retry)).
+//!   backoff (see [`Retry::dead_letter_or_retry`](super::Retry::dead_letter_or_retry)).
 //! - Each header of a publish, request or reply is at most a configurable
 //!   size ([`DEFAULT_MAX_HEADER_BYTES`] unless set), an event id or a
 //!   trace header being small by nature.

@@ -3,7 +3,9 @@
 //!
 //! Generated code builds on [`EventPublisher`] (`{Trait}Publisher`) and on
 //! [`EventHandlers`] (`{Trait}Subscriber::into_event_handlers`), which
-//! [`Subscriber`] runs against any [`Broker`](crate::broker::Broker).
+//! [`Subscriber`] runs against any broker whose deliveries can be retried
+//! ([`ConsumeEvents`](crate::broker::ConsumeEvents)); [`EventPublisher`] needs
+//! only [`Publish`](crate::broker::Publish).
 
 pub mod dedupe;
 pub mod envelope;

@@ -43,7 +43,7 @@ use super::intercept::{
 };
 use super::publisher::EventRoute;
 use crate::broker::limits::{cap_text, dead_letter_reason, MAX_REASON_BYTES};
-use crate::broker::{Broker, BrokerError, Delivery, SubscribeOptions, Subscription};
+use crate::broker::{BrokerError, ConsumeEvents, Retry, SubscribeOptions, Subscription};
 use crate::context::Context;
 use crate::dispatch::BoxFuture;
 use crate::trace::{TraceContext, TRACEPARENT};
@@ -252,7 +252,7 @@ impl<B> fmt::Debug for Subscriber<B> {
     }
 }
 
-impl<B: Broker> Subscriber<B> {
+impl<B: ConsumeEvents> Subscriber<B> {
     /// A subscriber for `group`: 16 handlers at once, 5 attempts, the
     /// default backoff, 30 s ack wait and shutdown grace, in-memory dedupe.
     pub fn new(broker: B, group: impl Into<String>) -> Self {
@@ -420,7 +420,7 @@ struct Worker {
     layered: Option<EventService>,
 }
 
-async fn run<S: Subscription>(
+async fn run<S: Subscription<Delivery: Retry>>(
     mut subscription: S,
     worker: Arc<Worker>,
     concurrency: usize,
@@ -466,7 +466,7 @@ async fn run<S: Subscription>(
 }
 
 impl Worker {
-    async fn handle<D: Delivery>(&self, delivery: D) {
+    async fn handle<D: Retry>(&self, delivery: D) {
         let message = delivery.message();
         let attempt = delivery.attempt();
         let topic = message.topic.clone();
@@ -489,13 +489,7 @@ impl Worker {
             .await;
     }
 
-    async fn settle<D: Delivery>(
-        &self,
-        delivery: D,
-        id: String,
-        attempt: u32,
-        trace: TraceContext,
-    ) {
+    async fn settle<D: Retry>(&self, delivery: D, id: String, attempt: u32, trace: TraceContext) {
         let message = delivery.message();
         let Some((route, handler)) = self.handlers.get(message.topic.as_str()) else {
             let reason = format!("no handler for topic `{}`", message.topic);
@@ -584,7 +578,7 @@ impl Worker {
     /// again after the backoff of its attempt, so a refusal that lasts is
     /// tried again ever more slowly rather than at once. It counts as
     /// dead-lettered once the broker stored it.
-    async fn dead_letter<D: Delivery>(&self, delivery: D, reason: &str) -> bool {
+    async fn dead_letter<D: Retry>(&self, delivery: D, reason: &str) -> bool {
         let reason = dead_letter_reason(reason);
         let delay = self.backoff.delay(delivery.attempt());
         match delivery.dead_letter_or_retry(&reason, delay).await {
@@ -675,7 +669,7 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
 
     use super::*;
-    use crate::broker::{MemoryBroker, Message, DEAD_LETTER_REASON};
+    use crate::broker::{Delivery, MemoryBroker, Message, Publish, Subscribe, DEAD_LETTER_REASON};
     use crate::events::MemoryDedupe;
 
     static ROUTE: EventRoute = EventRoute {

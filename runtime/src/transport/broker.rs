@@ -25,7 +25,7 @@ use http::HeaderMap;
 
 use crate::broker::limits::{cap_text, MAX_REASON_BYTES};
 use crate::broker::{
-    Broker, BrokerError, Headers, Message, MessagePart, PendingRequest, Responder, TooLarge,
+    BrokerError, Headers, Message, MessagePart, PendingRequest, RequestReply, Responder, TooLarge,
 };
 use crate::dispatch::Dispatcher;
 use crate::error::{Problem, ProtocolError};
@@ -53,7 +53,7 @@ pub struct BrokerTransport<B> {
     broker: B,
 }
 
-impl<B: Broker> BrokerTransport<B> {
+impl<B: RequestReply> BrokerTransport<B> {
     /// A transport over `broker`.
     pub fn new(broker: B) -> Self {
         BrokerTransport { broker }
@@ -69,7 +69,7 @@ fn protocol(reason: String) -> TransportError {
     })
 }
 
-impl<B: Broker> Transport for BrokerTransport<B> {
+impl<B: RequestReply> Transport for BrokerTransport<B> {
     async fn send(
         &self,
         route: &'static Route,
@@ -139,7 +139,7 @@ impl<B: Broker> Transport for BrokerTransport<B> {
 
 /// Serves every request method of `dispatcher` from `broker` until the
 /// returned handle is shut down.
-pub async fn serve_requests<B: Broker>(
+pub async fn serve_requests<B: RequestReply>(
     broker: B,
     dispatcher: Dispatcher,
 ) -> Result<RequestServerHandle, BrokerError> {

@@ -29,8 +29,11 @@ use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
 use super::codec;
-use super::{backoff, bind, lapin_error, lock, open_channel, short, AmqpBroker};
-use crate::broker::{BrokerError, Message, PendingRequest, Responder, TooLarge};
+use super::connection::open_channel;
+use super::topology::bind;
+use super::{lapin_error, lock, short, AmqpBroker};
+use crate::broker::reconnect::{Next, Restarts};
+use crate::broker::{BrokerError, Message, PendingRequest, RequestReply, Responder, TooLarge};
 
 /// RabbitMQ's pseudo-queue for direct replies.
 const DIRECT_REPLY_TO: &str = "amq.rabbitmq.reply-to";
@@ -225,12 +228,16 @@ pub(crate) async fn open_responder(
     group: &str,
 ) -> Result<AmqpResponder, BrokerError> {
     let queue = broker.names().responder_queue(group, topic);
+    let restarts = Restarts::new(
+        format!("serving requests on `{topic}`"),
+        broker.options().max_reconnect_delay,
+    );
     let mut responder = AmqpResponder {
         broker,
         topic: topic.to_owned(),
         queue,
         live: None,
-        failures: 0,
+        restarts,
     };
     responder.live = Some(responder.start().await?);
     Ok(responder)
@@ -242,7 +249,7 @@ pub struct AmqpResponder {
     topic: String,
     queue: String,
     live: Option<(Channel, Consumer)>,
-    failures: u32,
+    restarts: Restarts,
 }
 
 impl std::fmt::Debug for AmqpResponder {
@@ -302,23 +309,11 @@ impl Responder for AmqpResponder {
                 return None;
             }
             if self.live.is_none() {
-                match self.start().await {
-                    Ok(live) => {
-                        self.failures = 0;
-                        self.live = Some(live);
-                    }
-                    Err(BrokerError::Closed) => return None,
-                    Err(error) => {
-                        self.failures += 1;
-                        let delay =
-                            backoff(self.failures, self.broker.options().max_reconnect_delay);
-                        tracing::warn!(topic = %self.topic, %error, ?delay, "cannot serve requests; trying again");
-                        tokio::select! {
-                            _ = closed.wait_for(|closed| *closed) => return None,
-                            _ = tokio::time::sleep(delay) => {}
-                        }
-                        continue;
-                    }
+                let attempt = self.start().await;
+                match self.restarts.after(attempt, &mut closed).await {
+                    Next::Started(live) => self.live = Some(live),
+                    Next::TryAgain => continue,
+                    Next::Closed => return None,
                 }
             }
             let (_, consumer) = self.live.as_mut().expect("started above");
@@ -410,5 +405,19 @@ impl AmqpRequest {
             .publish_raw("", reply_to.as_str(), false, &reply.payload, properties)
             .await
             .map(drop)
+    }
+}
+
+impl RequestReply for AmqpBroker {
+    type Responder = AmqpResponder;
+
+    async fn request(&self, message: Message, timeout: Duration) -> Result<Message, BrokerError> {
+        self.check_open()?;
+        send(self, message, timeout).await
+    }
+
+    async fn respond(&self, topic: &str, group: &str) -> Result<AmqpResponder, BrokerError> {
+        self.check_open()?;
+        open_responder(self.clone(), topic, group).await
     }
 }

@@ -31,11 +31,13 @@ use tokio::sync::{OwnedSemaphorePermit, Semaphore};
 use tokio::task::AbortHandle;
 
 use super::codec::{self, Copy};
-use super::{backoff, lapin_error, open_channel, short, AmqpBroker, Routed};
+use super::connection::open_channel;
+use super::{lapin_error, short, AmqpBroker, AmqpNames, Routed};
 use crate::broker::limits::{cap_text, dead_letter_reason, MAX_REASON_BYTES};
+use crate::broker::reconnect::{Next, Restarts};
 use crate::broker::{
-    BrokerError, Delivery, Message, SubscribeOptions, Subscription, DEAD_LETTER_ATTEMPTS,
-    DEAD_LETTER_GROUP, DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
+    BrokerError, Capabilities, Delivery, Message, Retry, Subscribe, SubscribeOptions, Subscription,
+    DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP, DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
 };
 
 /// What a subscription consumes.
@@ -57,7 +59,7 @@ pub struct AmqpSubscription {
     ack_wait: Duration,
     slots: Arc<Semaphore>,
     live: Option<Live>,
-    failures: u32,
+    restarts: Restarts,
 }
 
 impl std::fmt::Debug for AmqpSubscription {
@@ -83,6 +85,10 @@ pub(crate) async fn open(
 ) -> Result<AmqpSubscription, BrokerError> {
     let max_in_flight = options.max_in_flight.max(1);
     let queue = broker.names().group_queue(&group);
+    let restarts = Restarts::new(
+        format!("consuming the group `{group}`"),
+        broker.options().max_reconnect_delay,
+    );
     let mut subscription = AmqpSubscription {
         broker,
         group: group.into(),
@@ -92,7 +98,7 @@ pub(crate) async fn open(
         ack_wait: options.ack_wait,
         slots: Arc::new(Semaphore::new(max_in_flight)),
         live: None,
-        failures: 0,
+        restarts,
     };
     subscription.live = Some(subscription.start().await?);
     Ok(subscription)
@@ -170,26 +176,11 @@ impl Subscription for AmqpSubscription {
                 slot = self.slots.clone().acquire_owned() => slot.ok()?,
             };
             if self.live.is_none() {
-                match self.start().await {
-                    Ok(live) => {
-                        if self.failures > 0 {
-                            tracing::info!(group = %self.group, "subscription consuming again");
-                        }
-                        self.failures = 0;
-                        self.live = Some(live);
-                    }
-                    Err(BrokerError::Closed) => return None,
-                    Err(error) => {
-                        self.failures += 1;
-                        let delay =
-                            backoff(self.failures, self.broker.options().max_reconnect_delay);
-                        tracing::warn!(group = %self.group, %error, ?delay, "cannot consume; trying again");
-                        tokio::select! {
-                            _ = closed.wait_for(|closed| *closed) => return None,
-                            _ = tokio::time::sleep(delay) => {}
-                        }
-                        continue;
-                    }
+                let attempt = self.start().await;
+                match self.restarts.after(attempt, &mut closed).await {
+                    Next::Started(live) => self.live = Some(live),
+                    Next::TryAgain => continue,
+                    Next::Closed => return None,
                 }
             }
             let live = self.live.as_mut().expect("started above");
@@ -541,6 +532,12 @@ impl Delivery for AmqpDelivery {
         self.unsettled.ack().await
     }
 
+    async fn dead_letter(self, reason: &str) -> Result<(), BrokerError> {
+        self.dead_letter_or_retry(reason, Duration::ZERO).await
+    }
+}
+
+impl Retry for AmqpDelivery {
     async fn retry(self, delay: Duration) -> Result<(), BrokerError> {
         if !self.take().await {
             return Ok(());
@@ -550,10 +547,6 @@ impl Delivery for AmqpDelivery {
             return Err(Unsettled::channel_lost());
         }
         unsettled.retry(delay).await
-    }
-
-    async fn dead_letter(self, reason: &str) -> Result<(), BrokerError> {
-        self.dead_letter_or_retry(reason, Duration::ZERO).await
     }
 
     async fn dead_letter_or_retry(
@@ -594,5 +587,36 @@ impl Delivery for AmqpDelivery {
                 Err(error)
             }
         }
+    }
+}
+
+impl Subscribe for AmqpBroker {
+    type Subscription = AmqpSubscription;
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            per_key_order: false,
+            dedupes_publishes: false,
+        }
+    }
+
+    async fn subscribe(&self, options: SubscribeOptions) -> Result<AmqpSubscription, BrokerError> {
+        self.check_open()?;
+        self.record_group(&options.group);
+        let role = Role::Group {
+            topics: options.topics.clone(),
+        };
+        open(self.clone(), options.group.clone(), role, &options).await
+    }
+
+    async fn dead_letters(&self, group: &str) -> Result<AmqpSubscription, BrokerError> {
+        self.check_open()?;
+        self.record_group(group);
+        let name = AmqpNames::dead_letter_group(group);
+        let options = SubscribeOptions::new(name.clone(), Vec::<String>::new());
+        let role = Role::DeadLetters {
+            of: group.to_owned(),
+        };
+        open(self.clone(), name, role, &options).await
     }
 }

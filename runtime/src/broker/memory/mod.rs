@@ -1,6 +1,6 @@
 //! The in-process broker: what examples and tests use first.
 //!
-//! It keeps the full at-least-once model of [`Broker`]: durable groups,
+//! It keeps the full at-least-once model of [`Broker`](super::Broker): durable groups,
 //! competing members, unsettled deliveries released on drop or after
 //! `ack_wait`, retries after a delay, dead letters with their reason.
 //! Messages with the same key reach a group one at a time and in publish
@@ -57,7 +57,9 @@ pub use queue::{message_size, Usage};
 pub use request::{MemoryRequest, MemoryResponder};
 pub use subscription::{MemoryDelivery, MemorySubscription};
 
-use super::{Broker, BrokerError, Capabilities, Message, SubscribeOptions};
+use super::{
+    BrokerError, Capabilities, Message, Publish, RequestReply, Subscribe, SubscribeOptions,
+};
 use state::{dead_letter_group, Full, State};
 
 /// An in-process broker. Clones share the same broker.
@@ -222,17 +224,7 @@ impl MemoryBroker {
     }
 }
 
-impl Broker for MemoryBroker {
-    type Subscription = MemorySubscription;
-    type Responder = MemoryResponder;
-
-    fn capabilities(&self) -> Capabilities {
-        Capabilities {
-            per_key_order: true,
-            dedupes_publishes: false,
-        }
-    }
-
+impl Publish for MemoryBroker {
     /// Returns once every group the topic feeds (or the backlog kept for
     /// its first group) took the message. While one of them is full this
     /// waits up to [`MemoryLimits::publish_wait`], then fails naming the
@@ -275,6 +267,17 @@ impl Broker for MemoryBroker {
             }
         }
     }
+}
+
+impl Subscribe for MemoryBroker {
+    type Subscription = MemorySubscription;
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            per_key_order: true,
+            dedupes_publishes: false,
+        }
+    }
 
     async fn subscribe(
         &self,
@@ -290,6 +293,10 @@ impl Broker for MemoryBroker {
         let options = SubscribeOptions::new(name, Vec::<String>::new());
         Ok(self.open(&options.group, options.max_in_flight, options.ack_wait))
     }
+}
+
+impl RequestReply for MemoryBroker {
+    type Responder = MemoryResponder;
 
     async fn request(&self, message: Message, timeout: Duration) -> Result<Message, BrokerError> {
         self.send_request(message, timeout).await

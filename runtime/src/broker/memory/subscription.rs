@@ -11,7 +11,7 @@ use super::queue::message_size;
 use super::state::Full;
 use super::MemoryBroker;
 use crate::broker::{
-    BrokerError, Delivery, Message, Subscription, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP,
+    BrokerError, Delivery, Message, Retry, Subscription, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP,
     DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
 };
 
@@ -156,11 +156,6 @@ impl Delivery for MemoryDelivery {
         Ok(())
     }
 
-    async fn retry(self, delay: Duration) -> Result<(), BrokerError> {
-        self.finish(Settle::Retry(delay));
-        Ok(())
-    }
-
     /// Moves the message to the group's dead letters. While they are full
     /// this waits, up to the broker's publish wait, for room; then it fails
     /// and the message is released to be delivered again. It also fails
@@ -168,6 +163,13 @@ impl Delivery for MemoryDelivery {
     /// given to another member.
     async fn dead_letter(self, reason: &str) -> Result<(), BrokerError> {
         self.dead_letter_within(reason, None).await
+    }
+}
+
+impl Retry for MemoryDelivery {
+    async fn retry(self, delay: Duration) -> Result<(), BrokerError> {
+        self.finish(Settle::Retry(delay));
+        Ok(())
     }
 
     /// As [`dead_letter`](Self::dead_letter), but a message whose dead

@@ -8,6 +8,7 @@
 //! yet handed out, and whatever it cannot take stays with JetStream for
 //! the other members.
 
+use std::collections::BTreeSet;
 use std::fmt;
 use std::pin::pin;
 use std::sync::Arc;
@@ -21,9 +22,13 @@ use tokio::runtime::Handle;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
 use super::headers;
-use super::provision::{self, ConsumerSpec};
+use super::topology::{self, ConsumerSpec, MIN_MAX_ACK_PENDING};
 use super::NatsBroker;
-use crate::broker::{BrokerError, Delivery, Message, Subscription, DEAD_LETTER_TOPIC};
+use crate::broker::reconnect::backoff;
+use crate::broker::{
+    BrokerError, Capabilities, Delivery, Message, Retry, Subscribe, SubscribeOptions, Subscription,
+    DEAD_LETTER_TOPIC,
+};
 
 /// How long a pull request waits for messages when each of the member's
 /// consumers can hold a request open at once.
@@ -270,14 +275,13 @@ impl Pump {
     /// Waits before pulling again, redeclaring the consumer in case it was
     /// deleted. Returns false when the member closed meanwhile.
     async fn recover(&mut self, failures: u32) -> bool {
-        let delay = Duration::from_millis(100 * 2u64.pow(failures.min(6))).min(EXPIRES);
+        let delay = backoff(failures, EXPIRES);
         tokio::select! {
             () = tokio::time::sleep(delay) => {}
             () = self.tx.closed() => return false,
         }
         if failures >= 2 {
-            match provision::declare_consumer(&self.js, &self.source.stream, &self.source.spec)
-                .await
+            match topology::declare_consumer(&self.js, &self.source.stream, &self.source.spec).await
             {
                 Ok(consumer) => self.source.consumer = consumer,
                 Err(error) => tracing::warn!(
@@ -395,12 +399,14 @@ impl Delivery for NatsDelivery {
         self.settle(AckKind::Ack).await
     }
 
-    async fn retry(self, delay: Duration) -> Result<(), BrokerError> {
-        self.settle(nak(delay)).await
-    }
-
     async fn dead_letter(self, reason: &str) -> Result<(), BrokerError> {
         self.dead_letter_or_retry(reason, Duration::ZERO).await
+    }
+}
+
+impl Retry for NatsDelivery {
+    async fn retry(self, delay: Duration) -> Result<(), BrokerError> {
+        self.settle(nak(delay)).await
     }
 
     async fn dead_letter_or_retry(
@@ -441,5 +447,55 @@ fn nak(delay: Duration) -> AckKind {
         AckKind::Nak(None)
     } else {
         AckKind::Nak(Some(delay))
+    }
+}
+
+impl Subscribe for NatsBroker {
+    type Subscription = NatsSubscription;
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            per_key_order: false,
+            dedupes_publishes: self.inner.options.publish_dedupe,
+        }
+    }
+
+    async fn subscribe(&self, options: SubscribeOptions) -> Result<NatsSubscription, BrokerError> {
+        let topics: BTreeSet<&String> = options.topics.iter().collect();
+        let mut sources = Vec::with_capacity(topics.len());
+        for topic in topics {
+            sources.push(self.group_source(topic, &options.group, &options).await?);
+        }
+        Ok(open(
+            self.clone(),
+            &options.group,
+            sources,
+            options.max_in_flight,
+            Reading::Group,
+        ))
+    }
+
+    async fn dead_letters(&self, group: &str) -> Result<NatsSubscription, BrokerError> {
+        let options = SubscribeOptions::new(group, Vec::<String>::new());
+        let spec = ConsumerSpec {
+            name: NatsBroker::consumer_name(group),
+            description: format!("accord: dead letters of group `{group}`"),
+            filter_subject: self.dead_letter_subject(group),
+            ack_wait: options.ack_wait,
+            max_ack_pending: MIN_MAX_ACK_PENDING,
+        };
+        let stream = self.inner.dead_letters.name.clone();
+        let consumer = topology::declare_consumer(&self.inner.js, &stream, &spec).await?;
+        Ok(open(
+            self.clone(),
+            &format!("dead-letter:{group}"),
+            vec![Source {
+                stream,
+                spec,
+                consumer,
+            }],
+            options.max_in_flight,
+            Reading::DeadLetters,
+        ))
     }
 }

@@ -6,7 +6,7 @@ use tokio::time::{timeout, Instant};
 
 use super::super::*;
 use super::{join, msg, take, within};
-use crate::broker::{Delivery, Subscription};
+use crate::broker::{Delivery, Retry, Subscription};
 
 #[tokio::test]
 async fn an_expired_delivery_goes_to_another_member_and_its_late_ack_is_ignored() {

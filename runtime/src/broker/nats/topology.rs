@@ -2,6 +2,7 @@
 //! missing is created, what exists is reused, and the settings accord
 //! manages are brought up to date.
 
+use std::collections::HashMap;
 use std::fmt::Display;
 use std::time::Duration;
 
@@ -16,8 +17,9 @@ use async_nats::jetstream::{Context, ErrorCode};
 
 use futures_util::StreamExt;
 
-use super::DEFAULT_DUPLICATE_WINDOW;
-use crate::broker::BrokerError;
+use super::subscription::Source;
+use super::{names, NatsBroker, DEFAULT_DUPLICATE_WINDOW};
+use crate::broker::{BrokerError, SubscribeOptions};
 
 /// A stream found or created for some subjects.
 #[derive(Debug, Clone, PartialEq, Eq)]
@@ -301,6 +303,98 @@ pub(crate) fn subject_matches(filter: &str, subject: &str) -> bool {
 /// A JetStream API call that failed for want of an answer.
 pub(crate) fn api_error(what: &str, error: impl Display) -> BrokerError {
     BrokerError::Connection(format!("{what}: {error}"))
+}
+
+/// The least `max_ack_pending` of a group's consumers: JetStream's default,
+/// raised to four times `max_in_flight` for larger limits, so several
+/// members can each hold their limit.
+pub(super) const MIN_MAX_ACK_PENDING: i64 = 1000;
+
+impl NatsBroker {
+    /// The stream capturing `topic`, declared if needed.
+    pub(super) async fn topic_stream(&self, topic: &str) -> Result<StreamRef, BrokerError> {
+        if let Some(stream) = self.cached_stream(topic) {
+            return Ok(stream);
+        }
+        names::check_subject_length(topic)?;
+        names::check_topic(topic).map_err(BrokerError::Rejected)?;
+        let stream = declare_stream(
+            &self.inner.js,
+            &self.topic_stream_name(topic),
+            topic,
+            format!("accord: events on `{topic}`"),
+            &self.inner.settings,
+        )
+        .await?;
+        self.lock_streams().insert(topic.to_owned(), stream.clone());
+        Ok(stream)
+    }
+
+    pub(super) fn cached_stream(&self, topic: &str) -> Option<StreamRef> {
+        self.lock_streams().get(topic).cloned()
+    }
+
+    /// Forgets the stream of `topic`, so the next use declares it again.
+    pub(super) fn forget_stream(&self, topic: &str) {
+        self.lock_streams().remove(topic);
+    }
+
+    fn lock_streams(&self) -> std::sync::MutexGuard<'_, HashMap<String, StreamRef>> {
+        // The map is only read and written whole; a panic elsewhere leaves
+        // it consistent.
+        self.inner
+            .streams
+            .lock()
+            .unwrap_or_else(|poisoned| poisoned.into_inner())
+    }
+    /// Declares `spec` on the stream of `topic`, redeclaring the stream
+    /// once if it was deleted since it was looked up.
+    pub(super) async fn group_source(
+        &self,
+        topic: &str,
+        group: &str,
+        options: &SubscribeOptions,
+    ) -> Result<Source, BrokerError> {
+        let mut retried = false;
+        loop {
+            let stream = self.topic_stream(topic).await?;
+            let name = if stream.owned {
+                NatsBroker::consumer_name(group)
+            } else {
+                // An adopted stream may capture several of the group's
+                // topics; each needs a consumer of its own.
+                format!(
+                    "{}_{}",
+                    NatsBroker::consumer_name(group),
+                    names::topic_token(topic)
+                )
+            };
+            let spec = ConsumerSpec {
+                name,
+                description: format!("accord: group `{group}` on `{topic}`"),
+                filter_subject: topic.to_owned(),
+                ack_wait: options.ack_wait,
+                max_ack_pending: i64::try_from(options.max_in_flight.saturating_mul(4))
+                    .unwrap_or(i64::MAX)
+                    .max(MIN_MAX_ACK_PENDING),
+            };
+            match declare_consumer(&self.inner.js, &stream.name, &spec).await {
+                Ok(consumer) => {
+                    return Ok(Source {
+                        stream: stream.name,
+                        spec,
+                        consumer,
+                    })
+                }
+                Err(error @ BrokerError::Rejected(_)) if !retried => {
+                    tracing::debug!(%error, "redeclaring the stream of `{topic}`");
+                    self.forget_stream(topic);
+                    retried = true;
+                }
+                Err(error) => return Err(error),
+            }
+        }
+    }
 }
 
 #[cfg(test)]

@@ -1,0 +1,106 @@
+//! Messages as published and delivered, and how a group subscribes.
+
+use std::collections::BTreeMap;
+use std::time::Duration;
+
+use bytes::Bytes;
+
+/// Message headers, by lower-case name.
+pub type Headers = BTreeMap<String, String>;
+
+/// Header: why a message was dead-lettered.
+pub const DEAD_LETTER_REASON: &str = "accord-dead-letter-reason";
+/// Header: how many delivery attempts a dead-lettered message had.
+pub const DEAD_LETTER_ATTEMPTS: &str = "accord-dead-letter-attempts";
+/// Header: the topic a dead-lettered message was published on.
+pub const DEAD_LETTER_TOPIC: &str = "accord-dead-letter-topic";
+/// Header: the group that gave up on a dead-lettered message.
+pub const DEAD_LETTER_GROUP: &str = "accord-dead-letter-group";
+
+/// A message as published and delivered.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Message {
+    /// The topic (NATS subject; AMQP routing key).
+    pub topic: String,
+    /// Orders and partitions deliveries, where the backend supports it.
+    pub key: Option<String>,
+    /// Headers, including the CloudEvents attributes.
+    pub headers: Headers,
+    /// The body.
+    pub payload: Bytes,
+}
+
+impl Message {
+    /// A message with no key and no headers.
+    pub fn new(topic: impl Into<String>, payload: impl Into<Bytes>) -> Self {
+        Message {
+            topic: topic.into(),
+            key: None,
+            headers: Headers::new(),
+            payload: payload.into(),
+        }
+    }
+
+    /// Adds a header.
+    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+        self.headers.insert(name.into(), value.into());
+        self
+    }
+
+    /// Sets the key.
+    pub fn with_key(mut self, key: impl Into<String>) -> Self {
+        self.key = Some(key.into());
+        self
+    }
+
+    /// A header's value.
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.get(name).map(String::as_str)
+    }
+
+    /// The message id: the CloudEvents `ce-id` header.
+    pub fn id(&self) -> Option<&str> {
+        self.header(crate::events::envelope::ID)
+    }
+}
+
+/// How a group subscribes.
+#[derive(Debug, Clone)]
+pub struct SubscribeOptions {
+    /// The group; each group receives every message once.
+    pub group: String,
+    /// The topics the group consumes.
+    pub topics: Vec<String>,
+    /// The most deliveries this subscription holds unsettled at once
+    /// (JetStream max ack pending per pull; AMQP prefetch).
+    pub max_in_flight: usize,
+    /// How long a delivery may stay unsettled before it is delivered again.
+    pub ack_wait: Duration,
+}
+
+impl SubscribeOptions {
+    /// Options for `group` on `topics`, 16 in flight, 30 s ack wait.
+    pub fn new(
+        group: impl Into<String>,
+        topics: impl IntoIterator<Item = impl Into<String>>,
+    ) -> Self {
+        SubscribeOptions {
+            group: group.into(),
+            topics: topics.into_iter().map(Into::into).collect(),
+            max_in_flight: 16,
+            ack_wait: Duration::from_secs(30),
+        }
+    }
+
+    /// Sets the in-flight limit (at least 1).
+    pub fn max_in_flight(mut self, limit: usize) -> Self {
+        self.max_in_flight = limit.max(1);
+        self
+    }
+
+    /// Sets the ack wait.
+    pub fn ack_wait(mut self, wait: Duration) -> Self {
+        self.ack_wait = wait;
+        self
+    }
+}
