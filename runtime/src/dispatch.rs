@@ -165,6 +165,14 @@ impl Dispatcher {
             trace_id = %trace.trace_id_hex(),
             span_id = %trace.span_id_hex(),
         );
+        // What the per-request debug event needs, only when it is wanted:
+        // the clock and the trace id cost nothing otherwise.
+        let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| {
+            (
+                tokio::time::Instant::now(),
+                trace.trace_id_hex().to_string(),
+            )
+        });
         let context = call.context_mut();
         context.set_route(route);
         context.set_trace(trace);
@@ -187,6 +195,16 @@ impl Dispatcher {
                 Ok(run) => run_within(at, run).await,
             };
             tracing::Span::current().record("status", reply.status);
+            if let Some((started, trace_id)) = logged {
+                tracing::debug!(
+                    method = %route.method,
+                    route = route.path,
+                    status = reply.status,
+                    latency_us = started.elapsed().as_micros() as u64,
+                    trace_id,
+                    "request answered"
+                );
+            }
             reply
         }
         .instrument(span)

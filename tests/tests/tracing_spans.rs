@@ -30,6 +30,8 @@ struct SeenSpan {
 #[derive(Debug, Clone, PartialEq)]
 struct SeenEvent {
     message: String,
+    level: tracing::Level,
+    fields: BTreeMap<String, String>,
     span: Option<&'static str>,
     span_fields: BTreeMap<String, String>,
 }
@@ -96,8 +98,11 @@ where
                 Some(self.spans.lock().unwrap()[slot].fields.clone())
             })
             .unwrap_or_default();
+        let message = fields.0.remove("message").unwrap_or_default();
         self.events.lock().unwrap().push(SeenEvent {
-            message: fields.0.remove("message").unwrap_or_default(),
+            message,
+            level: *event.metadata().level(),
+            fields: fields.0,
             span: span.map(|s| s.name()),
             span_fields,
         });
@@ -180,6 +185,55 @@ async fn http_calls_run_in_request_spans() {
         Some(&request("orders", "place_order", 422)),
         "rejected input is traced too"
     );
+}
+
+/// The one debug event each request ends with: method, route, status,
+/// latency and trace id, inside the request's span.
+#[tokio::test]
+async fn each_request_ends_with_one_debug_event() {
+    let (recorder, _guard) = Recorder::install();
+    let env = orders_over_http().await;
+    orders_calls(&env).await;
+    let answered: Vec<SeenEvent> = recorder
+        .events
+        .lock()
+        .unwrap()
+        .iter()
+        .filter(|e| e.message == "request answered")
+        .cloned()
+        .collect();
+    let seen: Vec<(String, String, String)> = answered
+        .iter()
+        .map(|e| {
+            (
+                e.fields["method"].clone(),
+                e.fields["route"].clone(),
+                e.fields["status"].clone(),
+            )
+        })
+        .collect();
+    let expected = [
+        ("POST", "/orders", "201"),
+        ("GET", "/orders/{id}", "200"),
+        ("GET", "/orders/{id}", "404"),
+        ("GET", "/health", "204"),
+    ]
+    .map(|(m, r, s)| (m.to_owned(), r.to_owned(), s.to_owned()));
+    assert_eq!(seen, expected, "{answered:?}");
+    for event in &answered {
+        assert_eq!(event.level, tracing::Level::DEBUG);
+        assert_eq!(event.span, Some("accord.request"), "{event:?}");
+        assert!(
+            event.fields["latency_us"].parse::<u64>().is_ok(),
+            "{event:?}"
+        );
+        assert_eq!(
+            Some(&event.fields["trace_id"]),
+            event.span_fields.get("trace_id"),
+            "the event names the span's trace: {event:?}"
+        );
+        assert_eq!(event.fields["trace_id"].len(), 32, "{event:?}");
+    }
 }
 
 #[tokio::test]
