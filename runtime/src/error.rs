@@ -13,6 +13,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::resilience::{BulkheadFull, CircuitOpen};
+
 pub(crate) use retry::parse_retry_after;
 pub use retry::{RetryClass, DEFAULT_MAX_RETRY_AFTER};
 
@@ -266,6 +268,13 @@ pub enum CallError<E> {
     Protocol(ProtocolError),
     /// An argument could not be encoded for the wire.
     Encode(EncodeError),
+    /// The call was not sent: the circuit to its target is open after
+    /// repeated failures (or half-open with its probes in flight), and says
+    /// when it lets a call through again.
+    CircuitOpen(CircuitOpen),
+    /// The call was not sent: the target's calls in flight were at the
+    /// bulkhead's limit for longer than the bulkhead lets a call wait.
+    BulkheadFull(BulkheadFull),
 }
 
 impl<E> CallError<E> {
@@ -292,6 +301,10 @@ impl<E> CallError<E> {
                 Some(status) => RetryClass::of_status(status, error.retry_after),
                 None => RetryClass::Final,
             },
+            CallError::CircuitOpen(open) => RetryClass::NotSent {
+                retry_after: Some(open.retry_in),
+            },
+            CallError::BulkheadFull(_) => RetryClass::NotSent { retry_after: None },
         }
     }
 
@@ -326,6 +339,8 @@ impl<E: fmt::Debug> fmt::Display for CallError<E> {
             CallError::Connection(e) => write!(f, "connection failed: {e}"),
             CallError::Protocol(e) => write!(f, "protocol error: {e}"),
             CallError::Encode(e) => write!(f, "{e}"),
+            CallError::CircuitOpen(e) => write!(f, "{e}"),
+            CallError::BulkheadFull(e) => write!(f, "{e}"),
         }
     }
 }
@@ -336,6 +351,8 @@ impl<E: fmt::Debug> std::error::Error for CallError<E> {
             CallError::Connection(e) => Some(e.as_ref()),
             CallError::Problem(p) => Some(p.as_ref()),
             CallError::Encode(e) => Some(e),
+            CallError::CircuitOpen(e) => Some(e),
+            CallError::BulkheadFull(e) => Some(e),
             _ => None,
         }
     }
