@@ -443,3 +443,64 @@ fn client_off(server: &TestServer) -> OrdersClient {
         HttpTransport::builder(&server.url()).defences(accord::resilience::DefenceSettings::off()),
     )
 }
+
+/// Records the breaker's events: their message and `target_url`.
+#[derive(Clone, Default)]
+struct CircuitEvents(Arc<Mutex<Vec<(String, String)>>>);
+
+#[derive(Default)]
+struct Fields {
+    message: String,
+    target_url: String,
+}
+
+impl tracing::field::Visit for Fields {
+    fn record_debug(&mut self, field: &tracing::field::Field, value: &dyn std::fmt::Debug) {
+        match field.name() {
+            "message" => self.message = format!("{value:?}"),
+            "target_url" => self.target_url = format!("{value:?}"),
+            _ => {}
+        }
+    }
+}
+
+impl<S: tracing::Subscriber> tracing_subscriber::Layer<S> for CircuitEvents {
+    fn on_event(&self, event: &tracing::Event<'_>, _: tracing_subscriber::layer::Context<'_, S>) {
+        if event.metadata().target() == "accord::circuit" {
+            let mut fields = Fields::default();
+            event.record(&mut fields);
+            self.0
+                .lock()
+                .unwrap()
+                .push((fields.message, fields.target_url));
+        }
+    }
+}
+
+#[tokio::test]
+async fn each_change_of_the_circuit_is_a_tracing_event_naming_the_target() {
+    use tracing_subscriber::layer::SubscriberExt;
+    let events = CircuitEvents::default();
+    let _guard =
+        tracing::subscriber::set_default(tracing_subscriber::registry().with(events.clone()));
+    let (target, server) = Target::start(&[Mode::Fail(502, None)]).await;
+    let client = orders_client(bare(&server).circuit_breaker(small_breaker().probes(1)));
+    for _ in 0..4 {
+        within("health", client.health()).await.unwrap_err();
+    }
+    target.set(Mode::Healthy);
+    tokio::time::sleep(Duration::from_millis(320)).await;
+    within("health", client.health()).await.unwrap();
+    let url = server.url().trim_end_matches('/').to_owned();
+    let recorded = events.0.lock().unwrap().clone();
+    let messages: Vec<&str> = recorded.iter().map(|(m, _)| m.as_str()).collect();
+    assert_eq!(
+        messages,
+        [
+            "circuit opened",
+            "circuit half-open: sending probes",
+            "circuit closed"
+        ]
+    );
+    assert!(recorded.iter().all(|(_, t)| *t == url), "{recorded:?}");
+}
