@@ -2,9 +2,10 @@
 //!
 //! A transport only moves a [`Call`] to the server and the [`Reply`] back;
 //! encoding, decoding (which checks the reply's status against the
-//! contract), timeouts and the resend of an idempotent call live in
-//! [`ClientCore`], and error classification in [`RetryClass`], so every
-//! transport behaves the same to the caller.
+//! contract), timeouts, retries and the transport's
+//! [defences](crate::resilience) live in [`ClientCore`], and error
+//! classification in [`RetryClass`], so every transport behaves the same to
+//! the caller.
 
 pub mod broker;
 mod http;
@@ -103,7 +104,7 @@ impl<T: Transport> ClientCore<T> {
     /// left travels with the call as [`accord-timeout`](crate::deadline).
     /// Retries and their backoff all fit in that time.
     ///
-    /// When the transport has [`Defences`](crate::resilience::Defences)
+    /// When the transport has [`Defences`]
     /// (the HTTP transport does, unless turned off), each attempt first
     /// asks the circuit breaker, which fails it at once with
     /// [`CallError::CircuitOpen`] while the target keeps failing; the call
