@@ -504,3 +504,31 @@ async fn each_change_of_the_circuit_is_a_tracing_event_naming_the_target() {
     );
     assert!(recorded.iter().all(|(_, t)| *t == url), "{recorded:?}");
 }
+
+#[tokio::test]
+async fn a_retry_the_breaker_refuses_ends_with_the_failure_before_it() {
+    let (target, server) = Target::start(&[Mode::Fail(503, None)]).await;
+    let retries = RetrySettings::default()
+        .max_attempts(5)
+        .backoff(Duration::from_millis(1), Duration::from_millis(2))
+        .budget(1.0, 1000, Duration::from_secs(10));
+    let client = orders_client(
+        bare(&server)
+            .retries(retries)
+            .circuit_breaker(small_breaker().min_calls(2)),
+    );
+    // Two attempts fail and open the circuit; the third is refused, and
+    // the caller learns of the 503, not of its own breaker.
+    let error = within("health", client.health()).await.unwrap_err();
+    assert!(
+        matches!(
+            error.retry_class(),
+            RetryClass::ServerError { status: 503, .. }
+        ),
+        "{error}"
+    );
+    assert_eq!(target.hits(), 2);
+    let error = within("health", client.health()).await.unwrap_err();
+    assert!(matches!(error, CallError::CircuitOpen(_)), "{error}");
+    assert_eq!(target.hits(), 2);
+}

@@ -107,8 +107,9 @@ impl<T: Transport> ClientCore<T> {
     /// When the transport has [`Defences`]
     /// (the HTTP transport does, unless turned off), each attempt first
     /// asks the circuit breaker, which fails it at once with
-    /// [`CallError::CircuitOpen`] while the target keeps failing; the call
-    /// then takes a bulkhead slot for its whole time, or fails with
+    /// [`CallError::CircuitOpen`] while the target keeps failing (a retry
+    /// it refuses ends the call with the failure before it); the call then
+    /// takes a bulkhead slot for its whole time, or fails with
     /// [`CallError::BulkheadFull`]; an idempotent call that failed with a
     /// retryable [`RetryClass`] is sent again after a jittered backoff (at
     /// least the reply's `Retry-After`) while the retry budget allows.
@@ -139,12 +140,15 @@ impl<T: Transport> ClientCore<T> {
         }
         let mut slot = None;
         let mut attempt = 0;
+        // The failure a retry follows: what the caller gets if the breaker
+        // refuses the retry, rather than the breaker's own refusal.
+        let mut last = None;
         loop {
             attempt += 1;
             let permit = match defences.and_then(|d| d.breaker.as_ref()) {
                 Some(breaker) => match breaker.try_acquire() {
                     Ok(permit) => Some((breaker, permit)),
-                    Err(open) => return Err(CallError::CircuitOpen(open)),
+                    Err(open) => return Err(last.unwrap_or(CallError::CircuitOpen(open))),
                 },
                 None => None,
             };
@@ -204,6 +208,7 @@ impl<T: Transport> ClientCore<T> {
                 "sending the idempotent call again"
             );
             tokio::time::sleep(delay).await;
+            last = Some(error);
             call = again;
         }
     }
