@@ -13,6 +13,8 @@ use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 use serde_json::Value;
 
+use crate::resilience::{BulkheadFull, CircuitOpen};
+
 pub(crate) use retry::parse_retry_after;
 pub use retry::{RetryClass, DEFAULT_MAX_RETRY_AFTER};
 
@@ -269,6 +271,13 @@ pub enum CallError<E> {
     /// The client's credential provider failed to give the credential the
     /// call requires; the call was not sent.
     Credential(BoxError),
+    /// The call was not sent: the circuit to its target is open after
+    /// repeated failures (or half-open with its probes in flight), and says
+    /// when it lets a call through again.
+    CircuitOpen(CircuitOpen),
+    /// The call was not sent: the target's calls in flight were at the
+    /// bulkhead's limit for longer than the bulkhead lets a call wait.
+    BulkheadFull(BulkheadFull),
 }
 
 impl<E> CallError<E> {
@@ -297,6 +306,10 @@ impl<E> CallError<E> {
                 Some(status) => RetryClass::of_status(status, error.retry_after),
                 None => RetryClass::Final,
             },
+            CallError::CircuitOpen(open) => RetryClass::NotSent {
+                retry_after: Some(open.retry_in),
+            },
+            CallError::BulkheadFull(_) => RetryClass::NotSent { retry_after: None },
         }
     }
 
@@ -332,6 +345,8 @@ impl<E: fmt::Debug> fmt::Display for CallError<E> {
             CallError::Protocol(e) => write!(f, "protocol error: {e}"),
             CallError::Encode(e) => write!(f, "{e}"),
             CallError::Credential(e) => write!(f, "no credential for the call: {e}"),
+            CallError::CircuitOpen(e) => write!(f, "{e}"),
+            CallError::BulkheadFull(e) => write!(f, "{e}"),
         }
     }
 }
@@ -343,6 +358,8 @@ impl<E: fmt::Debug> std::error::Error for CallError<E> {
             CallError::Problem(p) => Some(p.as_ref()),
             CallError::Encode(e) => Some(e),
             CallError::Credential(e) => Some(e.as_ref()),
+            CallError::CircuitOpen(e) => Some(e),
+            CallError::BulkheadFull(e) => Some(e),
             _ => None,
         }
     }

@@ -49,6 +49,7 @@ pub mod error;
 pub mod events;
 pub mod http;
 mod params;
+pub mod resilience;
 pub mod spec;
 pub mod tls;
 pub mod trace;

@@ -260,8 +260,14 @@ async fn foreign(
     TestServer::start(router).await
 }
 
+/// The error of one `health` call, sent once: retries would honour the
+/// `Retry-After` these replies carry.
 async fn health_error(server: &TestServer) -> CallError<accord::NoError> {
-    let client = OrdersClient::new(&server.url()).unwrap();
+    let transport = HttpTransport::builder(&server.url())
+        .retries(None)
+        .build()
+        .unwrap();
+    let client = OrdersClient::with_transport(transport);
     within("a call", client.health())
         .await
         .expect_err("the server failed")
@@ -356,7 +362,9 @@ async fn retry_after_comes_with_503_and_429() {
         health_error(&forever).await.retry_after(),
         Some(accord::error::DEFAULT_MAX_RETRY_AFTER)
     );
-    let transport = HttpTransport::new(&forever.url())
+    let transport = HttpTransport::builder(&forever.url())
+        .retries(None)
+        .build()
         .unwrap()
         .max_retry_after(Duration::from_secs(2));
     let error = within("a call", OrdersClient::with_transport(transport).health())

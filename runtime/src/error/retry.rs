@@ -15,6 +15,7 @@
 //! | the connection could not be made or broke | [`Connection`](RetryClass::Connection) | yes | yes |
 //! | a 5xx reply, problem document or not | [`ServerError`](RetryClass::ServerError) | yes | yes |
 //! | a 429 reply, problem document or not | [`Throttled`](RetryClass::Throttled) | yes, after `Retry-After` | no |
+//! | not sent: the circuit is open or the bulkhead full | [`NotSent`](RetryClass::NotSent) | later, not at once | no |
 //! | a typed service error, whatever its status | [`Final`](RetryClass::Final) | no | no |
 //! | any other reply (2xx, 3xx, 4xx), a reply that breaks the contract without a 5xx or 429 status, an argument that cannot be encoded | [`Final`](RetryClass::Final) | no | no |
 //!
@@ -59,6 +60,13 @@ pub enum RetryClass {
         /// The reply's `Retry-After`, if it carried one.
         retry_after: Option<Duration>,
     },
+    /// The client's own defences kept the call from being sent: the circuit
+    /// to the target is open, or the bulkhead is full. A later call may go
+    /// through; the client does not retry it itself.
+    NotSent {
+        /// When the circuit lets a call through again, if it is open.
+        retry_after: Option<Duration>,
+    },
 }
 
 impl RetryClass {
@@ -93,9 +101,9 @@ impl RetryClass {
     /// How long the server asked the caller to wait first, if it said.
     pub fn retry_after(self) -> Option<Duration> {
         match self {
-            RetryClass::ServerError { retry_after, .. } | RetryClass::Throttled { retry_after } => {
-                retry_after
-            }
+            RetryClass::ServerError { retry_after, .. }
+            | RetryClass::Throttled { retry_after }
+            | RetryClass::NotSent { retry_after } => retry_after,
             _ => None,
         }
     }

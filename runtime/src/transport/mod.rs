@@ -2,9 +2,10 @@
 //!
 //! A transport only moves a [`Call`] to the server and the [`Reply`] back;
 //! encoding, decoding (which checks the reply's status against the
-//! contract), timeouts and the resend of an idempotent call live in
-//! [`ClientCore`], and error classification in [`RetryClass`], so every
-//! transport behaves the same to the caller.
+//! contract), timeouts, retries and the transport's
+//! [defences](crate::resilience) live in [`ClientCore`], and error
+//! classification in [`RetryClass`], so every transport behaves the same to
+//! the caller.
 
 pub mod broker;
 mod credentials;
@@ -17,6 +18,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::error::{BoxError, CallError, ProtocolError, RetryClass, ServiceError};
+use crate::resilience::Defences;
 use crate::wire::{Call, Reply, Route};
 
 pub use self::broker::{request_topic, serve_requests, BrokerTransport, RequestServerHandle};
@@ -38,6 +40,14 @@ pub trait Transport: Send + Sync + 'static {
         call: Call,
         timeout: Duration,
     ) -> impl Future<Output = Result<Reply, TransportError>> + Send;
+
+    /// The defences against a slow or failing target that clients apply
+    /// around each call over this transport: a circuit breaker, retries
+    /// within a budget, a bulkhead. `None` (the default) applies none, and
+    /// an idempotent call is sent once more after a connection failure.
+    fn defences(&self) -> Option<&Defences> {
+        None
+    }
 }
 
 /// Why a transport could not deliver a call or its reply.
@@ -102,15 +112,23 @@ impl<T: Transport> ClientCore<T> {
     /// never works past its first caller's deadline. A call with no time
     /// left fails with [`CallError::Timeout`] without being sent. The time
     /// left travels with the call as [`accord-timeout`](crate::deadline).
+    /// Retries and their backoff all fit in that time. The credential the
+    /// route requires is asked of the client's provider once per call,
+    /// within that time too.
     ///
-    /// An idempotent call whose connection failed
-    /// ([`RetryClass::Connection`]) is sent once more, within the same
-    /// time: repeating it cannot do harm, and a pooled connection the
-    /// server has just closed would otherwise fail it. Other failures are
-    /// not resent here: a timeout has used up the call's time, and a 5xx or
-    /// 429 reply calls for a retry policy that backs off, built on the same
-    /// [`CallError::retry_class`]. Calls that are not idempotent are never
-    /// repeated.
+    /// When the transport has [`Defences`]
+    /// (the HTTP transport does, unless turned off), each attempt first
+    /// asks the circuit breaker, which fails it at once with
+    /// [`CallError::CircuitOpen`] while the target keeps failing (a retry
+    /// it refuses ends the call with the failure before it); the call then
+    /// takes a bulkhead slot for its whole time, or fails with
+    /// [`CallError::BulkheadFull`]; an idempotent call that failed with a
+    /// retryable [`RetryClass`] is sent again after a jittered backoff (at
+    /// least the reply's `Retry-After`) while the retry budget allows.
+    /// Without a retry policy, an idempotent call whose connection failed
+    /// is sent once more, at once: a pooled connection the server has just
+    /// closed would otherwise fail it. Calls that are not idempotent are
+    /// never repeated.
     pub async fn call<R: DeserializeOwned, E: ServiceError>(
         &self,
         route: &'static Route,
@@ -127,34 +145,96 @@ impl<T: Transport> ClientCore<T> {
         if let Ok(value) = ::http::HeaderValue::try_from(trace.to_string()) {
             call.headers_mut().insert(crate::trace::TRACEPARENT, value);
         }
-        let exchange = async {
-            if let (Some(credential), Some(credentials)) = (route.credential, &self.credentials) {
-                // Asked inside the call's timeout: a provider that hangs
-                // fails the call as a timeout, not forever.
-                match credentials.header(credential).await {
-                    Ok(Some((name, value))) => {
-                        call.headers_mut().insert(name, value);
+        if let (Some(credential), Some(credentials)) = (route.credential, &self.credentials) {
+            // Asked once per call, within its time: a provider that hangs
+            // fails the call as a timeout, not forever.
+            match tokio::time::timeout_at(deadline, credentials.header(credential)).await {
+                Err(_) => return Err(CallError::Timeout(timeout)),
+                Ok(Ok(Some((name, value)))) => {
+                    call.headers_mut().insert(name, value);
+                }
+                Ok(Ok(None)) => {}
+                Ok(Err(error)) => return Err(CallError::Credential(error)),
+            }
+        }
+        let defences = self.transport.defences();
+        let retries = defences.and_then(|d| d.retries.as_ref());
+        if let Some(retries) = retries {
+            retries.deposit();
+        }
+        let mut slot = None;
+        let mut attempt = 0;
+        // The failure a retry follows: what the caller gets if the breaker
+        // refuses the retry, rather than the breaker's own refusal.
+        let mut last = None;
+        loop {
+            attempt += 1;
+            let permit = match defences.and_then(|d| d.breaker.as_ref()) {
+                Some(breaker) => match breaker.try_acquire() {
+                    Ok(permit) => Some((breaker, permit)),
+                    Err(open) => return Err(last.unwrap_or(CallError::CircuitOpen(open))),
+                },
+                None => None,
+            };
+            if slot.is_none() {
+                if let Some(bulkhead) = defences.and_then(|d| d.bulkhead.as_ref()) {
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    match bulkhead.acquire(left).await {
+                        Ok(Some(taken)) => slot = Some(taken),
+                        Ok(None) => return Err(CallError::Timeout(timeout)),
+                        Err(full) => return Err(CallError::BulkheadFull(full)),
                     }
-                    Ok(None) => {}
-                    Err(error) => return Err(CallError::Credential(error)),
                 }
             }
-            if !route.idempotent {
-                return self.attempt(route, call, deadline, timeout).await;
-            }
-            match self.attempt(route, call.clone(), deadline, timeout).await {
-                Err(error) if error.retry_class() == RetryClass::Connection => {
-                    if let CallError::Connection(cause) = &error {
-                        tracing::debug!(error = %cause, operation = route.operation, "connection failed; sending the idempotent call again");
-                    }
-                    self.attempt(route, call, deadline, timeout).await
-                }
-                other => other,
-            }
-        };
-        tokio::time::timeout_at(deadline, exchange)
+            let sent = if route.idempotent {
+                Some(call.clone())
+            } else {
+                None
+            };
+            let result = tokio::time::timeout_at(
+                deadline,
+                self.attempt(route, std::mem::take(&mut call), deadline, timeout),
+            )
             .await
-            .unwrap_or(Err(CallError::Timeout(timeout)))
+            .unwrap_or(Err(CallError::Timeout(timeout)));
+            let Err(error) = result else {
+                if let Some((breaker, permit)) = permit {
+                    breaker.record(permit, RetryClass::Final);
+                }
+                return result;
+            };
+            let class = error.retry_class();
+            if let Some((breaker, permit)) = permit {
+                breaker.record(permit, class);
+            }
+            let Some(again) = sent else {
+                return Err(error);
+            };
+            if !class.is_retryable() {
+                return Err(error);
+            }
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            let delay = match retries {
+                Some(policy) => policy.next_delay(attempt, class.retry_after(), left),
+                // Without a policy: the one immediate resend after a
+                // connection failure.
+                None if attempt == 1 && class == RetryClass::Connection => Some(Duration::ZERO),
+                None => None,
+            };
+            let Some(delay) = delay else {
+                return Err(error);
+            };
+            tracing::debug!(
+                failure = ?class,
+                operation = route.operation,
+                attempt,
+                ?delay,
+                "sending the idempotent call again"
+            );
+            tokio::time::sleep(delay).await;
+            last = Some(error);
+            call = again;
+        }
     }
 
     /// Sends `call` once and decodes the reply.

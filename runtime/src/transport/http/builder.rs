@@ -10,6 +10,9 @@ use http::Uri;
 use rustls::ClientConfig;
 
 use crate::error::DEFAULT_MAX_RETRY_AFTER;
+use crate::resilience::{
+    BreakerSettings, BulkheadSettings, DefenceSettings, Defences, RetrySettings,
+};
 use crate::tls::{ClientTls, Roots, TlsConfigError};
 
 use super::error::Peer;
@@ -29,6 +32,9 @@ use super::{HttpTransport, InvalidBaseUrl, DEFAULT_REPLY_LIMIT};
 /// | opening a connection (TCP and TLS) | [`DEFAULT_CONNECT_TIMEOUT`](super::DEFAULT_CONNECT_TIMEOUT): [`connect_timeout`](Self::connect_timeout) |
 /// | reply body | [`DEFAULT_REPLY_LIMIT`]: [`reply_limit`](Self::reply_limit) |
 /// | `Retry-After` reported | [`DEFAULT_MAX_RETRY_AFTER`]: [`max_retry_after`](Self::max_retry_after) |
+/// | circuit breaker | on, [`BreakerSettings::default`]: [`circuit_breaker`](Self::circuit_breaker) |
+/// | retries of idempotent calls | on, [`RetrySettings::default`]: [`retries`](Self::retries) |
+/// | bulkhead | on, [`BulkheadSettings::default`]: [`bulkhead`](Self::bulkhead) |
 ///
 /// ```text
 /// let transport = HttpTransport::builder("https://orders.internal:8443")
@@ -47,6 +53,7 @@ pub struct HttpTransportBuilder {
     pool: PoolSettings,
     reply_limit: usize,
     max_retry_after: Duration,
+    defences: DefenceSettings,
 }
 
 impl fmt::Debug for HttpTransportBuilder {
@@ -56,6 +63,7 @@ impl fmt::Debug for HttpTransportBuilder {
             .field("pool", &self.pool)
             .field("reply_limit", &self.reply_limit)
             .field("max_retry_after", &self.max_retry_after)
+            .field("defences", &self.defences)
             .finish_non_exhaustive()
     }
 }
@@ -108,6 +116,7 @@ impl HttpTransportBuilder {
             pool: PoolSettings::default(),
             reply_limit: DEFAULT_REPLY_LIMIT,
             max_retry_after: DEFAULT_MAX_RETRY_AFTER,
+            defences: DefenceSettings::default(),
         }
     }
 
@@ -255,6 +264,35 @@ impl HttpTransportBuilder {
         self
     }
 
+    /// Sets the circuit breaker to this base URL ([`BreakerSettings::default`]
+    /// unless set); `None` turns it off.
+    pub fn circuit_breaker(mut self, settings: impl Into<Option<BreakerSettings>>) -> Self {
+        self.defences.breaker = settings.into();
+        self
+    }
+
+    /// Sets how idempotent calls are retried ([`RetrySettings::default`]
+    /// unless set); `None` turns retries off, but for one immediate resend
+    /// after a connection failure.
+    pub fn retries(mut self, settings: impl Into<Option<RetrySettings>>) -> Self {
+        self.defences.retries = settings.into();
+        self
+    }
+
+    /// Sets the bulkhead to this base URL ([`BulkheadSettings::default`]
+    /// unless set); `None` turns it off.
+    pub fn bulkhead(mut self, settings: impl Into<Option<BulkheadSettings>>) -> Self {
+        self.defences.bulkhead = settings.into();
+        self
+    }
+
+    /// Sets the circuit breaker, retries and bulkhead at once;
+    /// [`DefenceSettings::off`] turns all three off.
+    pub fn defences(mut self, settings: DefenceSettings) -> Self {
+        self.defences = settings;
+        self
+    }
+
     /// The transport; an error names the base URL's problem or the TLS
     /// setting at fault. TLS settings for an `http://` base URL are an
     /// error too, rather than silently unused.
@@ -309,10 +347,12 @@ impl HttpTransportBuilder {
         // The connector sets the ALPN protocols from the HTTP versions.
         config.alpn_protocols.clear();
         let (client, tls_failures) = pool::client(self.pool, config);
+        let base: Arc<str> = base_url.trim_end_matches('/').into();
         Ok(HttpTransport {
             client,
             tls_failures,
-            base: base_url.trim_end_matches('/').into(),
+            defences: Arc::new(Defences::new(base.clone(), self.defences)),
+            base,
             peer: Arc::new(peer),
             reply_limit: self.reply_limit,
             max_retry_after: self.max_retry_after,

@@ -21,6 +21,7 @@ use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
 use crate::error::{parse_retry_after, ProtocolError};
+use crate::resilience::{CircuitState, Defences};
 use crate::wire::{Call, Reply, Route, Segment};
 
 use super::{Transport, TransportError};
@@ -67,7 +68,12 @@ const SEGMENT: &AsciiSet = &CONTROLS
 /// (and what the client trusts), a name it is not valid for, or a server
 /// that wants a client certificate.
 ///
-/// Cloning is cheap and clones share the connection pool.
+/// Calls through it are guarded by a circuit breaker, retries within a
+/// budget and a bulkhead, one of each per transport: clones share them, and
+/// so do all the clients built on those clones. See
+/// [`HttpTransportBuilder`] for their settings.
+///
+/// Cloning is cheap and clones share the connection pool and the defences.
 #[derive(Clone)]
 pub struct HttpTransport {
     client: pool::PooledClient,
@@ -76,6 +82,7 @@ pub struct HttpTransport {
     peer: Arc<error::Peer>,
     reply_limit: usize,
     max_retry_after: Duration,
+    defences: Arc<Defences>,
 }
 
 /// The default largest reply body a client reads: 32 MiB.
@@ -154,6 +161,18 @@ impl HttpTransport {
         &self.base
     }
 
+    /// The state of the circuit breaker to this base URL; `None` when the
+    /// [builder](HttpTransportBuilder::circuit_breaker) turned it off.
+    pub fn circuit_state(&self) -> Option<CircuitState> {
+        self.defences.circuit_state()
+    }
+
+    /// The calls in flight to this base URL through its bulkhead; `None`
+    /// when the [builder](HttpTransportBuilder::bulkhead) turned it off.
+    pub fn in_flight(&self) -> Option<usize> {
+        self.defences.in_flight()
+    }
+
     fn uri(&self, route: &Route, call: &Call) -> Result<Uri, TransportError> {
         let mut uri = String::with_capacity(self.base.len() + route.path.len() + 32);
         uri.push_str(&self.base);
@@ -201,6 +220,10 @@ fn push_segment(uri: &mut String, value: &str) {
 }
 
 impl Transport for HttpTransport {
+    fn defences(&self) -> Option<&Defences> {
+        Some(&self.defences)
+    }
+
     async fn send(
         &self,
         route: &'static Route,
