@@ -22,7 +22,7 @@ use accord::Subscriber;
 
 use crate::backend::FaultBackend;
 use crate::support::{
-    event_with_id, handlers, load, publish_until_confirmed, stop, wait_until, Worker,
+    event_with_id, handlers, load, publish_until_confirmed, runnable, stop, wait_until, Worker,
 };
 
 /// One broker at a time: the stream scenario wants both cores.
@@ -31,11 +31,7 @@ static SERIAL: tokio::sync::Mutex<()> = tokio::sync::Mutex::const_new(());
 /// A broker of the scenario's own, or `None` (after saying why) where it
 /// cannot be started here, outside CI.
 async fn start<B: FaultBackend>(label: &str) -> Option<B> {
-    if let Err(missing) = B::available() {
-        if std::env::var_os("CI").is_some() {
-            panic!("CI needs to start a {} of its own: {missing}", B::NAME);
-        }
-        println!("skipped: cannot start a {}: {missing}", B::NAME);
+    if !runnable(B::NAME, B::available()) {
         return None;
     }
     Some(

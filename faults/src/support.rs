@@ -150,3 +150,19 @@ impl Drop for Worker {
         let _ = self.child.wait();
     }
 }
+
+/// Whether a test that needs `what` can run here: `available`'s `Err` says
+/// what is missing. Outside CI the test says so and is skipped (`false`);
+/// on CI (`CI` set) a missing broker fails the test.
+pub fn runnable(what: &str, available: Result<(), String>) -> bool {
+    match available {
+        Ok(()) => true,
+        Err(missing) if std::env::var_os("CI").is_some() => {
+            panic!("CI needs to start a {what} of its own: {missing}")
+        }
+        Err(missing) => {
+            println!("skipped: cannot start a {what}: {missing}");
+            false
+        }
+    }
+}

@@ -18,29 +18,9 @@ use accord::broker::{Broker, BrokerError, Delivery, Message, SubscribeOptions, S
 use accord::tls::{ClientTls, Roots};
 use accord_faults::nats_server::{self, NatsServer};
 use accord_faults::rabbit_server::{self, RabbitNode};
+use accord_faults::support::runnable;
 use accord_tests::certs::Ca;
-
-/// The longest any step may take before the test counts it as a hang.
-const STEP: Duration = Duration::from_secs(30);
-
-async fn within<F: std::future::Future>(what: &str, future: F) -> F::Output {
-    match tokio::time::timeout(STEP, future).await {
-        Ok(output) => output,
-        Err(_) => panic!("{what} did not finish within {STEP:?}"),
-    }
-}
-
-/// Whether the test can run; panics on CI when the broker is missing.
-fn runnable(available: Result<(), String>) -> bool {
-    match available {
-        Ok(()) => true,
-        Err(why) if std::env::var_os("CI").is_some() => panic!("{why}"),
-        Err(why) => {
-            eprintln!("skipped: {why}");
-            false
-        }
-    }
-}
+use accord_tests::{within, DEADLINE as STEP};
 
 /// A folder of certificate files readable by the broker's user.
 fn cert_dir(label: &str) -> PathBuf {
@@ -116,7 +96,7 @@ async fn nats_with_tls(label: &str, ca: &Ca, dir: &Path, verify_clients: bool) -
 
 #[tokio::test]
 async fn nats_over_tls_trusting_a_private_ca() {
-    if !runnable(nats_server::available()) {
+    if !runnable("NATS server", nats_server::available()) {
         return;
     }
     let ca = Ca::new("nats test CA");
@@ -168,7 +148,7 @@ async fn nats_over_tls_trusting_a_private_ca() {
 
 #[tokio::test]
 async fn nats_mutual_tls_needs_a_client_certificate_from_the_servers_ca() {
-    if !runnable(nats_server::available()) {
+    if !runnable("NATS server", nats_server::available()) {
         return;
     }
     let ca = Ca::new("nats mTLS CA");
@@ -224,7 +204,7 @@ async fn wait_for_port(port: u16) {
 
 #[tokio::test]
 async fn rabbitmq_over_amqps_with_and_without_client_certificates() {
-    if !runnable(rabbit_server::available()) {
+    if !runnable("RabbitMQ node", rabbit_server::available()) {
         return;
     }
     let ca = Ca::new("rabbit test CA");

@@ -297,27 +297,12 @@ fn a_server_without_a_verifier_for_its_scheme_does_not_start() {
 async fn bearer_auth_over_https() {
     use accord::http::{ServeOptions, ServerTls};
     use accord::tls::Roots;
-    use rcgen::{
-        BasicConstraints, CertificateParams, CertifiedIssuer, DnType, ExtendedKeyUsagePurpose,
-        IsCa, KeyPair, KeyUsagePurpose,
-    };
+    use accord_tests::certs::Ca;
 
-    let mut ca_params = CertificateParams::new(Vec::<String>::new()).expect("CA params");
-    ca_params.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
-    ca_params
-        .distinguished_name
-        .push(DnType::CommonName, "payments test CA");
-    ca_params.key_usages = vec![
-        KeyUsagePurpose::KeyCertSign,
-        KeyUsagePurpose::DigitalSignature,
-    ];
-    let ca = CertifiedIssuer::self_signed(ca_params, KeyPair::generate().expect("a CA key"))
-        .expect("a CA certificate");
-    let mut params = CertificateParams::new(vec!["127.0.0.1".to_owned()]).expect("server params");
-    params.extended_key_usages = vec![ExtendedKeyUsagePurpose::ServerAuth];
-    let key = KeyPair::generate().expect("a server key");
-    let cert = params.signed_by(&key, &ca).expect("a server certificate");
-    let tls = ServerTls::from_pem(cert.pem(), key.serialize_pem()).expect("server TLS");
+    let ca = Ca::new("payments test CA");
+    let server_identity = ca.server();
+    let tls = ServerTls::from_pem(&server_identity.cert_pem, &server_identity.key_pem)
+        .expect("server TLS");
 
     let issuer = TokenIssuer::es256();
     let router = accord::HttpServer::new(dispatcher(&issuer)).into_router();
