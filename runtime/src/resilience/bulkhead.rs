@@ -70,7 +70,8 @@ impl fmt::Display for BulkheadFull {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
         write!(
             f,
-            "{} calls to {} were already in flight and none ended within {:?}; the call was not sent",
+            "{} calls to {} were already in flight and none ended within {:?}; the call was not sent \
+             (the target is slow or the load is above the limit: HttpTransportBuilder::bulkhead sets the limit and the wait)",
             self.max_concurrent, self.target, self.waited
         )
     }
