@@ -602,6 +602,7 @@ impl Subscribe for AmqpBroker {
 
     async fn subscribe(&self, options: SubscribeOptions) -> Result<AmqpSubscription, BrokerError> {
         self.check_open()?;
+        crate::broker::capability::refuse_key_order("RabbitMQ", &options)?;
         self.record_group(&options.group);
         let role = Role::Group {
             topics: options.topics.clone(),

@@ -461,6 +461,7 @@ impl Subscribe for NatsBroker {
     }
 
     async fn subscribe(&self, options: SubscribeOptions) -> Result<NatsSubscription, BrokerError> {
+        crate::broker::capability::refuse_key_order("NATS", &options)?;
         let topics: BTreeSet<&String> = options.topics.iter().collect();
         let mut sources = Vec::with_capacity(topics.len());
         for topic in topics {
