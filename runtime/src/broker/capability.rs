@@ -37,6 +37,7 @@ pub struct Capabilities {
 
 /// Refuses `options` when they ask for an order a backend without
 /// [`Capabilities::per_key_order`] cannot keep.
+#[cfg_attr(not(feature = "amqp"), allow(dead_code))]
 pub(crate) fn refuse_key_order(
     backend: &str,
     options: &SubscribeOptions,

@@ -70,7 +70,8 @@ use tokio::sync::watch;
 pub use async_nats;
 pub use headers::KEY as KEY_HEADER;
 pub use options::{
-    NatsOptions, DEFAULT_DEAD_LETTER_SUBJECT, DEFAULT_DUPLICATE_WINDOW, DEFAULT_STREAM_PREFIX,
+    NatsOptions, DEFAULT_DEAD_LETTER_SUBJECT, DEFAULT_DUPLICATE_WINDOW, DEFAULT_KEY_PARTITIONS,
+    DEFAULT_STREAM_PREFIX, MAX_KEY_PARTITIONS,
 };
 pub use request::{NatsRequest, NatsResponder};
 pub use subscription::{NatsDelivery, NatsSubscription};
