@@ -60,7 +60,8 @@ pub async fn per_key_order<B: Publish + ConsumeEvents>(broker: &B, prefix: &str)
         "the backend is run with the `ordered` checks but does not claim per-key order"
     );
     const MEMBERS: usize = 3;
-    const PER_KEY: usize = 12;
+    // 60 messages: within the 64 of the tightly bounded memory broker.
+    const PER_KEY: usize = 10;
     const KEYS: [&str; 6] = ["k0", "k1", "k2", "k3", "k4", "k5"];
     const RETRIED: (&str, usize) = ("k1", 7);
     const KILLED: usize = 1;
