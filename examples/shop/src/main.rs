@@ -10,7 +10,9 @@
 //!
 //! With `--broker nats://...` or `--broker amqp://...` each part can run as
 //! its own process (`orders`, `inventory`, `notifications`, `client`), or
-//! all of them together (`all`, the default).
+//! all of them together (`all`, the default). `--serve-requests broker`
+//! (or `both`) has the orders service answer its requests over the broker
+//! too, and `--call-over broker` has the client call it there.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -19,10 +21,12 @@ use std::time::Duration;
 
 use accord::broker::amqp::AmqpBroker;
 use accord::broker::nats::NatsBroker;
-use accord::broker::{Broker, Delivery, Subscription, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_REASON};
+use accord::broker::{
+    Broker, Delivery, KeyOrder, Subscription, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_REASON,
+};
 use accord::events::{Backoff, Subscriber};
 use accord::trace::TraceContext;
-use accord::{CallError, MemoryBroker, SubscriberHandle};
+use accord::{BrokerTransport, CallError, MemoryBroker, SubscriberHandle, Transport};
 use clap::{Parser, ValueEnum};
 use orders_contract::{
     CustomerId, Delivery as Shipping, Line, NewOrder, Order, OrderCancelled, OrderError,
@@ -32,6 +36,10 @@ use orders_contract::{
 use orders_server::InMemoryOrders;
 use payments_contract::{NewCharge, Payments, PaymentsClient, PaymentsServer};
 use payments_server::{DevCredentials, InMemoryPayments};
+
+mod serving;
+
+use serving::{serve_orders, CallOver, ServeOver};
 
 /// The orders service: the in-memory implementation, publishing an event
 /// for each order placed or cancelled.
@@ -234,9 +242,18 @@ struct Args {
     /// Where the orders service listens (`orders`), 127.0.0.1:0 for `all`.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
-    /// The orders service the `client` calls.
+    /// The orders service the `client` calls over HTTP.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     orders_url: String,
+    /// Where the orders service (`orders`, `all`) answers requests: over
+    /// HTTP, over the broker (request/reply on `orders.rpc.<operation>`),
+    /// or both.
+    #[arg(long, value_enum, default_value_t = ServeOver::Http)]
+    serve_requests: ServeOver,
+    /// How the `client` (and `all`) calls the orders service: over HTTP
+    /// (`--orders-url`) or over the broker (`--broker`).
+    #[arg(long, value_enum, default_value_t = CallOver::Http)]
+    call_over: CallOver,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -279,8 +296,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }));
 
     let args = Args::parse();
-    if args.role == Role::Client {
-        return place_orders(&args.orders_url).await;
+    if args.role == Role::Client && args.call_over == CallOver::Http {
+        return place_orders(&OrdersClient::new(&args.orders_url)?).await;
     }
     let scheme = args.broker.split("://").next().unwrap_or_default();
     match scheme {
@@ -298,10 +315,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 async fn run<B: Broker>(broker: B, args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     say("shop", &format!("broker: {}", args.broker));
     match args.role {
-        Role::All => run_all(broker).await,
+        Role::All => run_all(broker, args).await,
         Role::Orders => {
-            let listener = tokio::net::TcpListener::bind(&args.listen).await?;
-            serve_orders(broker, listener, ctrl_c()).await
+            let served = serve_orders(broker, args.serve_requests, &args.listen).await?;
+            ctrl_c().await;
+            served.shutdown().await
         }
         Role::Inventory => {
             let handle = start_inventory(broker).await?;
@@ -317,7 +335,9 @@ async fn run<B: Broker>(broker: B, args: &Args) -> Result<(), Box<dyn std::error
             handle.shutdown().await;
             Ok(())
         }
-        Role::Client => unreachable!("the client needs no broker"),
+        Role::Client => {
+            place_orders(&OrdersClient::with_transport(BrokerTransport::new(broker))).await
+        }
     }
 }
 
@@ -328,7 +348,15 @@ async fn ctrl_c() {
 async fn start_inventory<B: Broker>(
     broker: B,
 ) -> Result<SubscriberHandle, accord::broker::BrokerError> {
+    // Stock is reserved and returned in the order the events were
+    // published, per key, where the broker keeps that order.
+    let order = if broker.capabilities().per_key_order {
+        KeyOrder::ByKey
+    } else {
+        KeyOrder::Unordered
+    };
     Subscriber::new(broker, "inventory")
+        .key_order(order)
         .start(Inventory::default().into_event_handlers())
         .await
 }
@@ -348,27 +376,19 @@ async fn start_notifications<B: Broker>(
         .await
 }
 
-async fn serve_orders<B: Broker>(
-    broker: B,
-    listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let shop = Shop {
+/// The orders service: the in-memory implementation publishing on `broker`.
+fn orders_service<B: Broker>(broker: B) -> Shop<B> {
+    Shop {
         orders: InMemoryOrders::new(),
         events: OrdersPublisher::new(broker),
-    };
-    say(
-        "orders",
-        &format!("serving http://{}", listener.local_addr()?),
-    );
-    accord::http::serve(listener, shop.into_router(), shutdown).await?;
-    Ok(())
+    }
 }
 
 /// Places four orders (one out of stock, one for a customer whose email
 /// bounces) and cancels the first.
-async fn place_orders(orders_url: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let client = OrdersClient::new(orders_url)?;
+async fn place_orders<T: Transport>(
+    client: &OrdersClient<T>,
+) -> Result<(), Box<dyn std::error::Error>> {
     for (customer, sku, quantity) in [
         ("alice", "apple", 3),
         ("bob", "melon", 9),
@@ -411,7 +431,7 @@ async fn place_orders(orders_url: &str) -> Result<(), Box<dyn std::error::Error>
 /// service records who made it.
 async fn pay_for_an_order<B: Broker>(broker: B) -> Result<(), Box<dyn std::error::Error>> {
     use accord::auth::{AuthLayer, Authenticator};
-    use accord::{BrokerTransport, Credentials};
+    use accord::Credentials;
 
     let dev = DevCredentials::generate()?;
     let authenticator = Authenticator::new()
@@ -453,24 +473,26 @@ async fn pay_for_an_order<B: Broker>(broker: B) -> Result<(), Box<dyn std::error
     Ok(())
 }
 
-async fn run_all<B: Broker>(broker: B) -> Result<(), Box<dyn std::error::Error>> {
+async fn run_all<B: Broker>(broker: B, args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let inventory = start_inventory(broker.clone()).await?;
     let notifications = start_notifications(broker.clone()).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn({
-        let broker = broker.clone();
-        async move {
-            serve_orders(broker, listener, async {
-                let _ = stopped.await;
-            })
-            .await
-            .map_err(|e| e.to_string())
+    // Calls over the broker need the service there, whatever was asked.
+    let serve = match args.call_over {
+        CallOver::Broker if args.serve_requests == ServeOver::Http => ServeOver::Both,
+        _ => args.serve_requests,
+    };
+    let served = serve_orders(broker.clone(), serve, "127.0.0.1:0").await?;
+    match (args.call_over, served.http_address()) {
+        (CallOver::Http, Some(address)) => {
+            place_orders(&OrdersClient::new(&format!("http://{address}"))?).await?;
         }
-    });
-
-    place_orders(&format!("http://{address}")).await?;
+        _ => {
+            place_orders(&OrdersClient::with_transport(BrokerTransport::new(
+                broker.clone(),
+            )))
+            .await?;
+        }
+    }
     pay_for_an_order(broker.clone()).await?;
 
     // Three orders placed and one cancelled: four events for each group.
@@ -516,8 +538,7 @@ async fn run_all<B: Broker>(broker: B) -> Result<(), Box<dyn std::error::Error>>
     }
     inventory.shutdown().await;
     notifications.shutdown().await;
-    let _ = stop.send(());
-    server.await??;
+    served.shutdown().await?;
     say("shop", "done");
     Ok(())
 }
