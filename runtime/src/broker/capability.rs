@@ -18,13 +18,13 @@
 use std::future::Future;
 use std::time::Duration;
 
-use super::{BrokerError, KeyOrder, Message, SubscribeOptions, TooLarge};
+use super::{BrokerError, Message, SubscribeOptions, TooLarge};
 
 /// What a backend guarantees to its groups beyond the traits it implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
     /// Messages with the same key are delivered to a group that subscribes
-    /// [`KeyOrder::ByKey`] one at a time, in publish order, also across
+    /// [`KeyOrder::ByKey`](super::KeyOrder::ByKey) one at a time, in publish order, also across
     /// retries and members leaving. A backend without it refuses such a
     /// subscription with [`BrokerError::Rejected`].
     pub per_key_order: bool,
@@ -33,23 +33,6 @@ pub struct Capabilities {
     /// (JetStream's `Nats-Msg-Id`). Without it, the repeat is delivered and
     /// the subscriber's dedupe store skips it.
     pub dedupes_publishes: bool,
-}
-
-/// Refuses `options` when they ask for an order a backend without
-/// [`Capabilities::per_key_order`] cannot keep.
-#[cfg_attr(not(feature = "amqp"), allow(dead_code))]
-pub(crate) fn refuse_key_order(
-    backend: &str,
-    options: &SubscribeOptions,
-) -> Result<(), BrokerError> {
-    match options.key_order {
-        KeyOrder::Unordered => Ok(()),
-        KeyOrder::ByKey => Err(BrokerError::Rejected(format!(
-            "group `{}` asks for per-key order, which the {backend} backend does not keep; \
-             subscribe with KeyOrder::Unordered",
-            options.group
-        ))),
-    }
 }
 
 /// Publishing with confirm: the capability a generated publisher needs.

@@ -88,6 +88,7 @@
 
 mod codec;
 mod connection;
+mod delivery;
 mod names;
 mod options;
 mod publish;
@@ -108,11 +109,12 @@ use tokio::sync::watch;
 use super::limits::cap_text;
 use super::BrokerError;
 
+pub use delivery::AmqpDelivery;
 pub use lapin;
 pub use names::{AmqpNames, MAX_RETRY_BUCKET, MIN_RETRY_BUCKET};
 pub use options::{AmqpOptions, QueueType, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_URL};
 pub use request::{AmqpRequest, AmqpResponder};
-pub use subscription::{AmqpDelivery, AmqpSubscription};
+pub use subscription::AmqpSubscription;
 
 use connection::Link;
 use publish::Publisher;
