@@ -162,8 +162,10 @@ fn describe_event(
                              modulo the stream's partition count (8 by default); a retried event \
                              holds back the later events of its partition, a dead-lettered one \
                              does not",
-                    "amqp": "none: the events of a key may be handled in any order, also by \
-                             groups that ask for order (they are refused)",
+                    "amqp": "per key, for groups ordered by key: a keyed event is published \
+                             with the routing key `<topic>._key.<slot>`, slot the 64-bit FNV-1a \
+                             hash of the key's UTF-8 bytes modulo 256; a retried event holds back \
+                             the later events of its partition, a dead-lettered one does not",
                 },
             }),
         );

@@ -84,7 +84,14 @@
 //! `ce-<attr>` travels as `cloudEvents:<attr>` (the prefix of the
 //! CloudEvents AMQP binding) and `content-type` as the AMQP `content_type`
 //! property; `ce-id` is also the AMQP `message_id`. The key travels in the
-//! `accord-key` header.
+//! `accord-key` header, and its slot in the routing key.
+//!
+//! A group that subscribes [`KeyOrder::ByKey`](crate::broker::KeyOrder::ByKey)
+//! reads keyed events from single-active-consumer partition queues with a
+//! prefetch of one (`docs/amqp.md`, "Per-key order"): a keyed event is
+//! published with the routing key `<topic>._key.<slot>` (the slot: FNV-1a of
+//! the key modulo 256), and partition `p` of [`AmqpOptions::key_partitions`]
+//! takes the slots `s % n == p`.
 
 mod codec;
 mod connection;
