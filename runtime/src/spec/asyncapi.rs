@@ -156,7 +156,7 @@ fn describe_event(
                 "field": key,
                 "description": KEY_ORDER,
                 "ordering": {
-                    "memory": "per key, for groups ordered by key",
+                    "memory": "per key, for every group",
                     "nats": "per key, for groups ordered by key: a keyed event is stored on \
                              `<topic>._key.<p>`, p the 64-bit FNV-1a hash of the key's UTF-8 bytes \
                              modulo the stream's partition count (8 by default); a retried event \
