@@ -56,7 +56,7 @@ pub struct AmqpSubscription {
 
 enum Members {
     /// One queue (an unordered group, dead letters).
-    One(QueueMember),
+    One(Box<QueueMember>),
     /// The group's queue and its key partition queues, each consumed by a
     /// task of its own.
     Ordered {
@@ -143,7 +143,7 @@ pub(crate) async fn open(
     else {
         let member = open_queue(broker, group, role, options.max_in_flight, options).await?;
         return Ok(AmqpSubscription {
-            members: Members::One(member),
+            members: Members::One(Box::new(member)),
         });
     };
     let partitions = broker.options().key_partitions.max(1);
