@@ -55,6 +55,7 @@
 //! (`docs/nats.md`, "Per-key order").
 
 mod connection;
+mod group;
 mod headers;
 mod names;
 mod options;
