@@ -1,7 +1,6 @@
 //! Checks of the [`Broker`] model itself: groups, members, settling.
 
-use std::collections::{BTreeMap, BTreeSet, HashSet};
-use std::sync::{Arc, Mutex};
+use std::collections::{BTreeMap, BTreeSet};
 use std::time::Duration;
 
 use accord::broker::{
@@ -12,17 +11,17 @@ use tokio::sync::mpsc;
 
 use crate::{
     expect_delivery, expect_forwarded, expect_forwarded_quiet, expect_quiet, expect_quiet_for,
-    forward, text, within, Names, Task, ARRIVE,
+    forward, text, within, Names, ARRIVE,
 };
 
-async fn publish<B: Publish + ConsumeEvents>(broker: &B, message: Message) {
+pub(crate) async fn publish<B: Publish + ConsumeEvents>(broker: &B, message: Message) {
     let what = format!("publishing {:?} on `{}`", text(&message), message.topic);
     within(ARRIVE, &what, broker.publish(message))
         .await
         .unwrap_or_else(|e| panic!("{what}: {e}"));
 }
 
-async fn join<B: Publish + ConsumeEvents>(
+pub(crate) async fn join<B: Publish + ConsumeEvents>(
     broker: &B,
     options: SubscribeOptions,
 ) -> B::Subscription {
@@ -106,98 +105,6 @@ pub async fn competition_within_group<B: Publish + ConsumeEvents>(broker: &B, pr
         by_member[0].len(),
         by_member[1].len()
     );
-}
-
-/// Messages with the same key reach a group in publish order, one at a
-/// time, even with several deliveries in flight and a retry in between.
-/// Checked only where the backend claims
-/// [`per_key_order`](accord::broker::Capabilities::per_key_order).
-pub async fn per_key_order<B: Publish + ConsumeEvents>(broker: &B, prefix: &str) {
-    if !broker.capabilities().per_key_order {
-        tracing::info!("per-key order is not claimed by this backend; not checked");
-        return;
-    }
-    const PER_KEY: usize = 10;
-    const KEYS: [&str; 3] = ["k0", "k1", "k2"];
-    const RETRIED: (&str, usize) = ("k1", 3);
-    let names = Names::new(prefix, "per-key-order");
-    let topic = names.topic("t");
-    let mut sub = join(
-        broker,
-        SubscribeOptions::new(names.group("g"), [&topic]).max_in_flight(8),
-    )
-    .await;
-    for i in 0..PER_KEY {
-        for key in KEYS {
-            publish(
-                broker,
-                Message::new(&topic, format!("{key}:{i}")).with_key(key),
-            )
-            .await;
-        }
-    }
-
-    let in_flight = Arc::new(Mutex::new(HashSet::<String>::new()));
-    let mut received = BTreeMap::<String, Vec<(usize, u32)>>::new();
-    let mut most_at_once = 0;
-    let mut handlers = Vec::new();
-    let expected_total = KEYS.len() * PER_KEY + 1;
-    for _ in 0..expected_total {
-        let delivery = expect_delivery(&mut sub, "the keyed messages").await;
-        let message = delivery.message();
-        let key = message
-            .key
-            .clone()
-            .unwrap_or_else(|| panic!("the key of {:?} was lost", text(message)));
-        let body = text(message);
-        let index: usize = body
-            .split_once(':')
-            .and_then(|(_, i)| i.parse().ok())
-            .unwrap_or_else(|| panic!("unexpected payload {body:?}"));
-        {
-            let mut held = in_flight.lock().unwrap();
-            assert!(
-                held.insert(key.clone()),
-                "{body:?} was delivered while an earlier message with key {key} was still unsettled"
-            );
-            most_at_once = most_at_once.max(held.len());
-        }
-        let attempt = delivery.attempt();
-        received
-            .entry(key.clone())
-            .or_default()
-            .push((index, attempt));
-        let retry = (key.as_str(), index) == RETRIED && attempt == 1;
-        let in_flight = in_flight.clone();
-        handlers.push(Task::spawn(async move {
-            tokio::time::sleep(Duration::from_millis((index % 3) as u64)).await;
-            in_flight.lock().unwrap().remove(&key);
-            let result = if retry {
-                delivery.retry(Duration::from_millis(50)).await
-            } else {
-                delivery.ack().await
-            };
-            result.expect("settling a keyed delivery");
-        }));
-    }
-    for mut handler in handlers {
-        within(ARRIVE, "settling the keyed deliveries", &mut handler.0)
-            .await
-            .expect("settling a keyed delivery");
-    }
-    expect_quiet(&mut sub, "the group after every keyed message").await;
-    for key in KEYS {
-        let mut expected: Vec<(usize, u32)> = (0..PER_KEY).map(|i| (i, 1)).collect();
-        if key == RETRIED.0 {
-            expected.insert(RETRIED.1 + 1, (RETRIED.1, 2));
-        }
-        assert_eq!(
-            received.get(key),
-            Some(&expected),
-            "key {key}: (message, attempt) in the order delivered; the retried message must come again before later ones"
-        );
-    }
-    tracing::debug!(most_at_once, "keys in flight at once");
 }
 
 /// A delivery settled with `retry(delay)` comes again with attempt 2, not

@@ -29,6 +29,7 @@ mod broker_checks;
 mod chaos;
 pub mod contract;
 mod limit_checks;
+mod order_checks;
 mod request_checks;
 mod size_checks;
 mod subscriber_checks;
@@ -42,14 +43,15 @@ use tokio::task::JoinHandle;
 
 pub use broker_checks::{
     competition_within_group, dead_letter_after_last_attempt, fan_out_to_groups,
-    no_loss_when_member_dropped_mid_handler, per_key_order, redelivery_after_ack_wait,
-    redelivery_after_release, redelivery_after_retry,
+    no_loss_when_member_dropped_mid_handler, redelivery_after_ack_wait, redelivery_after_release,
+    redelivery_after_retry,
 };
 pub use chaos::{chaos, quiet_chaos_panics, ChaosConfig, ChaosReport, CHAOS_PANIC};
 pub use limit_checks::{
     dead_letter_reason_capped, huge_undecodable_event_dead_lettered_once,
     refused_dead_letter_retried_with_backoff, undecodable_event_dead_lettered_once,
 };
+pub use order_checks::per_key_order;
 pub use request_checks::request_reply;
 pub use size_checks::oversized_messages_refused;
 pub use subscriber_checks::{
@@ -70,6 +72,9 @@ pub const QUIET: Duration = Duration::from_millis(300);
 /// After the macro's name come the capabilities the backend offers:
 /// - `events`: [`Publish`] and [`ConsumeEvents`] (subscribe with durable
 ///   groups, dead letters and delayed retry);
+/// - `ordered`: per-key order for groups subscribing
+///   [`KeyOrder::ByKey`](accord::broker::KeyOrder::ByKey), as the backend
+///   declares in [`Capabilities::per_key_order`](accord::broker::Capabilities::per_key_order);
 /// - `requests`: [`RequestReply`](accord::broker::RequestReply).
 ///
 /// With no list, every capability.
@@ -83,7 +88,7 @@ pub const QUIET: Duration = Duration::from_millis(300);
 #[macro_export]
 macro_rules! for_each_check {
     ($m:ident) => {
-        $crate::for_each_check!($m: events, requests);
+        $crate::for_each_check!($m: events, ordered, requests);
     };
     ($m:ident : $($capability:ident),+ $(,)?) => {
         $( $crate::__checks_of!($m, $capability); )+
@@ -98,7 +103,6 @@ macro_rules! __checks_of {
         $m!(
             fan_out_to_groups,
             competition_within_group,
-            per_key_order,
             redelivery_after_retry,
             redelivery_after_release,
             redelivery_after_ack_wait,
@@ -112,6 +116,9 @@ macro_rules! __checks_of {
             dead_letter_reason_capped
         );
     };
+    ($m:ident, ordered) => {
+        $m!(per_key_order);
+    };
     ($m:ident, requests) => {
         $m!(request_reply);
     };
@@ -119,7 +126,7 @@ macro_rules! __checks_of {
         compile_error!(concat!(
             "unknown broker capability `",
             stringify!($other),
-            "`: expected one of `events`, `requests`"
+            "`: expected one of `events`, `ordered`, `requests`"
         ));
     };
 }
@@ -145,8 +152,9 @@ where
     run_request_checks_named(prefix, &make).await;
 }
 
-/// Runs the `events` checks (see [`for_each_check!`]) in turn, with the
-/// caller's name prefix.
+/// Runs the `events` checks (see [`for_each_check!`]) in turn, and the
+/// `ordered` one where the backend claims per-key order, with the caller's
+/// name prefix.
 pub async fn run_event_checks_named<B, F>(prefix: &str, make: F)
 where
     B: Publish + ConsumeEvents,
@@ -155,7 +163,9 @@ where
     let prefix = prefix.to_owned();
     fan_out_to_groups(&make(), &prefix).await;
     competition_within_group(&make(), &prefix).await;
-    per_key_order(&make(), &prefix).await;
+    if make().capabilities().per_key_order {
+        per_key_order(&make(), &prefix).await;
+    }
     redelivery_after_retry(&make(), &prefix).await;
     redelivery_after_release(&make(), &prefix).await;
     redelivery_after_ack_wait(&make(), &prefix).await;

@@ -81,7 +81,7 @@ macro_rules! checks {
     };
 }
 
-accord_conformance::for_each_check!(checks: events, requests);
+accord_conformance::for_each_check!(checks: events, ordered, requests);
 
 /// Every check on one broker, as a long-lived service shares it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

@@ -14,7 +14,7 @@ macro_rules! checks {
     };
 }
 
-accord_conformance::for_each_check!(checks: events, requests);
+accord_conformance::for_each_check!(checks: events, ordered, requests);
 
 /// Every check on one long-lived broker, as shared real brokers run them.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

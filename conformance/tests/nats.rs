@@ -165,7 +165,7 @@ macro_rules! checks {
     };
 }
 
-accord_conformance::for_each_check!(checks: events, requests);
+accord_conformance::for_each_check!(checks: events, ordered, requests);
 
 /// Every check on one connection, as a long-lived service uses it.
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]

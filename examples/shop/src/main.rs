@@ -10,28 +10,33 @@
 //!
 //! With `--broker nats://...` or `--broker amqp://...` each part can run as
 //! its own process (`orders`, `inventory`, `notifications`, `client`), or
-//! all of them together (`all`, the default).
+//! all of them together (`all`, the default). `--serve-requests broker`
+//! (or `both`) has the orders service answer its requests over the broker
+//! too, and `--call-over broker` has the client call it there.
 
-use std::collections::HashMap;
 use std::sync::atomic::Ordering;
-use std::sync::Mutex;
 use std::time::Duration;
 
 use accord::broker::amqp::AmqpBroker;
 use accord::broker::nats::NatsBroker;
 use accord::broker::{Broker, Delivery, Subscription, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_REASON};
-use accord::events::{Backoff, Subscriber};
 use accord::trace::TraceContext;
-use accord::{CallError, MemoryBroker, SubscriberHandle};
+use accord::{BrokerTransport, CallError, MemoryBroker, SubscriberHandle, Transport};
 use clap::{Parser, ValueEnum};
 use orders_contract::{
     CustomerId, Delivery as Shipping, Line, NewOrder, Order, OrderCancelled, OrderError,
     OrderFilter, OrderId, OrderPlaced, OrderStats, OrdersClient, OrdersPublisher, OrdersServer,
-    OrdersSubscriber, Payment, StatusChange,
+    Payment, StatusChange,
 };
 use orders_server::InMemoryOrders;
 use payments_contract::{NewCharge, Payments, PaymentsClient, PaymentsServer};
 use payments_server::{DevCredentials, InMemoryPayments};
+
+mod serving;
+mod subscribers;
+
+use serving::{serve_orders, CallOver, ServeOver};
+use subscribers::{start_inventory, start_notifications};
 
 /// The orders service: the in-memory implementation, publishing an event
 /// for each order placed or cancelled.
@@ -110,89 +115,6 @@ impl<B: Broker> OrdersServer for Shop<B> {
     async fn health(&self) {}
 }
 
-/// Reserves stock for placed orders and returns it for cancelled ones.
-#[derive(Default)]
-struct Inventory {
-    reserved: Mutex<HashMap<OrderId, Vec<Line>>>,
-}
-
-impl OrdersSubscriber for Inventory {
-    async fn order_placed(&self, event: OrderPlaced) {
-        let units: u32 = event.lines.iter().map(|l| l.quantity).sum();
-        self.reserved
-            .lock()
-            .expect("inventory state")
-            .insert(event.order_id, event.lines);
-        say(
-            "inventory",
-            &format!(
-                "reserved {units} units for order {} {}",
-                event.order_id.0,
-                trace()
-            ),
-        );
-    }
-
-    async fn order_cancelled(&self, event: OrderCancelled) -> Result<(), OrderError> {
-        let lines = self
-            .reserved
-            .lock()
-            .expect("inventory state")
-            .remove(&event.order_id);
-        let units: u32 = lines.iter().flatten().map(|l| l.quantity).sum();
-        say(
-            "inventory",
-            &format!(
-                "returned {units} units of order {} to stock {}",
-                event.order_id.0,
-                trace()
-            ),
-        );
-        Ok(())
-    }
-}
-
-/// Emails customers; the mail relay refuses one customer's address.
-struct Notifications;
-
-impl OrdersSubscriber for Notifications {
-    async fn order_placed(&self, event: OrderPlaced) {
-        if event.customer_id.0 == "mallory" {
-            say(
-                "notifications",
-                &format!(
-                    "mail relay refused the address of {} {}",
-                    event.customer_id.0,
-                    trace()
-                ),
-            );
-            panic!("mail relay refused recipient {}", event.customer_id.0);
-        }
-        say(
-            "notifications",
-            &format!(
-                "emailed {} about order {} ({} cents) {}",
-                event.customer_id.0,
-                event.order_id.0,
-                event.total_cents,
-                trace()
-            ),
-        );
-    }
-
-    async fn order_cancelled(&self, event: OrderCancelled) -> Result<(), OrderError> {
-        say(
-            "notifications",
-            &format!(
-                "emailed the cancellation of order {} {}",
-                event.order_id.0,
-                trace()
-            ),
-        );
-        Ok(())
-    }
-}
-
 fn say(who: &str, what: &str) {
     println!("{who:>13} | {what}");
 }
@@ -234,9 +156,18 @@ struct Args {
     /// Where the orders service listens (`orders`), 127.0.0.1:0 for `all`.
     #[arg(long, default_value = "127.0.0.1:8080")]
     listen: String,
-    /// The orders service the `client` calls.
+    /// The orders service the `client` calls over HTTP.
     #[arg(long, default_value = "http://127.0.0.1:8080")]
     orders_url: String,
+    /// Where the orders service (`orders`, `all`) answers requests: over
+    /// HTTP, over the broker (request/reply on `orders.rpc.<operation>`),
+    /// or both.
+    #[arg(long, value_enum, default_value_t = ServeOver::Http)]
+    serve_requests: ServeOver,
+    /// How the `client` (and `all`) calls the orders service: over HTTP
+    /// (`--orders-url`) or over the broker (`--broker`).
+    #[arg(long, value_enum, default_value_t = CallOver::Http)]
+    call_over: CallOver,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -279,8 +210,8 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }));
 
     let args = Args::parse();
-    if args.role == Role::Client {
-        return place_orders(&args.orders_url).await;
+    if args.role == Role::Client && args.call_over == CallOver::Http {
+        return place_orders(&OrdersClient::new(&args.orders_url)?).await;
     }
     let scheme = args.broker.split("://").next().unwrap_or_default();
     match scheme {
@@ -298,10 +229,11 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 async fn run<B: Broker>(broker: B, args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     say("shop", &format!("broker: {}", args.broker));
     match args.role {
-        Role::All => run_all(broker).await,
+        Role::All => run_all(broker, args).await,
         Role::Orders => {
-            let listener = tokio::net::TcpListener::bind(&args.listen).await?;
-            serve_orders(broker, listener, ctrl_c()).await
+            let served = serve_orders(broker, args.serve_requests, &args.listen).await?;
+            ctrl_c().await;
+            served.shutdown().await
         }
         Role::Inventory => {
             let handle = start_inventory(broker).await?;
@@ -317,7 +249,9 @@ async fn run<B: Broker>(broker: B, args: &Args) -> Result<(), Box<dyn std::error
             handle.shutdown().await;
             Ok(())
         }
-        Role::Client => unreachable!("the client needs no broker"),
+        Role::Client => {
+            place_orders(&OrdersClient::with_transport(BrokerTransport::new(broker))).await
+        }
     }
 }
 
@@ -325,50 +259,19 @@ async fn ctrl_c() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-async fn start_inventory<B: Broker>(
-    broker: B,
-) -> Result<SubscriberHandle, accord::broker::BrokerError> {
-    Subscriber::new(broker, "inventory")
-        .start(Inventory::default().into_event_handlers())
-        .await
-}
-
-async fn start_notifications<B: Broker>(
-    broker: B,
-) -> Result<SubscriberHandle, accord::broker::BrokerError> {
-    let fast_retries = Backoff {
-        initial: Duration::from_millis(50),
-        max: Duration::from_millis(400),
-        multiplier: 2.0,
-    };
-    Subscriber::new(broker, "notifications")
-        .max_attempts(3)
-        .backoff(fast_retries)
-        .start(Notifications.into_event_handlers())
-        .await
-}
-
-async fn serve_orders<B: Broker>(
-    broker: B,
-    listener: tokio::net::TcpListener,
-    shutdown: impl std::future::Future<Output = ()> + Send + 'static,
-) -> Result<(), Box<dyn std::error::Error>> {
-    let shop = Shop {
+/// The orders service: the in-memory implementation publishing on `broker`.
+fn orders_service<B: Broker>(broker: B) -> Shop<B> {
+    Shop {
         orders: InMemoryOrders::new(),
         events: OrdersPublisher::new(broker),
-    };
-    say(
-        "orders",
-        &format!("serving http://{}", listener.local_addr()?),
-    );
-    accord::http::serve(listener, shop.into_router(), shutdown).await?;
-    Ok(())
+    }
 }
 
 /// Places four orders (one out of stock, one for a customer whose email
 /// bounces) and cancels the first.
-async fn place_orders(orders_url: &str) -> Result<(), Box<dyn std::error::Error>> {
-    let client = OrdersClient::new(orders_url)?;
+async fn place_orders<T: Transport>(
+    client: &OrdersClient<T>,
+) -> Result<(), Box<dyn std::error::Error>> {
     for (customer, sku, quantity) in [
         ("alice", "apple", 3),
         ("bob", "melon", 9),
@@ -411,7 +314,7 @@ async fn place_orders(orders_url: &str) -> Result<(), Box<dyn std::error::Error>
 /// service records who made it.
 async fn pay_for_an_order<B: Broker>(broker: B) -> Result<(), Box<dyn std::error::Error>> {
     use accord::auth::{AuthLayer, Authenticator};
-    use accord::{BrokerTransport, Credentials};
+    use accord::Credentials;
 
     let dev = DevCredentials::generate()?;
     let authenticator = Authenticator::new()
@@ -453,24 +356,26 @@ async fn pay_for_an_order<B: Broker>(broker: B) -> Result<(), Box<dyn std::error
     Ok(())
 }
 
-async fn run_all<B: Broker>(broker: B) -> Result<(), Box<dyn std::error::Error>> {
+async fn run_all<B: Broker>(broker: B, args: &Args) -> Result<(), Box<dyn std::error::Error>> {
     let inventory = start_inventory(broker.clone()).await?;
     let notifications = start_notifications(broker.clone()).await?;
-    let listener = tokio::net::TcpListener::bind("127.0.0.1:0").await?;
-    let address = listener.local_addr()?;
-    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
-    let server = tokio::spawn({
-        let broker = broker.clone();
-        async move {
-            serve_orders(broker, listener, async {
-                let _ = stopped.await;
-            })
-            .await
-            .map_err(|e| e.to_string())
+    // Calls over the broker need the service there, whatever was asked.
+    let serve = match args.call_over {
+        CallOver::Broker if args.serve_requests == ServeOver::Http => ServeOver::Both,
+        _ => args.serve_requests,
+    };
+    let served = serve_orders(broker.clone(), serve, "127.0.0.1:0").await?;
+    match (args.call_over, served.http_address()) {
+        (CallOver::Http, Some(address)) => {
+            place_orders(&OrdersClient::new(&format!("http://{address}"))?).await?;
         }
-    });
-
-    place_orders(&format!("http://{address}")).await?;
+        _ => {
+            place_orders(&OrdersClient::with_transport(BrokerTransport::new(
+                broker.clone(),
+            )))
+            .await?;
+        }
+    }
     pay_for_an_order(broker.clone()).await?;
 
     // Three orders placed and one cancelled: four events for each group.
@@ -516,8 +421,7 @@ async fn run_all<B: Broker>(broker: B) -> Result<(), Box<dyn std::error::Error>>
     }
     inventory.shutdown().await;
     notifications.shutdown().await;
-    let _ = stop.send(());
-    server.await??;
+    served.shutdown().await?;
     say("shop", "done");
     Ok(())
 }

@@ -23,8 +23,10 @@ use super::{BrokerError, Message, SubscribeOptions, TooLarge};
 /// What a backend guarantees to its groups beyond the traits it implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub struct Capabilities {
-    /// Messages with the same key are delivered to a group one at a time, in
-    /// publish order, also across retries.
+    /// Messages with the same key are delivered to a group that subscribes
+    /// [`KeyOrder::ByKey`](super::KeyOrder::ByKey) one at a time, in publish order, also across
+    /// retries and members leaving. A backend without it refuses such a
+    /// subscription with [`BrokerError::Rejected`].
     pub per_key_order: bool,
     /// A publish repeating the event id (`ce-id`) of an earlier one, within
     /// the broker's duplicate window, is accepted but not delivered again

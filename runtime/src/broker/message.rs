@@ -76,10 +76,42 @@ pub struct SubscribeOptions {
     pub max_in_flight: usize,
     /// How long a delivery may stay unsettled before it is delivered again.
     pub ack_wait: Duration,
+    /// Whether the group's messages with the same key are handled one at a
+    /// time in publish order (default [`KeyOrder::Unordered`]).
+    pub key_order: KeyOrder,
+}
+
+/// Whether a group handles messages with the same key one at a time, in
+/// publish order.
+///
+/// Ordered by key, the messages of one key go to one member at a time and
+/// the next one is delivered only once the previous one is settled (acked
+/// or dead-lettered; a retry holds the key until the retried message is
+/// settled); messages with different keys proceed in parallel, up to the
+/// backend's partition count. The price: one slow or failing message holds
+/// back every later message of its key (and of the keys that share its
+/// partition), and a group's parallelism is capped by its partitions.
+/// Unordered, the default, the members take messages as fast as they can
+/// settle them, with no order between them; most handlers (idempotent
+/// updates, notifications) need nothing more, so they are not made to pay
+/// for an order they do not use.
+///
+/// A backend declares whether it honours the order in
+/// [`Capabilities::per_key_order`](super::Capabilities::per_key_order); one
+/// that does not refuses an ordered subscription.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
+pub enum KeyOrder {
+    /// Messages are handled as fast as the members can take them.
+    #[default]
+    Unordered,
+    /// Messages with the same key are handled one at a time, in publish
+    /// order; messages without a key are not ordered.
+    ByKey,
 }
 
 impl SubscribeOptions {
-    /// Options for `group` on `topics`, 16 in flight, 30 s ack wait.
+    /// Options for `group` on `topics`, 16 in flight, 30 s ack wait,
+    /// unordered.
     pub fn new(
         group: impl Into<String>,
         topics: impl IntoIterator<Item = impl Into<String>>,
@@ -89,7 +121,15 @@ impl SubscribeOptions {
             topics: topics.into_iter().map(Into::into).collect(),
             max_in_flight: 16,
             ack_wait: Duration::from_secs(30),
+            key_order: KeyOrder::Unordered,
         }
+    }
+
+    /// Sets whether messages with the same key are handled one at a time in
+    /// publish order (see [`KeyOrder`]).
+    pub fn key_order(mut self, order: KeyOrder) -> Self {
+        self.key_order = order;
+        self
     }
 
     /// Sets the in-flight limit (at least 1).

@@ -51,6 +51,6 @@ pub use limits::{
 };
 pub use memory::MemoryBroker;
 pub use message::{
-    Headers, Message, SubscribeOptions, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP,
+    Headers, KeyOrder, Message, SubscribeOptions, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP,
     DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
 };

@@ -43,7 +43,7 @@ use super::intercept::{
 };
 use super::publisher::EventRoute;
 use crate::broker::limits::{cap_text, dead_letter_reason, MAX_REASON_BYTES};
-use crate::broker::{BrokerError, ConsumeEvents, Retry, SubscribeOptions, Subscription};
+use crate::broker::{BrokerError, ConsumeEvents, KeyOrder, Retry, SubscribeOptions, Subscription};
 use crate::context::Context;
 use crate::dispatch::BoxFuture;
 use crate::trace::{TraceContext, TRACEPARENT};
@@ -238,6 +238,7 @@ pub struct Subscriber<B> {
     shutdown_grace: Duration,
     dedupe: Arc<dyn DedupeStore>,
     layered: Option<EventService>,
+    key_order: KeyOrder,
 }
 
 impl<B> fmt::Debug for Subscriber<B> {
@@ -247,6 +248,7 @@ impl<B> fmt::Debug for Subscriber<B> {
             .field("concurrency", &self.concurrency)
             .field("max_attempts", &self.max_attempts)
             .field("backoff", &self.backoff)
+            .field("key_order", &self.key_order)
             .field("layered", &self.layered.is_some())
             .finish_non_exhaustive()
     }
@@ -266,6 +268,7 @@ impl<B: ConsumeEvents> Subscriber<B> {
             shutdown_grace: Duration::from_secs(30),
             dedupe: Arc::new(MemoryDedupe::default()),
             layered: None,
+            key_order: KeyOrder::Unordered,
         }
     }
 
@@ -327,6 +330,14 @@ impl<B: ConsumeEvents> Subscriber<B> {
         self
     }
 
+    /// Whether events with the same key are handled one at a time, in
+    /// publish order (default unordered; see [`KeyOrder`] for the
+    /// trade-off). A backend that cannot keep the order refuses to start.
+    pub fn key_order(mut self, order: KeyOrder) -> Self {
+        self.key_order = order;
+        self
+    }
+
     /// The store that suppresses duplicates.
     pub fn dedupe(mut self, store: Arc<dyn DedupeStore>) -> Self {
         self.dedupe = store;
@@ -337,7 +348,8 @@ impl<B: ConsumeEvents> Subscriber<B> {
     pub async fn start(self, handlers: EventHandlers) -> Result<SubscriberHandle, BrokerError> {
         let options = SubscribeOptions::new(self.group.clone(), handlers.topics())
             .max_in_flight(self.concurrency)
-            .ack_wait(self.ack_wait);
+            .ack_wait(self.ack_wait)
+            .key_order(self.key_order);
         let subscription = self.broker.subscribe(options).await?;
         let (stop_tx, stop_rx) = watch::channel(false);
         let stats = Arc::new(SubscriberStats::default());

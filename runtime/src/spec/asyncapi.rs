@@ -28,6 +28,11 @@ use super::{bound_integer_formats, rewrite_refs, security, summary};
 
 const SCHEMAS: &str = "#/components/schemas/";
 
+/// What the key of an event means for the order of its deliveries.
+const KEY_ORDER: &str = "The event's key. A subscriber group that asks for per-key order handles \
+                         the events with the same key one at a time, in publish order, on the \
+                         brokers under `ordering` that keep it; other groups get no order.";
+
 /// The AsyncAPI 3.0 document of `descriptor`'s events and broker requests.
 pub fn asyncapi(descriptor: &ServiceDescriptor) -> Value {
     let mut channels = Map::new();
@@ -147,7 +152,22 @@ fn describe_event(
     if let Some(key) = &event.key {
         message.insert(
             "x-accord-key".into(),
-            json!({ "field": key, "description": "Orders and partitions deliveries." }),
+            json!({
+                "field": key,
+                "description": KEY_ORDER,
+                "ordering": {
+                    "memory": "per key, for every group",
+                    "nats": "per key, for groups ordered by key: a keyed event is stored on \
+                             `<topic>._key.<p>`, p the 64-bit FNV-1a hash of the key's UTF-8 bytes \
+                             modulo the stream's partition count (8 by default); a retried event \
+                             holds back the later events of its partition, a dead-lettered one \
+                             does not",
+                    "amqp": "per key, for groups ordered by key: a keyed event is published \
+                             with the routing key `<topic>._key.<slot>`, slot the 64-bit FNV-1a \
+                             hash of the key's UTF-8 bytes modulo 256; a retried event holds back \
+                             the later events of its partition, a dead-lettered one does not",
+                },
+            }),
         );
     }
     messages.insert(id.clone(), Value::Object(message));

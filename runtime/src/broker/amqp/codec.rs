@@ -266,7 +266,7 @@ pub(crate) fn decode(routing_key: &str, properties: &BasicProperties, payload: B
             .or_insert_with(|| content_type.as_str().to_owned());
     }
     Message {
-        topic: topic.unwrap_or_else(|| routing_key.to_owned()),
+        topic: topic.unwrap_or_else(|| super::names::topic_of_routing_key(routing_key).to_owned()),
         key,
         headers,
         payload,

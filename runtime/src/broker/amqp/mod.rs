@@ -84,10 +84,18 @@
 //! `ce-<attr>` travels as `cloudEvents:<attr>` (the prefix of the
 //! CloudEvents AMQP binding) and `content-type` as the AMQP `content_type`
 //! property; `ce-id` is also the AMQP `message_id`. The key travels in the
-//! `accord-key` header.
+//! `accord-key` header, and its slot in the routing key.
+//!
+//! A group that subscribes [`KeyOrder::ByKey`](crate::broker::KeyOrder::ByKey)
+//! reads keyed events from single-active-consumer partition queues with a
+//! prefetch of one (`docs/amqp.md`, "Per-key order"): a keyed event is
+//! published with the routing key `<topic>._key.<slot>` (the slot: FNV-1a of
+//! the key modulo 256), and partition `p` of [`AmqpOptions::key_partitions`]
+//! takes the slots `s % n == p`.
 
 mod codec;
 mod connection;
+mod delivery;
 mod names;
 mod options;
 mod publish;
@@ -108,11 +116,12 @@ use tokio::sync::watch;
 use super::limits::cap_text;
 use super::BrokerError;
 
+pub use delivery::AmqpDelivery;
 pub use lapin;
 pub use names::{AmqpNames, MAX_RETRY_BUCKET, MIN_RETRY_BUCKET};
 pub use options::{AmqpOptions, QueueType, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_URL};
 pub use request::{AmqpRequest, AmqpResponder};
-pub use subscription::{AmqpDelivery, AmqpSubscription};
+pub use subscription::AmqpSubscription;
 
 use connection::Link;
 use publish::Publisher;

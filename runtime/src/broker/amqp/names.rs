@@ -78,6 +78,12 @@ impl AmqpNames {
         format!("{group}.dead-letter")
     }
 
+    /// The durable quorum queue of `group`'s key partition `partition`
+    /// (a group ordered by key): `<prefix>.group.<group>.key.<partition>`.
+    pub fn partition_queue(&self, group: &str, partition: usize) -> String {
+        format!("{}.{KEY_WORD_PLAIN}.{partition}", self.group_queue(group))
+    }
+
     /// The durable queue holding `group`'s dead letters:
     /// `<prefix>.group.<group>.dead-letter`.
     pub fn dead_letter_queue(&self, group: &str) -> String {
@@ -119,6 +125,49 @@ impl AmqpNames {
     }
 }
 
+/// The word of a partition queue's name.
+const KEY_WORD_PLAIN: &str = "key";
+
+/// The routing key word that marks a keyed event: a keyed event of
+/// `orders.placed` is published with the routing key
+/// `orders.placed._key.<slot>`.
+pub(crate) const KEY_WORD: &str = "_key";
+
+/// How many key slots there are: a key's slot is the 64-bit FNV-1a hash of
+/// its UTF-8 bytes modulo this, and a group's partition `p` of `n` takes the
+/// slots `s` with `s % n == p`. A fixed count keeps publishers free of any
+/// setting: a group picks its partitions alone.
+pub(crate) const KEY_SLOTS: usize = 256;
+
+/// The routing key of a keyed event of `topic` in `slot`.
+pub(crate) fn slot_routing_key(topic: &str, slot: usize) -> String {
+    format!("{topic}.{KEY_WORD}.{slot}")
+}
+
+/// The routing key a message with `key` on `topic` is published with.
+pub(crate) fn keyed_routing_key(topic: &str, key: &str) -> String {
+    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
+    for byte in key.as_bytes() {
+        hash ^= u64::from(*byte);
+        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
+    }
+    let slots = u64::try_from(KEY_SLOTS).unwrap_or(u64::MAX);
+    slot_routing_key(topic, usize::try_from(hash % slots).unwrap_or(0))
+}
+
+/// The topic of a message routed with `routing_key`: without the key slot.
+pub(crate) fn topic_of_routing_key(routing_key: &str) -> &str {
+    let mut words = routing_key.rsplitn(3, '.');
+    match (words.next(), words.next(), words.next()) {
+        (Some(slot), Some(KEY_WORD), Some(topic))
+            if !slot.is_empty() && slot.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            topic
+        }
+        _ => routing_key,
+    }
+}
+
 impl Default for AmqpNames {
     fn default() -> Self {
         AmqpNames::new("accord")
@@ -145,6 +194,26 @@ mod tests {
         assert_eq!(
             names.responder_queue("orders", "orders.rpc.get"),
             "accord.rpc.orders.orders.rpc.get"
+        );
+    }
+
+    #[test]
+    fn keyed_events_are_routed_by_slot_and_keep_their_topic() {
+        let routing_key = keyed_routing_key("orders.placed", "customer-7");
+        assert!(routing_key.starts_with("orders.placed._key."));
+        assert_eq!(
+            routing_key,
+            keyed_routing_key("orders.placed", "customer-7")
+        );
+        assert_eq!(topic_of_routing_key(&routing_key), "orders.placed");
+        assert_eq!(topic_of_routing_key("orders.placed"), "orders.placed");
+        let slots: std::collections::BTreeSet<String> = (0..2000)
+            .map(|i| keyed_routing_key("t", &format!("k{i}")))
+            .collect();
+        assert_eq!(slots.len(), KEY_SLOTS, "2000 keys should reach every slot");
+        assert_eq!(
+            AmqpNames::default().partition_queue("inventory", 3),
+            "accord.group.inventory.key.3"
         );
     }
 

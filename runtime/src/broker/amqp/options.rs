@@ -54,6 +54,12 @@ pub struct AmqpOptions {
     /// The largest payload a publish, request or reply may carry
     /// ([`DEFAULT_MAX_MESSAGE_BYTES`], 128 MiB).
     pub max_message_bytes: usize,
+    /// How many key partition queues a group ordered by key has (8, at
+    /// most 256): how many keys its members handle at once. Every member of
+    /// one group must use the same count (queues bound with another count
+    /// would overlap and deliver an event twice); publishers need no
+    /// setting. See [`KeyOrder`](crate::broker::KeyOrder).
+    pub key_partitions: usize,
     /// The TLS settings for an `amqps://` URL (none: the platform's trust
     /// store, no client certificate). RabbitMQ's client always trusts the
     /// platform's store and adds the certificates given with
@@ -73,6 +79,7 @@ impl Default for AmqpOptions {
             max_reconnect_delay: Duration::from_secs(2),
             connection_name: "accord".to_owned(),
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            key_partitions: 8,
             max_message_bytes: DEFAULT_MAX_MESSAGE_BYTES,
             tls: None,
         }
@@ -95,6 +102,13 @@ impl AmqpOptions {
     /// Sets the kind of durable queues.
     pub fn queue_type(mut self, queue_type: QueueType) -> Self {
         self.queue_type = queue_type;
+        self
+    }
+
+    /// Sets how many key partition queues a group ordered by key has
+    /// (between 1 and 256).
+    pub fn key_partitions(mut self, partitions: usize) -> Self {
+        self.key_partitions = partitions.clamp(1, 256);
         self
     }
 

@@ -11,7 +11,7 @@ use lapin::{BasicProperties, Channel, Confirmation, Connection};
 
 use super::connection::open_channel;
 use super::subscription::Role;
-use super::{codec, lapin_error, lock, short, AmqpBroker, AmqpNames, Routed};
+use super::{codec, lapin_error, lock, names, short, AmqpBroker, AmqpNames, Routed};
 use crate::broker::limits::{MessagePart, TooLarge, DEAD_LETTER_HEADROOM};
 use crate::broker::{BrokerError, Message, Publish};
 
@@ -224,9 +224,15 @@ impl Publish for AmqpBroker {
             self.inner.options.max_header_bytes,
         )?;
         let exchange = self.inner.names.events_exchange();
+        // A keyed event carries its key's slot in the routing key, where the
+        // partition queues of groups ordered by key pick it up.
+        let routing_key = match &message.key {
+            Some(key) => names::keyed_routing_key(&message.topic, key),
+            None => message.topic.clone(),
+        };
         self.publish_within(
             &exchange,
-            &message.topic,
+            &routing_key,
             false,
             &message.payload,
             properties,

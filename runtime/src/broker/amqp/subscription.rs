@@ -6,51 +6,100 @@
 //! [`next`](Subscription::next) declares the group again and consumes anew,
 //! waiting a capped exponential backoff between failed attempts.
 //!
-//! Each delivery is settled once, guarded by its own state (and lapin's
-//! one-shot acker), so a delivery tag is never acked twice, which would
-//! close the channel. When the client-side ack wait runs out, a copy goes
-//! back to the group's queue as the next attempt while the original stays
-//! unacked: the consumer's prefetch stays taken by the delivery still in
-//! its handler, so the broker sends nothing more to this member than it can
-//! take. The stale delivery's settlement, whenever it comes, only acks the
-//! original. A delivery keeps its channel open until it is settled or
-//! dropped, also after its subscription was dropped.
+//! A group ordered by key adds, for each member, one consumer per key
+//! partition queue (see [`AmqpBroker::declare_group`](super::AmqpBroker)
+//! and docs/amqp.md), each on its own channel with a prefetch of one; the
+//! partition queues are single-active-consumer, so one member at a time
+//! takes a partition's events, one at a time. A member that leaves closes
+//! those channels, which hands their unacked events back to RabbitMQ
+//! ahead of the rest, as a crash would.
 
-use std::sync::atomic::{AtomicU8, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use bytes::Bytes;
 use futures_util::StreamExt;
-use lapin::options::{
-    BasicAckOptions, BasicCancelOptions, BasicConsumeOptions, BasicNackOptions, BasicQosOptions,
-};
+use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::FieldTable;
-use lapin::{Acker, BasicProperties, Channel, Consumer};
-use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use lapin::{Channel, Consumer};
+use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
 use tokio::task::AbortHandle;
 
-use super::codec::{self, Copy};
 use super::connection::open_channel;
-use super::{lapin_error, short, AmqpBroker, AmqpNames, Routed};
-use crate::broker::limits::{cap_text, dead_letter_reason, MAX_REASON_BYTES};
+use super::delivery::{AmqpDelivery, Returned, Taken, Unsettled};
+use super::{lapin_error, short, AmqpBroker, AmqpNames};
 use crate::broker::reconnect::{Next, Restarts};
 use crate::broker::{
-    BrokerError, Capabilities, Delivery, Message, Retry, Subscribe, SubscribeOptions, Subscription,
-    DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP, DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
+    BrokerError, Capabilities, KeyOrder, Subscribe, SubscribeOptions, Subscription,
 };
 
 /// What a subscription consumes.
 #[derive(Debug, Clone)]
 pub(crate) enum Role {
-    /// A group's queue, bound to these topics.
-    Group { topics: Vec<String> },
+    /// A group's queue, bound to these topics: to their keyed events too
+    /// unless the group is ordered by key (`keyed` false), which reads
+    /// those from its partition queues.
+    Group { topics: Vec<String>, keyed: bool },
+    /// One key partition queue of a group ordered by key, of `partitions`.
+    KeyPartition {
+        topics: Vec<String>,
+        partition: usize,
+        partitions: usize,
+    },
     /// The dead letters of the group `of`.
     DeadLetters { of: String },
 }
 
 /// A member of a group on an [`AmqpBroker`](super::AmqpBroker).
 pub struct AmqpSubscription {
+    members: Members,
+}
+
+enum Members {
+    /// One queue (an unordered group, dead letters).
+    One(Box<QueueMember>),
+    /// The group's queue and its key partition queues, each consumed by a
+    /// task of its own.
+    Ordered {
+        deliveries: mpsc::UnboundedReceiver<AmqpDelivery>,
+        tasks: Vec<AbortHandle>,
+    },
+}
+
+impl std::fmt::Debug for AmqpSubscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match &self.members {
+            Members::One(member) => member.fmt(f),
+            Members::Ordered { tasks, .. } => f
+                .debug_struct("AmqpSubscription")
+                .field("queues", &tasks.len())
+                .finish_non_exhaustive(),
+        }
+    }
+}
+
+impl Drop for AmqpSubscription {
+    fn drop(&mut self) {
+        if let Members::Ordered { tasks, .. } = &self.members {
+            for task in tasks {
+                task.abort();
+            }
+        }
+    }
+}
+
+impl Subscription for AmqpSubscription {
+    type Delivery = AmqpDelivery;
+
+    async fn next(&mut self) -> Option<AmqpDelivery> {
+        match &mut self.members {
+            Members::One(member) => member.next().await,
+            Members::Ordered { deliveries, .. } => deliveries.recv().await,
+        }
+    }
+}
+
+/// A consumer of one queue of a group.
+struct QueueMember {
     broker: AmqpBroker,
     group: Arc<str>,
     queue: Arc<str>,
@@ -60,9 +109,11 @@ pub struct AmqpSubscription {
     slots: Arc<Semaphore>,
     live: Option<Live>,
     restarts: Restarts,
+    /// A key partition queue's consumer: the last message it handed back.
+    returned: Option<Returned>,
 }
 
-impl std::fmt::Debug for AmqpSubscription {
+impl std::fmt::Debug for QueueMember {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         f.debug_struct("AmqpSubscription")
             .field("group", &self.group)
@@ -77,19 +128,87 @@ struct Live {
     consumer: Consumer,
 }
 
+/// Joins `group` in `role` (a group ordered by key: in its queue and each
+/// of its key partition queues).
 pub(crate) async fn open(
     broker: AmqpBroker,
     group: String,
     role: Role,
     options: &SubscribeOptions,
 ) -> Result<AmqpSubscription, BrokerError> {
-    let max_in_flight = options.max_in_flight.max(1);
-    let queue = broker.names().group_queue(&group);
+    let Role::Group {
+        topics,
+        keyed: false,
+    } = &role
+    else {
+        let member = open_queue(broker, group, role, options.max_in_flight, options).await?;
+        return Ok(AmqpSubscription {
+            members: Members::One(Box::new(member)),
+        });
+    };
+    let partitions = broker.options().key_partitions.max(1);
+    let mut members = vec![
+        open_queue(
+            broker.clone(),
+            group.clone(),
+            role.clone(),
+            options.max_in_flight,
+            options,
+        )
+        .await?,
+    ];
+    for partition in 0..partitions {
+        let role = Role::KeyPartition {
+            topics: topics.clone(),
+            partition,
+            partitions,
+        };
+        members.push(open_queue(broker.clone(), group.clone(), role, 1, options).await?);
+    }
+    let (tx, deliveries) = mpsc::unbounded_channel();
+    let tasks = members
+        .into_iter()
+        .map(|mut member| {
+            let tx = tx.clone();
+            broker
+                .inner
+                .runtime
+                .spawn(async move {
+                    while let Some(delivery) = member.next().await {
+                        if tx.send(delivery).is_err() {
+                            break;
+                        }
+                    }
+                })
+                .abort_handle()
+        })
+        .collect();
+    Ok(AmqpSubscription {
+        members: Members::Ordered { deliveries, tasks },
+    })
+}
+
+/// Consumes the queue of `group` in `role`, holding at most
+/// `max_in_flight` deliveries.
+async fn open_queue(
+    broker: AmqpBroker,
+    group: String,
+    role: Role,
+    max_in_flight: usize,
+    options: &SubscribeOptions,
+) -> Result<QueueMember, BrokerError> {
+    let max_in_flight = max_in_flight.max(1);
+    let (queue, ordered) = match &role {
+        Role::KeyPartition { partition, .. } => {
+            (broker.names().partition_queue(&group, *partition), true)
+        }
+        _ => (broker.names().group_queue(&group), false),
+    };
     let restarts = Restarts::new(
         format!("consuming the group `{group}`"),
         broker.options().max_reconnect_delay,
     );
-    let mut subscription = AmqpSubscription {
+    let mut subscription = QueueMember {
         broker,
         group: group.into(),
         queue: queue.into(),
@@ -99,12 +218,13 @@ pub(crate) async fn open(
         slots: Arc::new(Semaphore::new(max_in_flight)),
         live: None,
         restarts,
+        returned: ordered.then(Returned::default),
     };
     subscription.live = Some(subscription.start().await?);
     Ok(subscription)
 }
 
-impl AmqpSubscription {
+impl QueueMember {
     /// Declares the group and starts consuming its queue.
     async fn start(&self) -> Result<Live, BrokerError> {
         let connection = self
@@ -143,6 +263,7 @@ impl AmqpSubscription {
             self.queue.clone(),
             channel,
             delivery,
+            self.returned.clone(),
         ));
         let timer = {
             let unsettled = unsettled.clone();
@@ -152,19 +273,11 @@ impl AmqpSubscription {
                 unsettled.expire().await;
             })
         };
-        AmqpDelivery {
-            message: unsettled.message.clone(),
-            attempt: unsettled.attempt,
-            unsettled,
-            timer: timer.abort_handle(),
-            _slot: slot,
-        }
+        AmqpDelivery::new(unsettled, timer.abort_handle(), slot)
     }
 }
 
-impl Subscription for AmqpSubscription {
-    type Delivery = AmqpDelivery;
-
+impl QueueMember {
     async fn next(&mut self) -> Option<AmqpDelivery> {
         let mut closed = self.broker.closed_watch();
         loop {
@@ -203,11 +316,20 @@ impl Subscription for AmqpSubscription {
     }
 }
 
-impl Drop for AmqpSubscription {
+impl Drop for QueueMember {
     fn drop(&mut self) {
         let Some(live) = self.live.take() else {
             return;
         };
+        if self.returned.is_some() {
+            // Closing the channel hands back every event it holds unacked,
+            // ahead of the rest of the partition, before the next member
+            // becomes the active consumer.
+            self.broker.spawn(async move {
+                let _ = live.channel.close(200, "the member left".into()).await;
+            });
+            return;
+        }
         let broker = self.broker.clone();
         let group = self.group.clone();
         let queue = self.queue.clone();
@@ -234,6 +356,7 @@ impl Drop for AmqpSubscription {
                     queue.clone(),
                     channel.clone(),
                     delivery,
+                    None,
                 );
                 if unsettled.take() == Taken::Pending {
                     unsettled.requeue(unsettled.attempt).await;
@@ -243,359 +366,12 @@ impl Drop for AmqpSubscription {
     }
 }
 
-/// Not settled yet.
-const PENDING: u8 = 0;
-/// The ack wait ran out and a copy went back to the queue; the original is
-/// still unacked.
-const EXPIRED: u8 = 1;
-/// Settled, or being settled.
-const SETTLED: u8 = 2;
-
-/// What the one settling a delivery takes over.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-enum Taken {
-    /// A delivery to settle.
-    Pending,
-    /// A delivery whose ack wait ran out: only the original is left to ack.
-    Expired,
-    /// Nothing: it was settled already.
-    Settled,
-}
-
-/// A delivery's settlement state and what republishing it needs.
-struct Unsettled {
-    broker: AmqpBroker,
-    group: Arc<str>,
-    queue: Arc<str>,
-    state: AtomicU8,
-    acker: Acker,
-    /// Keeps the channel, and so the delivery tag, valid until settled.
-    _channel: Channel,
-    properties: BasicProperties,
-    payload: Bytes,
-    message: Message,
-    attempt: u32,
-}
-
-impl Unsettled {
-    fn new(
-        broker: AmqpBroker,
-        group: Arc<str>,
-        queue: Arc<str>,
-        channel: Channel,
-        delivery: lapin::message::Delivery,
-    ) -> Self {
-        let lapin::message::Delivery {
-            routing_key,
-            redelivered,
-            properties,
-            data,
-            acker,
-            ..
-        } = delivery;
-        let payload = Bytes::from(data);
-        let message = codec::decode(routing_key.as_str(), &properties, payload.clone());
-        let attempt = codec::attempt(&properties, redelivered);
-        Unsettled {
-            broker,
-            group,
-            queue,
-            state: AtomicU8::new(PENDING),
-            acker,
-            _channel: channel,
-            properties,
-            payload,
-            message,
-            attempt,
-        }
-    }
-
-    /// Takes the right to settle the delivery.
-    fn take(&self) -> Taken {
-        match self.state.swap(SETTLED, Ordering::AcqRel) {
-            PENDING => Taken::Pending,
-            EXPIRED => Taken::Expired,
-            _ => Taken::Settled,
-        }
-    }
-
-    /// The ack wait ran out: a copy goes back to the queue as the next
-    /// attempt; the original stays unacked until the delivery is settled or
-    /// dropped. If the copy cannot be published, the original goes back to
-    /// the broker instead.
-    async fn expire(&self) {
-        if self
-            .state
-            .compare_exchange(PENDING, EXPIRED, Ordering::AcqRel, Ordering::Acquire)
-            .is_err()
-            || self.acker.poisoned()
-        {
-            return;
-        }
-        tracing::debug!(
-            group = %self.group,
-            "a delivery was not settled within the ack wait; delivering it again"
-        );
-        let properties = codec::copy(
-            &self.properties,
-            &self.message.topic,
-            Copy::Again {
-                next_attempt: self.attempt + 1,
-            },
-        );
-        let published = self
-            .broker
-            .publish_raw("", &self.queue, true, &self.payload, properties)
-            .await;
-        if published != Ok(Routed::Yes) && self.take() == Taken::Expired {
-            self.nack_requeue().await;
-        }
-    }
-
-    /// Acks the original of a delivery whose ack wait ran out.
-    async fn ack_expired(&self) {
-        if let Err(error) = self.ack().await {
-            tracing::debug!(%error, "could not ack a delivery whose ack wait ran out");
-        }
-    }
-
-    fn channel_lost() -> BrokerError {
-        BrokerError::Connection(
-            "the delivery's channel closed before it was settled; the broker delivers it again"
-                .into(),
-        )
-    }
-
-    async fn ack(&self) -> Result<(), BrokerError> {
-        match self.acker.ack(BasicAckOptions::default()).await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(Self::channel_lost()),
-            Err(error) => Err(lapin_error("acking", error)),
-        }
-    }
-
-    async fn nack_requeue(&self) {
-        let _ = self
-            .acker
-            .nack(BasicNackOptions {
-                multiple: false,
-                requeue: true,
-            })
-            .await;
-    }
-
-    /// Delivers the message to the group again as attempt `next_attempt`:
-    /// publishes a copy to the group's queue, then acks the original; if the
-    /// copy cannot be published, hands the original back to the broker
-    /// instead.
-    async fn requeue(&self, next_attempt: u32) {
-        if self.acker.poisoned() {
-            // The channel is gone; the broker has put the message back.
-            return;
-        }
-        let properties = codec::copy(
-            &self.properties,
-            &self.message.topic,
-            Copy::Again { next_attempt },
-        );
-        match self
-            .broker
-            .publish_raw("", &self.queue, true, &self.payload, properties)
-            .await
-        {
-            Ok(Routed::Yes) => {
-                if let Err(error) = self.ack().await {
-                    tracing::debug!(%error, "could not ack a delivery published again");
-                }
-            }
-            Ok(Routed::Returned) | Err(_) => self.nack_requeue().await,
-        }
-    }
-
-    /// Delivers the message to the group again after `delay`, as the next
-    /// attempt: a copy goes to a retry queue and the original is acked.
-    /// When the copy cannot be published, the original is kept and handed
-    /// back to the broker once the delay is over.
-    async fn retry(self: Arc<Self>, delay: Duration) -> Result<(), BrokerError> {
-        let unsettled = self;
-        let properties = codec::copy(
-            &unsettled.properties,
-            &unsettled.message.topic,
-            Copy::Again {
-                next_attempt: unsettled.attempt + 1,
-            },
-        );
-        let published = if delay.is_zero() {
-            unsettled
-                .broker
-                .publish_raw("", &unsettled.queue, true, &unsettled.payload, properties)
-                .await
-        } else {
-            unsettled
-                .broker
-                .publish_retry(&unsettled.group, delay, &unsettled.payload, properties)
-                .await
-        };
-        match published {
-            Ok(Routed::Yes) => unsettled.ack().await,
-            Ok(Routed::Returned) | Err(_) => {
-                // The copy could not be published: keep the original and
-                // hand it back to the broker once the delay is over.
-                let error = match published {
-                    Err(error) => cap_text(&error.to_string(), MAX_REASON_BYTES).into_owned(),
-                    _ => "no queue took it".to_owned(),
-                };
-                tracing::warn!(
-                    %error,
-                    "could not publish a retry; the broker redelivers the original after the delay"
-                );
-                let broker = unsettled.broker.clone();
-                broker.spawn(async move {
-                    tokio::time::sleep(delay).await;
-                    unsettled.nack_requeue().await;
-                });
-                Ok(())
-            }
-        }
-    }
-}
-
-/// A delivery from an [`AmqpBroker`](super::AmqpBroker).
-pub struct AmqpDelivery {
-    unsettled: Arc<Unsettled>,
-    message: Message,
-    attempt: u32,
-    timer: AbortHandle,
-    _slot: OwnedSemaphorePermit,
-}
-
-impl std::fmt::Debug for AmqpDelivery {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.debug_struct("AmqpDelivery")
-            .field("group", &self.unsettled.group)
-            .field("topic", &self.message.topic)
-            .field("attempt", &self.attempt)
-            .finish_non_exhaustive()
-    }
-}
-
-impl AmqpDelivery {
-    /// Takes the right to settle, acking the original (and returning
-    /// `false`) when the ack wait ran out.
-    async fn take(&self) -> bool {
-        match self.unsettled.take() {
-            Taken::Pending => {
-                self.timer.abort();
-                true
-            }
-            Taken::Expired => {
-                // The message went to the group again; this late settlement
-                // only releases the original.
-                self.unsettled.ack_expired().await;
-                false
-            }
-            Taken::Settled => false,
-        }
-    }
-}
-
-impl Drop for AmqpDelivery {
-    fn drop(&mut self) {
-        let taken = self.unsettled.take();
-        if taken == Taken::Settled {
-            return;
-        }
-        self.timer.abort();
-        let unsettled = self.unsettled.clone();
-        self.unsettled.broker.spawn(async move {
-            match taken {
-                Taken::Pending => unsettled.requeue(unsettled.attempt + 1).await,
-                _ => unsettled.ack_expired().await,
-            }
-        });
-    }
-}
-
-impl Delivery for AmqpDelivery {
-    fn message(&self) -> &Message {
-        &self.message
-    }
-
-    fn attempt(&self) -> u32 {
-        self.attempt
-    }
-
-    async fn ack(self) -> Result<(), BrokerError> {
-        if !self.take().await {
-            return Ok(());
-        }
-        self.unsettled.ack().await
-    }
-
-    async fn dead_letter(self, reason: &str) -> Result<(), BrokerError> {
-        self.dead_letter_or_retry(reason, Duration::ZERO).await
-    }
-}
-
-impl Retry for AmqpDelivery {
-    async fn retry(self, delay: Duration) -> Result<(), BrokerError> {
-        if !self.take().await {
-            return Ok(());
-        }
-        let unsettled = self.unsettled.clone();
-        if unsettled.acker.poisoned() {
-            return Err(Unsettled::channel_lost());
-        }
-        unsettled.retry(delay).await
-    }
-
-    async fn dead_letter_or_retry(
-        self,
-        reason: &str,
-        retry_after: Duration,
-    ) -> Result<(), BrokerError> {
-        if !self.take().await {
-            return Ok(());
-        }
-        let unsettled = self.unsettled.clone();
-        if unsettled.acker.poisoned() {
-            return Err(Unsettled::channel_lost());
-        }
-        let headers = [
-            (DEAD_LETTER_REASON, dead_letter_reason(reason).into_owned()),
-            (DEAD_LETTER_ATTEMPTS, unsettled.attempt.to_string()),
-            (DEAD_LETTER_TOPIC, unsettled.message.topic.clone()),
-            (DEAD_LETTER_GROUP, unsettled.group.to_string()),
-        ];
-        let properties = codec::copy(
-            &unsettled.properties,
-            &unsettled.message.topic,
-            Copy::DeadLetter { headers: &headers },
-        );
-        match unsettled
-            .broker
-            .publish_dead_letter(&unsettled.group, &unsettled.payload, properties)
-            .await
-        {
-            Ok(()) => unsettled.ack().await,
-            Err(error) => {
-                if retry_after.is_zero() {
-                    unsettled.nack_requeue().await;
-                } else if let Err(release) = unsettled.retry(retry_after).await {
-                    tracing::debug!(%release, "could not release a delivery whose dead letter was refused");
-                }
-                Err(error)
-            }
-        }
-    }
-}
-
 impl Subscribe for AmqpBroker {
     type Subscription = AmqpSubscription;
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            per_key_order: false,
+            per_key_order: true,
             dedupes_publishes: false,
         }
     }
@@ -605,6 +381,7 @@ impl Subscribe for AmqpBroker {
         self.record_group(&options.group);
         let role = Role::Group {
             topics: options.topics.clone(),
+            keyed: options.key_order == KeyOrder::Unordered,
         };
         open(self.clone(), options.group.clone(), role, &options).await
     }

@@ -12,7 +12,7 @@ use lapin::{Channel, Connection, ExchangeKind};
 
 use super::connection::open_channel;
 use super::subscription::Role;
-use super::{lapin_error, lock, long, short, AmqpBroker, AmqpNames, QueueType};
+use super::{lapin_error, lock, long, names, short, AmqpBroker, AmqpNames, QueueType};
 use crate::broker::BrokerError;
 
 impl AmqpBroker {
@@ -25,8 +25,39 @@ impl AmqpBroker {
         let connection = self.connection(&self.inner.publish_link).await?;
         let role = Role::Group {
             topics: topics.iter().map(|t| (*t).to_owned()).collect(),
+            keyed: true,
         };
         self.declare_role(&connection, group, &role).await
+    }
+
+    /// [`declare_group`](Self::declare_group) for a group that subscribes
+    /// ordered by key: its queue (for events without a key) and its
+    /// [`key_partitions`](super::AmqpOptions::key_partitions) partition
+    /// queues.
+    pub async fn declare_ordered_group(
+        &self,
+        group: &str,
+        topics: &[&str],
+    ) -> Result<(), BrokerError> {
+        self.check_open()?;
+        self.record_group(group);
+        let connection = self.connection(&self.inner.publish_link).await?;
+        let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
+        let partitions = self.inner.options.key_partitions.max(1);
+        let role = Role::Group {
+            topics: topics.clone(),
+            keyed: false,
+        };
+        self.declare_role(&connection, group, &role).await?;
+        for partition in 0..partitions {
+            let role = Role::KeyPartition {
+                topics: topics.clone(),
+                partition,
+                partitions,
+            };
+            self.declare_role(&connection, group, &role).await?;
+        }
+        Ok(())
     }
 
     /// Deletes `group`'s queue, retry queues and dead letters, with the
@@ -38,6 +69,9 @@ impl AmqpBroker {
         for group in [group.to_owned(), AmqpNames::dead_letter_group(group)] {
             queues.push(names.group_queue(&group));
             queues.extend(AmqpNames::retry_buckets().map(|b| names.retry_queue(&group, b)));
+            queues.extend(
+                (0..self.inner.options.key_partitions).map(|p| names.partition_queue(&group, p)),
+            );
         }
         let connection = self.connection(&self.inner.publish_link).await?;
         let channel = open_channel(&connection).await?;
@@ -169,11 +203,35 @@ impl AmqpBroker {
         let names = &self.inner.names;
         let channel = open_channel(connection).await?;
         let dead_letters_of = match role {
-            Role::Group { topics } => {
+            Role::Group { topics, keyed } => {
                 let queue = names.group_queue(group);
                 declare_queue(&channel, &queue, self.durable_arguments()).await?;
                 for topic in topics {
                     bind(&channel, &queue, &names.events_exchange(), topic).await?;
+                    if *keyed {
+                        let keyed = format!("{topic}.{}.*", names::KEY_WORD);
+                        bind(&channel, &queue, &names.events_exchange(), &keyed).await?;
+                    }
+                }
+                group
+            }
+            Role::KeyPartition {
+                topics,
+                partition,
+                partitions,
+            } => {
+                // Classic whatever `queue_type` says: a classic queue puts a
+                // handed-back event back in its place, ahead of the later
+                // ones; a quorum queue (before RabbitMQ 4) puts it last.
+                let queue = names.partition_queue(group, *partition);
+                let mut arguments = FieldTable::default();
+                arguments.insert("x-single-active-consumer".into(), AMQPValue::Boolean(true));
+                declare_queue(&channel, &queue, arguments).await?;
+                for topic in topics {
+                    for slot in (*partition..names::KEY_SLOTS).step_by((*partitions).max(1)) {
+                        let routing_key = names::slot_routing_key(topic, slot);
+                        bind(&channel, &queue, &names.events_exchange(), &routing_key).await?;
+                    }
                 }
                 group
             }

@@ -108,6 +108,7 @@ impl NatsBroker {
             &format!("{}.>", options.dead_letter_subject),
             "accord: dead letters of every group".to_owned(),
             &settings,
+            false,
         )
         .await?;
         Ok(NatsBroker {

@@ -10,7 +10,8 @@
 //!   published before any group subscribed waits for the first group.
 //!   A stream an operator already declared for the subject is used instead.
 //! - **A durable pull consumer per group and topic**, named after the
-//!   group ([`NatsBroker::consumer_name`]): explicit acks, `ack_wait` from
+//!   group ([`NatsBroker::consumer_name`]), reading the whole stream (the
+//!   topic and its key partitions): explicit acks, `ack_wait` from
 //!   [`SubscribeOptions`](crate::broker::SubscribeOptions), unlimited deliveries (the subscriber decides
 //!   when to give up), starting at the beginning of the stream for the
 //!   first group on the topic and at its declaration for later groups.
@@ -45,11 +46,16 @@
 //! against 1 KiB, as the server closes the connection of a client whose
 //! protocol line is over its `max_control_line` (4 KiB by default).
 //!
-//! Messages with the same key are not ordered per key
-//! ([`Capabilities::per_key_order`](crate::broker::Capabilities::per_key_order) is false); the key travels in the
-//! [`KEY_HEADER`] header.
+//! The key travels in the [`KEY_HEADER`] header, and a keyed event is
+//! stored on its key partition's subject, `<topic>._key.<p>`
+//! ([`NatsOptions::key_partitions`]). A group that subscribes
+//! [`KeyOrder::ByKey`](crate::broker::KeyOrder::ByKey) reads each partition
+//! through a consumer of its own with a max ack pending of one, so
+//! JetStream lets out one event of a partition at a time to the whole group
+//! (`docs/nats.md`, "Per-key order").
 
 mod connection;
+mod group;
 mod headers;
 mod names;
 mod options;
@@ -70,7 +76,8 @@ use tokio::sync::watch;
 pub use async_nats;
 pub use headers::KEY as KEY_HEADER;
 pub use options::{
-    NatsOptions, DEFAULT_DEAD_LETTER_SUBJECT, DEFAULT_DUPLICATE_WINDOW, DEFAULT_STREAM_PREFIX,
+    NatsOptions, DEFAULT_DEAD_LETTER_SUBJECT, DEFAULT_DUPLICATE_WINDOW, DEFAULT_KEY_PARTITIONS,
+    DEFAULT_STREAM_PREFIX, MAX_KEY_PARTITIONS,
 };
 pub use request::{NatsRequest, NatsResponder};
 pub use subscription::{NatsDelivery, NatsSubscription};

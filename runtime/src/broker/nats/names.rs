@@ -66,6 +66,61 @@ fn fnv1a(bytes: &[u8]) -> u64 {
     hash
 }
 
+/// The subject token that marks a key partition of a topic: keyed events
+/// of `orders.placed` are stored on `orders.placed._key.<partition>`.
+pub(crate) const KEY_TOKEN: &str = "_key";
+
+/// The subject of `topic`'s key partition `partition`.
+pub(crate) fn partition_subject(topic: &str, partition: usize) -> String {
+    format!("{topic}.{KEY_TOKEN}.{partition}")
+}
+
+/// The partition of `key` among `partitions`: FNV-1a (64 bits) of the
+/// key's UTF-8 bytes, modulo the count, so any publisher can compute it.
+pub(crate) fn partition_of(key: &str, partitions: usize) -> usize {
+    let count = u64::try_from(partitions.max(1)).unwrap_or(u64::MAX);
+    usize::try_from(fnv1a(key.as_bytes()) % count).unwrap_or(0)
+}
+
+/// The partition number when `subject` is a key partition of `topic`.
+fn partition_number(topic: &str, subject: &str) -> Option<usize> {
+    let rest = subject.strip_prefix(topic)?.strip_prefix('.')?;
+    let number = rest.strip_prefix(KEY_TOKEN)?.strip_prefix('.')?;
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return None;
+    }
+    number.parse().ok()
+}
+
+/// How many key partitions of `topic` a stream capturing `subjects` holds:
+/// partitions `0..n` must all be there, else there are none.
+pub(crate) fn partitions_in(topic: &str, subjects: &[String]) -> usize {
+    let numbers: std::collections::BTreeSet<usize> = subjects
+        .iter()
+        .filter_map(|subject| partition_number(topic, subject))
+        .collect();
+    let count = numbers.len();
+    if numbers.iter().copied().eq(0..count) {
+        count
+    } else {
+        0
+    }
+}
+
+/// The topic a message stored on `subject` was published on: the subject
+/// without its key partition tokens.
+pub(crate) fn topic_of_subject(subject: &str) -> &str {
+    let mut tokens = subject.rsplitn(3, '.');
+    match (tokens.next(), tokens.next(), tokens.next()) {
+        (Some(number), Some(KEY_TOKEN), Some(topic))
+            if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) =>
+        {
+            topic
+        }
+        _ => subject,
+    }
+}
+
 /// The longest topic accord sends as a NATS subject, in bytes. The server
 /// closes the connection of a client whose protocol line (the subject, a
 /// reply subject and sizes) is over its `max_control_line`, 4 KiB by
@@ -101,6 +156,12 @@ pub(crate) fn check_topic(topic: &str) -> Result<(), String> {
         if token.is_empty() {
             return Err(format!(
                 "the topic {topic:?} has an empty token; NATS subjects cannot"
+            ));
+        }
+        if token == KEY_TOKEN {
+            return Err(format!(
+                "the topic {topic:?} has a `{KEY_TOKEN}` token, which accord keeps for the \
+                 key partitions of a topic"
             ));
         }
         if token == "*" || token == ">" {
@@ -153,6 +214,30 @@ mod tests {
         assert_eq!(topic_token("a.b.c"), "a_b_c");
         assert!(topic_token("a_b.c").starts_with("a_b_c__"));
         assert_ne!(group_token("a.b"), group_token("a b"));
+    }
+
+    #[test]
+    fn key_partitions_are_subjects_of_their_topic() {
+        assert_eq!(
+            partition_subject("orders.placed", 3),
+            "orders.placed._key.3"
+        );
+        assert_eq!(topic_of_subject("orders.placed._key.3"), "orders.placed");
+        assert_eq!(topic_of_subject("orders.placed"), "orders.placed");
+        assert_eq!(topic_of_subject("a._key.x"), "a._key.x");
+        let subjects: Vec<String> = std::iter::once("t".to_owned())
+            .chain((0..4).map(|p| partition_subject("t", p)))
+            .collect();
+        assert_eq!(partitions_in("t", &subjects), 4);
+        assert_eq!(partitions_in("t", &subjects[..1]), 0);
+        assert_eq!(partitions_in("t", &[partition_subject("t", 1)]), 0);
+        assert_eq!(partitions_in("other", &subjects), 0);
+        // Stable: every publisher and member computes the same partition.
+        assert_eq!(partition_of("customer-7", 8), partition_of("customer-7", 8));
+        let spread: std::collections::BTreeSet<usize> =
+            (0..64).map(|i| partition_of(&format!("k{i}"), 8)).collect();
+        assert_eq!(spread.len(), 8, "64 keys should reach all 8 partitions");
+        assert!(check_topic("a._key.1").is_err());
     }
 
     #[test]

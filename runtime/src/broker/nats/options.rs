@@ -18,6 +18,14 @@ pub const DEFAULT_DEAD_LETTER_SUBJECT: &str = "accord.dead-letter";
 /// JetStream default).
 pub const DEFAULT_DUPLICATE_WINDOW: Duration = Duration::from_secs(120);
 
+/// The default number of key partitions of the streams accord creates: how
+/// many groups' members can handle keys in parallel in a group ordered by
+/// key (see [`NatsOptions::key_partitions`]).
+pub const DEFAULT_KEY_PARTITIONS: usize = 8;
+
+/// The most key partitions a stream may have.
+pub const MAX_KEY_PARTITIONS: usize = 256;
+
 /// How the [`NatsBroker`](super::NatsBroker) names and declares what it uses.
 #[derive(Debug, Clone)]
 pub struct NatsOptions {
@@ -29,6 +37,7 @@ pub struct NatsOptions {
     pub(super) replicas: Option<usize>,
     pub(super) memory_storage: bool,
     pub(super) max_header_bytes: usize,
+    pub(super) key_partitions: usize,
     pub(super) tls: Option<ClientTls>,
 }
 
@@ -43,6 +52,7 @@ impl Default for NatsOptions {
             replicas: None,
             memory_storage: false,
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
+            key_partitions: DEFAULT_KEY_PARTITIONS,
             tls: None,
         }
     }
@@ -119,6 +129,22 @@ impl NatsOptions {
         self
     }
 
+    /// How many key partitions a stream accord creates has (default
+    /// [`DEFAULT_KEY_PARTITIONS`], 8; between 1 and [`MAX_KEY_PARTITIONS`]).
+    /// A keyed event is stored on the subject `<topic>._key.<p>`, `p` the
+    /// FNV-1a hash of its key modulo the count; a group ordered by key has
+    /// one consumer per partition with one message in flight, so this is
+    /// how many keys such a group handles at once.
+    ///
+    /// The stream is the record: publishers and members read the count from
+    /// the stream's subjects, so they agree whatever each was configured
+    /// with; this setting only counts when accord creates the stream, or
+    /// adds the partitions to a stream it created before they existed.
+    pub fn key_partitions(mut self, partitions: usize) -> Self {
+        self.key_partitions = partitions.clamp(1, MAX_KEY_PARTITIONS);
+        self
+    }
+
     /// Connects over TLS with these settings (the certificate authorities
     /// trusted, a client certificate for servers that verify clients), and
     /// refuses a server that does not offer TLS. Without it, TLS is used
@@ -133,6 +159,7 @@ impl NatsOptions {
             duplicate_window: self.duplicate_window,
             max_age: self.max_age,
             replicas: self.replicas,
+            key_partitions: self.key_partitions,
             storage: if self.memory_storage {
                 StorageType::Memory
             } else {

@@ -5,7 +5,7 @@ use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
 
 use super::headers::{self, Bound};
-use super::NatsBroker;
+use super::{names, NatsBroker};
 use crate::broker::limits::dead_letter_reason;
 use crate::broker::{
     BrokerError, Message, Publish, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP, DEAD_LETTER_REASON,
@@ -24,6 +24,15 @@ impl NatsBroker {
         }
         self.check_size(&headers, message.payload.len(), Bound::Event)?;
         let stream = self.topic_stream(&message.topic).await?;
+        // A keyed event goes to its key's partition, where a group ordered
+        // by key reads it in order; unordered groups read the whole stream.
+        let subject = match &message.key {
+            Some(key) if stream.partitions > 0 => names::partition_subject(
+                &message.topic,
+                names::partition_of(key, stream.partitions),
+            ),
+            _ => message.topic.clone(),
+        };
         let publish = PublishMessage::build()
             .payload(message.payload.clone())
             .headers(headers);
@@ -36,7 +45,7 @@ impl NatsBroker {
         let ack = self
             .inner
             .js
-            .send_publish(message.topic.clone(), publish)
+            .send_publish(subject, publish)
             .await
             .map_err(|e| publish_error(&what(), e))?;
         match ack.await {

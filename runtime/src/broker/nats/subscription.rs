@@ -21,9 +21,9 @@ use futures_util::StreamExt;
 use tokio::runtime::Handle;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
-use super::headers;
 use super::topology::{self, ConsumerSpec, MIN_MAX_ACK_PENDING};
 use super::NatsBroker;
+use super::{headers, names};
 use crate::broker::reconnect::backoff;
 use crate::broker::{
     BrokerError, Capabilities, Delivery, Message, Retry, Subscribe, SubscribeOptions, Subscription,
@@ -40,7 +40,7 @@ const SHARED_EXPIRES: Duration = Duration::from_millis(500);
 /// concludes the server forgot it.
 const EXPIRY_SLACK: Duration = Duration::from_secs(2);
 /// The most messages one pull request asks for.
-const MAX_BATCH: usize = 256;
+pub(crate) const MAX_BATCH: usize = 256;
 
 /// A member of a group (or a reader of a group's dead letters) on a
 /// [`NatsBroker`].
@@ -81,6 +81,9 @@ pub(crate) struct Source {
     pub stream: String,
     pub spec: ConsumerSpec,
     pub consumer: PullConsumer,
+    /// The most messages one pull asks for (1 for a key partition, whose
+    /// consumer lets one message out at a time anyway).
+    pub max_batch: usize,
 }
 
 /// Starts a member pulling from `sources`.
@@ -175,7 +178,7 @@ impl Pump {
                     .permits
                     .available_permits()
                     .saturating_sub(self.reserve)
-                    .min(MAX_BATCH - 1);
+                    .min(self.source.max_batch.saturating_sub(1));
                 for _ in 0..spare {
                     match self.permits.clone().try_acquire_owned() {
                         Ok(permit) => held.push(permit),
@@ -336,7 +339,7 @@ impl NatsDelivery {
         };
         let (message, acker) = message.split();
         let mut message = headers::from_nats(
-            message.subject.as_str(),
+            names::topic_of_subject(message.subject.as_str()),
             message.headers.as_ref(),
             message.payload,
         );
@@ -455,7 +458,7 @@ impl Subscribe for NatsBroker {
 
     fn capabilities(&self) -> Capabilities {
         Capabilities {
-            per_key_order: false,
+            per_key_order: true,
             dedupes_publishes: self.inner.options.publish_dedupe,
         }
     }
@@ -464,7 +467,7 @@ impl Subscribe for NatsBroker {
         let topics: BTreeSet<&String> = options.topics.iter().collect();
         let mut sources = Vec::with_capacity(topics.len());
         for topic in topics {
-            sources.push(self.group_source(topic, &options.group, &options).await?);
+            sources.extend(self.group_sources(topic, &options.group, &options).await?);
         }
         Ok(open(
             self.clone(),
@@ -477,12 +480,17 @@ impl Subscribe for NatsBroker {
 
     async fn dead_letters(&self, group: &str) -> Result<NatsSubscription, BrokerError> {
         let options = SubscribeOptions::new(group, Vec::<String>::new());
+        let name = NatsBroker::consumer_name(group);
+        let subject = self.dead_letter_subject(group);
         let spec = ConsumerSpec {
-            name: NatsBroker::consumer_name(group),
+            name: name.clone(),
             description: format!("accord: dead letters of group `{group}`"),
-            filter_subject: self.dead_letter_subject(group),
+            filter_subject: subject.clone(),
             ack_wait: options.ack_wait,
             max_ack_pending: MIN_MAX_ACK_PENDING,
+            topic: subject,
+            stream_is_topic: false,
+            siblings: vec![name],
         };
         let stream = self.inner.dead_letters.name.clone();
         let consumer = topology::declare_consumer(&self.inner.js, &stream, &spec).await?;
@@ -493,6 +501,7 @@ impl Subscribe for NatsBroker {
                 stream,
                 spec,
                 consumer,
+                max_batch: MAX_BATCH,
             }],
             options.max_in_flight,
             Reading::DeadLetters,

@@ -10,7 +10,7 @@ use std::time::Duration;
 use futures_util::StreamExt;
 
 use crate::broker::{
-    BrokerError, Delivery, Message, Publish, RequestReply, Subscribe, SubscribeOptions,
+    BrokerError, Delivery, KeyOrder, Message, Publish, RequestReply, Subscribe, SubscribeOptions,
     Subscription, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP, DEAD_LETTER_REASON,
 };
 use async_nats::jetstream::consumer::{AckPolicy, DeliverPolicy};
@@ -77,7 +77,10 @@ async fn declares_a_stream_per_topic_and_a_consumer_per_group() {
         .unwrap()
         .cached_info()
         .clone();
-    assert_eq!(info.config.subjects, vec![topic.clone()]);
+    // The topic and its key partitions; the keyed event is on its partition.
+    let mut subjects = vec![topic.clone()];
+    subjects.extend((0..DEFAULT_KEY_PARTITIONS).map(|p| format!("{topic}._key.{p}")));
+    assert_eq!(info.config.subjects, subjects);
     assert_eq!(info.config.duplicate_window, DEFAULT_DUPLICATE_WINDOW);
     assert_eq!(info.state.messages, 1);
 
@@ -94,7 +97,10 @@ async fn declares_a_stream_per_topic_and_a_consumer_per_group() {
 
     let config = consumer_config(&broker, &stream, "first").await;
     assert_eq!(config.durable_name.as_deref(), Some("first"));
-    assert_eq!(config.filter_subject, topic);
+    assert_eq!(
+        config.filter_subject, "",
+        "an unordered group reads the whole stream"
+    );
     assert_eq!(config.ack_policy, AckPolicy::Explicit);
     assert_eq!(config.ack_wait, Duration::from_secs(7));
     assert_eq!(config.max_deliver, -1);
@@ -112,6 +118,23 @@ async fn declares_a_stream_per_topic_and_a_consumer_per_group() {
     let delivery = later.next().await.unwrap();
     assert_eq!(&delivery.message().payload[..], b"next");
     delivery.ack().await.unwrap();
+
+    // A group ordered by key: one consumer per partition, one event out at
+    // a time across the group, and one for the events without a key.
+    let ordered = broker
+        .subscribe(SubscribeOptions::new("ordered", [&topic]).key_order(KeyOrder::ByKey))
+        .await
+        .unwrap();
+    for p in 0..DEFAULT_KEY_PARTITIONS {
+        let config = consumer_config(&broker, &stream, &format!("ordered__p{p}")).await;
+        assert_eq!(config.filter_subject, format!("{topic}._key.{p}"));
+        assert_eq!(config.max_ack_pending, 1);
+        assert_eq!(config.deliver_policy, DeliverPolicy::New);
+    }
+    let config = consumer_config(&broker, &stream, "ordered__unkeyed").await;
+    assert_eq!(config.filter_subject, topic);
+    assert!(config.max_ack_pending > 1);
+    drop(ordered);
 
     // Declaring again changes nothing but the settings that differ.
     drop(first);

@@ -18,7 +18,7 @@ use async_nats::jetstream::{Context, ErrorCode};
 use futures_util::StreamExt;
 
 use super::subscription::Source;
-use super::{names, NatsBroker, DEFAULT_DUPLICATE_WINDOW};
+use super::{group, names, NatsBroker, DEFAULT_DUPLICATE_WINDOW};
 use crate::broker::{BrokerError, SubscribeOptions};
 
 /// A stream found or created for some subjects.
@@ -29,6 +29,9 @@ pub(crate) struct StreamRef {
     /// Whether accord named and created it (rather than adopting a stream
     /// an operator declared for these subjects).
     pub owned: bool,
+    /// How many key partitions of the topic the stream captures (0 for a
+    /// stream without them, such as one an operator declared).
+    pub partitions: usize,
 }
 
 /// The stream settings accord manages: those set are applied to the
@@ -40,21 +43,24 @@ pub(crate) struct StreamSettings {
     pub duplicate_window: Option<Duration>,
     pub max_age: Option<Duration>,
     pub replicas: Option<usize>,
+    pub key_partitions: usize,
     pub storage: StorageType,
 }
 
 /// Finds the stream that captures `subject` (a topic, or the dead-letter
-/// wildcard), or creates `name` for it.
+/// wildcard), or creates `name` for it; a topic's stream (`keyed`) also
+/// captures the topic's key partitions.
 ///
 /// A stream another party declared for the subject is used as it is. A
 /// stream accord declared earlier gets the managed settings of `settings`
-/// when they differ.
+/// when they differ, and the key partitions when it has none.
 pub(crate) async fn declare_stream(
     js: &Context,
     name: &str,
     subject: &str,
     description: String,
     settings: &StreamSettings,
+    keyed: bool,
 ) -> Result<StreamRef, BrokerError> {
     let mut last_error = String::new();
     // A concurrent declaration can win the race between the lookup and
@@ -62,16 +68,19 @@ pub(crate) async fn declare_stream(
     for _ in 0..3 {
         match js.stream_by_subject(subject).await {
             Ok(found) if found == name => {
-                update_settings(js, name, settings).await?;
+                let subjects =
+                    update_settings(js, name, settings, keyed.then_some(subject)).await?;
                 return Ok(StreamRef {
                     name: found,
                     owned: true,
+                    partitions: names::partitions_in(subject, &subjects),
                 });
             }
             Ok(found) => {
                 return Ok(StreamRef {
                     name: found,
                     owned: false,
+                    partitions: 0,
                 })
             }
             Err(e) if e.kind() == GetStreamByNameErrorKind::NotFound => {}
@@ -82,13 +91,15 @@ pub(crate) async fn declare_stream(
                 ))
             }
         }
-        let config = stream_config(name, subject, description.clone(), settings);
+        let config = stream_config(name, subject, description.clone(), settings, keyed);
+        let partitions = names::partitions_in(subject, &config.subjects);
         match js.create_stream(config).await {
             Ok(_) => {
                 tracing::info!(stream = name, subject, "declared a JetStream stream");
                 return Ok(StreamRef {
                     name: name.to_owned(),
                     owned: true,
+                    partitions,
                 });
             }
             Err(e) => match e.kind() {
@@ -118,11 +129,16 @@ fn stream_config(
     subject: &str,
     description: String,
     settings: &StreamSettings,
+    keyed: bool,
 ) -> Config {
+    let mut subjects = vec![subject.to_owned()];
+    if keyed {
+        add_partitions(&mut subjects, subject, settings.key_partitions);
+    }
     let mut config = Config {
         name: name.to_owned(),
         description: Some(description),
-        subjects: vec![subject.to_owned()],
+        subjects,
         retention: RetentionPolicy::Limits,
         discard: DiscardPolicy::Old,
         storage: settings.storage,
@@ -132,6 +148,14 @@ fn stream_config(
     };
     apply(&mut config, settings);
     config
+}
+
+/// Adds `topic`'s key partitions to `subjects` when it has none.
+fn add_partitions(subjects: &mut Vec<String>, topic: &str, partitions: usize) {
+    if names::partitions_in(topic, subjects) == 0 {
+        subjects.retain(|subject| names::topic_of_subject(subject) != topic || subject == topic);
+        subjects.extend((0..partitions.max(1)).map(|p| names::partition_subject(topic, p)));
+    }
 }
 
 /// Sets the managed settings on `config`.
@@ -151,11 +175,14 @@ fn apply(config: &mut Config, settings: &StreamSettings) {
     }
 }
 
+/// Brings the stream `name` to the managed settings (and the key partitions
+/// of `keyed_topic`, when it has none); returns the subjects it captures.
 async fn update_settings(
     js: &Context,
     name: &str,
     settings: &StreamSettings,
-) -> Result<(), BrokerError> {
+    keyed_topic: Option<&str>,
+) -> Result<Vec<String>, BrokerError> {
     let current = match js.get_stream(name).await {
         Ok(stream) => stream.cached_info().config.clone(),
         Err(e) => match e.kind() {
@@ -169,8 +196,11 @@ async fn update_settings(
     };
     let mut wanted = current.clone();
     apply(&mut wanted, settings);
+    if let Some(topic) = keyed_topic {
+        add_partitions(&mut wanted.subjects, topic, settings.key_partitions);
+    }
     if wanted == current {
-        return Ok(());
+        return Ok(current.subjects);
     }
     js.update_stream(&wanted)
         .await
@@ -181,7 +211,7 @@ async fn update_settings(
             _ => api_error(&format!("updating stream `{name}`"), e),
         })?;
     tracing::info!(stream = name, "updated the settings of a JetStream stream");
-    Ok(())
+    Ok(wanted.subjects)
 }
 
 /// What a durable pull consumer for a group is declared with.
@@ -189,9 +219,18 @@ async fn update_settings(
 pub(crate) struct ConsumerSpec {
     pub name: String,
     pub description: String,
+    /// The subject it reads; empty for the whole stream.
     pub filter_subject: String,
     pub ack_wait: Duration,
     pub max_ack_pending: i64,
+    /// The subject whose readers decide where a new consumer starts.
+    pub topic: String,
+    /// Whether the stream holds only `topic`'s messages (a stream accord
+    /// declared for it), so that any consumer of it reads the topic.
+    pub stream_is_topic: bool,
+    /// The names of the consumers the group reads `topic` through, this
+    /// one included: they do not count as other readers.
+    pub siblings: Vec<String>,
 }
 
 impl ConsumerSpec {
@@ -233,7 +272,7 @@ pub(crate) async fn declare_consumer(
         // Where a consumer starts cannot change once it exists.
         Ok(existing) => existing.config.deliver_policy,
         Err(e) if e.kind() == ConsumerInfoErrorKind::NotFound => {
-            if subject_has_reader(&handle, &spec.filter_subject)
+            if has_other_reader(&handle, spec)
                 .await
                 .map_err(|e| api_error(&what(), e))?
             {
@@ -262,11 +301,20 @@ pub(crate) async fn declare_consumer(
         })
 }
 
-/// Whether some consumer of `stream` reads `subject`.
-async fn subject_has_reader(stream: &Stream<()>, subject: &str) -> Result<bool, String> {
+/// Whether a consumer of `stream` other than `spec`'s siblings reads
+/// `spec`'s topic.
+async fn has_other_reader(stream: &Stream<()>, spec: &ConsumerSpec) -> Result<bool, String> {
+    let subject = spec.topic.as_str();
     let mut consumers = stream.consumers();
     while let Some(info) = consumers.next().await {
-        let config = info.map_err(|e| e.to_string())?.config;
+        let info = info.map_err(|e| e.to_string())?;
+        if spec.siblings.contains(&info.name) {
+            continue;
+        }
+        if spec.stream_is_topic {
+            return Ok(true);
+        }
+        let config = info.config;
         let filters: Vec<&str> = if !config.filter_subjects.is_empty() {
             config.filter_subjects.iter().map(String::as_str).collect()
         } else if !config.filter_subject.is_empty() {
@@ -324,6 +372,7 @@ impl NatsBroker {
             topic,
             format!("accord: events on `{topic}`"),
             &self.inner.settings,
+            true,
         )
         .await?;
         self.lock_streams().insert(topic.to_owned(), stream.clone());
@@ -347,51 +396,46 @@ impl NatsBroker {
             .lock()
             .unwrap_or_else(|poisoned| poisoned.into_inner())
     }
-    /// Declares `spec` on the stream of `topic`, redeclaring the stream
-    /// once if it was deleted since it was looked up.
-    pub(super) async fn group_source(
+    /// Declares `group`'s consumers on the stream of `topic`, redeclaring
+    /// the stream once if it was deleted since it was looked up.
+    ///
+    /// Unordered, one consumer reads the topic. Ordered by key, one
+    /// consumer per key partition holds at most one message unacked across
+    /// the whole group, and one more reads the topic's unkeyed messages.
+    pub(super) async fn group_sources(
         &self,
         topic: &str,
         group: &str,
         options: &SubscribeOptions,
-    ) -> Result<Source, BrokerError> {
+    ) -> Result<Vec<Source>, BrokerError> {
         let mut retried = false;
         loop {
             let stream = self.topic_stream(topic).await?;
-            let name = if stream.owned {
-                NatsBroker::consumer_name(group)
-            } else {
-                // An adopted stream may capture several of the group's
-                // topics; each needs a consumer of its own.
-                format!(
-                    "{}_{}",
-                    NatsBroker::consumer_name(group),
-                    names::topic_token(topic)
-                )
-            };
-            let spec = ConsumerSpec {
-                name,
-                description: format!("accord: group `{group}` on `{topic}`"),
-                filter_subject: topic.to_owned(),
-                ack_wait: options.ack_wait,
-                max_ack_pending: i64::try_from(options.max_in_flight.saturating_mul(4))
-                    .unwrap_or(i64::MAX)
-                    .max(MIN_MAX_ACK_PENDING),
-            };
-            match declare_consumer(&self.inner.js, &stream.name, &spec).await {
-                Ok(consumer) => {
-                    return Ok(Source {
-                        stream: stream.name,
+            let specs = group::group_specs(&stream, topic, group, options)?;
+            let mut sources = Vec::with_capacity(specs.len());
+            let mut failed = None;
+            for (spec, max_batch) in specs {
+                match declare_consumer(&self.inner.js, &stream.name, &spec).await {
+                    Ok(consumer) => sources.push(Source {
+                        stream: stream.name.clone(),
                         spec,
                         consumer,
-                    })
+                        max_batch,
+                    }),
+                    Err(error) => {
+                        failed = Some(error);
+                        break;
+                    }
                 }
-                Err(error @ BrokerError::Rejected(_)) if !retried => {
+            }
+            match failed {
+                None => return Ok(sources),
+                Some(error @ BrokerError::Rejected(_)) if !retried => {
                     tracing::debug!(%error, "redeclaring the stream of `{topic}`");
                     self.forget_stream(topic);
                     retried = true;
                 }
-                Err(error) => return Err(error),
+                Some(error) => return Err(error),
             }
         }
     }
