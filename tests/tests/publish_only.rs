@@ -56,7 +56,7 @@ async fn a_publish_only_sink_receives_the_event_in_its_envelope() {
     assert_eq!(message.header(envelope::ID), Some(id.as_str()));
     assert_eq!(message.header(envelope::TYPE), Some("orders.placed"));
     assert_eq!(message.header(envelope::SOURCE), Some("/orders"));
-    envelope::check(&message.headers).expect("a complete CloudEvents envelope");
+    envelope::check(&message.headers, &message.topic).expect("a complete CloudEvents envelope");
     let body: OrderPlaced = serde_json::from_slice(&message.payload).unwrap();
     assert_eq!(body, placed());
 }

@@ -3,6 +3,9 @@
 
 use std::time::SystemTime;
 
+use time::format_description::well_known::Rfc3339;
+use time::OffsetDateTime;
+
 use crate::broker::Headers;
 
 /// `ce-specversion`.
@@ -44,9 +47,15 @@ pub fn new_id() -> EventId {
     uuid::Uuid::new_v4().to_string()
 }
 
-/// Checks the envelope of a received event: the attributes CloudEvents
-/// requires are present and the data is JSON.
-pub fn check(headers: &Headers) -> Result<(), String> {
+/// The longest header value a reason quotes; longer ones are cut, so a
+/// hostile header cannot inflate a dead-letter reason or a log line.
+const QUOTED_MAX: usize = 64;
+
+/// Checks the envelope of an event received on `topic`: the attributes
+/// CloudEvents requires are present, `ce-type` is the event type the topic
+/// carries (accord's event type is its topic), `ce-time`, when present, is
+/// an RFC 3339 timestamp, and the data is JSON.
+pub fn check(headers: &Headers, topic: &str) -> Result<(), String> {
     for required in [SPEC_VERSION, ID, SOURCE, TYPE] {
         if headers.get(required).is_none_or(String::is_empty) {
             return Err(format!("the `{required}` header is missing"));
@@ -54,13 +63,98 @@ pub fn check(headers: &Headers) -> Result<(), String> {
     }
     if headers.get(SPEC_VERSION).map(String::as_str) != Some("1.0") {
         return Err(format!(
-            "unsupported CloudEvents version {:?}; expected 1.0",
-            headers[SPEC_VERSION]
+            "unsupported CloudEvents version {}; expected 1.0",
+            quoted(&headers[SPEC_VERSION])
         ));
+    }
+    let event_type = &headers[TYPE];
+    if event_type != topic {
+        return Err(format!(
+            "the `{TYPE}` header is {}, but topic `{topic}` carries events of type `{topic}`",
+            quoted(event_type)
+        ));
+    }
+    if let Some(time) = headers.get(TIME) {
+        if OffsetDateTime::parse(time, &Rfc3339).is_err() {
+            return Err(format!(
+                "the `{TIME}` header is {}, not an RFC 3339 timestamp",
+                quoted(time)
+            ));
+        }
     }
     match headers.get(CONTENT_TYPE).map(String::as_str) {
         None => Ok(()),
         Some(ct) if ct.split(';').next().unwrap_or("").trim() == "application/json" => Ok(()),
-        Some(ct) => Err(format!("the data is {ct:?}; expected application/json")),
+        Some(ct) => Err(format!(
+            "the data is {}; expected application/json",
+            quoted(ct)
+        )),
+    }
+}
+
+/// `value` in quotes, cut to [`QUOTED_MAX`] bytes on a character boundary.
+fn quoted(value: &str) -> String {
+    if value.len() <= QUOTED_MAX {
+        return format!("{value:?}");
+    }
+    let mut end = QUOTED_MAX;
+    while !value.is_char_boundary(end) {
+        end -= 1;
+    }
+    format!("{:?}...", &value[..end])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn valid() -> Headers {
+        headers("id-1", "orders", "orders.placed", "")
+    }
+
+    #[test]
+    fn a_published_envelope_passes() {
+        assert_eq!(check(&valid(), "orders.placed"), Ok(()));
+    }
+
+    #[test]
+    fn a_type_other_than_the_topic_is_named() {
+        let err = check(&valid(), "orders.cancelled").unwrap_err();
+        assert!(err.contains("`ce-type` header is \"orders.placed\""), "{err}");
+        assert!(err.contains("orders.cancelled"), "{err}");
+    }
+
+    #[test]
+    fn times_with_any_offset_pass_and_other_times_are_named() {
+        for time in [
+            "2026-12-05T18:00:00Z",
+            "2026-12-05T18:00:00.123456+02:00",
+            "2026-12-05t18:00:00-05:30",
+        ] {
+            let mut headers = valid();
+            headers.insert(TIME.into(), time.into());
+            assert_eq!(check(&headers, "orders.placed"), Ok(()), "{time}");
+        }
+        for time in ["yesterday", "2026-12-05", "2026-12-05 18:00:00", "1765000000"] {
+            let mut headers = valid();
+            headers.insert(TIME.into(), time.into());
+            let err = check(&headers, "orders.placed").unwrap_err();
+            assert!(err.contains("not an RFC 3339 timestamp"), "{time}: {err}");
+        }
+    }
+
+    #[test]
+    fn ce_time_may_be_absent() {
+        let mut headers = valid();
+        headers.remove(TIME);
+        assert_eq!(check(&headers, "orders.placed"), Ok(()));
+    }
+
+    #[test]
+    fn a_long_header_value_is_cut_in_the_reason() {
+        let mut headers = valid();
+        headers.insert(TYPE.into(), "é".repeat(10_000));
+        let err = check(&headers, "orders.placed").unwrap_err();
+        assert!(err.len() < 300, "{} bytes", err.len());
     }
 }

@@ -508,7 +508,7 @@ impl Worker {
             self.dead_letter(delivery, &reason).await;
             return;
         };
-        if let Err(reason) = envelope::check(&message.headers) {
+        if let Err(reason) = envelope::check(&message.headers, &message.topic) {
             self.dead_letter(delivery, &format!("invalid envelope: {reason}"))
                 .await;
             return;
