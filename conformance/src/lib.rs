@@ -28,6 +28,7 @@
 mod broker_checks;
 mod chaos;
 pub mod contract;
+mod envelope_checks;
 mod limit_checks;
 mod order_checks;
 mod request_checks;
@@ -47,6 +48,7 @@ pub use broker_checks::{
     redelivery_after_retry,
 };
 pub use chaos::{chaos, quiet_chaos_panics, ChaosConfig, ChaosReport, CHAOS_PANIC};
+pub use envelope_checks::mislabelled_events_dead_lettered;
 pub use limit_checks::{
     dead_letter_reason_capped, huge_undecodable_event_dead_lettered_once,
     refused_dead_letter_retried_with_backoff, undecodable_event_dead_lettered_once,
@@ -113,7 +115,8 @@ macro_rules! __checks_of {
             shutdown_draining,
             generated_contract_round_trip,
             huge_undecodable_event_dead_lettered_once,
-            dead_letter_reason_capped
+            dead_letter_reason_capped,
+            mislabelled_events_dead_lettered
         );
     };
     ($m:ident, ordered) => {
@@ -177,6 +180,7 @@ where
     generated_contract_round_trip(&make(), &prefix).await;
     huge_undecodable_event_dead_lettered_once(&make(), &prefix).await;
     dead_letter_reason_capped(&make(), &prefix).await;
+    mislabelled_events_dead_lettered(&make(), &prefix).await;
 }
 
 /// Runs the `requests` checks (see [`for_each_check!`]) in turn, with the

@@ -22,7 +22,7 @@ use crate::{eventually, expect_delivery, expect_quiet_for, within, Names, ARRIVE
 /// on the message to dead-letter it again many times over.
 const NO_SECOND_LETTER: Duration = Duration::from_secs(2);
 
-fn quick_backoff() -> Backoff {
+pub(crate) fn quick_backoff() -> Backoff {
     Backoff {
         initial: Duration::from_millis(5),
         max: Duration::from_millis(20),
@@ -30,11 +30,11 @@ fn quick_backoff() -> Backoff {
     }
 }
 
-fn count(stat: &AtomicU64) -> u64 {
+pub(crate) fn count(stat: &AtomicU64) -> u64 {
     stat.load(Ordering::Relaxed)
 }
 
-fn stats_text(stats: &SubscriberStats) -> String {
+pub(crate) fn stats_text(stats: &SubscriberStats) -> String {
     format!(
         "handled {}, retried {}, dead-lettered {}, duplicates {}",
         count(&stats.handled),
@@ -44,7 +44,7 @@ fn stats_text(stats: &SubscriberStats) -> String {
     )
 }
 
-async fn start(
+pub(crate) async fn start(
     subscriber: Subscriber<impl ConsumeEvents>,
     handlers: accord::events::EventHandlers,
 ) -> SubscriberHandle {

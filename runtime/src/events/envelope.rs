@@ -120,7 +120,10 @@ mod tests {
     #[test]
     fn a_type_other_than_the_topic_is_named() {
         let err = check(&valid(), "orders.cancelled").unwrap_err();
-        assert!(err.contains("`ce-type` header is \"orders.placed\""), "{err}");
+        assert!(
+            err.contains("`ce-type` header is \"orders.placed\""),
+            "{err}"
+        );
         assert!(err.contains("orders.cancelled"), "{err}");
     }
 
@@ -135,7 +138,12 @@ mod tests {
             headers.insert(TIME.into(), time.into());
             assert_eq!(check(&headers, "orders.placed"), Ok(()), "{time}");
         }
-        for time in ["yesterday", "2026-12-05", "2026-12-05 18:00:00", "1765000000"] {
+        for time in [
+            "yesterday",
+            "2026-12-05",
+            "2026-12-05 18:00:00",
+            "1765000000",
+        ] {
             let mut headers = valid();
             headers.insert(TIME.into(), time.into());
             let err = check(&headers, "orders.placed").unwrap_err();
