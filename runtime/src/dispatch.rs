@@ -31,7 +31,7 @@ use crate::context::Context;
 use crate::deadline;
 use crate::descriptor::ServiceDescriptor;
 use crate::error::Problem;
-use crate::trace::TraceContext;
+use crate::observe;
 use crate::wire::{Call, Reply, Route};
 
 /// A boxed, sendable future.
@@ -152,19 +152,15 @@ impl Dispatcher {
         mut call: Call,
     ) -> impl Future<Output = Reply> + Send + 'static {
         let route = &self.inner.endpoint.table.routes[index];
-        let trace = TraceContext::incoming(
-            call.headers()
-                .get(crate::trace::TRACEPARENT)
-                .and_then(|v| v.to_str().ok()),
-        );
         let span = tracing::info_span!(
             "accord.request",
             service = route.service,
             operation = route.operation,
             status = tracing::field::Empty,
-            trace_id = %trace.trace_id_hex(),
-            span_id = %trace.span_id_hex(),
+            trace_id = tracing::field::Empty,
+            span_id = tracing::field::Empty,
         );
+        let trace = observe::continue_trace(&span, call.headers());
         // What the per-request debug event needs, only when it is wanted:
         // the clock and the trace id cost nothing otherwise.
         let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| {

@@ -48,6 +48,7 @@ pub mod dispatch;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod observe;
 mod params;
 pub mod resilience;
 pub mod spec;

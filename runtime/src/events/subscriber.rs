@@ -46,7 +46,8 @@ use crate::broker::limits::{cap_text, dead_letter_reason, MAX_REASON_BYTES};
 use crate::broker::{BrokerError, ConsumeEvents, Retry, SubscribeOptions, Subscription};
 use crate::context::Context;
 use crate::dispatch::BoxFuture;
-use crate::trace::{TraceContext, TRACEPARENT};
+use crate::observe;
+use crate::trace::TraceContext;
 
 /// Decodes an event payload into a run of its handler: generated per event
 /// method.
@@ -471,7 +472,6 @@ impl Worker {
         let attempt = delivery.attempt();
         let topic = message.topic.clone();
         let id = message.id().unwrap_or_default().to_owned();
-        let trace = TraceContext::incoming(message.header(TRACEPARENT));
         let route = self.handlers.get(topic.as_str());
         let span = tracing::info_span!(
             "accord.event",
@@ -481,9 +481,10 @@ impl Worker {
             group = %self.group,
             event_id = %id,
             attempt,
-            trace_id = %trace.trace_id_hex(),
-            span_id = %trace.span_id_hex(),
+            trace_id = tracing::field::Empty,
+            span_id = tracing::field::Empty,
         );
+        let trace = observe::continue_trace(&span, &message.headers);
         trace
             .scope(self.settle(delivery, id, attempt, trace).instrument(span))
             .await;

@@ -141,10 +141,7 @@ impl<T: Transport> ClientCore<T> {
             return Err(CallError::Timeout(timeout));
         }
         let deadline = tokio::time::Instant::now() + timeout;
-        let trace = crate::trace::TraceContext::outgoing();
-        if let Ok(value) = ::http::HeaderValue::try_from(trace.to_string()) {
-            call.headers_mut().insert(crate::trace::TRACEPARENT, value);
-        }
+        crate::observe::send_trace(&tracing::Span::current(), call.headers_mut());
         if let (Some(credential), Some(credentials)) = (route.credential, &self.credentials) {
             // Asked once per call, within its time: a provider that hangs
             // fails the call as a timeout, not forever.
