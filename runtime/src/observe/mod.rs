@@ -4,7 +4,14 @@
 //! Every transport goes through the same few hooks here, so each concern
 //! is written once: a server continues the caller's trace
 //! ([`continue_trace`]), a client or publisher sends its own
-//! ([`send_trace`]), with accord's own ids ([`TraceContext`]).
+//! ([`send_trace`]). Without the `otel` feature the ids are accord's own
+//! ([`TraceContext`]); with it they are those of the OpenTelemetry span
+//! that `tracing-opentelemetry` builds for accord's span, and the headers
+//! are read and written by the global text-map propagator, so accord's
+//! spans join the application's traces (see [`otel`]).
+
+#[cfg(feature = "otel")]
+pub mod otel;
 
 use http::{HeaderMap, HeaderValue};
 use tracing::Span;
@@ -17,6 +24,9 @@ use crate::trace::{TraceContext, TRACEPARENT};
 pub(crate) trait Carrier {
     /// The value of header `name`, if it is text.
     fn get(&self, name: &str) -> Option<&str>;
+    /// The names of the headers (what a propagator may ask for).
+    #[cfg_attr(not(feature = "otel"), allow(dead_code))]
+    fn keys(&self) -> Vec<&str>;
 }
 
 /// Headers a trace context is written to.
@@ -28,6 +38,10 @@ pub(crate) trait CarrierMut {
 impl Carrier for HeaderMap {
     fn get(&self, name: &str) -> Option<&str> {
         HeaderMap::get(self, name).and_then(|v| v.to_str().ok())
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        HeaderMap::keys(self).map(|k| k.as_str()).collect()
     }
 }
 
@@ -46,6 +60,10 @@ impl Carrier for Headers {
     fn get(&self, name: &str) -> Option<&str> {
         Headers::get(self, name).map(String::as_str)
     }
+
+    fn keys(&self) -> Vec<&str> {
+        Headers::keys(self).map(String::as_str).collect()
+    }
 }
 
 impl CarrierMut for Headers {
@@ -58,6 +76,10 @@ impl CarrierMut for Headers {
 /// `span`: the caller's trace continued (or a new one when it sent none),
 /// recorded on `span` as `trace_id` and `span_id`.
 pub(crate) fn continue_trace(span: &Span, carrier: &impl Carrier) -> TraceContext {
+    #[cfg(feature = "otel")]
+    let trace = otel::continue_trace(span, carrier)
+        .unwrap_or_else(|| TraceContext::incoming(carrier.get(TRACEPARENT)));
+    #[cfg(not(feature = "otel"))]
     let trace = TraceContext::incoming(carrier.get(TRACEPARENT));
     span.record("trace_id", tracing::field::display(trace.trace_id_hex()));
     span.record("span_id", tracing::field::display(trace.span_id_hex()));
@@ -69,6 +91,11 @@ pub(crate) fn continue_trace(span: &Span, carrier: &impl Carrier) -> TraceContex
 /// trace. It is recorded on `span` as `trace_id` when the span has that
 /// field.
 pub(crate) fn send_trace(span: &Span, carrier: &mut impl CarrierMut) -> TraceContext {
+    #[cfg(feature = "otel")]
+    if let Some(trace) = otel::send_trace(span, carrier) {
+        span.record("trace_id", tracing::field::display(trace.trace_id_hex()));
+        return trace;
+    }
     let trace = TraceContext::outgoing();
     carrier.set(TRACEPARENT, trace.to_string());
     span.record("trace_id", tracing::field::display(trace.trace_id_hex()));
