@@ -161,14 +161,11 @@ impl Dispatcher {
             span_id = tracing::field::Empty,
         );
         let trace = observe::continue_trace(&span, call.headers());
-        // What the per-request debug event needs, only when it is wanted:
-        // the clock and the trace id cost nothing otherwise.
-        let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| {
-            (
-                tokio::time::Instant::now(),
-                trace.trace_id_hex().to_string(),
-            )
-        });
+        // The clock for the metrics and the debug event; the trace id only
+        // when the per-request debug event is wanted.
+        let started = std::time::Instant::now();
+        let logged =
+            tracing::enabled!(tracing::Level::DEBUG).then(|| trace.trace_id_hex().to_string());
         let context = call.context_mut();
         context.set_route(route);
         context.set_trace(trace);
@@ -191,7 +188,8 @@ impl Dispatcher {
                 Ok(run) => run_within(at, run).await,
             };
             tracing::Span::current().record("status", reply.status);
-            if let Some((started, trace_id)) = logged {
+            observe::metrics::request_answered(route, reply.status, started);
+            if let Some(trace_id) = logged {
                 tracing::debug!(
                     method = %route.method,
                     route = route.path,

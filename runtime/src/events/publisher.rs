@@ -102,7 +102,8 @@ impl<B: Publish> EventPublisher<B> {
             headers,
             payload: Bytes::from(payload),
         };
-        async {
+        let started = std::time::Instant::now();
+        let published = async {
             self.broker
                 .publish(message)
                 .await
@@ -111,7 +112,9 @@ impl<B: Publish> EventPublisher<B> {
             Ok(id)
         }
         .instrument(span)
-        .await
+        .await;
+        observe::metrics::published(route, published.is_ok(), started);
+        published
     }
 }
 

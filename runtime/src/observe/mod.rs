@@ -1,5 +1,5 @@
 //! Where accord's telemetry meets the application's: the trace context of
-//! calls and events.
+//! calls and events, and (in [`metrics`]) their counts and latencies.
 //!
 //! Every transport goes through the same few hooks here, so each concern
 //! is written once: a server continues the caller's trace
@@ -10,6 +10,7 @@
 //! are read and written by the global text-map propagator, so accord's
 //! spans join the application's traces (see [`otel`]).
 
+pub mod metrics;
 #[cfg(feature = "otel")]
 pub mod otel;
 

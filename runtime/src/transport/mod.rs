@@ -132,6 +132,18 @@ impl<T: Transport> ClientCore<T> {
     pub async fn call<R: DeserializeOwned, E: ServiceError>(
         &self,
         route: &'static Route,
+        call: Call,
+    ) -> Result<R, CallError<E>> {
+        let started = std::time::Instant::now();
+        let result = self.send_call(route, call).await;
+        crate::observe::metrics::call_ended(route, &result, started);
+        result
+    }
+
+    /// [`call`](Self::call) but for the metrics.
+    async fn send_call<R: DeserializeOwned, E: ServiceError>(
+        &self,
+        route: &'static Route,
         mut call: Call,
     ) -> Result<R, CallError<E>> {
         let timeout = crate::context::Context::with_current(|c| c.remaining())
