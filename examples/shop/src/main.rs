@@ -10,7 +10,12 @@
 //!
 //! With `--broker nats://...` or `--broker amqp://...` each part can run as
 //! its own process (`orders`, `inventory`, `notifications`, `client`), or
-//! all of them together (`all`, the default).
+//! all of them together (`all`, the default). `serve` runs the orders
+//! service and both groups in one process until Ctrl-C.
+//!
+//! The orders service also serves `GET /metrics`: accord's metrics (see
+//! `accord::observe::metrics`) in the Prometheus text format, recorded by
+//! `metrics-exporter-prometheus`.
 
 use std::collections::HashMap;
 use std::sync::atomic::Ordering;
@@ -251,6 +256,9 @@ enum Role {
     Notifications,
     /// Places a few orders through the typed client and exits.
     Client,
+    /// The orders service and both subscriber groups in this process.
+    /// Runs until Ctrl-C.
+    Serve,
 }
 
 #[tokio::main]
@@ -317,6 +325,15 @@ async fn run<B: Broker>(broker: B, args: &Args) -> Result<(), Box<dyn std::error
             handle.shutdown().await;
             Ok(())
         }
+        Role::Serve => {
+            let inventory = start_inventory(broker.clone()).await?;
+            let notifications = start_notifications(broker.clone()).await?;
+            let listener = tokio::net::TcpListener::bind(&args.listen).await?;
+            serve_orders(broker, listener, ctrl_c()).await?;
+            inventory.shutdown().await;
+            notifications.shutdown().await;
+            Ok(())
+        }
         Role::Client => unreachable!("the client needs no broker"),
     }
 }
@@ -357,12 +374,58 @@ async fn serve_orders<B: Broker>(
         orders: InMemoryOrders::new(),
         events: OrdersPublisher::new(broker),
     };
+    let router = shop.into_router().route("/metrics", metrics_endpoint()?);
     say(
         "orders",
         &format!("serving http://{}", listener.local_addr()?),
     );
-    accord::http::serve(listener, shop.into_router(), shutdown).await?;
+    accord::http::serve(listener, router, shutdown).await?;
     Ok(())
+}
+
+/// Latency buckets of the histograms, in seconds: from a millisecond on
+/// loopback to the ten seconds of a slow dependency.
+const BUCKETS: &[f64] = &[
+    0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0, 10.0,
+];
+
+/// `GET /metrics`: installs the Prometheus recorder for the process (once)
+/// and renders what it recorded in the Prometheus text format.
+fn metrics_endpoint() -> Result<axum::routing::MethodRouter, Box<dyn std::error::Error>> {
+    use metrics_exporter_prometheus::{PrometheusBuilder, PrometheusHandle};
+    static HANDLE: std::sync::OnceLock<PrometheusHandle> = std::sync::OnceLock::new();
+    let handle = match HANDLE.get() {
+        Some(handle) => handle.clone(),
+        None => {
+            let handle = PrometheusBuilder::new()
+                .set_buckets(BUCKETS)?
+                .install_recorder()?;
+            accord::observe::metrics::describe();
+            // The recorder's housekeeping (it bounds the memory of its
+            // histograms); every few seconds is what its guide suggests.
+            let upkeep = handle.clone();
+            tokio::spawn(async move {
+                let mut every = tokio::time::interval(Duration::from_secs(5));
+                loop {
+                    every.tick().await;
+                    upkeep.run_upkeep();
+                }
+            });
+            HANDLE.get_or_init(|| handle).clone()
+        }
+    };
+    Ok(axum::routing::get(move || {
+        let text = handle.render();
+        async move {
+            (
+                [(
+                    axum::http::header::CONTENT_TYPE,
+                    "text/plain; version=0.0.4; charset=utf-8",
+                )],
+                text,
+            )
+        }
+    }))
 }
 
 /// Places four orders (one out of stock, one for a customer whose email
