@@ -204,7 +204,71 @@ pub(crate) fn breaker_state(target: &Arc<str>, state: BreakerState, changed: boo
 
 #[cfg(test)]
 mod tests {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
     use super::*;
+    use crate::error::RetryClass;
+    use crate::resilience::{BreakerSettings, CircuitBreaker};
+
+    /// The value of metric `name` whose labels include `labels`.
+    fn find(
+        snapshot: &[(
+            metrics_util::CompositeKey,
+            Option<Unit>,
+            Option<metrics::SharedString>,
+            DebugValue,
+        )],
+        name: &str,
+        labels: &[(&str, &str)],
+    ) -> Option<f64> {
+        snapshot
+            .iter()
+            .find(|(key, ..)| {
+                let key = key.key();
+                key.name() == name
+                    && labels
+                        .iter()
+                        .all(|(k, v)| key.labels().any(|l| l.key() == *k && l.value() == *v))
+            })
+            .map(|(.., value)| match value {
+                DebugValue::Counter(n) => *n as f64,
+                DebugValue::Gauge(g) => g.into_inner(),
+                DebugValue::Histogram(h) => h.len() as f64,
+            })
+    }
+
+    #[test]
+    fn a_breaker_shows_its_state_and_counts_its_changes() {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let target = [("target", "http://stock.internal")];
+        metrics::with_local_recorder(&recorder, || {
+            let breaker = CircuitBreaker::new(
+                "http://stock.internal",
+                BreakerSettings::default().min_calls(2).failure_rate(0.5),
+            );
+            let state = find(&snapshotter.snapshot().into_vec(), BREAKER_STATE, &target);
+            assert_eq!(state, Some(0.0), "closed at first");
+            for _ in 0..2 {
+                let permit = breaker.try_acquire().expect("closed");
+                breaker.record(permit, RetryClass::Connection);
+            }
+            assert!(breaker.try_acquire().is_err(), "the breaker opened");
+        });
+        let snapshot = snapshotter.snapshot().into_vec();
+        assert_eq!(
+            find(&snapshot, BREAKER_STATE, &target),
+            Some(2.0)
+        );
+        assert_eq!(
+            find(
+                &snapshot,
+                BREAKER_TRANSITIONS,
+                &[("target", "http://stock.internal"), ("state", "open")]
+            ),
+            Some(1.0)
+        );
+    }
 
     #[test]
     fn statuses_fall_in_their_class() {
