@@ -8,7 +8,7 @@
 //! ([`TraceContext`]); with it they are those of the OpenTelemetry span
 //! that `tracing-opentelemetry` builds for accord's span, and the headers
 //! are read and written by the global text-map propagator, so accord's
-//! spans join the application's traces (see [`otel`]).
+//! spans join the application's traces (see `observe::otel`, documented with the feature on).
 
 pub mod metrics;
 #[cfg(feature = "otel")]

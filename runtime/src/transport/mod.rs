@@ -129,6 +129,10 @@ impl<T: Transport> ClientCore<T> {
     /// is sent once more, at once: a pooled connection the server has just
     /// closed would otherwise fail it. Calls that are not idempotent are
     /// never repeated.
+    ///
+    /// The call carries the trace context of the span it is made from
+    /// ([`crate::observe`]), and is counted, with its time, in the client
+    /// metrics ([`crate::observe::metrics`]).
     pub async fn call<R: DeserializeOwned, E: ServiceError>(
         &self,
         route: &'static Route,
