@@ -2,13 +2,13 @@
 //! calls and events, and (in [`metrics`]) their counts and latencies.
 //!
 //! Every transport goes through the same few hooks here, so each concern
-//! is written once: a server continues the caller's trace
-//! ([`continue_trace`]), a client or publisher sends its own
-//! ([`send_trace`]). Without the `otel` feature the ids are accord's own
-//! ([`TraceContext`]); with it they are those of the OpenTelemetry span
-//! that `tracing-opentelemetry` builds for accord's span, and the headers
-//! are read and written by the global text-map propagator, so accord's
-//! spans join the application's traces (see `observe::otel`, documented with the feature on).
+//! is written once: a server continues the caller's trace, a client or
+//! publisher sends its own. Without the `otel` feature the ids are
+//! accord's own ([`TraceContext`]); with it they are those of the
+//! OpenTelemetry span that `tracing-opentelemetry` builds for accord's
+//! span, and the headers are read and written by the global text-map
+//! propagator, so accord's spans join the application's traces (see
+//! `observe::otel`, documented with the feature on).
 
 pub mod metrics;
 #[cfg(feature = "otel")]
