@@ -95,7 +95,10 @@ impl<B: Publish> EventPublisher<B> {
             trace_id = tracing::field::Empty,
         );
         let mut headers = envelope::attributes(&id, &self.source, route.topic);
-        observe::send_trace(&span, &mut headers);
+        let trace = observe::send_trace(&span, &mut headers);
+        if !span.is_disabled() {
+            span.record("trace_id", tracing::field::display(trace.trace_id_hex()));
+        }
         let message = Message {
             topic: route.topic.to_owned(),
             key,

@@ -256,10 +256,7 @@ mod tests {
             assert!(breaker.try_acquire().is_err(), "the breaker opened");
         });
         let snapshot = snapshotter.snapshot().into_vec();
-        assert_eq!(
-            find(&snapshot, BREAKER_STATE, &target),
-            Some(2.0)
-        );
+        assert_eq!(find(&snapshot, BREAKER_STATE, &target), Some(2.0));
         assert_eq!(
             find(
                 &snapshot,

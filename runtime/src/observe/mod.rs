@@ -82,23 +82,24 @@ pub(crate) fn continue_trace(span: &Span, carrier: &impl Carrier) -> TraceContex
         .unwrap_or_else(|| TraceContext::incoming(carrier.get(TRACEPARENT)));
     #[cfg(not(feature = "otel"))]
     let trace = TraceContext::incoming(carrier.get(TRACEPARENT));
-    span.record("trace_id", tracing::field::display(trace.trace_id_hex()));
-    span.record("span_id", tracing::field::display(trace.span_id_hex()));
+    if !span.is_disabled() {
+        span.record("trace_id", tracing::field::display(trace.trace_id_hex()));
+        span.record("span_id", tracing::field::display(trace.span_id_hex()));
+    }
     trace
 }
 
 /// The trace context a call or event sent from within `span` carries,
 /// written into `carrier`: a child of the trace being served, or a new
-/// trace. It is recorded on `span` as `trace_id` when the span has that
-/// field.
+/// trace.
 pub(crate) fn send_trace(span: &Span, carrier: &mut impl CarrierMut) -> TraceContext {
     #[cfg(feature = "otel")]
     if let Some(trace) = otel::send_trace(span, carrier) {
-        span.record("trace_id", tracing::field::display(trace.trace_id_hex()));
         return trace;
     }
+    #[cfg(not(feature = "otel"))]
+    let _ = span;
     let trace = TraceContext::outgoing();
     carrier.set(TRACEPARENT, trace.to_string());
-    span.record("trace_id", tracing::field::display(trace.trace_id_hex()));
     trace
 }
