@@ -12,6 +12,8 @@ use crate::wrk::{self, WrkResult};
 use crate::Plan;
 
 const SECTION: &str = "HTTP server: accord's router vs hand-written axum (wrk, one thread)";
+const RECORDER: &str =
+    "HTTP server: accord's router with a Prometheus metrics recorder vs without (wrk, one thread)";
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Op {
@@ -22,6 +24,7 @@ enum Op {
 pub fn run(plan: &Plan, report: &mut Report) -> Result<()> {
     let accord = ServerProcess::start(ServerKind::Accord)?;
     let axum = ServerProcess::start(ServerKind::Axum)?;
+    let recorded = ServerProcess::start(ServerKind::AccordPrometheus)?;
     same_answers(&accord, &axum)?;
 
     let dir = plan.scratch.join("http-server");
@@ -33,11 +36,9 @@ pub fn run(plan: &Plan, report: &mut Report) -> Result<()> {
     let mut results: HashMap<(Op, usize, ServerKind), Vec<WrkResult>> = HashMap::new();
     for run in 0..plan.runs {
         for (i, &(op, connections)) in scenarios.iter().enumerate() {
-            let order = if (run + i) % 2 == 0 {
-                [&accord, &axum]
-            } else {
-                [&axum, &accord]
-            };
+            // Each server goes first in turn.
+            let mut order = [&accord, &axum, &recorded];
+            order.rotate_left((run + i) % 3);
             for server in order {
                 let (url, script) = match op {
                     Op::Post => (format!("{}/orders", server.url()), Some(script.as_path())),
@@ -96,6 +97,21 @@ pub fn run(plan: &Plan, report: &mut Report) -> Result<()> {
                 goal: Some(1.1),
             },
         ];
+        for metric in &metrics {
+            if metric.goal.is_none() {
+                continue;
+            }
+            report.comparisons.push(Comparison {
+                section: RECORDER,
+                what: format!("{what}, {conns}: {}", metric.name),
+                baseline: "accord, no recorder",
+                unit: metric.unit,
+                better: metric.better,
+                accord: series(ServerKind::AccordPrometheus, metric.value),
+                base: series(ServerKind::Accord, metric.value),
+                goal: metric.goal,
+            });
+        }
         for metric in metrics {
             report.comparisons.push(Comparison {
                 section: SECTION,

@@ -26,6 +26,9 @@ pub enum ServerKind {
     Accord,
     /// A hand-written axum router.
     Axum,
+    /// accord's router as `Accord`, with a Prometheus recorder installed
+    /// for accord's metrics, rendered every second as a scrape would.
+    AccordPrometheus,
 }
 
 impl ServerKind {
@@ -33,6 +36,7 @@ impl ServerKind {
         match self {
             ServerKind::Accord => "accord",
             ServerKind::Axum => "axum",
+            ServerKind::AccordPrometheus => "accord-prometheus",
         }
     }
 }
@@ -123,6 +127,22 @@ pub fn serve(kind: ServerKind, addr: SocketAddr) -> Result<()> {
         };
         match kind {
             ServerKind::Accord => {
+                let app = BenchOrders::default().into_router();
+                accord::http::serve(listener, app, stdin_closed).await?;
+            }
+            ServerKind::AccordPrometheus => {
+                let handle = metrics_exporter_prometheus::PrometheusBuilder::new()
+                    .install_recorder()
+                    .context("cannot install the Prometheus recorder")?;
+                accord::observe::metrics::describe();
+                tokio::spawn(async move {
+                    let mut every = tokio::time::interval(std::time::Duration::from_secs(1));
+                    loop {
+                        every.tick().await;
+                        handle.run_upkeep();
+                        std::hint::black_box(handle.render());
+                    }
+                });
                 let app = BenchOrders::default().into_router();
                 accord::http::serve(listener, app, stdin_closed).await?;
             }

@@ -31,7 +31,7 @@ use crate::context::Context;
 use crate::deadline;
 use crate::descriptor::ServiceDescriptor;
 use crate::error::Problem;
-use crate::trace::TraceContext;
+use crate::observe;
 use crate::wire::{Call, Reply, Route};
 
 /// A boxed, sendable future.
@@ -152,27 +152,20 @@ impl Dispatcher {
         mut call: Call,
     ) -> impl Future<Output = Reply> + Send + 'static {
         let route = &self.inner.endpoint.table.routes[index];
-        let trace = TraceContext::incoming(
-            call.headers()
-                .get(crate::trace::TRACEPARENT)
-                .and_then(|v| v.to_str().ok()),
-        );
         let span = tracing::info_span!(
             "accord.request",
             service = route.service,
             operation = route.operation,
             status = tracing::field::Empty,
-            trace_id = %trace.trace_id_hex(),
-            span_id = %trace.span_id_hex(),
+            trace_id = tracing::field::Empty,
+            span_id = tracing::field::Empty,
         );
-        // What the per-request debug event needs, only when it is wanted:
-        // the clock and the trace id cost nothing otherwise.
-        let logged = tracing::enabled!(tracing::Level::DEBUG).then(|| {
-            (
-                tokio::time::Instant::now(),
-                trace.trace_id_hex().to_string(),
-            )
-        });
+        let trace = observe::continue_trace(&span, call.headers());
+        // The clock for the metrics and the debug event; the trace id only
+        // when the per-request debug event is wanted.
+        let started = std::time::Instant::now();
+        let logged =
+            tracing::enabled!(tracing::Level::DEBUG).then(|| trace.trace_id_hex().to_string());
         let context = call.context_mut();
         context.set_route(route);
         context.set_trace(trace);
@@ -195,7 +188,8 @@ impl Dispatcher {
                 Ok(run) => run_within(at, run).await,
             };
             tracing::Span::current().record("status", reply.status);
-            if let Some((started, trace_id)) = logged {
+            observe::metrics::request_answered(route, reply.status, started);
+            if let Some(trace_id) = logged {
                 tracing::debug!(
                     method = %route.method,
                     route = route.path,

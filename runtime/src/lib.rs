@@ -28,6 +28,10 @@
 //! }
 //! ```
 //!
+//! What a running service reports, its trace context (joined to
+//! OpenTelemetry with the `otel` feature) and its metrics, is described in
+//! [`observe`].
+//!
 //! Arguments carried as text must be written as one string, number or
 //! boolean: a `{name}` path parameter is a [`Scalar`], a `#[header("...")]`
 //! argument a [`Scalar`] or an `Option` of one, and a `#[query]` argument a
@@ -48,6 +52,7 @@ pub mod dispatch;
 pub mod error;
 pub mod events;
 pub mod http;
+pub mod observe;
 mod params;
 pub mod resilience;
 pub mod spec;

@@ -6,6 +6,9 @@
 //! new trace) and record its ids on their span as `trace_id` and `span_id`;
 //! clients and publishers send a child of it. A request that places an order
 //! and the events it publishes, and their handlers, thus share one trace id.
+//! With the `otel` feature and an OpenTelemetry layer installed, the ids are
+//! those of the OpenTelemetry spans and the headers are the global
+//! propagator's (`observe::otel`).
 
 use std::fmt;
 use std::future::Future;

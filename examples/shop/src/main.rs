@@ -13,6 +13,12 @@
 //! all of them together (`all`, the default). `--serve-requests broker`
 //! (or `both`) has the orders service answer its requests over the broker
 //! too, and `--call-over broker` has the client call it there.
+//! `serve` runs the orders service and both groups in one process until
+//! Ctrl-C.
+//!
+//! The orders service also serves `GET /metrics` over HTTP: accord's
+//! metrics (see `accord::observe::metrics`) in the Prometheus text format,
+//! recorded by `metrics-exporter-prometheus`.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -32,6 +38,7 @@ use orders_server::InMemoryOrders;
 use payments_contract::{NewCharge, Payments, PaymentsClient, PaymentsServer};
 use payments_server::{DevCredentials, InMemoryPayments};
 
+mod metrics;
 mod serving;
 mod subscribers;
 
@@ -182,6 +189,9 @@ enum Role {
     Notifications,
     /// Places a few orders through the typed client and exits.
     Client,
+    /// The orders service and both subscriber groups in this process.
+    /// Runs until Ctrl-C.
+    Serve,
 }
 
 #[tokio::main]
@@ -251,6 +261,16 @@ async fn run<B: Broker>(broker: B, args: &Args) -> Result<(), Box<dyn std::error
         }
         Role::Client => {
             place_orders(&OrdersClient::with_transport(BrokerTransport::new(broker))).await
+        }
+        Role::Serve => {
+            let inventory = start_inventory(broker.clone()).await?;
+            let notifications = start_notifications(broker.clone()).await?;
+            let served = serve_orders(broker, args.serve_requests, &args.listen).await?;
+            ctrl_c().await;
+            served.shutdown().await?;
+            inventory.shutdown().await;
+            notifications.shutdown().await;
+            Ok(())
         }
     }
 }

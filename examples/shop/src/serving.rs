@@ -85,7 +85,9 @@ pub async fn serve_orders<B: Broker>(
     if matches!(over, ServeOver::Http | ServeOver::Both) {
         let listener = tokio::net::TcpListener::bind(listen).await?;
         let address = listener.local_addr()?;
-        let router = accord::HttpServer::new(dispatcher).into_router();
+        let router = accord::HttpServer::new(dispatcher)
+            .into_router()
+            .route("/metrics", crate::metrics::endpoint()?);
         let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
         let task = tokio::spawn(async move {
             accord::http::serve(listener, router, async {

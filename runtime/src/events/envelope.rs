@@ -28,6 +28,14 @@ pub type EventId = String;
 
 /// The headers of a new event.
 pub fn headers(id: &str, source: &str, event_type: &str, traceparent: &str) -> Headers {
+    let mut headers = attributes(id, source, event_type);
+    headers.insert(crate::trace::TRACEPARENT.into(), traceparent.into());
+    headers
+}
+
+/// The headers of a new event but for its trace context, which the
+/// publisher adds through [`crate::observe`].
+pub(crate) fn attributes(id: &str, source: &str, event_type: &str) -> Headers {
     let mut headers = Headers::new();
     headers.insert(SPEC_VERSION.into(), "1.0".into());
     headers.insert(ID.into(), id.into());
@@ -38,7 +46,6 @@ pub fn headers(id: &str, source: &str, event_type: &str, traceparent: &str) -> H
         humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
     );
     headers.insert(CONTENT_TYPE.into(), "application/json".into());
-    headers.insert(crate::trace::TRACEPARENT.into(), traceparent.into());
     headers
 }
 

@@ -46,7 +46,9 @@ use crate::broker::limits::{cap_text, dead_letter_reason, MAX_REASON_BYTES};
 use crate::broker::{BrokerError, ConsumeEvents, KeyOrder, Retry, SubscribeOptions, Subscription};
 use crate::context::Context;
 use crate::dispatch::BoxFuture;
-use crate::trace::{TraceContext, TRACEPARENT};
+use crate::observe;
+use crate::observe::metrics::{self, Settled, UNKNOWN_OPERATION};
+use crate::trace::TraceContext;
 
 /// Decodes an event payload into a run of its handler: generated per event
 /// method.
@@ -483,7 +485,6 @@ impl Worker {
         let attempt = delivery.attempt();
         let topic = message.topic.clone();
         let id = message.id().unwrap_or_default().to_owned();
-        let trace = TraceContext::incoming(message.header(TRACEPARENT));
         let route = self.handlers.get(topic.as_str());
         let span = tracing::info_span!(
             "accord.event",
@@ -493,9 +494,10 @@ impl Worker {
             group = %self.group,
             event_id = %id,
             attempt,
-            trace_id = %trace.trace_id_hex(),
-            span_id = %trace.span_id_hex(),
+            trace_id = tracing::field::Empty,
+            span_id = tracing::field::Empty,
         );
+        let trace = observe::continue_trace(&span, &message.headers);
         trace
             .scope(self.settle(delivery, id, attempt, trace).instrument(span))
             .await;
@@ -505,19 +507,27 @@ impl Worker {
         let message = delivery.message();
         let Some((route, handler)) = self.handlers.get(message.topic.as_str()) else {
             let reason = format!("no handler for topic `{}`", message.topic);
-            self.dead_letter(delivery, &reason).await;
+            self.dead_letter(delivery, UNKNOWN_OPERATION, &reason).await;
             return;
         };
         if let Err(reason) = envelope::check(&message.headers, &message.topic) {
-            self.dead_letter(delivery, &format!("invalid envelope: {reason}"))
-                .await;
+            self.dead_letter(
+                delivery,
+                route.operation,
+                &format!("invalid envelope: {reason}"),
+            )
+            .await;
             return;
         }
         let run = match handler(message.payload.clone()) {
             Ok(run) => run,
             Err(reason) => {
-                self.dead_letter(delivery, &format!("undecodable payload: {reason}"))
-                    .await;
+                self.dead_letter(
+                    delivery,
+                    route.operation,
+                    &format!("undecodable payload: {reason}"),
+                )
+                .await;
                 return;
             }
         };
@@ -531,6 +541,7 @@ impl Worker {
             },
             Begin::Duplicate => {
                 self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                self.settled(route, Settled::Duplicate);
                 tracing::debug!("duplicate event skipped");
                 return log_settle(delivery.ack().await);
             }
@@ -548,15 +559,18 @@ impl Worker {
                 Either::Right(layered.map(|outcome| outcome.map_err(failure_reason)))
             }
         };
+        let started = std::time::Instant::now();
         let failure = match AssertUnwindSafe(attempted).catch_unwind().await {
             Ok(Ok(())) => None,
             Ok(Err(reason)) => Some(reason),
             Err(panic) => Some(format!("handler panicked: {}", panic_text(&*panic))),
         };
+        metrics::event_handled(route, &self.group, started);
         match failure {
             None => {
                 claim.complete().await;
                 self.stats.handled.fetch_add(1, Ordering::Relaxed);
+                self.settled(route, Settled::Handled);
                 log_settle(delivery.ack().await);
             }
             Some(reason) if attempt >= self.max_attempts => {
@@ -565,7 +579,7 @@ impl Worker {
                 // arrives later is skipped, not handled after the event was
                 // dead-lettered. The claim is held until then so that no
                 // duplicate starts in between.
-                if self.dead_letter(delivery, &reason).await {
+                if self.dead_letter(delivery, route.operation, &reason).await {
                     claim.complete().await;
                 } else {
                     claim.abort().await;
@@ -577,9 +591,15 @@ impl Worker {
                 let reason = dead_letter_reason(&reason);
                 tracing::warn!(%reason, ?delay, "event handler failed; retrying");
                 self.stats.retried.fetch_add(1, Ordering::Relaxed);
+                self.settled(route, Settled::Retried);
                 log_settle(delivery.retry(delay).await);
             }
         }
+    }
+
+    /// Counts a delivery to `route` settled so, in the metrics.
+    fn settled(&self, route: &EventRoute, settled: Settled) {
+        metrics::event_settled(self.service, route.operation, &self.group, settled);
     }
 
     /// Dead-letters the delivery; whether the broker took it.
@@ -590,12 +610,18 @@ impl Worker {
     /// again after the backoff of its attempt, so a refusal that lasts is
     /// tried again ever more slowly rather than at once. It counts as
     /// dead-lettered once the broker stored it.
-    async fn dead_letter<D: Retry>(&self, delivery: D, reason: &str) -> bool {
+    async fn dead_letter<D: Retry>(
+        &self,
+        delivery: D,
+        operation: &'static str,
+        reason: &str,
+    ) -> bool {
         let reason = dead_letter_reason(reason);
         let delay = self.backoff.delay(delivery.attempt());
         match delivery.dead_letter_or_retry(&reason, delay).await {
             Ok(()) => {
                 self.stats.dead_lettered.fetch_add(1, Ordering::Relaxed);
+                metrics::event_settled(self.service, operation, &self.group, Settled::DeadLettered);
                 tracing::error!(%reason, "event dead-lettered");
                 true
             }

@@ -15,6 +15,7 @@ use std::time::Duration;
 use tokio::time::Instant;
 
 use crate::error::RetryClass;
+use crate::observe::metrics::{self, BreakerState};
 
 /// How a [`CircuitBreaker`] decides to open and to close again.
 ///
@@ -230,9 +231,11 @@ impl Drop for BreakerPermit<'_> {
 impl CircuitBreaker {
     /// A closed breaker guarding `target`.
     pub fn new(target: impl Into<Arc<str>>, settings: BreakerSettings) -> Self {
+        let target = target.into();
+        metrics::breaker_state(&target, BreakerState::Closed, false);
         CircuitBreaker {
             settings,
-            target: target.into(),
+            target,
             state: Mutex::new(State {
                 phase: Phase::Closed,
                 generation: 0,
@@ -375,6 +378,12 @@ impl CircuitBreaker {
         if matches!(phase, Phase::HalfOpen { .. }) {
             tracing::info!(target: "accord::circuit", target_url = %self.target, "circuit half-open: sending probes");
         }
+        let entered = match phase {
+            Phase::Closed => BreakerState::Closed,
+            Phase::HalfOpen { .. } => BreakerState::HalfOpen,
+            Phase::Open { .. } => BreakerState::Open,
+        };
+        metrics::breaker_state(&self.target, entered, true);
         state.phase = phase;
         state.generation += 1;
         state.buckets = [Bucket::default(); BUCKETS];

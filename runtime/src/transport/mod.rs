@@ -129,7 +129,23 @@ impl<T: Transport> ClientCore<T> {
     /// is sent once more, at once: a pooled connection the server has just
     /// closed would otherwise fail it. Calls that are not idempotent are
     /// never repeated.
+    ///
+    /// The call carries the trace context of the span it is made from
+    /// ([`crate::observe`]), and is counted, with its time, in the client
+    /// metrics ([`crate::observe::metrics`]).
     pub async fn call<R: DeserializeOwned, E: ServiceError>(
+        &self,
+        route: &'static Route,
+        call: Call,
+    ) -> Result<R, CallError<E>> {
+        let started = std::time::Instant::now();
+        let result = self.send_call(route, call).await;
+        crate::observe::metrics::call_ended(route, &result, started);
+        result
+    }
+
+    /// [`call`](Self::call) but for the metrics.
+    async fn send_call<R: DeserializeOwned, E: ServiceError>(
         &self,
         route: &'static Route,
         mut call: Call,
@@ -141,10 +157,7 @@ impl<T: Transport> ClientCore<T> {
             return Err(CallError::Timeout(timeout));
         }
         let deadline = tokio::time::Instant::now() + timeout;
-        let trace = crate::trace::TraceContext::outgoing();
-        if let Ok(value) = ::http::HeaderValue::try_from(trace.to_string()) {
-            call.headers_mut().insert(crate::trace::TRACEPARENT, value);
-        }
+        crate::observe::send_trace(&tracing::Span::current(), call.headers_mut());
         if let (Some(credential), Some(credentials)) = (route.credential, &self.credentials) {
             // Asked once per call, within its time: a provider that hangs
             // fails the call as a timeout, not forever.
