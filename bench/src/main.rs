@@ -5,6 +5,7 @@
 //! the Method section of BENCHMARKS.md for what each benchmark does.
 
 mod brokers;
+mod cascade;
 mod cli;
 mod contract;
 mod http_client;
@@ -87,6 +88,9 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         runs: usize,
     },
+    /// Serve the cascade's shopfront (A); the cascade benchmark starts this.
+    #[command(name = "cascade-shopfront", hide = true)]
+    CascadeShopfront(::cascade::process::ShopfrontArgs),
     /// Write the synthetic contracts' descriptors the emit benchmark uses.
     Synth {
         /// The folder to write `<service>.json` files to.
@@ -107,15 +111,17 @@ enum Section {
     Amqp,
     Memory,
     Cli,
+    Cascade,
 }
 
-const ALL: [Section; 6] = [
+const ALL: [Section; 7] = [
     Section::HttpServer,
     Section::HttpClient,
     Section::Nats,
     Section::Amqp,
     Section::Memory,
     Section::Cli,
+    Section::Cascade,
 ];
 
 /// How long and how often each benchmark measures.
@@ -136,6 +142,8 @@ pub struct Plan {
     pub emit_runs: usize,
     pub nats_url: String,
     pub amqp_url: String,
+    /// Shorter periods (`--quick`).
+    pub quick: bool,
     /// A folder of the run's own, removed at its end.
     pub scratch: PathBuf,
 }
@@ -161,6 +169,7 @@ impl Plan {
             emit_runs: runs.max(5),
             nats_url: args.nats_url.clone(),
             amqp_url: args.amqp_url.clone(),
+            quick,
             scratch,
         }
     }
@@ -186,6 +195,9 @@ fn main() -> Result<()> {
     let args = Args::parse();
     match &args.command {
         Some(Command::Serve { kind, addr }) => return server::serve(*kind, *addr),
+        Some(Command::CascadeShopfront(shopfront)) => {
+            return ::cascade::process::shopfront_main(shopfront.clone())
+        }
         Some(Command::Synth {
             out,
             services,
@@ -245,6 +257,7 @@ fn run(args: &Args, plan: &Plan, sections: &[Section], out: &Path) -> Result<()>
             Section::Amqp => brokers::run_amqp(plan, &mut report)?,
             Section::Memory => brokers::run_memory(plan, &mut report)?,
             Section::Cli => cli::run(plan, &mut report)?,
+            Section::Cascade => cascade::run(plan, &mut report)?,
         }
         eprintln!(
             "   {section:?} took {:.0} s",
@@ -270,15 +283,32 @@ fn run(args: &Args, plan: &Plan, sections: &[Section], out: &Path) -> Result<()>
             .push("A --quick run: short periods, figures for trying the harness only.".into());
     }
     let previous = std::fs::read_to_string(out).ok();
-    let analysis = report::kept_analysis(previous.as_deref());
-    std::fs::write(out, report.markdown(&analysis))
-        .with_context(|| format!("cannot write {}", out.display()))?;
+    let text = match (&report.cascade, previous.as_deref(), sections) {
+        // The cascade alone: its section of the previous file is rewritten,
+        // the rest kept.
+        (Some(cascade), Some(previous), [Section::Cascade]) => report::splice(
+            previous,
+            report::CASCADE_START,
+            report::CASCADE_END,
+            &cascade.markdown,
+        )
+        .or_else(|| report::insert_cascade(previous, &cascade.markdown)),
+        _ => None,
+    };
+    let text = text.unwrap_or_else(|| {
+        let analysis = report::kept_analysis(previous.as_deref());
+        let kept = previous
+            .as_deref()
+            .and_then(|p| report::between(p, report::CASCADE_START, report::CASCADE_END));
+        report.markdown(&analysis, kept)
+    });
+    std::fs::write(out, text).with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!("{}", report.goals());
     eprintln!("wrote {} in {:.0} s", out.display(), report.wall_seconds);
     Ok(())
 }
 
-fn load_average() -> String {
+pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|text| {
             text.split_whitespace()
@@ -400,6 +430,38 @@ mod tests {
         let lock = "[[package]]\nname = \"axum\"\nversion = \"0.8.9\"\n";
         assert_eq!(locked_version(lock, "axum"), "0.8.9");
         assert_eq!(locked_version(lock, "hyper"), "unknown");
+    }
+
+    #[test]
+    fn a_cascade_run_alone_rewrites_only_its_section() {
+        let block = |body: &str| format!("{}{body}{}", report::CASCADE_START, report::CASCADE_END);
+        let previous = format!(
+            "# B\n\n## Results\n\nold tables\n{}\n## Machine\n\nold\n",
+            block("old cascade\n")
+        );
+        let spliced = report::splice(
+            &previous,
+            report::CASCADE_START,
+            report::CASCADE_END,
+            "new cascade\n",
+        )
+        .unwrap();
+        assert_eq!(spliced, previous.replace("old cascade", "new cascade"));
+
+        let without = "# B\n\nold tables\n\n## Machine\n\nold\n";
+        assert!(report::splice(without, report::CASCADE_START, report::CASCADE_END, "x").is_none());
+        let inserted = report::insert_cascade(without, "new cascade\n").unwrap();
+        assert_eq!(
+            inserted,
+            format!(
+                "# B\n\nold tables\n\n{}\n## Machine\n\nold\n",
+                block("new cascade\n")
+            )
+        );
+        assert_eq!(
+            report::between(&inserted, report::CASCADE_START, report::CASCADE_END),
+            Some("new cascade\n")
+        );
     }
 
     #[test]

@@ -16,7 +16,7 @@ use tokio::process::{Child, ChildStdout, Command};
 
 use crate::contract::ShopfrontServer;
 use crate::services::{Defences, ShopfrontService};
-use crate::vitals::{Circuit, Vitals};
+use crate::vitals::Vitals;
 
 /// How often the child reports its vitals.
 pub const VITALS_EVERY: Duration = Duration::from_millis(100);
@@ -74,7 +74,7 @@ async fn serve_shopfront(args: ShopfrontArgs) -> Result<()> {
                 return Ok(());
             }
             _ = every.tick() => {
-                let vitals = Vitals::read(Circuit::of(pricing.circuit_state()))?;
+                let vitals = Vitals::read(pricing.circuit_state())?;
                 let mut line = serde_json::to_vec(&vitals)?;
                 line.push(b'\n');
                 // The parent has gone: the server stops as stdin closes.

@@ -11,11 +11,12 @@ use tokio::net::TcpListener;
 use tokio::sync::oneshot;
 
 use crate::contract::PricingServer;
-use crate::load::{self, Op, Samples};
+use crate::load::{self, Op, Sample, Samples};
 use crate::process::{Launcher, VitalsLines};
 use crate::services::{tax_router, Defences, Fault, FaultSwitch, PricingService};
 use crate::summary::{progress_line, Summary};
-use crate::vitals::{Circuit, Vitals};
+use crate::vitals::{open_for, Circuit, Vitals};
+use accord::resilience::CircuitState;
 
 /// A phase of the scenario: what C does during it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -97,6 +98,27 @@ pub struct Reading {
     pub shopfront: Vitals,
     /// B's circuit to C.
     pub tax_circuit: Circuit,
+    /// Until when (from the start of the run) B's circuit to C stays open,
+    /// if it is open.
+    pub tax_open_until: Option<Duration>,
+}
+
+impl Reading {
+    /// Until when A's circuit to B stays open, if it is open.
+    pub fn shopfront_open_until(&self) -> Option<Duration> {
+        self.shopfront
+            .circuit_retry_in_ms
+            .map(|ms| self.at + Duration::from_millis(ms))
+    }
+
+    /// Whether a circuit of the chain was open (not half-open: a call then
+    /// may be a probe) at `at`, a moment after this reading.
+    pub fn open_at(&self, at: Duration) -> bool {
+        [self.tax_open_until, self.shopfront_open_until()]
+            .into_iter()
+            .flatten()
+            .any(|until| at < until)
+    }
 }
 
 /// What one run of the scenario recorded.
@@ -143,26 +165,27 @@ pub async fn run(
     let tax_transport = pricing.tax_transport().clone();
     let (pricing_url, stop_pricing) = serve(pricing.into_router()).await?;
     let (shopfront, lines) = launcher.start(&pricing_url, defences).await?;
-    let client = load::user_client(&shopfront.url)?;
 
     let start = Instant::now();
     let total: Duration = plan.phases.iter().sum();
     let until = start + total;
     let readings = Arc::new(Mutex::new(Vec::new()));
     let reader = tokio::spawn(read_vitals(lines, start, readings.clone(), move || {
-        Circuit::of(tax_transport.circuit_state())
+        tax_transport.circuit_state()
     }));
     let samples = Samples::default();
-    let loads = [Op::Catalog, Op::Quote].map(|op| {
-        tokio::spawn(load::drive(
-            client.clone(),
+    // Each operation has users of its own, with their own connections.
+    let mut loads = Vec::new();
+    for op in [Op::Catalog, Op::Quote] {
+        loads.push(tokio::spawn(load::drive(
+            load::user_client(&shopfront.url)?,
             op,
             plan.rate,
             start,
             until,
             samples.clone(),
-        ))
-    });
+        )));
+    }
 
     let mut phase_starts = Vec::new();
     let mut phase_end = start;
@@ -208,15 +231,18 @@ async fn read_vitals(
     mut lines: VitalsLines,
     start: Instant,
     readings: Arc<Mutex<Vec<Reading>>>,
-    tax_circuit: impl Fn() -> Circuit,
+    tax_circuit: impl Fn() -> Option<CircuitState>,
 ) -> Result<()> {
     while let Some(line) = lines.next_line().await? {
         let shopfront: Vitals = serde_json::from_str(&line)
             .with_context(|| format!("the shopfront process printed {line:?}"))?;
+        let state = tax_circuit();
+        let at = start.elapsed();
         readings.lock().expect("readings poisoned").push(Reading {
-            at: start.elapsed(),
+            at,
             shopfront,
-            tax_circuit: tax_circuit(),
+            tax_circuit: Circuit::of(state),
+            tax_open_until: open_for(state).map(|d| at + d),
         });
     }
     Ok(())
@@ -226,5 +252,33 @@ impl Run {
     /// Its figures, phase by phase.
     pub fn summary(&self) -> Summary {
         Summary::of(self)
+    }
+
+    /// The phase under way at `at`.
+    pub fn phase_at(&self, at: Duration) -> Phase {
+        self.phase_starts
+            .iter()
+            .rev()
+            .find(|(_, from)| *from <= at)
+            .map_or(Phase::Healthy, |(phase, _)| *phase)
+    }
+
+    /// The calls of `op` started in one of `phases`, but for the warm-up.
+    pub fn calls<'a>(&'a self, op: Op, phases: &'a [Phase]) -> impl Iterator<Item = &'a Sample> {
+        self.samples.iter().filter(move |s| {
+            s.op == op && phases.contains(&self.phase_at(s.at)) && s.at >= self.plan.warm_up
+        })
+    }
+
+    /// The reading in force at `at`: the last one taken before it.
+    pub fn reading_at(&self, at: Duration) -> Option<&Reading> {
+        let after = self.readings.partition_point(|r| r.at <= at);
+        after.checked_sub(1).map(|i| &self.readings[i])
+    }
+
+    /// Whether a circuit of the chain was open when `sample` started.
+    pub fn open_when(&self, sample: &Sample) -> bool {
+        self.reading_at(sample.at)
+            .is_some_and(|r| r.open_at(sample.at))
     }
 }

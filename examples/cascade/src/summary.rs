@@ -69,7 +69,8 @@ pub struct PhaseFigures {
     pub phase: Phase,
     pub catalog: OpFigures,
     pub quote: OpFigures,
-    /// The quotes started while a circuit of the chain was open.
+    /// The quotes started while a circuit of the chain was open (not
+    /// half-open, when a call may be one of its probes).
     pub quote_while_open: Option<OpFigures>,
     /// The most A held at any reading of the phase, field by field.
     pub peak: Vitals,
@@ -212,12 +213,6 @@ pub fn ms(d: Duration) -> String {
     }
 }
 
-/// The reading in force at `at`: the last one taken before it.
-fn reading_at(readings: &[Reading], at: Duration) -> Option<&Reading> {
-    let after = readings.partition_point(|r| r.at <= at);
-    after.checked_sub(1).map(|i| &readings[i])
-}
-
 fn phase_figures(run: &Run, phase: Phase, from: Duration, to: Duration) -> PhaseFigures {
     let in_phase: Vec<&Sample> = run
         .samples
@@ -228,12 +223,7 @@ fn phase_figures(run: &Run, phase: Phase, from: Duration, to: Duration) -> Phase
     let open: Vec<&Sample> = in_phase
         .iter()
         .copied()
-        .filter(|s| s.op == Op::Quote)
-        .filter(|s| {
-            reading_at(&run.readings, s.at).is_some_and(|r| {
-                r.tax_circuit == Circuit::Open || r.shopfront.circuit == Circuit::Open
-            })
-        })
+        .filter(|s| s.op == Op::Quote && run.open_when(s))
         .collect();
     let readings: Vec<&Reading> = run
         .readings

@@ -4,6 +4,7 @@
 //! service. Linux only, as `/proc` is.
 
 use std::io;
+use std::time::Duration;
 
 use accord::resilience::CircuitState;
 use serde::{Deserialize, Serialize};
@@ -55,11 +56,13 @@ pub struct Vitals {
     pub rss_bytes: u64,
     /// The circuit to the next service.
     pub circuit: Circuit,
+    /// While it is open: the milliseconds until it lets probes through.
+    pub circuit_retry_in_ms: Option<u64>,
 }
 
 impl Vitals {
     /// Reads this process's vitals; call it on the runtime to count.
-    pub fn read(circuit: Circuit) -> io::Result<Vitals> {
+    pub fn read(circuit: Option<CircuitState>) -> io::Result<Vitals> {
         let mut fds = 0;
         let mut sockets = 0;
         for entry in std::fs::read_dir("/proc/self/fd")? {
@@ -80,13 +83,22 @@ impl Vitals {
             sockets,
             tasks,
             rss_bytes: resident_pages()? * page_size()?,
-            circuit,
+            circuit: Circuit::of(circuit),
+            circuit_retry_in_ms: open_for(circuit).map(|d| d.as_millis() as u64),
         })
     }
 
     /// Resident memory in MB.
     pub fn rss_mb(&self) -> f64 {
         self.rss_bytes as f64 / 1e6
+    }
+}
+
+/// How long a circuit in `state` stays open; `None` unless it is open.
+pub fn open_for(state: Option<CircuitState>) -> Option<Duration> {
+    match state {
+        Some(CircuitState::Open { retry_in }) => Some(retry_in),
+        _ => None,
     }
 }
 
@@ -121,12 +133,12 @@ mod tests {
 
     #[tokio::test]
     async fn reads_this_process() {
-        let before = Vitals::read(Circuit::Off).unwrap();
+        let before = Vitals::read(None).unwrap();
         assert!(before.rss_bytes > 1_000_000, "{before:?}");
         assert!(page_size().unwrap().is_power_of_two());
         let listener = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
         let waiting = tokio::spawn(std::future::pending::<()>());
-        let after = Vitals::read(Circuit::Off).unwrap();
+        let after = Vitals::read(None).unwrap();
         assert_eq!(after.sockets, before.sockets + 1, "{before:?} {after:?}");
         assert!(after.fds > before.fds);
         assert_eq!(after.tasks, before.tasks + 1);
