@@ -153,6 +153,24 @@ fn written(scenario: &Scenario, on: &Run, off: &Run, measured: &str) -> Written 
         on_sum.recovery.is_some_and(|d| d <= RECOVERY),
     );
 
+    // Both phases have C healthy: how far apart two p99s of the same calls
+    // are on this machine with nothing wrong.
+    let noise = |run: &Run| {
+        let before = p99(run, Op::Catalog, &[Phase::Healthy]);
+        let after = p99(run, Op::Catalog, &[Phase::Healed]);
+        format!(
+            "{} then {} ({:.2}×)",
+            ms(before),
+            ms(after),
+            after.as_secs_f64() / before.as_secs_f64()
+        )
+    };
+    let noise = format!(
+        "For scale, the catalog's p99 with C healthy, before C's trouble and after it: {} with \
+         the defences on, {} with them off.",
+        noise(on),
+        noise(off)
+    );
     let off_healthy = p99(off, Op::Catalog, &HEALTHY);
     let off_trouble = p99(off, Op::Catalog, &TROUBLE);
     let (off_calm, off_stormy) = (peak(&off_sum, &[Phase::Healthy]), peak(&off_sum, &TROUBLE));
@@ -189,6 +207,7 @@ fn written(scenario: &Scenario, on: &Run, off: &Run, measured: &str) -> Written 
         md.push_str(line);
         md.push('\n');
     }
+    let _ = writeln!(md, "\n{noise}");
     let _ = writeln!(
         md,
         "\nThe same with the defences off: catalog p99 {} with C slow or failing against {} \
