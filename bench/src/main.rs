@@ -10,6 +10,7 @@ mod cli;
 mod contract;
 mod http_client;
 mod http_server;
+mod kept;
 mod report;
 mod server;
 mod stats;
@@ -286,20 +287,20 @@ fn run(args: &Args, plan: &Plan, sections: &[Section], out: &Path) -> Result<()>
     let text = match (&report.cascade, previous.as_deref(), sections) {
         // The cascade alone: its section of the previous file is rewritten,
         // the rest kept.
-        (Some(cascade), Some(previous), [Section::Cascade]) => report::splice(
+        (Some(cascade), Some(previous), [Section::Cascade]) => kept::splice(
             previous,
-            report::CASCADE_START,
-            report::CASCADE_END,
+            kept::CASCADE_START,
+            kept::CASCADE_END,
             &cascade.markdown,
         )
-        .or_else(|| report::insert_cascade(previous, &cascade.markdown)),
+        .or_else(|| kept::insert_cascade(previous, &cascade.markdown)),
         _ => None,
     };
     let text = text.unwrap_or_else(|| {
-        let analysis = report::kept_analysis(previous.as_deref());
+        let analysis = kept::kept_analysis(previous.as_deref());
         let kept = previous
             .as_deref()
-            .and_then(|p| report::between(p, report::CASCADE_START, report::CASCADE_END));
+            .and_then(|p| kept::between(p, kept::CASCADE_START, kept::CASCADE_END));
         report.markdown(&analysis, kept)
     });
     std::fs::write(out, text).with_context(|| format!("cannot write {}", out.display()))?;
@@ -434,23 +435,23 @@ mod tests {
 
     #[test]
     fn a_cascade_run_alone_rewrites_only_its_section() {
-        let block = |body: &str| format!("{}{body}{}", report::CASCADE_START, report::CASCADE_END);
+        let block = |body: &str| format!("{}{body}{}", kept::CASCADE_START, kept::CASCADE_END);
         let previous = format!(
             "# B\n\n## Results\n\nold tables\n{}\n## Machine\n\nold\n",
             block("old cascade\n")
         );
-        let spliced = report::splice(
+        let spliced = kept::splice(
             &previous,
-            report::CASCADE_START,
-            report::CASCADE_END,
+            kept::CASCADE_START,
+            kept::CASCADE_END,
             "new cascade\n",
         )
         .unwrap();
         assert_eq!(spliced, previous.replace("old cascade", "new cascade"));
 
         let without = "# B\n\nold tables\n\n## Machine\n\nold\n";
-        assert!(report::splice(without, report::CASCADE_START, report::CASCADE_END, "x").is_none());
-        let inserted = report::insert_cascade(without, "new cascade\n").unwrap();
+        assert!(kept::splice(without, kept::CASCADE_START, kept::CASCADE_END, "x").is_none());
+        let inserted = kept::insert_cascade(without, "new cascade\n").unwrap();
         assert_eq!(
             inserted,
             format!(
@@ -459,7 +460,7 @@ mod tests {
             )
         );
         assert_eq!(
-            report::between(&inserted, report::CASCADE_START, report::CASCADE_END),
+            kept::between(&inserted, kept::CASCADE_START, kept::CASCADE_END),
             Some("new cascade\n")
         );
     }
@@ -468,13 +469,13 @@ mod tests {
     fn keeps_the_analysis_of_the_previous_report() {
         let previous = format!(
             "# old\n{}## Analysis\n\nkept\n{}",
-            report::ANALYSIS_START,
-            report::ANALYSIS_END
+            kept::ANALYSIS_START,
+            kept::ANALYSIS_END
         );
         assert_eq!(
-            report::kept_analysis(Some(&previous)),
+            kept::kept_analysis(Some(&previous)),
             "## Analysis\n\nkept\n"
         );
-        assert!(report::kept_analysis(None).contains("Not written yet"));
+        assert!(kept::kept_analysis(None).contains("Not written yet"));
     }
 }
