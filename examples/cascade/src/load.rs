@@ -127,9 +127,9 @@ pub fn user_client(shopfront_url: &str) -> anyhow::Result<ShopfrontClient<HttpTr
     Ok(ShopfrontClient::with_transport(transport).with_timeout(USER_TIMEOUT))
 }
 
-/// Calls `op` `rate` times a second from `until`'s point of view: starts
-/// calls until `until`, then waits for those in flight (at most
-/// [`USER_TIMEOUT`] and a second more).
+/// Calls `op` `rate` times a second, each call in a task of its own, until
+/// `until`; then waits for the calls in flight (at most [`USER_TIMEOUT`]
+/// and a second more, as each call has that timeout).
 pub async fn drive(
     client: ShopfrontClient<HttpTransport>,
     op: Op,
