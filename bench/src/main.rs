@@ -5,10 +5,12 @@
 //! the Method section of BENCHMARKS.md for what each benchmark does.
 
 mod brokers;
+mod cascade;
 mod cli;
 mod contract;
 mod http_client;
 mod http_server;
+mod kept;
 mod report;
 mod server;
 mod stats;
@@ -87,6 +89,9 @@ enum Command {
         #[arg(long, default_value_t = 1)]
         runs: usize,
     },
+    /// Serve the cascade's shopfront (A); the cascade benchmark starts this.
+    #[command(name = "cascade-shopfront", hide = true)]
+    CascadeShopfront(::cascade::process::ShopfrontArgs),
     /// Write the synthetic contracts' descriptors the emit benchmark uses.
     Synth {
         /// The folder to write `<service>.json` files to.
@@ -107,15 +112,17 @@ enum Section {
     Amqp,
     Memory,
     Cli,
+    Cascade,
 }
 
-const ALL: [Section; 6] = [
+const ALL: [Section; 7] = [
     Section::HttpServer,
     Section::HttpClient,
     Section::Nats,
     Section::Amqp,
     Section::Memory,
     Section::Cli,
+    Section::Cascade,
 ];
 
 /// How long and how often each benchmark measures.
@@ -136,6 +143,8 @@ pub struct Plan {
     pub emit_runs: usize,
     pub nats_url: String,
     pub amqp_url: String,
+    /// Shorter periods (`--quick`).
+    pub quick: bool,
     /// A folder of the run's own, removed at its end.
     pub scratch: PathBuf,
 }
@@ -161,6 +170,7 @@ impl Plan {
             emit_runs: runs.max(5),
             nats_url: args.nats_url.clone(),
             amqp_url: args.amqp_url.clone(),
+            quick,
             scratch,
         }
     }
@@ -186,6 +196,9 @@ fn main() -> Result<()> {
     let args = Args::parse();
     match &args.command {
         Some(Command::Serve { kind, addr }) => return server::serve(*kind, *addr),
+        Some(Command::CascadeShopfront(shopfront)) => {
+            return ::cascade::process::shopfront_main(shopfront.clone())
+        }
         Some(Command::Synth {
             out,
             services,
@@ -245,6 +258,7 @@ fn run(args: &Args, plan: &Plan, sections: &[Section], out: &Path) -> Result<()>
             Section::Amqp => brokers::run_amqp(plan, &mut report)?,
             Section::Memory => brokers::run_memory(plan, &mut report)?,
             Section::Cli => cli::run(plan, &mut report)?,
+            Section::Cascade => cascade::run(plan, &mut report)?,
         }
         eprintln!(
             "   {section:?} took {:.0} s",
@@ -270,15 +284,32 @@ fn run(args: &Args, plan: &Plan, sections: &[Section], out: &Path) -> Result<()>
             .push("A --quick run: short periods, figures for trying the harness only.".into());
     }
     let previous = std::fs::read_to_string(out).ok();
-    let analysis = report::kept_analysis(previous.as_deref());
-    std::fs::write(out, report.markdown(&analysis))
-        .with_context(|| format!("cannot write {}", out.display()))?;
+    let text = match (&report.cascade, previous.as_deref(), sections) {
+        // The cascade alone: its section of the previous file is rewritten,
+        // the rest kept.
+        (Some(cascade), Some(previous), [Section::Cascade]) => kept::splice(
+            previous,
+            kept::CASCADE_START,
+            kept::CASCADE_END,
+            &cascade.markdown,
+        )
+        .or_else(|| kept::insert_cascade(previous, &cascade.markdown)),
+        _ => None,
+    };
+    let text = text.unwrap_or_else(|| {
+        let analysis = kept::kept_analysis(previous.as_deref());
+        let kept = previous
+            .as_deref()
+            .and_then(|p| kept::between(p, kept::CASCADE_START, kept::CASCADE_END));
+        report.markdown(&analysis, kept)
+    });
+    std::fs::write(out, text).with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!("{}", report.goals());
     eprintln!("wrote {} in {:.0} s", out.display(), report.wall_seconds);
     Ok(())
 }
 
-fn load_average() -> String {
+pub fn load_average() -> String {
     std::fs::read_to_string("/proc/loadavg")
         .map(|text| {
             text.split_whitespace()
@@ -403,16 +434,48 @@ mod tests {
     }
 
     #[test]
+    fn a_cascade_run_alone_rewrites_only_its_section() {
+        let block = |body: &str| format!("{}{body}{}", kept::CASCADE_START, kept::CASCADE_END);
+        let previous = format!(
+            "# B\n\n## Results\n\nold tables\n{}\n## Machine\n\nold\n",
+            block("old cascade\n")
+        );
+        let spliced = kept::splice(
+            &previous,
+            kept::CASCADE_START,
+            kept::CASCADE_END,
+            "new cascade\n",
+        )
+        .unwrap();
+        assert_eq!(spliced, previous.replace("old cascade", "new cascade"));
+
+        let without = "# B\n\nold tables\n\n## Machine\n\nold\n";
+        assert!(kept::splice(without, kept::CASCADE_START, kept::CASCADE_END, "x").is_none());
+        let inserted = kept::insert_cascade(without, "new cascade\n").unwrap();
+        assert_eq!(
+            inserted,
+            format!(
+                "# B\n\nold tables\n\n{}\n## Machine\n\nold\n",
+                block("new cascade\n")
+            )
+        );
+        assert_eq!(
+            kept::between(&inserted, kept::CASCADE_START, kept::CASCADE_END),
+            Some("new cascade\n")
+        );
+    }
+
+    #[test]
     fn keeps_the_analysis_of_the_previous_report() {
         let previous = format!(
             "# old\n{}## Analysis\n\nkept\n{}",
-            report::ANALYSIS_START,
-            report::ANALYSIS_END
+            kept::ANALYSIS_START,
+            kept::ANALYSIS_END
         );
         assert_eq!(
-            report::kept_analysis(Some(&previous)),
+            kept::kept_analysis(Some(&previous)),
             "## Analysis\n\nkept\n"
         );
-        assert!(report::kept_analysis(None).contains("Not written yet"));
+        assert!(kept::kept_analysis(None).contains("Not written yet"));
     }
 }

@@ -2,6 +2,7 @@
 
 use std::fmt::Write as _;
 
+use crate::kept::{ANALYSIS_END, ANALYSIS_START, CASCADE_END, CASCADE_START, MACHINE};
 use crate::stats::{median, ratios, spread};
 
 /// What a figure counts.
@@ -92,11 +93,22 @@ impl Absolute {
     }
 }
 
+/// A section written whole by its benchmark, with its goal lines.
+#[derive(Debug, Clone, Default)]
+pub struct Written {
+    /// The section, heading and all.
+    pub markdown: String,
+    /// One line per goal, `met` or `**missed**`, also inside `markdown`.
+    pub goals: Vec<String>,
+}
+
 /// Everything a run measured and what it ran on.
 #[derive(Debug, Default)]
 pub struct Report {
     pub comparisons: Vec<Comparison>,
     pub absolutes: Vec<Absolute>,
+    /// The cascade section, when it was run.
+    pub cascade: Option<Written>,
     /// Facts the run observed, one line each (counts, sizes).
     pub observations: Vec<String>,
     pub machine: Vec<(String, String)>,
@@ -218,6 +230,12 @@ impl Report {
 
     /// One line per goal: met or missed.
     pub fn goals(&self) -> String {
+        self.goal_lines(true)
+    }
+
+    /// The goal lines; the cascade's only `with_cascade`, as BENCHMARKS.md
+    /// has them inside the cascade's own section.
+    fn goal_lines(&self, with_cascade: bool) -> String {
         let mut out = String::new();
         for c in &self.comparisons {
             if let Some(met) = c.met() {
@@ -232,6 +250,14 @@ impl Report {
                     if met { "met" } else { "**missed**" }
                 );
             }
+        }
+        for line in self
+            .cascade
+            .iter()
+            .filter(|_| with_cascade)
+            .flat_map(|c| &c.goals)
+        {
+            let _ = writeln!(out, "{line}");
         }
         for a in &self.absolutes {
             if let (Some(met), Some(goal)) = (a.met(), a.goal) {
@@ -249,8 +275,9 @@ impl Report {
         out
     }
 
-    /// The whole of BENCHMARKS.md; `analysis` is kept from the previous file.
-    pub fn markdown(&self, analysis: &str) -> String {
+    /// The whole of BENCHMARKS.md; `analysis` is kept from the previous
+    /// file, and so is `cascade` when this run did not measure it.
+    pub fn markdown(&self, analysis: &str, cascade: Option<&str>) -> String {
         let mut out = String::new();
         let _ = write!(
             out,
@@ -269,15 +296,16 @@ impl Report {
              JetStream) and RabbitMQ at `ACCORD_AMQP_URL` (default \
              `amqp://guest:guest@127.0.0.1:5672/%2f`), and rewrites this file; the Analysis \
              section at the end is kept. `scripts/bench.sh --only http-server,memory` runs some \
-             sections (`http-server`, `http-client`, `nats`, `amqp`, `memory`, `cli`); `--runs N` \
-             changes the number of runs. It needs `wrk` (`apt-get install -y wrk`).\n\n\
+             sections (`http-server`, `http-client`, `nats`, `amqp`, `memory`, `cli`, `cascade`); `--runs N` \
+             changes the number of runs. `scripts/bench.sh --only cascade` (about a minute) rewrites the \
+             cascade section alone. It needs `wrk` (`apt-get install -y wrk`).\n\n\
              ## Goals\n\n{goals}\n\
              ## Results\n\n{tables}",
             runs = self.runs,
             started = self.started,
             wall = self.wall_seconds,
             command = self.command,
-            goals = self.goals(),
+            goals = self.goal_lines(false),
             tables = self.tables(),
         );
         if !self.observations.is_empty() {
@@ -287,7 +315,19 @@ impl Report {
             }
             out.push('\n');
         }
-        out.push_str("## Machine\n\n| | |\n|---|---|\n");
+        let cascade = self
+            .cascade
+            .as_ref()
+            .map(|c| c.markdown.as_str())
+            .or(cascade);
+        if let Some(cascade) = cascade {
+            out.push_str(CASCADE_START);
+            out.push_str(cascade);
+            out.push_str(CASCADE_END);
+            out.push('\n');
+        }
+        out.push_str(MACHINE);
+        out.push_str("\n| | |\n|---|---|\n");
         for (key, value) in &self.machine {
             let _ = writeln!(out, "| {key} | {value} |");
         }
@@ -302,21 +342,6 @@ impl Report {
         out.push_str(ANALYSIS_END);
         out
     }
-}
-
-/// Marks the hand-written part of BENCHMARKS.md, kept across runs.
-pub const ANALYSIS_START: &str = "<!-- analysis: kept when the file is regenerated -->\n";
-pub const ANALYSIS_END: &str = "<!-- end of analysis -->\n";
-
-/// The analysis of an existing BENCHMARKS.md, or a placeholder.
-pub fn kept_analysis(previous: Option<&str>) -> String {
-    previous
-        .and_then(|text| {
-            let start = text.find(ANALYSIS_START)? + ANALYSIS_START.len();
-            let end = text[start..].find(ANALYSIS_END)? + start;
-            Some(text[start..end].to_owned())
-        })
-        .unwrap_or_else(|| "## Analysis\n\nNot written yet.\n".to_owned())
 }
 
 const METHOD: &str = "## Method
@@ -372,6 +397,12 @@ const METHOD: &str = "## Method
   `accord_codegen::generate::publish` for 50 synthetic services with 1,000
   operations in all (`accord-bench synth --out DIR` writes their
   descriptors; `bench/src/synth.rs` makes them from the orders contract).
+- **Cascade.** The scenario of `examples/cascade` (`cargo run -p cascade`
+  shows it in the terminal), run once with the defences on and once off:
+  its section says what it does. Not a comparison with hand-written code,
+  so it has its own table and goals; `--only cascade` rewrites that
+  section alone and keeps the rest of the file, and a run without it keeps
+  the section of the previous file.
 - These are benchmarks, not tests: nothing in `cargo test` asserts a timing.
 
 ";

@@ -1,0 +1,53 @@
+//! The parts of BENCHMARKS.md a run keeps from the file it rewrites: the
+//! hand-written analysis always, the cascade section when the run does not
+//! measure it; and the cascade section put into the file alone.
+
+/// Marks the cascade section of BENCHMARKS.md: kept by a run that does
+/// not measure it, and the only part a run of it alone rewrites.
+pub const CASCADE_START: &str = "<!-- cascade: kept when a run does not measure it -->\n";
+pub const CASCADE_END: &str = "<!-- end of cascade -->\n";
+
+/// The text between `start` and `end` in `text`.
+pub fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
+    let from = text.find(start)? + start.len();
+    let to = text[from..].find(end)? + from;
+    Some(&text[from..to])
+}
+
+/// `text` with what lies between `start` and `end` replaced by `with`;
+/// `None` if `text` has no such block.
+pub fn splice(text: &str, start: &str, end: &str, with: &str) -> Option<String> {
+    let from = text.find(start)? + start.len();
+    let to = text[from..].find(end)? + from;
+    Some(format!("{}{with}{}", &text[..from], &text[to..]))
+}
+
+/// `text`, a BENCHMARKS.md without a cascade section, with `cascade` put
+/// where a full run writes it: before the Machine section. `None` if
+/// `text` has none.
+pub fn insert_cascade(text: &str, cascade: &str) -> Option<String> {
+    let at = text.find(MACHINE)?;
+    Some(format!(
+        "{}{CASCADE_START}{cascade}{CASCADE_END}\n{}",
+        &text[..at],
+        &text[at..]
+    ))
+}
+
+/// The heading of the Machine section, before which the cascade section goes.
+pub const MACHINE: &str = "## Machine\n";
+
+/// Marks the hand-written part of BENCHMARKS.md, kept across runs.
+pub const ANALYSIS_START: &str = "<!-- analysis: kept when the file is regenerated -->\n";
+pub const ANALYSIS_END: &str = "<!-- end of analysis -->\n";
+
+/// The analysis of an existing BENCHMARKS.md, or a placeholder.
+pub fn kept_analysis(previous: Option<&str>) -> String {
+    previous
+        .and_then(|text| {
+            let start = text.find(ANALYSIS_START)? + ANALYSIS_START.len();
+            let end = text[start..].find(ANALYSIS_END)? + start;
+            Some(text[start..end].to_owned())
+        })
+        .unwrap_or_else(|| "## Analysis\n\nNot written yet.\n".to_owned())
+}
