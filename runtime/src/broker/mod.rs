@@ -32,6 +32,7 @@
 #[cfg(feature = "amqp")]
 pub mod amqp;
 pub mod capability;
+pub mod dead_letters;
 mod error;
 pub mod limits;
 pub mod memory;
@@ -42,9 +43,10 @@ pub mod nats;
 mod reconnect;
 
 pub use capability::{
-    Broker, Capabilities, ConsumeEvents, Delivery, PendingRequest, Publish, RequestReply,
-    Responder, Retry, Subscribe, Subscription,
+    Broker, Capabilities, ConsumeEvents, DeadLetters, Delivery, PendingRequest, Publish,
+    RequestReply, Responder, Retry, Subscribe, Subscription,
 };
+pub use dead_letters::{replay_dead_letters, DeadLetter, Selection};
 pub use error::BrokerError;
 pub use limits::{
     MessagePart, TooLarge, DEAD_LETTER_HEADROOM, DEFAULT_MAX_HEADER_BYTES, MAX_REASON_BYTES,

@@ -6,7 +6,10 @@
 //! an exponential backoff with jitter, up to `max_attempts`; then the event
 //! is dead-lettered with the reason. An event that cannot be decoded is
 //! dead-lettered at once. A duplicate (by event id) of an event the group
-//! has already handled or dead-lettered is acknowledged and skipped.
+//! has already handled or dead-lettered is acknowledged and skipped. A
+//! dead letter replayed for this group (see [`crate::broker::dead_letters`])
+//! is deduped by its event id and replay number, and one replayed for
+//! another group is skipped.
 //! Nothing is dropped: shutting down stops taking deliveries, lets the
 //! handlers in flight finish within a grace period, and releases the rest
 //! for redelivery.
@@ -42,6 +45,7 @@ use super::intercept::{
     delivery_context, failure_reason, run_plain, EventCall, EventRun, EventService, RunHandler,
 };
 use super::publisher::EventRoute;
+use crate::broker::dead_letters::{replay_count, REPLAY_GROUP};
 use crate::broker::limits::{cap_text, dead_letter_reason, MAX_REASON_BYTES};
 use crate::broker::{BrokerError, ConsumeEvents, Retry, SubscribeOptions, Subscription};
 use crate::context::Context;
@@ -501,6 +505,15 @@ impl Worker {
                 .await;
             return;
         }
+        if let Some(target) = message.header(REPLAY_GROUP) {
+            if target != &*self.group {
+                // A dead letter of another group replayed on the topic:
+                // that group's, not this one's, to handle again.
+                self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(replay_group = target, "replay for another group skipped");
+                return log_settle(delivery.ack().await);
+            }
+        }
         let run = match handler(message.payload.clone()) {
             Ok(run) => run,
             Err(reason) => {
@@ -508,6 +521,13 @@ impl Worker {
                     .await;
                 return;
             }
+        };
+        // The group gave up on the original and remembers it as done, so a
+        // replay is deduped by its event id and replay number: the same
+        // replay twice is handled once.
+        let id = match replay_count(message) {
+            0 => id,
+            n => format!("{id}\u{0}replay {n}"),
         };
         let begun = self.dedupe.begin(&self.group, &id).await;
         let claim = match begun {
