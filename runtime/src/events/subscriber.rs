@@ -797,6 +797,75 @@ mod tests {
     }
 
     #[tokio::test]
+    async fn a_replayed_dead_letter_is_handled_once_by_its_group_only() {
+        use crate::broker::{replay_dead_letters, DeadLetters, Selection};
+
+        let broker = MemoryBroker::new();
+        let fail = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let runs = Arc::new(AtomicUsize::new(0));
+        let handler = {
+            let (fail, runs) = (fail.clone(), runs.clone());
+            event_handler(Arc::new(()), move |_, _: serde_json::Value, _| {
+                let (fail, runs) = (fail.clone(), runs.clone());
+                async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    if fail.load(Ordering::SeqCst) {
+                        Err("down".to_owned())
+                    } else {
+                        Ok(())
+                    }
+                }
+            })
+        };
+        let handle = Subscriber::new(broker.clone(), "g")
+            .max_attempts(1)
+            .start(EventHandlers::new("test", vec![(&ROUTE, handler)]))
+            .await
+            .unwrap();
+        let others = Arc::new(AtomicUsize::new(0));
+        let other = Subscriber::new(broker.clone(), "other")
+            .start(counting(&others, || Box::pin(async { Ok(()) })))
+            .await
+            .unwrap();
+        broker.publish(event("e1")).await.unwrap();
+        let stats = handle.stats_handle();
+        until("the event is dead-lettered", || {
+            stats.dead_lettered.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        let listed = broker.list_dead_letters("g", 0, 10).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].event_id(), Some("e1"));
+
+        fail.store(false, Ordering::SeqCst);
+        let replayed = replay_dead_letters(&broker, "g", &Selection::All)
+            .await
+            .unwrap();
+        assert_eq!(replayed.len(), 1);
+        assert_eq!(broker.count_dead_letters("g").await.unwrap(), 0);
+        until("the replay is handled", || {
+            stats.handled.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        // The same replay again (as when removing it had failed) is a
+        // duplicate for the group.
+        broker.publish(listed[0].replay_message("g")).await.unwrap();
+        until("the repeated replay is skipped", || {
+            stats.duplicates.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        let other_stats = other.stats_handle();
+        until("the other group skips both replays", || {
+            other_stats.duplicates.load(Ordering::SeqCst) == 2
+        })
+        .await;
+        assert_eq!(runs.load(Ordering::SeqCst), 2, "one failure, one replay");
+        assert_eq!(others.load(Ordering::SeqCst), 1, "the other group ran once");
+        handle.shutdown().await;
+        other.shutdown().await;
+    }
+
+    #[tokio::test]
     async fn an_attempt_abandoned_at_shutdown_releases_its_dedupe_claim() {
         let broker = MemoryBroker::new();
         let dedupe = Arc::new(MemoryDedupe::default());
