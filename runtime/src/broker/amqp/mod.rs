@@ -88,6 +88,7 @@
 
 mod codec;
 mod connection;
+mod dead_letters;
 mod names;
 mod options;
 mod publish;

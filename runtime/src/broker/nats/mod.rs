@@ -50,6 +50,7 @@
 //! [`KEY_HEADER`] header.
 
 mod connection;
+mod dead_letters;
 mod headers;
 mod names;
 mod options;
