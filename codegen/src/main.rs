@@ -4,6 +4,7 @@ use std::path::PathBuf;
 use std::process::ExitCode;
 
 use accord_codegen::check::{self, report, CheckOptions, Level};
+use accord_codegen::dead_letters::{self, DeadLettersCommand};
 use accord_codegen::emit::template_sets;
 use accord_codegen::generate::default_cache_dir;
 use accord_codegen::{generate, lang, templates, GenerateOptions, OpenApiVersion};
@@ -71,6 +72,24 @@ enum Command {
                            accord check contracts/ --against published/ --format json"
     )]
     Check(CheckArgs),
+    /// List, show, replay or purge a subscriber group's dead letters on NATS or RabbitMQ.
+    #[command(
+        subcommand,
+        long_about = "List, show, replay or purge a subscriber group's dead letters on NATS or \
+                      RabbitMQ.\n\n\
+                      A replay publishes the dead letter again on its topic with its event id, \
+                      for its group only (other groups skip it), and removes it from the dead \
+                      letters. The group's subscriber dedupes replays by event id, so replaying \
+                      the same dead letter twice handles it once.\n\n\
+                      The memory broker lives inside one process and cannot be reached from \
+                      here.",
+        after_long_help = "Examples:\n  \
+                           accord dead-letters list --broker nats://127.0.0.1:4222 --group billing\n  \
+                           accord dead-letters show --broker nats://127.0.0.1:4222 --group billing 5f0c...\n  \
+                           accord dead-letters replay --broker amqp://guest:guest@127.0.0.1:5672/%2f --group billing --all\n  \
+                           accord dead-letters purge --broker amqp://guest:guest@127.0.0.1:5672/%2f --group billing --yes"
+    )]
+    DeadLetters(DeadLettersCommand),
     /// Work with the handlebars templates behind the clients and index.html.
     #[command(subcommand)]
     Templates(TemplatesCommand),
@@ -255,6 +274,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for path in templates::export(&dir, force, &template_sets())? {
                 println!("{}", path.display());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::DeadLetters(command) => {
+            print!("{}", dead_letters::run(&command)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Templates(TemplatesCommand::List) => {
