@@ -31,6 +31,11 @@
 
 #[cfg(feature = "amqp")]
 pub mod amqp;
+/// How the RabbitMQ backend names what it declares; compiled without the
+/// `amqp` feature too, so the published documents can name its exchanges
+/// and queues.
+#[path = "amqp/names.rs"]
+pub mod amqp_names;
 pub mod capability;
 pub mod dead_letters;
 mod error;
@@ -39,6 +44,11 @@ pub mod memory;
 mod message;
 #[cfg(feature = "nats")]
 pub mod nats;
+/// How the NATS backend names what it declares; compiled without the
+/// `nats` feature too, so the published documents can name its streams.
+#[path = "nats/names.rs"]
+#[cfg_attr(not(feature = "nats"), allow(dead_code))]
+pub(crate) mod nats_names;
 #[cfg(any(feature = "nats", feature = "amqp", test))]
 mod reconnect;
 

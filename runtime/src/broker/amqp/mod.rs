@@ -89,7 +89,7 @@
 mod codec;
 mod connection;
 mod dead_letters;
-mod names;
+use super::amqp_names as names;
 mod options;
 mod publish;
 mod request;
@@ -110,7 +110,7 @@ use super::limits::cap_text;
 use super::BrokerError;
 
 pub use lapin;
-pub use names::{AmqpNames, MAX_RETRY_BUCKET, MIN_RETRY_BUCKET};
+pub use names::{AmqpNames, DEFAULT_PREFIX, MAX_RETRY_BUCKET, MIN_RETRY_BUCKET};
 pub use options::{AmqpOptions, QueueType, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_URL};
 pub use request::{AmqpRequest, AmqpResponder};
 pub use subscription::{AmqpDelivery, AmqpSubscription};
