@@ -3,6 +3,7 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use accord::spec::{AsyncApiOptions, AsyncApiServer};
 use accord_codegen::check::{self, report, CheckOptions, Level};
 use accord_codegen::dead_letters::{self, DeadLettersCommand};
 use accord_codegen::emit::template_sets;
@@ -48,6 +49,7 @@ enum Command {
                            accord generate contracts/ --out published/\n  \
                            accord generate contracts/orders contracts/catalog --out published/ --openapi-version 3.0\n  \
                            accord generate contracts/ --out published/ --lang python\n  \
+                           accord generate contracts/ --out published/ --server production=nats://nats.internal:4222\n  \
                            accord templates export my-templates/ && accord generate contracts/ --out published/ --templates my-templates/"
     )]
     Generate(GenerateArgs),
@@ -129,6 +131,23 @@ struct GenerateArgs {
     /// [default: $XDG_CACHE_HOME/accord or ~/.cache/accord]
     #[arg(long, env = "ACCORD_CACHE_DIR", value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+
+    /// A broker the services run on, listed under `servers` in asyncapi.json, as NAME=URL
+    /// (for example production=nats://nats.internal:4222); repeat for several. The channel
+    /// and operation bindings are those of the servers' protocols (NATS, RabbitMQ), or of every
+    /// protocol when no server is given. Credentials in the URL are left out.
+    #[arg(long = "server", value_name = "NAME=URL", value_parser = AsyncApiServer::parse)]
+    servers: Vec<AsyncApiServer>,
+
+    /// The NATS stream prefix the services are configured with, for the stream names in
+    /// asyncapi.json [default: ACCORD].
+    #[arg(long, value_name = "PREFIX")]
+    nats_stream_prefix: Option<String>,
+
+    /// The RabbitMQ exchange and queue prefix the services are configured with, for the names
+    /// in asyncapi.json [default: accord].
+    #[arg(long, value_name = "PREFIX")]
+    amqp_prefix: Option<String>,
 
     /// Print only errors.
     #[arg(short, long)]
@@ -246,6 +265,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 templates: args.templates,
                 cache_dir: args.cache_dir.unwrap_or_else(default_cache_dir),
                 quiet: args.quiet,
+                asyncapi: AsyncApiOptions {
+                    servers: args.servers,
+                    nats_stream_prefix: args.nats_stream_prefix,
+                    amqp_prefix: args.amqp_prefix,
+                },
             };
             for service in generate(&options)? {
                 let mut line = format!(

@@ -24,12 +24,22 @@ use crate::events::envelope;
 use crate::transport::broker::{CORRELATION_ID, PATH_PREFIX, QUERY, STATUS};
 use crate::transport::request_topic;
 
+use super::bindings::{self, AsyncApiOptions};
 use super::{bound_integer_formats, rewrite_refs, security, summary};
 
 const SCHEMAS: &str = "#/components/schemas/";
 
-/// The AsyncAPI 3.0 document of `descriptor`'s events and broker requests.
+/// The AsyncAPI 3.0 document of `descriptor`'s events and broker requests,
+/// with the NATS and RabbitMQ bindings of accord's default names and no
+/// `servers`.
 pub fn asyncapi(descriptor: &ServiceDescriptor) -> Value {
+    asyncapi_with(descriptor, &AsyncApiOptions::default())
+}
+
+/// [`asyncapi`] listing `options.servers`, with the bindings of their
+/// protocols (every protocol's when there are none) under the prefixes
+/// `options` names.
+pub fn asyncapi_with(descriptor: &ServiceDescriptor, options: &AsyncApiOptions) -> Value {
     let mut channels = Map::new();
     let mut operations = Map::new();
     let mut messages = Map::new();
@@ -80,6 +90,7 @@ pub fn asyncapi(descriptor: &ServiceDescriptor) -> Value {
     let problem_ref = format!("{SCHEMAS}{problem}");
     replace_placeholder(&mut document, &problem_ref);
     bound_integer_formats(&mut document);
+    bindings::apply(&mut document, descriptor, options);
     document
 }
 
