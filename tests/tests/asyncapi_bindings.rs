@@ -20,7 +20,7 @@ fn options(servers: &[&str]) -> AsyncApiOptions {
 #[tokio::test]
 async fn the_nats_binding_names_the_stream_the_broker_declares() {
     let document = asyncapi_with(
-        &Orders::descriptor(),
+        Orders::descriptor(),
         &options(&["production=nats://nats.internal:4222"]),
     );
     assert_eq!(
@@ -50,7 +50,7 @@ async fn the_nats_binding_names_the_stream_the_broker_declares() {
 #[test]
 fn the_amqp_binding_names_the_exchanges_and_queues() {
     let document = asyncapi_with(
-        &Orders::descriptor(),
+        Orders::descriptor(),
         &options(&["broker=amqp://app:secret@rabbit.internal:5672/shop"]),
     );
     let server = &document["servers"]["broker"];
@@ -83,7 +83,7 @@ fn the_amqp_binding_names_the_exchanges_and_queues() {
 
 #[test]
 fn without_servers_every_protocol_is_bound_and_no_servers_are_listed() {
-    let document = asyncapi(&Orders::descriptor());
+    let document = asyncapi(Orders::descriptor());
     assert!(document.get("servers").is_none());
     let bindings = &document["operations"]["order_placed"]["bindings"];
     assert!(bindings.get("nats").is_some() && bindings.get("amqp").is_some());
