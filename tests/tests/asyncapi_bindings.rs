@@ -27,9 +27,18 @@ async fn the_nats_binding_names_the_stream_the_broker_declares() {
         document["servers"]["production"],
         serde_json::json!({ "host": "nats.internal:4222", "protocol": "nats" })
     );
-    let broker = NatsBroker::connect("nats://127.0.0.1:4222")
-        .await
-        .expect("NATS with JetStream at 127.0.0.1:4222");
+    let url =
+        std::env::var("ACCORD_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned());
+    let broker = match NatsBroker::connect(&url).await {
+        Ok(broker) => broker,
+        Err(error) if std::env::var_os("CI").is_some() => {
+            panic!("CI needs NATS at {url} (ACCORD_NATS_URL): {error}")
+        }
+        Err(error) => {
+            println!("skipped: no NATS at {url} (set ACCORD_NATS_URL): {error}");
+            return;
+        }
+    };
     let binding = &document["operations"]["order_placed"]["bindings"];
     assert_eq!(
         binding["nats"]["x-accord-stream"],
