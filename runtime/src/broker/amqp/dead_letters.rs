@@ -174,10 +174,14 @@ impl DeadLetters for AmqpBroker {
                 None => by_position.contains(&t.letter.position).then_some(()),
             };
             if wanted.is_some() {
-                channel
+                let acked = channel
                     .basic_ack(t.tag, BasicAckOptions::default())
                     .await
-                    .map_err(|e| lapin_error("removing a dead letter", e))?;
+                    .map_err(|e| lapin_error("removing a dead letter", e));
+                if let Err(error) = acked {
+                    put_back(channel).await;
+                    return Err(error);
+                }
                 removed += 1;
             }
         }
