@@ -91,6 +91,20 @@ fn the_amqp_binding_names_the_exchanges_and_queues() {
 }
 
 #[test]
+fn an_event_message_shows_the_example_its_payload_type_gives() {
+    let document = asyncapi(Orders::descriptor());
+    let example = &document["components"]["messages"]["order_placed"]["examples"][0]["payload"];
+    assert_eq!(example["order_id"], 1042);
+    assert_eq!(example["lines"][0]["sku"], "MUG-RED");
+    assert!(
+        document["components"]["messages"]["order_cancelled"]
+            .get("examples")
+            .is_none(),
+        "no example is made up where the contract gives none"
+    );
+}
+
+#[test]
 fn without_servers_every_protocol_is_bound_and_no_servers_are_listed() {
     let document = asyncapi(Orders::descriptor());
     assert!(document.get("servers").is_none());

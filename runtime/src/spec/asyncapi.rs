@@ -91,7 +91,33 @@ pub fn asyncapi_with(descriptor: &ServiceDescriptor, options: &AsyncApiOptions) 
     replace_placeholder(&mut document, &problem_ref);
     bound_integer_formats(&mut document);
     bindings::apply(&mut document, descriptor, options);
+    message_examples(&mut document, descriptor);
     document
+}
+
+/// The most examples an event message lists: 3.
+const MAX_MESSAGE_EXAMPLES: usize = 3;
+
+/// Gives each event message the examples its payload type declares
+/// (`#[schemars(example = ...)]`), as AsyncAPI message examples.
+fn message_examples(document: &mut Value, descriptor: &ServiceDescriptor) {
+    for op in &descriptor.operations {
+        let crate::descriptor::OperationKind::Event(event) = &op.kind else {
+            continue;
+        };
+        let Some(Value::Array(examples)) = descriptor.resolve(&event.payload).get("examples")
+        else {
+            continue;
+        };
+        let listed: Vec<Value> = examples
+            .iter()
+            .take(MAX_MESSAGE_EXAMPLES)
+            .map(|payload| json!({ "payload": payload }))
+            .collect();
+        if let Some(message) = document["components"]["messages"].get_mut(&op.name) {
+            message["examples"] = Value::Array(listed);
+        }
+    }
 }
 
 /// Replies refer to the problem schema before its final name is known.
