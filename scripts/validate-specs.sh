@@ -209,4 +209,40 @@ if ((status != 0)); then
     exit "$status"
 fi
 
+step "Generated AsyncAPI of contracts/orders, with servers and bindings"
+# What `accord generate` publishes for a deployment: servers given on the
+# command line, and the NATS and AMQP bindings that name the stream,
+# exchanges and queues.
+ACCORD_BIN=$(cargo build -p accord-codegen --bin accord \
+    --message-format=json-render-diagnostics |
+    jq -r 'select(.reason == "compiler-artifact" and .executable != null) | .executable' |
+    tail -n 1)
+"$ACCORD_BIN" generate contracts/orders --out "$TMP/published" --lang typescript --quiet \
+    --server production=nats://nats.internal:4222 \
+    --server rabbit=amqp://rabbit.internal:5672/%2f
+GEN_ASYNC=$TMP/published/orders/1.2.0/asyncapi.json
+cp "$GEN_ASYNC" "$ARTEFACTS/orders-asyncapi-generated.json"
+for check in '.servers.production.protocol == "nats"' '.servers.rabbit.protocol == "amqp"' \
+    '.operations.order_placed.bindings.nats["x-accord-stream"] == "ACCORD_orders_placed"' \
+    '.channels.order_placed.bindings.amqp.exchange.name == "accord.events"' \
+    '.operations.place_order.bindings.nats.queue == "orders"'; do
+    if [[ $(jq "$check" "$GEN_ASYNC") != true ]]; then
+        echo "error: the generated AsyncAPI document fails: $check" >&2
+        exit 1
+    fi
+done
+NODE_PATH=$TOOLS/npm/node_modules node - "$GEN_ASYNC" <<'JS'
+const { Parser } = require("@asyncapi/parser");
+const fs = require("fs");
+const file = process.argv[2];
+new Parser().parse(fs.readFileSync(file, "utf8")).then(({ document, diagnostics }) => {
+  const errors = diagnostics.filter((d) => d.severity === 0);
+  for (const d of errors) console.error(d.code, "/" + d.path.join("/"), d.message);
+  if (!document || errors.length) process.exit(1);
+  console.log(`${file}: OK`);
+});
+JS
+REDOCLY_TELEMETRY=off REDOCLY_SUPPRESS_UPDATE_NOTICE=true \
+    "$NPM_BIN/redocly" lint "$GEN_ASYNC" --extends=minimal --skip-rule=security-defined
+
 step "Spec validators passed"

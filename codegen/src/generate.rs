@@ -6,6 +6,8 @@ use std::path::{Path, PathBuf};
 use anyhow::{bail, Result};
 
 use crate::discover::discover;
+use accord::spec::AsyncApiOptions;
+
 use crate::emit::{self, template_sets, OpenApiVersion, Publication};
 use crate::export::{ExportedService, Exporter};
 use crate::lang::{self, Language};
@@ -30,6 +32,8 @@ pub struct GenerateOptions {
     pub cache_dir: PathBuf,
     /// No progress output.
     pub quiet: bool,
+    /// The `servers` (and so the protocol bindings) of `asyncapi.json`.
+    pub asyncapi: AsyncApiOptions,
 }
 
 /// One service version written.
@@ -97,12 +101,13 @@ pub fn generate(options: &GenerateOptions) -> Result<Vec<GeneratedService>> {
             problems.join("\n\n")
         );
     }
-    publish(
+    publish_with(
         &services,
         &options.out,
         options.openapi_version,
         &languages,
         &templates,
+        &options.asyncapi,
     )
 }
 
@@ -116,11 +121,31 @@ pub fn publish(
     languages: &[&dyn Language],
     templates: &Templates,
 ) -> Result<Vec<GeneratedService>> {
+    publish_with(
+        services,
+        out,
+        openapi_version,
+        languages,
+        templates,
+        &AsyncApiOptions::default(),
+    )
+}
+
+/// [`publish`] with the `servers` and bindings of `asyncapi.json` set by
+/// `asyncapi`.
+pub fn publish_with(
+    services: &[ExportedService],
+    out: &Path,
+    openapi_version: OpenApiVersion,
+    languages: &[&dyn Language],
+    templates: &Templates,
+    asyncapi: &AsyncApiOptions,
+) -> Result<Vec<GeneratedService>> {
     check_unique_folders(services)?;
 
     // Services are independent: each is rendered, then written, on any core.
     let publications: Vec<Publication> = on_every_core(services, |s| {
-        emit::render(s, openapi_version, languages, templates)
+        emit::render_with(s, openapi_version, languages, templates, asyncapi)
     })
     .into_iter()
     .collect::<Result<_>>()?;

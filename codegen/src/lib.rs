@@ -26,6 +26,7 @@
 //! `view` and `templates`; `check` on `export` on `discover`.
 
 pub mod check;
+pub mod dead_letters;
 pub mod discover;
 pub mod emit;
 pub mod export;

@@ -3,7 +3,9 @@
 use std::path::PathBuf;
 use std::process::ExitCode;
 
+use accord::spec::{AsyncApiOptions, AsyncApiServer};
 use accord_codegen::check::{self, report, CheckOptions, Level};
+use accord_codegen::dead_letters::{self, DeadLettersCommand};
 use accord_codegen::emit::template_sets;
 use accord_codegen::generate::default_cache_dir;
 use accord_codegen::{generate, lang, templates, GenerateOptions, OpenApiVersion};
@@ -47,6 +49,7 @@ enum Command {
                            accord generate contracts/ --out published/\n  \
                            accord generate contracts/orders contracts/catalog --out published/ --openapi-version 3.0\n  \
                            accord generate contracts/ --out published/ --lang python\n  \
+                           accord generate contracts/ --out published/ --server production=nats://nats.internal:4222\n  \
                            accord templates export my-templates/ && accord generate contracts/ --out published/ --templates my-templates/"
     )]
     Generate(GenerateArgs),
@@ -71,6 +74,24 @@ enum Command {
                            accord check contracts/ --against published/ --format json"
     )]
     Check(CheckArgs),
+    /// List, show, replay or purge a subscriber group's dead letters on NATS or RabbitMQ.
+    #[command(
+        subcommand,
+        long_about = "List, show, replay or purge a subscriber group's dead letters on NATS or \
+                      RabbitMQ.\n\n\
+                      A replay publishes the dead letter again on its topic with its event id, \
+                      for its group only (other groups skip it), and removes it from the dead \
+                      letters. The group's subscriber dedupes replays by event id, so replaying \
+                      the same dead letter twice handles it once.\n\n\
+                      The memory broker lives inside one process and cannot be reached from \
+                      here.",
+        after_long_help = "Examples:\n  \
+                           accord dead-letters list --broker nats://127.0.0.1:4222 --group billing\n  \
+                           accord dead-letters show --broker nats://127.0.0.1:4222 --group billing 5f0c...\n  \
+                           accord dead-letters replay --broker amqp://guest:guest@127.0.0.1:5672/%2f --group billing --all\n  \
+                           accord dead-letters purge --broker amqp://guest:guest@127.0.0.1:5672/%2f --group billing --yes"
+    )]
+    DeadLetters(DeadLettersCommand),
     /// Work with the handlebars templates behind the clients and index.html.
     #[command(subcommand)]
     Templates(TemplatesCommand),
@@ -110,6 +131,23 @@ struct GenerateArgs {
     /// [default: $XDG_CACHE_HOME/accord or ~/.cache/accord]
     #[arg(long, env = "ACCORD_CACHE_DIR", value_name = "DIR")]
     cache_dir: Option<PathBuf>,
+
+    /// A broker the services run on, listed under `servers` in asyncapi.json, as NAME=URL
+    /// (for example production=nats://nats.internal:4222); repeat for several. The channel
+    /// and operation bindings are those of the servers' protocols (NATS, RabbitMQ), or of every
+    /// protocol when no server is given. Credentials in the URL are left out.
+    #[arg(long = "server", value_name = "NAME=URL", value_parser = AsyncApiServer::parse)]
+    servers: Vec<AsyncApiServer>,
+
+    /// The NATS stream prefix the services are configured with, for the stream names in
+    /// asyncapi.json [default: ACCORD].
+    #[arg(long, value_name = "PREFIX")]
+    nats_stream_prefix: Option<String>,
+
+    /// The RabbitMQ exchange and queue prefix the services are configured with, for the names
+    /// in asyncapi.json [default: accord].
+    #[arg(long, value_name = "PREFIX")]
+    amqp_prefix: Option<String>,
 
     /// Print only errors.
     #[arg(short, long)]
@@ -227,6 +265,11 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
                 templates: args.templates,
                 cache_dir: args.cache_dir.unwrap_or_else(default_cache_dir),
                 quiet: args.quiet,
+                asyncapi: AsyncApiOptions {
+                    servers: args.servers,
+                    nats_stream_prefix: args.nats_stream_prefix,
+                    amqp_prefix: args.amqp_prefix,
+                },
             };
             for service in generate(&options)? {
                 let mut line = format!(
@@ -255,6 +298,10 @@ fn run(cli: Cli) -> anyhow::Result<ExitCode> {
             for path in templates::export(&dir, force, &template_sets())? {
                 println!("{}", path.display());
             }
+            Ok(ExitCode::SUCCESS)
+        }
+        Command::DeadLetters(command) => {
+            print!("{}", dead_letters::run(&command)?);
             Ok(ExitCode::SUCCESS)
         }
         Command::Templates(TemplatesCommand::List) => {

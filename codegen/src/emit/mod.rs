@@ -10,7 +10,7 @@ pub mod openapi30;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use accord::spec::{asyncapi, bound_integer_formats, openapi};
+use accord::spec::{asyncapi_with, bound_integer_formats, openapi, AsyncApiOptions};
 use accord::ServiceDescriptor;
 use anyhow::{bail, Context, Result};
 use serde_json::{json, Value};
@@ -76,6 +76,19 @@ pub fn render(
     languages: &[&dyn Language],
     templates: &Templates,
 ) -> Result<Publication> {
+    let asyncapi = AsyncApiOptions::default();
+    render_with(service, openapi_version, languages, templates, &asyncapi)
+}
+
+/// [`render`] with the `servers` and bindings of `asyncapi.json` set by
+/// `asyncapi_options`.
+pub fn render_with(
+    service: &ExportedService,
+    openapi_version: OpenApiVersion,
+    languages: &[&dyn Language],
+    templates: &Templates,
+    asyncapi_options: &AsyncApiOptions,
+) -> Result<Publication> {
     let descriptor = &service.descriptor;
     check_folder_name(&descriptor.name, "service name", service)?;
     check_folder_name(&descriptor.version, "version", service)?;
@@ -86,7 +99,10 @@ pub fn render(
         OpenApiVersion::V3_0 => openapi30::downgrade(&openapi(descriptor)),
     };
     files.insert(OPENAPI_FILE.to_owned(), to_json(&openapi));
-    files.insert(ASYNCAPI_FILE.to_owned(), to_json(&asyncapi(descriptor)));
+    files.insert(
+        ASYNCAPI_FILE.to_owned(),
+        to_json(&asyncapi_with(descriptor, asyncapi_options)),
+    );
     files.insert(DESCRIPTOR_FILE.to_owned(), descriptor_json(descriptor));
 
     let schemas = schema_files(descriptor);

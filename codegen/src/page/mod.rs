@@ -8,6 +8,7 @@
 
 mod helpers;
 pub mod notation;
+pub mod schema;
 pub mod view;
 
 use crate::lang::Client;
@@ -183,17 +184,24 @@ pub fn build(service: &neutral::ServiceView, clients: &[(&str, &Client)]) -> Pag
 }
 
 fn type_view(def: &neutral::TypeDef) -> TypeView {
+    let schema_value: serde_json::Value =
+        serde_json::from_str(&def.schema_json).unwrap_or_default();
     let (properties, variants) = match &def.shape {
         Shape::Object(object) => (
             object
                 .properties
                 .iter()
-                .map(|p| PropertyView {
-                    name: p.name.clone(),
-                    type_: notation(&p.ty),
-                    required: p.required,
-                    docs: p.docs.clone(),
-                    refs: p.ty.refs(),
+                .map(|p| {
+                    let own = schema::property(&schema_value, &p.name);
+                    PropertyView {
+                        name: p.name.clone(),
+                        type_: notation(&p.ty),
+                        schema: own.and_then(schema::facts),
+                        examples: own.map(|s| schema::examples(s, false)).unwrap_or_default(),
+                        required: p.required,
+                        docs: p.docs.clone(),
+                        refs: p.ty.refs(),
+                    }
                 })
                 .collect(),
             Vec::new(),
@@ -218,6 +226,8 @@ fn type_view(def: &neutral::TypeDef) -> TypeView {
         summary: def.summary.clone(),
         kind: def.shape.kind().into(),
         type_: notation(&def.ty),
+        schema: schema::facts(&schema_value),
+        examples: schema::examples(&schema_value, true),
         properties,
         variants,
         refs: def.ty.refs(),

@@ -181,6 +181,11 @@ pub struct TypeView {
     /// The whole type.
     #[serde(rename = "type")]
     pub type_: String,
+    /// Its JSON Schema type, format and bounds, such as `integer, uint64,
+    /// 0 to 18446744073709551615`; `None` for an object or a union.
+    pub schema: Option<String>,
+    /// The example values the contract gives, pretty-printed JSON.
+    pub examples: Vec<String>,
     /// The properties of an `interface`.
     pub properties: Vec<PropertyView>,
     /// The alternatives of a `union`.
@@ -203,6 +208,11 @@ pub struct PropertyView {
     /// Its type.
     #[serde(rename = "type")]
     pub type_: String,
+    /// Its JSON Schema type, format and bounds, where the property has its
+    /// own (not a reference to a named type).
+    pub schema: Option<String>,
+    /// The example values the contract gives for it, compact JSON.
+    pub examples: Vec<String>,
     /// Whether every value has it.
     pub required: bool,
     /// Its description.

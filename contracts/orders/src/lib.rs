@@ -25,6 +25,7 @@ use accord::prelude::*;
     accord::Scalar,
 )]
 #[serde(transparent)]
+#[schemars(example = 1042)]
 pub struct OrderId(pub u64);
 
 /// A customer's identifier.
@@ -42,6 +43,7 @@ pub struct OrderId(pub u64);
     accord::Scalar,
 )]
 #[serde(transparent)]
+#[schemars(example = &"cust-7")]
 pub struct CustomerId(pub String);
 
 /// Where an order is in its life.
@@ -60,8 +62,10 @@ pub enum OrderStatus {
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
 pub struct Line {
     /// The product's stock-keeping unit.
+    #[schemars(example = &"MUG-RED")]
     pub sku: String,
     /// How many; at least one.
+    #[schemars(example = 2)]
     pub quantity: u32,
 }
 
@@ -71,6 +75,7 @@ pub struct Address {
     pub street: String,
     pub city: String,
     /// ISO 3166-1 alpha-2 country code.
+    #[schemars(example = &"NL")]
     pub country: String,
     /// Postal code, where the country has them.
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -143,6 +148,7 @@ pub struct Order {
     #[serde(flatten)]
     pub details: NewOrder,
     /// Total in cents.
+    #[schemars(example = 2599)]
     pub total_cents: u64,
 }
 
@@ -178,6 +184,7 @@ pub struct OrderStats {
 
 /// Published once an order is accepted.
 #[derive(Debug, Clone, PartialEq, Serialize, Deserialize, JsonSchema)]
+#[schemars(example = order_placed_example())]
 pub struct OrderPlaced {
     pub order_id: OrderId,
     pub customer_id: CustomerId,
@@ -190,7 +197,21 @@ pub struct OrderPlaced {
 pub struct OrderCancelled {
     pub order_id: OrderId,
     #[serde(default, skip_serializing_if = "Option::is_none")]
+    #[schemars(example = &"customer changed their mind")]
     pub reason: Option<String>,
+}
+
+/// The example event the published documents show.
+fn order_placed_example() -> OrderPlaced {
+    OrderPlaced {
+        order_id: OrderId(1042),
+        customer_id: CustomerId("cust-7".to_owned()),
+        lines: vec![Line {
+            sku: "MUG-RED".to_owned(),
+            quantity: 2,
+        }],
+        total_cents: 2599,
+    }
 }
 
 /// What can go wrong with an order.

@@ -9,6 +9,7 @@
 //! | subscribe with durable groups and dead letters | [`Subscribe`] | conformance checks, custom consumers |
 //! | delayed retry of a delivery | [`Retry`] on its deliveries | [`Subscriber`](crate::Subscriber), generated subscribers ([`ConsumeEvents`]) |
 //! | request/reply | [`RequestReply`] | [`BrokerTransport`](crate::transport::broker::BrokerTransport), [`serve_requests`](crate::transport::broker::serve_requests) |
+//! | browsing and removing dead letters | [`DeadLetters`] | the `accord dead-letters` CLI, [`replay_dead_letters`](super::dead_letters::replay_dead_letters) |
 //!
 //! What a backend guarantees beyond what the traits say (per-key order,
 //! publish-side dedupe) it declares in [`Capabilities`], which
@@ -18,7 +19,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use super::{BrokerError, Message, SubscribeOptions, TooLarge};
+use super::{BrokerError, DeadLetter, Message, SubscribeOptions, TooLarge};
 
 /// What a backend guarantees to its groups beyond the traits it implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -64,6 +65,51 @@ pub trait Subscribe: Clone + Send + Sync + 'static {
         &self,
         group: &str,
     ) -> impl Future<Output = Result<Self::Subscription, BrokerError>> + Send;
+}
+
+/// Browsing a group's dead letters and removing them, without consuming
+/// them: what the `accord dead-letters` tools and
+/// [`replay_dead_letters`](super::dead_letters::replay_dead_letters) need.
+///
+/// A backend needs four operations over its dead-letter store, each
+/// bounded by its arguments; positions are the backend's own (see
+/// [`DeadLetter::position`]). Replay needs nothing more from a backend than
+/// this and [`Publish`].
+pub trait DeadLetters: Clone + Send + Sync + 'static {
+    /// Whether `group` is known to the broker: it subscribed at least once
+    /// (or has dead letters). Lets the tools tell a mistyped group from
+    /// one with no dead letters.
+    fn group_exists(&self, group: &str) -> impl Future<Output = Result<bool, BrokerError>> + Send;
+
+    /// How many dead letters `group` holds.
+    fn count_dead_letters(
+        &self,
+        group: &str,
+    ) -> impl Future<Output = Result<u64, BrokerError>> + Send;
+
+    /// Up to `limit` (capped at [`MAX_PAGE`](super::dead_letters::MAX_PAGE))
+    /// dead letters of `group` at positions after `after`, oldest first,
+    /// left where they are. `after` 0 starts at the oldest.
+    fn list_dead_letters(
+        &self,
+        group: &str,
+        after: u64,
+        limit: usize,
+    ) -> impl Future<Output = Result<Vec<DeadLetter>, BrokerError>> + Send;
+
+    /// Removes `letters`, as listed, from `group`'s dead letters; returns
+    /// how many were removed (one already gone is not counted).
+    fn remove_dead_letters(
+        &self,
+        group: &str,
+        letters: &[DeadLetter],
+    ) -> impl Future<Output = Result<u64, BrokerError>> + Send;
+
+    /// Removes every dead letter of `group`; returns how many.
+    fn purge_dead_letters(
+        &self,
+        group: &str,
+    ) -> impl Future<Output = Result<u64, BrokerError>> + Send;
 }
 
 /// Request/reply: the capability [`BrokerTransport`] and

@@ -31,20 +31,33 @@
 
 #[cfg(feature = "amqp")]
 pub mod amqp;
+/// How the RabbitMQ backend names what it declares; compiled without the
+/// `amqp` feature too, so the published documents can name its exchanges
+/// and queues.
+#[path = "amqp/names.rs"]
+#[cfg_attr(not(feature = "amqp"), allow(dead_code))]
+pub mod amqp_names;
 pub mod capability;
+pub mod dead_letters;
 mod error;
 pub mod limits;
 pub mod memory;
 mod message;
 #[cfg(feature = "nats")]
 pub mod nats;
+/// How the NATS backend names what it declares; compiled without the
+/// `nats` feature too, so the published documents can name its streams.
+#[path = "nats/names.rs"]
+#[cfg_attr(not(feature = "nats"), allow(dead_code))]
+pub(crate) mod nats_names;
 #[cfg(any(feature = "nats", feature = "amqp", test))]
 mod reconnect;
 
 pub use capability::{
-    Broker, Capabilities, ConsumeEvents, Delivery, PendingRequest, Publish, RequestReply,
-    Responder, Retry, Subscribe, Subscription,
+    Broker, Capabilities, ConsumeEvents, DeadLetters, Delivery, PendingRequest, Publish,
+    RequestReply, Responder, Retry, Subscribe, Subscription,
 };
+pub use dead_letters::{replay_dead_letters, DeadLetter, Selection};
 pub use error::BrokerError;
 pub use limits::{
     MessagePart, TooLarge, DEAD_LETTER_HEADROOM, DEFAULT_MAX_HEADER_BYTES, MAX_REASON_BYTES,

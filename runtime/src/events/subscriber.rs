@@ -6,7 +6,10 @@
 //! an exponential backoff with jitter, up to `max_attempts`; then the event
 //! is dead-lettered with the reason. An event that cannot be decoded is
 //! dead-lettered at once. A duplicate (by event id) of an event the group
-//! has already handled or dead-lettered is acknowledged and skipped.
+//! has already handled or dead-lettered is acknowledged and skipped. A
+//! dead letter replayed for this group (see [`crate::broker::dead_letters`])
+//! is deduped by its event id and replay number, and one replayed for
+//! another group is skipped.
 //! Nothing is dropped: shutting down stops taking deliveries, lets the
 //! handlers in flight finish within a grace period, and releases the rest
 //! for redelivery.
@@ -42,6 +45,7 @@ use super::intercept::{
     delivery_context, failure_reason, run_plain, EventCall, EventRun, EventService, RunHandler,
 };
 use super::publisher::EventRoute;
+use crate::broker::dead_letters::{replay_count, REPLAY_GROUP};
 use crate::broker::limits::{cap_text, dead_letter_reason, MAX_REASON_BYTES};
 use crate::broker::{BrokerError, ConsumeEvents, KeyOrder, Retry, SubscribeOptions, Subscription};
 use crate::context::Context;
@@ -519,6 +523,15 @@ impl Worker {
             .await;
             return;
         }
+        if let Some(target) = message.header(REPLAY_GROUP) {
+            if target != &*self.group {
+                // A dead letter of another group replayed on the topic:
+                // that group's, not this one's, to handle again.
+                self.stats.duplicates.fetch_add(1, Ordering::Relaxed);
+                tracing::debug!(replay_group = target, "replay for another group skipped");
+                return log_settle(delivery.ack().await);
+            }
+        }
         let run = match handler(message.payload.clone()) {
             Ok(run) => run,
             Err(reason) => {
@@ -530,6 +543,13 @@ impl Worker {
                 .await;
                 return;
             }
+        };
+        // The group gave up on the original and remembers it as done, so a
+        // replay is deduped by its event id and replay number: the same
+        // replay twice is handled once.
+        let id = match replay_count(message) {
+            0 => id,
+            n => format!("{id}\u{0}replay {n}"),
         };
         let begun = self.dedupe.begin(&self.group, &id).await;
         let claim = match begun {
@@ -812,6 +832,75 @@ mod tests {
         assert_eq!(runs.load(Ordering::SeqCst), 2, "the duplicate did not run");
         assert_eq!(stats.dead_lettered.load(Ordering::SeqCst), 1);
         handle.shutdown().await;
+    }
+
+    #[tokio::test]
+    async fn a_replayed_dead_letter_is_handled_once_by_its_group_only() {
+        use crate::broker::{replay_dead_letters, DeadLetters, Selection};
+
+        let broker = MemoryBroker::new();
+        let fail = Arc::new(std::sync::atomic::AtomicBool::new(true));
+        let runs = Arc::new(AtomicUsize::new(0));
+        let handler = {
+            let (fail, runs) = (fail.clone(), runs.clone());
+            event_handler(Arc::new(()), move |_, _: serde_json::Value, _| {
+                let (fail, runs) = (fail.clone(), runs.clone());
+                async move {
+                    runs.fetch_add(1, Ordering::SeqCst);
+                    if fail.load(Ordering::SeqCst) {
+                        Err("down".to_owned())
+                    } else {
+                        Ok(())
+                    }
+                }
+            })
+        };
+        let handle = Subscriber::new(broker.clone(), "g")
+            .max_attempts(1)
+            .start(EventHandlers::new("test", vec![(&ROUTE, handler)]))
+            .await
+            .unwrap();
+        let others = Arc::new(AtomicUsize::new(0));
+        let other = Subscriber::new(broker.clone(), "other")
+            .start(counting(&others, || Box::pin(async { Ok(()) })))
+            .await
+            .unwrap();
+        broker.publish(event("e1")).await.unwrap();
+        let stats = handle.stats_handle();
+        until("the event is dead-lettered", || {
+            stats.dead_lettered.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        let listed = broker.list_dead_letters("g", 0, 10).await.unwrap();
+        assert_eq!(listed.len(), 1);
+        assert_eq!(listed[0].event_id(), Some("e1"));
+
+        fail.store(false, Ordering::SeqCst);
+        let replayed = replay_dead_letters(&broker, "g", &Selection::All)
+            .await
+            .unwrap();
+        assert_eq!(replayed.len(), 1);
+        assert_eq!(broker.count_dead_letters("g").await.unwrap(), 0);
+        until("the replay is handled", || {
+            stats.handled.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        // The same replay again (as when removing it had failed) is a
+        // duplicate for the group.
+        broker.publish(listed[0].replay_message("g")).await.unwrap();
+        until("the repeated replay is skipped", || {
+            stats.duplicates.load(Ordering::SeqCst) == 1
+        })
+        .await;
+        let other_stats = other.stats_handle();
+        until("the other group skips both replays", || {
+            other_stats.duplicates.load(Ordering::SeqCst) == 2
+        })
+        .await;
+        assert_eq!(runs.load(Ordering::SeqCst), 2, "one failure, one replay");
+        assert_eq!(others.load(Ordering::SeqCst), 1, "the other group ran once");
+        handle.shutdown().await;
+        other.shutdown().await;
     }
 
     #[tokio::test]

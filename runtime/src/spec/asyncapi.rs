@@ -24,6 +24,7 @@ use crate::events::envelope;
 use crate::transport::broker::{CORRELATION_ID, PATH_PREFIX, QUERY, STATUS};
 use crate::transport::request_topic;
 
+use super::bindings::{self, AsyncApiOptions};
 use super::{bound_integer_formats, rewrite_refs, security, summary};
 
 const SCHEMAS: &str = "#/components/schemas/";
@@ -33,8 +34,17 @@ const KEY_ORDER: &str = "The event's key. A subscriber group that asks for per-k
                          the events with the same key one at a time, in publish order, on the \
                          brokers under `ordering` that keep it; other groups get no order.";
 
-/// The AsyncAPI 3.0 document of `descriptor`'s events and broker requests.
+/// The AsyncAPI 3.0 document of `descriptor`'s events and broker requests,
+/// with the NATS and RabbitMQ bindings of accord's default names and no
+/// `servers`.
 pub fn asyncapi(descriptor: &ServiceDescriptor) -> Value {
+    asyncapi_with(descriptor, &AsyncApiOptions::default())
+}
+
+/// [`asyncapi`] listing `options.servers`, with the bindings of their
+/// protocols (every protocol's when there are none) under the prefixes
+/// `options` names.
+pub fn asyncapi_with(descriptor: &ServiceDescriptor, options: &AsyncApiOptions) -> Value {
     let mut channels = Map::new();
     let mut operations = Map::new();
     let mut messages = Map::new();
@@ -85,7 +95,34 @@ pub fn asyncapi(descriptor: &ServiceDescriptor) -> Value {
     let problem_ref = format!("{SCHEMAS}{problem}");
     replace_placeholder(&mut document, &problem_ref);
     bound_integer_formats(&mut document);
+    bindings::apply(&mut document, descriptor, options);
+    message_examples(&mut document, descriptor);
     document
+}
+
+/// The most examples an event message lists: 3.
+const MAX_MESSAGE_EXAMPLES: usize = 3;
+
+/// Gives each event message the examples its payload type declares
+/// (`#[schemars(example = ...)]`), as AsyncAPI message examples.
+fn message_examples(document: &mut Value, descriptor: &ServiceDescriptor) {
+    for op in &descriptor.operations {
+        let crate::descriptor::OperationKind::Event(event) = &op.kind else {
+            continue;
+        };
+        let Some(Value::Array(examples)) = descriptor.resolve(&event.payload).get("examples")
+        else {
+            continue;
+        };
+        let listed: Vec<Value> = examples
+            .iter()
+            .take(MAX_MESSAGE_EXAMPLES)
+            .map(|payload| json!({ "payload": payload }))
+            .collect();
+        if let Some(message) = document["components"]["messages"].get_mut(&op.name) {
+            message["examples"] = Value::Array(listed);
+        }
+    }
 }
 
 /// Replies refer to the problem schema before its final name is known.

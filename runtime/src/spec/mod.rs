@@ -1,6 +1,7 @@
 //! Documents built from a [`ServiceDescriptor`](crate::ServiceDescriptor).
 
 mod asyncapi;
+mod bindings;
 mod openapi;
 mod security;
 
@@ -8,7 +9,8 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-pub use asyncapi::{asyncapi, to_draft07};
+pub use asyncapi::{asyncapi, asyncapi_with, to_draft07};
+pub use bindings::{AsyncApiOptions, AsyncApiServer};
 pub use openapi::openapi;
 
 /// Rewrites every `$ref` of the form `#/$defs/<name>` in `schema` to

@@ -95,8 +95,9 @@
 
 mod codec;
 mod connection;
+mod dead_letters;
 mod delivery;
-mod names;
+use super::amqp_names as names;
 mod options;
 mod publish;
 mod request;
@@ -118,7 +119,7 @@ use super::BrokerError;
 
 pub use delivery::AmqpDelivery;
 pub use lapin;
-pub use names::{AmqpNames, MAX_RETRY_BUCKET, MIN_RETRY_BUCKET};
+pub use names::{AmqpNames, DEFAULT_PREFIX, MAX_RETRY_BUCKET, MIN_RETRY_BUCKET};
 pub use options::{AmqpOptions, QueueType, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_URL};
 pub use request::{AmqpRequest, AmqpResponder};
 pub use subscription::AmqpSubscription;

@@ -5,6 +5,9 @@
 
 use std::time::Duration;
 
+/// The default prefix of every exchange and queue name.
+pub const DEFAULT_PREFIX: &str = "accord";
+
 /// The exchange and queue names the backend uses, all under one prefix
 /// (`accord` by default).
 #[derive(Debug, Clone, PartialEq, Eq)]

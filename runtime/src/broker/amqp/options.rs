@@ -71,7 +71,7 @@ pub struct AmqpOptions {
 impl Default for AmqpOptions {
     fn default() -> Self {
         AmqpOptions {
-            prefix: "accord".to_owned(),
+            prefix: super::DEFAULT_PREFIX.to_owned(),
             queue_type: QueueType::Classic,
             publish_channels: 4,
             unrouted_max_length: 100_000,

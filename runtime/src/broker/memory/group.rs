@@ -165,6 +165,53 @@ impl Group {
         }
     }
 
+    /// The messages waiting to be delivered (not in flight, not delayed),
+    /// in publish order.
+    pub(super) fn waiting(&self) -> Vec<&Entry> {
+        let unkeyed = self.ready.iter().filter_map(|ready| match ready {
+            Ready::Unkeyed(entry) => Some(entry),
+            Ready::Key(_) => None,
+        });
+        let keyed = self.keys.values().flat_map(|queue| queue.waiting.iter());
+        let mut all: Vec<&Entry> = unkeyed.chain(keyed).collect();
+        all.sort_by_key(|entry| entry.seq);
+        all
+    }
+
+    /// Removes the waiting message with publish sequence `seq`; `None` when
+    /// no such message waits (taken meanwhile, or removed already).
+    pub(super) fn remove_waiting(&mut self, seq: u64) -> Option<Entry> {
+        let unkeyed = self
+            .ready
+            .iter()
+            .position(|r| matches!(r, Ready::Unkeyed(e) if e.seq == seq));
+        let entry = match unkeyed {
+            Some(at) => match self.ready.remove(at) {
+                Some(Ready::Unkeyed(entry)) => entry,
+                _ => unreachable!("found above"),
+            },
+            None => {
+                let (name, at) = self.keys.iter().find_map(|(name, queue)| {
+                    let at = queue.waiting.iter().position(|e| e.seq == seq)?;
+                    Some((name.clone(), at))
+                })?;
+                let queue = self.keys.get_mut(&name).expect("found above");
+                let entry = queue.waiting.remove(at).expect("found above");
+                // A key that is not busy has a marker while it has
+                // messages waiting; with none left, the marker goes too.
+                if queue.waiting.is_empty() && !queue.busy {
+                    self.keys.remove(&name);
+                    self.ready
+                        .retain(|r| !matches!(r, Ready::Key(key) if *key == name));
+                }
+                entry
+            }
+        };
+        self.usage.remove(entry.size);
+        self.space.notify_waiters();
+        Some(entry)
+    }
+
     /// Records `entry` as delivered under `id` until `deadline`.
     pub(super) fn lend(&mut self, id: u64, entry: Entry, deadline: Instant) {
         self.deadlines.insert((deadline, id));

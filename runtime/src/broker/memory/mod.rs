@@ -34,6 +34,7 @@
 //! deadlines are kept sorted, at a logarithmic cost in how many are
 //! pending.
 
+mod dead_letters;
 mod group;
 mod options;
 mod queue;

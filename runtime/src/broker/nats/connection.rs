@@ -87,7 +87,7 @@ impl NatsBroker {
         names::check_topic(&options.dead_letter_subject).map_err(|e| {
             BrokerError::Rejected(format!("the dead-letter subject is not usable: {e}"))
         })?;
-        let prefix = names::group_token(&options.stream_prefix);
+        let prefix = names::stream_prefix(&options.stream_prefix);
         let js = async_nats::jetstream::new(client.clone());
         // The account info request answers only where JetStream runs. Its
         // body differs between server versions; only success matters.
@@ -104,7 +104,7 @@ impl NatsBroker {
         let settings = options.settings();
         let dead_letters = topology::declare_stream(
             &js,
-            &format!("{prefix}-DEAD-LETTERS"),
+            &names::dead_letter_stream_name(&prefix),
             &format!("{}.>", options.dead_letter_subject),
             "accord: dead letters of every group".to_owned(),
             &settings,

@@ -55,9 +55,10 @@
 //! (`docs/nats.md`, "Per-key order").
 
 mod connection;
+mod dead_letters;
 mod group;
 mod headers;
-mod names;
+use super::nats_names as names;
 mod options;
 mod publish;
 mod request;
@@ -75,9 +76,9 @@ use tokio::sync::watch;
 
 pub use async_nats;
 pub use headers::KEY as KEY_HEADER;
+pub use names::{DEFAULT_DEAD_LETTER_SUBJECT, DEFAULT_STREAM_PREFIX};
 pub use options::{
-    NatsOptions, DEFAULT_DEAD_LETTER_SUBJECT, DEFAULT_DUPLICATE_WINDOW, DEFAULT_KEY_PARTITIONS,
-    DEFAULT_STREAM_PREFIX, MAX_KEY_PARTITIONS,
+    NatsOptions, DEFAULT_DUPLICATE_WINDOW, DEFAULT_KEY_PARTITIONS, MAX_KEY_PARTITIONS,
 };
 pub use request::{NatsRequest, NatsResponder};
 pub use subscription::{NatsDelivery, NatsSubscription};
@@ -137,7 +138,7 @@ impl NatsBroker {
 
     /// The name of the stream accord declares for `topic`.
     pub fn topic_stream_name(&self, topic: &str) -> String {
-        format!("{}_{}", self.inner.prefix, names::topic_token(topic))
+        names::topic_stream_name(&self.inner.prefix, topic)
     }
 
     /// The name of the dead-letter stream in use.
@@ -147,11 +148,7 @@ impl NatsBroker {
 
     /// The subject `group`'s dead letters are published on.
     pub fn dead_letter_subject(&self, group: &str) -> String {
-        format!(
-            "{}.{}",
-            self.inner.options.dead_letter_subject,
-            names::group_token(group)
-        )
+        names::dead_letter_subject(&self.inner.options.dead_letter_subject, group)
     }
 
     /// The name of `group`'s durable consumer on a stream accord declared.

@@ -10,6 +10,35 @@
 
 use crate::broker::limits::{MessagePart, TooLarge};
 
+/// The default prefix of the streams accord declares.
+pub const DEFAULT_STREAM_PREFIX: &str = "ACCORD";
+
+/// The default subject prefix of dead letters.
+pub const DEFAULT_DEAD_LETTER_SUBJECT: &str = "accord.dead-letter";
+
+/// The stream accord declares for `topic`, under the stream prefix
+/// `prefix` (already a valid name part, see [`stream_prefix`]):
+/// `<prefix>_<topic with dots as _>`.
+pub(crate) fn topic_stream_name(prefix: &str, topic: &str) -> String {
+    format!("{prefix}_{}", topic_token(topic))
+}
+
+/// The stream prefix as used in names: `prefix` made a valid name part.
+pub(crate) fn stream_prefix(prefix: &str) -> String {
+    group_token(prefix)
+}
+
+/// The dead-letter stream under the stream prefix `prefix`:
+/// `<prefix>-DEAD-LETTERS`.
+pub(crate) fn dead_letter_stream_name(prefix: &str) -> String {
+    format!("{prefix}-DEAD-LETTERS")
+}
+
+/// The subject `group`'s dead letters are published on.
+pub(crate) fn dead_letter_subject(subject_prefix: &str, group: &str) -> String {
+    format!("{subject_prefix}.{}", group_token(group))
+}
+
 /// The longest readable part kept before the hash.
 const MAX_READABLE: usize = 120;
 

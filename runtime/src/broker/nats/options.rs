@@ -8,11 +8,7 @@ use super::topology::StreamSettings;
 use crate::broker::limits::DEFAULT_MAX_HEADER_BYTES;
 use crate::tls::ClientTls;
 
-/// The default prefix of the streams accord declares.
-pub const DEFAULT_STREAM_PREFIX: &str = "ACCORD";
-
-/// The default subject prefix of dead letters.
-pub const DEFAULT_DEAD_LETTER_SUBJECT: &str = "accord.dead-letter";
+use super::names::{DEFAULT_DEAD_LETTER_SUBJECT, DEFAULT_STREAM_PREFIX};
 
 /// The default duplicate window of the streams accord declares (the
 /// JetStream default).

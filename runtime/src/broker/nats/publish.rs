@@ -1,11 +1,14 @@
 //! Publishing to JetStream: events, awaiting the publish ack, and dead
 //! letters.
 
+use std::borrow::Cow;
+
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
 
 use super::headers::{self, Bound};
 use super::{names, NatsBroker};
+use crate::broker::dead_letters::{replay_count, REPLAY_GROUP};
 use crate::broker::limits::dead_letter_reason;
 use crate::broker::{
     BrokerError, Message, Publish, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP, DEAD_LETTER_REASON,
@@ -19,7 +22,13 @@ impl NatsBroker {
         let mut headers = headers::to_nats(message, Some(self.inner.options.max_header_bytes))?;
         if self.inner.options.publish_dedupe {
             if let Some(id) = message.id().filter(|id| !id.is_empty()) {
-                headers::insert(&mut headers, headers::MESSAGE_ID, id)?;
+                // A replay keeps its event id but must not be taken for a
+                // repeat of the original within the duplicate window.
+                let id = match (replay_count(message), message.header(REPLAY_GROUP)) {
+                    (0, _) | (_, None) => Cow::Borrowed(id),
+                    (n, Some(group)) => Cow::Owned(format!("{id}:replay:{group}:{n}")),
+                };
+                headers::insert(&mut headers, headers::MESSAGE_ID, &id)?;
             }
         }
         self.check_size(&headers, message.payload.len(), Bound::Event)?;

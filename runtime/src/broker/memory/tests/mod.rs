@@ -2,6 +2,7 @@
 //! a cost that does not depend on the keys, and request/reply.
 
 mod bounds;
+mod dead_letters;
 mod delivery;
 mod requests;
 
