@@ -33,12 +33,14 @@
 pub mod amqp;
 pub mod capability;
 mod error;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod limits;
 pub mod memory;
 mod message;
 #[cfg(feature = "nats")]
 pub mod nats;
-#[cfg(any(feature = "nats", feature = "amqp", test))]
+#[cfg(any(feature = "nats", feature = "amqp", feature = "kafka", test))]
 mod reconnect;
 
 pub use capability::{

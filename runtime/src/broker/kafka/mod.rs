@@ -1,0 +1,239 @@
+//! The Kafka backend (feature `kafka`), on rust-rdkafka over its bundled
+//! librdkafka.
+//!
+//! [`KafkaBroker`] implements [`Publish`](crate::broker::Publish) and
+//! [`Subscribe`](crate::broker::Subscribe) with
+//! [`Retry`](crate::broker::Retry), so it runs the
+//! [`Subscriber`](crate::Subscriber) runtime and generated publishers and
+//! subscribers. It does not implement
+//! [`RequestReply`](crate::broker::RequestReply): see `docs/kafka.md` for
+//! why, and serve requests over HTTP or another broker.
+//!
+//! What accord creates, explicitly through the admin API (the consumers
+//! never create topics: `allow.auto.create.topics=false`):
+//!
+//! - **Each topic** it publishes to or subscribes on, under the topic's
+//!   own name, with [`KafkaOptions::partitions`] partitions, when missing.
+//! - **A dead-letter topic per group**, `<prefix>.dead-letter.<group>`.
+//! - **A consumer group per group**, named as the group; the readers of a
+//!   group's dead letters form `<prefix>.dead-letters.<group>`.
+//!
+//! What it promises:
+//!
+//! - A publish returns once the broker acknowledged the record
+//!   (`acks=all`, idempotent producer). The message key is the record key,
+//!   so one key's messages share a partition.
+//! - The members of a group share the topics' partitions (the group's
+//!   consumers); a new group starts at the oldest record kept.
+//! - Per key, deliveries are handed out one at a time in partition order,
+//!   also across a [`retry`](crate::broker::Retry::retry): a retried
+//!   record waits in its member (its partition's later records of other
+//!   keys go on), and the key's later records wait behind it.
+//! - A partition's offset is committed only up to the first record not yet
+//!   settled, so nothing is skipped when a later record finishes first.
+//!   Deliveries settle out of order within the member's window
+//!   ([`SubscribeOptions::max_in_flight`](crate::broker::SubscribeOptions)
+//!   handed out, [`KafkaOptions::max_buffered`] read ahead).
+//! - A delivery dropped unsettled is handed out again by its member as the
+//!   next attempt. One not settled within `ack_wait`, or still unsettled
+//!   when its member leaves, is published again as a copy carrying its
+//!   next attempt (to another member's partition for an expired one) and
+//!   its original settled; the copy comes after the key's later records.
+//! - Dead letters go to the group's dead-letter topic with the reason
+//!   headers, acknowledged by the broker before the original is settled.
+
+mod headers;
+mod member;
+mod names;
+mod options;
+mod publish;
+mod subscription;
+mod topology;
+mod window;
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use rdkafka::admin::AdminClient;
+use rdkafka::client::DefaultClientContext;
+use rdkafka::producer::FutureProducer;
+use rdkafka::ClientConfig;
+
+pub use options::{
+    KafkaOptions, DEFAULT_HEARTBEAT_INTERVAL, DEFAULT_MAX_BUFFERED, DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_PARTITIONS, DEFAULT_PREFIX, DEFAULT_SESSION_TIMEOUT, DEFAULT_URL,
+};
+pub use subscription::{KafkaDelivery, KafkaSubscription};
+
+use crate::broker::BrokerError;
+
+/// A Kafka cluster as an accord broker. Cheap to clone: clones share the
+/// producer and the topics known to exist.
+#[derive(Clone)]
+pub struct KafkaBroker {
+    inner: Arc<Inner>,
+}
+
+struct Inner {
+    servers: String,
+    options: KafkaOptions,
+    producer: FutureProducer,
+    admin: AdminClient<DefaultClientContext>,
+    /// Topics known to exist, with their partition counts.
+    topics: Mutex<HashMap<String, i32>>,
+}
+
+impl std::fmt::Debug for KafkaBroker {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaBroker")
+            .field("servers", &self.inner.servers)
+            .field("prefix", &self.inner.options.prefix)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KafkaBroker {
+    /// Connects to the Kafka cluster at `url` (`kafka://HOST:PORT`, several
+    /// comma-separated `HOST:PORT` for a cluster) with the default
+    /// [`KafkaOptions`].
+    pub async fn connect(url: &str) -> Result<KafkaBroker, BrokerError> {
+        KafkaBroker::connect_with(url, KafkaOptions::default()).await
+    }
+
+    /// [`connect`](KafkaBroker::connect) with `options`. Fails unless the
+    /// cluster answers a metadata request within the admin timeout.
+    pub async fn connect_with(url: &str, options: KafkaOptions) -> Result<KafkaBroker, BrokerError> {
+        let servers = bootstrap_servers(url)?;
+        let config = client_config(&servers, &options);
+        let mut producer_config = config.clone();
+        producer_config
+            .set("acks", "all")
+            .set("enable.idempotence", "true")
+            .set("linger.ms", "1")
+            .set(
+                "message.timeout.ms",
+                options.publish_timeout.as_millis().to_string(),
+            )
+            .set("message.max.bytes", options.max_message_bytes.to_string());
+        apply_extra(&mut producer_config, &options);
+        let producer: FutureProducer = producer_config.create().map_err(|e| {
+            BrokerError::Connection(format!("cannot set up a Kafka producer for {url}: {e}"))
+        })?;
+        let mut admin_config = config;
+        apply_extra(&mut admin_config, &options);
+        let admin: AdminClient<DefaultClientContext> = admin_config.create().map_err(|e| {
+            BrokerError::Connection(format!("cannot set up a Kafka admin client for {url}: {e}"))
+        })?;
+        let broker = KafkaBroker {
+            inner: Arc::new(Inner {
+                servers,
+                options,
+                producer,
+                admin,
+                topics: Mutex::new(HashMap::new()),
+            }),
+        };
+        broker.check_reachable(url).await?;
+        Ok(broker)
+    }
+
+    /// The options this broker was connected with.
+    pub fn options(&self) -> &KafkaOptions {
+        &self.inner.options
+    }
+
+    /// The dead-letter topic of `group`.
+    pub fn dead_letter_topic(&self, group: &str) -> String {
+        names::dead_letter_topic(&self.inner.options.prefix, group)
+    }
+
+    /// The consumer group that reads `group`'s dead letters.
+    pub fn dead_letter_reader(&self, group: &str) -> String {
+        names::dead_letter_reader(&self.inner.options.prefix, group)
+    }
+
+    /// The admin client, for what accord does not do itself (deleting
+    /// topics, describing groups).
+    pub fn admin(&self) -> &AdminClient<DefaultClientContext> {
+        &self.inner.admin
+    }
+
+    fn consumer_config(&self, group: &str) -> ClientConfig {
+        let options = &self.inner.options;
+        let mut config = client_config(&self.inner.servers, options);
+        config
+            .set("group.id", group)
+            .set("enable.auto.commit", "false")
+            .set("enable.auto.offset.store", "false")
+            .set("auto.offset.reset", "earliest")
+            .set("allow.auto.create.topics", "false")
+            .set("enable.partition.eof", "false")
+            .set(
+                "partition.assignment.strategy",
+                "cooperative-sticky",
+            )
+            .set(
+                "session.timeout.ms",
+                options.session_timeout.as_millis().to_string(),
+            )
+            .set(
+                "heartbeat.interval.ms",
+                options.heartbeat_interval.as_millis().to_string(),
+            );
+        apply_extra(&mut config, options);
+        config
+    }
+}
+
+/// The `bootstrap.servers` of a `kafka://` URL.
+fn bootstrap_servers(url: &str) -> Result<String, BrokerError> {
+    let servers: Vec<&str> = url
+        .split(',')
+        .map(|s| s.trim().trim_start_matches("kafka://").trim_end_matches('/'))
+        .filter(|s| !s.is_empty())
+        .collect();
+    if servers.is_empty() || servers.iter().any(|s| s.contains("://") || !s.contains(':')) {
+        return Err(BrokerError::Connection(format!(
+            "{url:?} is not a Kafka address: use kafka://HOST:PORT (several comma-separated for a cluster)"
+        )));
+    }
+    Ok(servers.join(","))
+}
+
+fn client_config(servers: &str, options: &KafkaOptions) -> ClientConfig {
+    let mut config = ClientConfig::new();
+    config
+        .set("bootstrap.servers", servers)
+        .set("client.id", &options.client_id)
+        .set("topic.metadata.refresh.interval.ms", "1000")
+        .set("reconnect.backoff.ms", "100")
+        .set("reconnect.backoff.max.ms", "2000");
+    config
+}
+
+fn apply_extra(config: &mut ClientConfig, options: &KafkaOptions) {
+    for (key, value) in &options.extra {
+        config.set(key, value);
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn urls_name_the_bootstrap_servers() {
+        assert_eq!(
+            bootstrap_servers("kafka://127.0.0.1:9092").unwrap(),
+            "127.0.0.1:9092"
+        );
+        assert_eq!(
+            bootstrap_servers("kafka://a:1, kafka://b:2").unwrap(),
+            "a:1,b:2"
+        );
+        for bad in ["", "nats://a:1", "kafka://host"] {
+            let error = bootstrap_servers(bad).unwrap_err().to_string();
+            assert!(error.contains("kafka://HOST:PORT"), "{bad:?}: {error}");
+        }
+    }
+}
