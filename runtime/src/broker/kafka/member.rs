@@ -11,11 +11,14 @@
 //!
 //! [`KafkaOptions::max_buffered`]: super::KafkaOptions::max_buffered
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::{HashMap, HashSet, VecDeque};
+use std::sync::atomic::Ordering;
 use std::sync::{Arc, Mutex, MutexGuard};
 use std::time::Duration;
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer};
+use rdkafka::consumer::{
+    BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance, StreamConsumer,
+};
 use rdkafka::message::Message as _;
 use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio::sync::{watch, Notify};
@@ -61,6 +64,10 @@ struct State {
     commits: HashMap<Tp, i64>,
     next_epoch: u64,
     closing: bool,
+    /// Leave the group and join it again (see [`Shared::rejoin`]).
+    rejoin: bool,
+    /// Partitions assigned whose starting offset is not yet committed.
+    unstarted: HashSet<Tp>,
 }
 
 /// What the member's reading task, its subscription and its deliveries
@@ -76,10 +83,13 @@ pub(super) struct Shared {
     pub(super) broker: KafkaBroker,
     pub(super) group: Arc<str>,
     max_buffered: usize,
+    /// A group new to a partition starts at its oldest record rather than
+    /// its end (dead letters, kept until read).
+    from_oldest: bool,
 }
 
 impl Shared {
-    pub(super) fn new(broker: KafkaBroker, group: &str) -> Arc<Shared> {
+    pub(super) fn new(broker: KafkaBroker, group: &str, from_oldest: bool) -> Arc<Shared> {
         let max_buffered = broker.inner.options.max_buffered;
         Arc::new(Shared {
             state: Mutex::default(),
@@ -89,6 +99,7 @@ impl Shared {
             broker,
             group: group.into(),
             max_buffered,
+            from_oldest,
         })
     }
 
@@ -103,6 +114,20 @@ impl Shared {
     /// Waits until a record may be ready.
     pub(super) async fn wait_ready(&self) {
         self.reader.notified().await;
+    }
+
+    /// The member held a delivery past its ack wait while it owns every
+    /// partition of the topic: it leaves the group and joins again, so
+    /// that another member, if there is one, takes the partitions over, as
+    /// Kafka does with a member past its `max.poll.interval.ms`.
+    pub(super) fn rejoin(&self) {
+        self.lock().rejoin = true;
+        self.pump.notify_one();
+    }
+
+    /// Whether every assigned partition has a committed starting offset.
+    pub(super) fn started(&self) -> bool {
+        self.lock().unstarted.is_empty()
     }
 
     pub(super) fn is_closing(&self) -> bool {
@@ -136,6 +161,10 @@ impl Shared {
         let Some(partition) = state.partitions.get_mut(&entry.tp) else {
             return;
         };
+        if state.unstarted.contains(&entry.tp) {
+            // Read again after the seek to the partition's start.
+            return;
+        }
         let mut entry = entry;
         entry.epoch = partition.epoch;
         partition.window.read(entry.offset);
@@ -276,6 +305,7 @@ impl ConsumerContext for Context {
         for element in list.elements() {
             let tp: Tp = (element.topic().into(), element.partition());
             state.partitions.remove(&tp);
+            state.unstarted.remove(&tp);
         }
         let before = state.ready.len();
         let partitions = &state.partitions;
@@ -302,6 +332,7 @@ impl ConsumerContext for Context {
             let tp: Tp = (element.topic().into(), element.partition());
             state.next_epoch += 1;
             let epoch = state.next_epoch;
+            state.unstarted.insert(tp.clone());
             state.partitions.insert(
                 tp,
                 PartitionState {
@@ -312,13 +343,20 @@ impl ConsumerContext for Context {
             );
         }
         drop(state);
+        self.shared.pump.notify_one();
         self.shared.rebalances.send_modify(|n| *n += 1);
     }
 }
 
 /// Reads the member's partitions until the member is closed and its
 /// deliveries settled, then commits and leaves the group.
-pub(super) async fn pump(consumer: StreamConsumer<Context>, shared: Arc<Shared>) {
+pub(super) async fn pump(
+    consumer: StreamConsumer<Context>,
+    shared: Arc<Shared>,
+    topics: Vec<String>,
+) {
+    shared.broker.inner.members.fetch_add(1, Ordering::AcqRel);
+    let open = OpenConsumer(shared.broker.clone());
     let mut failures = 0u32;
     let mut paused = false;
     loop {
@@ -330,16 +368,25 @@ pub(super) async fn pump(consumer: StreamConsumer<Context>, shared: Arc<Shared>)
                 tracing::debug!(%error, group = %shared.group, "could not commit offsets");
             }
         }
-        let (closing, outstanding, full) = {
-            let state = shared.lock();
+        let (closing, outstanding, full, rejoin) = {
+            let mut state = shared.lock();
             (
                 state.closing,
                 state.outstanding,
                 state.buffered >= shared.max_buffered,
+                std::mem::take(&mut state.rejoin),
             )
         };
         if closing && outstanding == 0 {
             break;
+        }
+        if rejoin && !closing {
+            let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+            consumer.unsubscribe();
+            if let Err(error) = consumer.subscribe(&names) {
+                tracing::warn!(%error, group = %shared.group, "could not join the group again");
+            }
+            paused = false;
         }
         if full != paused {
             if let Ok(assignment) = consumer.assignment() {
@@ -353,8 +400,12 @@ pub(super) async fn pump(consumer: StreamConsumer<Context>, shared: Arc<Shared>)
                 }
             }
         }
+        let unstarted = !shared.started();
         tokio::select! {
             () = &mut woken => {}
+            () = tokio::time::sleep(START_POLL), if unstarted && !closing => {
+                commit_starts(&consumer, &shared);
+            }
             received = consumer.recv() => match received {
                 Ok(record) => {
                     failures = 0;
@@ -395,6 +446,87 @@ pub(super) async fn pump(consumer: StreamConsumer<Context>, shared: Arc<Shared>)
             }
         }
         drop(consumer);
+        drop(open);
     })
     .await;
+}
+
+/// How often a member looks for the starting offsets of new partitions.
+const START_POLL: Duration = Duration::from_millis(50);
+
+/// Starts each newly assigned partition: at the group's committed offset
+/// where it has one, otherwise at the partition's end (or its oldest
+/// record, for dead letters), committed at once,
+/// so that a group new to a partition receives every record published from
+/// then on, also if this member leaves before reading one. Records read
+/// before a partition is started are dropped, and read again after the
+/// seek to its start.
+fn commit_starts(consumer: &StreamConsumer<Context>, shared: &Shared) {
+    let timeout = shared.broker.inner.options.admin_timeout;
+    let unstarted: Vec<Tp> = shared.lock().unstarted.iter().cloned().collect();
+    let mut list = TopicPartitionList::new();
+    for (topic, partition) in &unstarted {
+        list.add_partition(topic, *partition);
+    }
+    let committed = match consumer.committed_offsets(list, timeout) {
+        Ok(committed) => committed,
+        Err(error) => {
+            tracing::debug!(%error, group = %shared.group, "could not read committed offsets");
+            return;
+        }
+    };
+    let mut starts = TopicPartitionList::new();
+    let mut new = TopicPartitionList::new();
+    for element in committed.elements() {
+        let offset = match element.offset() {
+            Offset::Offset(offset) => offset,
+            _ => match consumer.fetch_watermarks(element.topic(), element.partition(), timeout) {
+                Ok((low, high)) => {
+                    let start = if shared.from_oldest { low } else { high };
+                    let _ = new.add_partition_offset(
+                        element.topic(),
+                        element.partition(),
+                        Offset::Offset(start),
+                    );
+                    start
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "could not read the end of a partition");
+                    continue;
+                }
+            },
+        };
+        let _ = starts.add_partition_offset(
+            element.topic(),
+            element.partition(),
+            Offset::Offset(offset),
+        );
+    }
+    if new.count() > 0 {
+        if let Err(error) = consumer.commit(&new, CommitMode::Sync) {
+            tracing::debug!(%error, group = %shared.group, "could not commit starting offsets");
+            return;
+        }
+    }
+    for element in starts.elements() {
+        let Offset::Offset(offset) = element.offset() else {
+            continue;
+        };
+        let (topic, partition) = (element.topic(), element.partition());
+        if let Err(error) = consumer.seek(topic, partition, Offset::Offset(offset), timeout) {
+            tracing::debug!(%error, "could not seek to the start of a partition");
+            continue;
+        }
+        let tp: Tp = (topic.into(), partition);
+        shared.lock().unstarted.remove(&tp);
+    }
+}
+
+/// Counts an open consumer until dropped.
+struct OpenConsumer(KafkaBroker);
+
+impl Drop for OpenConsumer {
+    fn drop(&mut self) {
+        self.0.inner.members.fetch_sub(1, Ordering::AcqRel);
+    }
 }

@@ -24,7 +24,10 @@
 //!   (`acks=all`, idempotent producer). The message key is the record key,
 //!   so one key's messages share a partition.
 //! - The members of a group share the topics' partitions (the group's
-//!   consumers); a new group starts at the oldest record kept.
+//!   consumers). A group receives what is published from when it first
+//!   joined: a new group starts at the end of each partition, and commits
+//!   that start before its subscription returns, so it collects events
+//!   from then on even while no member runs.
 //! - Per key, deliveries are handed out one at a time in partition order,
 //!   also across a [`retry`](crate::broker::Retry::retry): a retried
 //!   record waits in its member (its partition's later records of other
@@ -52,6 +55,7 @@ mod topology;
 mod window;
 
 use std::collections::HashMap;
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::{Arc, Mutex};
 
 use rdkafka::admin::AdminClient;
@@ -81,6 +85,8 @@ struct Inner {
     admin: AdminClient<DefaultClientContext>,
     /// Topics known to exist, with their partition counts.
     topics: Mutex<HashMap<String, i32>>,
+    /// Consumers of this handle's subscriptions not yet closed.
+    members: AtomicUsize,
 }
 
 impl std::fmt::Debug for KafkaBroker {
@@ -102,7 +108,10 @@ impl KafkaBroker {
 
     /// [`connect`](KafkaBroker::connect) with `options`. Fails unless the
     /// cluster answers a metadata request within the admin timeout.
-    pub async fn connect_with(url: &str, options: KafkaOptions) -> Result<KafkaBroker, BrokerError> {
+    pub async fn connect_with(
+        url: &str,
+        options: KafkaOptions,
+    ) -> Result<KafkaBroker, BrokerError> {
         let servers = bootstrap_servers(url)?;
         let config = client_config(&servers, &options);
         let mut producer_config = config.clone();
@@ -131,6 +140,7 @@ impl KafkaBroker {
                 producer,
                 admin,
                 topics: Mutex::new(HashMap::new()),
+                members: AtomicUsize::new(0),
             }),
         };
         broker.check_reachable(url).await?;
@@ -152,6 +162,13 @@ impl KafkaBroker {
         names::dead_letter_reader(&self.inner.options.prefix, group)
     }
 
+    /// How many consumers this handle's subscriptions (and their clones)
+    /// have open. A dropped subscription's consumer closes once its
+    /// deliveries are settled or handed over, and it has left the group.
+    pub fn open_consumers(&self) -> usize {
+        self.inner.members.load(Ordering::Acquire)
+    }
+
     /// The admin client, for what accord does not do itself (deleting
     /// topics, describing groups).
     pub fn admin(&self) -> &AdminClient<DefaultClientContext> {
@@ -165,13 +182,10 @@ impl KafkaBroker {
             .set("group.id", group)
             .set("enable.auto.commit", "false")
             .set("enable.auto.offset.store", "false")
-            .set("auto.offset.reset", "earliest")
+            .set("auto.offset.reset", "latest")
             .set("allow.auto.create.topics", "false")
             .set("enable.partition.eof", "false")
-            .set(
-                "partition.assignment.strategy",
-                "cooperative-sticky",
-            )
+            .set("partition.assignment.strategy", "cooperative-sticky")
             .set(
                 "session.timeout.ms",
                 options.session_timeout.as_millis().to_string(),
@@ -189,10 +203,18 @@ impl KafkaBroker {
 fn bootstrap_servers(url: &str) -> Result<String, BrokerError> {
     let servers: Vec<&str> = url
         .split(',')
-        .map(|s| s.trim().trim_start_matches("kafka://").trim_end_matches('/'))
+        .map(|s| {
+            s.trim()
+                .trim_start_matches("kafka://")
+                .trim_end_matches('/')
+        })
         .filter(|s| !s.is_empty())
         .collect();
-    if servers.is_empty() || servers.iter().any(|s| s.contains("://") || !s.contains(':')) {
+    if servers.is_empty()
+        || servers
+            .iter()
+            .any(|s| s.contains("://") || !s.contains(':'))
+    {
         return Err(BrokerError::Connection(format!(
             "{url:?} is not a Kafka address: use kafka://HOST:PORT (several comma-separated for a cluster)"
         )));

@@ -100,7 +100,10 @@ mod tests {
         assert!(check_topic(&"a".repeat(MAX_TOPIC_CHARS)).is_ok());
         for bad in ["", ".", "..", "a b", "a/b", "é", "a*"] {
             let error = check_topic(bad).unwrap_err().to_string();
-            assert!(error.contains("cannot be a Kafka topic"), "{bad:?}: {error}");
+            assert!(
+                error.contains("cannot be a Kafka topic"),
+                "{bad:?}: {error}"
+            );
         }
         let error = check_topic(&"a".repeat(300)).unwrap_err().to_string();
         assert!(error.contains("over Kafka's 249"), "{error}");

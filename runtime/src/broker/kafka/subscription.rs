@@ -47,6 +47,7 @@ async fn open(
     group: &str,
     topics: Vec<String>,
     options: &SubscribeOptions,
+    from_oldest: bool,
 ) -> Result<KafkaSubscription, BrokerError> {
     for topic in &topics {
         names::check_topic(topic)?;
@@ -56,7 +57,7 @@ async fn open(
     declare.push(&dead_letters);
     broker.ensure_topics(&declare).await?;
 
-    let shared = Shared::new(broker.clone(), group);
+    let shared = Shared::new(broker.clone(), group, from_oldest);
     let consumer: StreamConsumer<Context> = broker
         .consumer_config(consumer_group)
         .create_with_context(Context {
@@ -68,17 +69,21 @@ async fn open(
         .subscribe(&subscribed)
         .map_err(|e| kafka_error(&format!("subscribing `{consumer_group}` to {topics:?}"), e))?;
     let mut rebalances = shared.rebalances();
-    tokio::spawn(pump(consumer, shared.clone()));
+    tokio::spawn(pump(consumer, shared.clone(), topics.clone()));
 
     let join_limit = broker.inner.options.session_timeout + Duration::from_secs(10);
     let quiet = settle_time(broker);
     let joined = tokio::time::timeout(join_limit, async {
         let _ = rebalances.wait_for(|n| *n > 0).await;
         while let Ok(Ok(())) = tokio::time::timeout(quiet, rebalances.changed()).await {}
+        // Records published from now on reach the group.
+        while !shared.started() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
     })
     .await;
     let subscription = KafkaSubscription {
-        shared,
+        shared: shared.clone(),
         slots: Arc::new(Semaphore::new(options.max_in_flight.max(1))),
         ack_wait: options.ack_wait,
     };
@@ -166,7 +171,10 @@ impl KafkaSubscription {
 }
 
 /// A delivery not settled within the ack wait: a copy goes, as the next
-/// attempt, to a partition of another member where there is one.
+/// attempt, to a partition of another member where there is one; where
+/// this member owns every partition of the topic, the copy goes to the
+/// record's own partition and the member leaves the group and joins it
+/// again, so that another member can take the partition over.
 async fn expire(shared: Arc<Shared>, mut entry: Entry) {
     tracing::debug!(group = %shared.group, "a delivery was not settled within the ack wait; delivering it again");
     let topic = entry.message.topic.clone();
@@ -174,7 +182,11 @@ async fn expire(shared: Arc<Shared>, mut entry: Entry) {
     let count = shared.broker.partitions_of(&topic).unwrap_or(0);
     let elsewhere = (0..count).find(|p| !mine.contains(p));
     entry.attempt += 1;
-    hand_over_to(shared, entry, elsewhere).await;
+    let rejoin = elsewhere.is_none();
+    hand_over_to(shared.clone(), entry, elsewhere).await;
+    if rejoin {
+        shared.rejoin();
+    }
 }
 
 /// The record of a delivery, taken once by whoever settles it.
@@ -310,13 +322,21 @@ impl Subscribe for KafkaBroker {
 
     async fn subscribe(&self, options: SubscribeOptions) -> Result<KafkaSubscription, BrokerError> {
         let topics = options.topics.clone();
-        open(self, &options.group, &options.group, topics, &options).await
+        open(
+            self,
+            &options.group,
+            &options.group,
+            topics,
+            &options,
+            false,
+        )
+        .await
     }
 
     async fn dead_letters(&self, group: &str) -> Result<KafkaSubscription, BrokerError> {
         let reader = self.dead_letter_reader(group);
         let topic = self.dead_letter_topic(group);
         let options = SubscribeOptions::new(reader.clone(), [topic.clone()]);
-        open(self, &reader, &reader, vec![topic], &options).await
+        open(self, &reader, &reader, vec![topic], &options, true).await
     }
 }

@@ -55,7 +55,13 @@ impl KafkaBroker {
         let options = &self.inner.options;
         let new: Vec<NewTopic<'_>> = missing
             .iter()
-            .map(|t| NewTopic::new(t, options.partitions, TopicReplication::Fixed(options.replication)))
+            .map(|t| {
+                NewTopic::new(
+                    t,
+                    options.partitions,
+                    TopicReplication::Fixed(options.replication),
+                )
+            })
             .collect();
         let admin = AdminOptions::new().operation_timeout(Some(options.admin_timeout));
         let what = || format!("creating the topics {missing:?}");

@@ -72,6 +72,10 @@ mod tests {
         assert_eq!(window.settle(3), Some(4));
         assert_eq!(window.settle(3), None);
         assert_eq!(window.settle(99), None);
-        assert_eq!(window.settle(5), Some(6), "gaps in offsets are skipped over");
+        assert_eq!(
+            window.settle(5),
+            Some(6),
+            "gaps in offsets are skipped over"
+        );
     }
 }
