@@ -27,7 +27,7 @@ use super::headers;
 use super::window::Window;
 use super::KafkaBroker;
 use crate::broker::reconnect::backoff;
-use crate::broker::Message;
+use crate::broker::{Message, DEAD_LETTER_TOPIC};
 
 /// A topic and partition.
 pub(super) type Tp = (Arc<str>, i32);
@@ -413,12 +413,18 @@ pub(super) async fn pump(
                         continue;
                     }
                     let topic: Arc<str> = record.topic().into();
-                    let (message, attempt) = headers::from_kafka(
+                    let (mut message, attempt) = headers::from_kafka(
                         record.topic(),
                         record.key(),
                         record.headers(),
                         record.payload(),
                     );
+                    if shared.from_oldest {
+                        // A dead letter keeps the topic it was published on.
+                        if let Some(original) = message.headers.get(DEAD_LETTER_TOPIC) {
+                            message.topic = original.clone();
+                        }
+                    }
                     shared.push(Entry {
                         tp: (topic, record.partition()),
                         offset: record.offset(),

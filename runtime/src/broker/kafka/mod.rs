@@ -108,10 +108,17 @@ impl KafkaBroker {
 
     /// [`connect`](KafkaBroker::connect) with `options`. Fails unless the
     /// cluster answers a metadata request within the admin timeout.
+    ///
+    /// Settings in the URL's query (`kafka://HOST:PORT?session.timeout.ms=6000`)
+    /// are librdkafka settings, applied after `options`; the session
+    /// timeout and heartbeat interval given there replace
+    /// [`KafkaOptions::session_timeout`] and
+    /// [`KafkaOptions::heartbeat_interval`].
     pub async fn connect_with(
         url: &str,
         options: KafkaOptions,
     ) -> Result<KafkaBroker, BrokerError> {
+        let (url, options) = url_settings(url, options)?;
         let servers = bootstrap_servers(url)?;
         let config = client_config(&servers, &options);
         let mut producer_config = config.clone();
@@ -199,6 +206,35 @@ impl KafkaBroker {
     }
 }
 
+/// The address part of `url`, and `options` with the settings of its
+/// query applied.
+fn url_settings(url: &str, mut options: KafkaOptions) -> Result<(&str, KafkaOptions), BrokerError> {
+    let (address, query) = url.split_once('?').unwrap_or((url, ""));
+    for pair in query.split('&').filter(|p| !p.is_empty()) {
+        let Some((key, value)) = pair.split_once('=') else {
+            return Err(BrokerError::Connection(format!(
+                "the setting {pair:?} in {url:?} has no value: use NAME=VALUE"
+            )));
+        };
+        let millis = || {
+            value
+                .parse::<u64>()
+                .map(std::time::Duration::from_millis)
+                .map_err(|_| {
+                    BrokerError::Connection(format!(
+                        "{key} in {url:?} is not a number of milliseconds"
+                    ))
+                })
+        };
+        match key {
+            "session.timeout.ms" => options.session_timeout = millis()?,
+            "heartbeat.interval.ms" => options.heartbeat_interval = millis()?,
+            _ => options = options.set(key, value),
+        }
+    }
+    Ok((address, options))
+}
+
 /// The `bootstrap.servers` of a `kafka://` URL.
 fn bootstrap_servers(url: &str) -> Result<String, BrokerError> {
     let servers: Vec<&str> = url
@@ -253,6 +289,19 @@ mod tests {
             bootstrap_servers("kafka://a:1, kafka://b:2").unwrap(),
             "a:1,b:2"
         );
+        let (address, options) = url_settings(
+            "kafka://a:1?session.timeout.ms=2000&heartbeat.interval.ms=300&acks=1",
+            KafkaOptions::new(),
+        )
+        .unwrap();
+        assert_eq!(address, "kafka://a:1");
+        assert_eq!(options.session_timeout.as_millis(), 2000);
+        assert_eq!(options.heartbeat_interval.as_millis(), 300);
+        assert_eq!(options.extra, [("acks".to_owned(), "1".to_owned())]);
+        let error = url_settings("kafka://a:1?session.timeout.ms=soon", KafkaOptions::new())
+            .unwrap_err()
+            .to_string();
+        assert!(error.contains("not a number of milliseconds"), "{error}");
         for bad in ["", "nats://a:1", "kafka://host"] {
             let error = bootstrap_servers(bad).unwrap_err().to_string();
             assert!(error.contains("kafka://HOST:PORT"), "{bad:?}: {error}");

@@ -40,10 +40,11 @@ impl KafkaBroker {
             .map_err(|(e, _)| kafka_error(&format!("publishing on `{topic}`"), e))
     }
 
-    /// Publishes a copy of a delivered `message` as delivery `attempt`, to
-    /// `partition` (or the key's).
+    /// Publishes a copy of a `message` delivered from `topic` as delivery
+    /// `attempt`, to `partition` (or the key's).
     pub(super) async fn publish_copy(
         &self,
+        topic: &str,
         message: &Message,
         attempt: u32,
         partition: Option<i32>,
@@ -51,7 +52,7 @@ impl KafkaBroker {
         let attempt = attempt.to_string();
         let (headers, size) = headers::to_kafka(message, &[(ATTEMPT, &attempt)], None)?;
         headers::check_size(message, size, self.inner.options.max_message_bytes, false)?;
-        self.send(&message.topic, message, headers, partition).await
+        self.send(topic, message, headers, partition).await
     }
 
     /// Stores a dead letter of `group` on its dead-letter topic.

@@ -114,7 +114,7 @@ async fn hand_over_to(shared: Arc<Shared>, entry: Entry, to: Option<i32>) {
     let partition = to.unwrap_or(entry.tp.1);
     match shared
         .broker
-        .publish_copy(&entry.message, entry.attempt, Some(partition))
+        .publish_copy(&entry.tp.0, &entry.message, entry.attempt, Some(partition))
         .await
     {
         Ok(()) => shared.settle(&entry),
@@ -177,7 +177,7 @@ impl KafkaSubscription {
 /// again, so that another member can take the partition over.
 async fn expire(shared: Arc<Shared>, mut entry: Entry) {
     tracing::debug!(group = %shared.group, "a delivery was not settled within the ack wait; delivering it again");
-    let topic = entry.message.topic.clone();
+    let topic = entry.tp.0.clone();
     let mine = shared.assigned(&topic);
     let count = shared.broker.partitions_of(&topic).unwrap_or(0);
     let elsewhere = (0..count).find(|p| !mine.contains(p));
