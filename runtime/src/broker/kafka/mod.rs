@@ -51,6 +51,8 @@ mod names;
 mod options;
 mod publish;
 mod subscription;
+#[cfg(test)]
+mod tests;
 mod topology;
 mod window;
 
@@ -276,7 +278,7 @@ fn apply_extra(config: &mut ClientConfig, options: &KafkaOptions) {
 }
 
 #[cfg(test)]
-mod tests {
+mod url_tests {
     use super::*;
 
     #[test]
