@@ -150,10 +150,12 @@ fn describe_event(
             json!({ "field": key, "description": "Orders and partitions deliveries." }),
         );
     }
+    super::kafka_bindings::message(&mut message, event.key.as_deref());
     messages.insert(id.clone(), Value::Object(message));
 
     let mut channel = Map::new();
     channel.insert("address".into(), json!(event.topic));
+    super::kafka_bindings::channel(&mut channel, &event.topic);
     channel.insert(
         "messages".into(),
         json!({ id.clone(): { "$ref": format!("#/components/messages/{id}") } }),
@@ -172,6 +174,7 @@ fn describe_event(
         json!([{ "$ref": format!("#/channels/{id}/messages/{id}") }]),
     );
     docs_fields(&mut operation, &op.docs);
+    super::kafka_bindings::operation(&mut operation);
     operations.insert(id, Value::Object(operation));
 }
 

@@ -1,6 +1,7 @@
 //! Documents built from a [`ServiceDescriptor`](crate::ServiceDescriptor).
 
 mod asyncapi;
+mod kafka_bindings;
 mod openapi;
 mod security;
 
