@@ -68,6 +68,14 @@ struct Args {
         default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
     )]
     amqp_url: String,
+
+    /// A Kafka broker (tansu in CI).
+    #[arg(
+        long,
+        env = "ACCORD_KAFKA_URL",
+        default_value = "kafka://127.0.0.1:19092"
+    )]
+    kafka_url: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -105,15 +113,17 @@ enum Section {
     HttpClient,
     Nats,
     Amqp,
+    Kafka,
     Memory,
     Cli,
 }
 
-const ALL: [Section; 6] = [
+const ALL: [Section; 7] = [
     Section::HttpServer,
     Section::HttpClient,
     Section::Nats,
     Section::Amqp,
+    Section::Kafka,
     Section::Memory,
     Section::Cli,
 ];
@@ -136,6 +146,7 @@ pub struct Plan {
     pub emit_runs: usize,
     pub nats_url: String,
     pub amqp_url: String,
+    pub kafka_url: String,
     /// A folder of the run's own, removed at its end.
     pub scratch: PathBuf,
 }
@@ -161,6 +172,7 @@ impl Plan {
             emit_runs: runs.max(5),
             nats_url: args.nats_url.clone(),
             amqp_url: args.amqp_url.clone(),
+            kafka_url: args.kafka_url.clone(),
             scratch,
         }
     }
@@ -243,6 +255,7 @@ fn run(args: &Args, plan: &Plan, sections: &[Section], out: &Path) -> Result<()>
             Section::HttpClient => http_client::run(plan, &mut report)?,
             Section::Nats => brokers::run_nats(plan, &mut report)?,
             Section::Amqp => brokers::run_amqp(plan, &mut report)?,
+            Section::Kafka => brokers::run_kafka(plan, &mut report)?,
             Section::Memory => brokers::run_memory(plan, &mut report)?,
             Section::Cli => cli::run(plan, &mut report)?,
         }
@@ -371,6 +384,7 @@ fn versions() -> Vec<(String, String)> {
         "serde_json",
         "async-nats",
         "lapin",
+        "rdkafka",
     ] {
         versions.push((
             format!("{krate} (Cargo.lock)"),
