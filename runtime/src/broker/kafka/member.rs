@@ -359,15 +359,21 @@ pub(super) async fn pump(
     let open = OpenConsumer(shared.broker.clone());
     let mut failures = 0u32;
     let mut paused = false;
+    let mut last_commit = tokio::time::Instant::now();
     loop {
         let woken = shared.pump.notified();
         tokio::pin!(woken);
         woken.as_mut().enable();
-        if let Some(commits) = shared.take_commits() {
-            if let Err(error) = consumer.commit(&commits, CommitMode::Async) {
-                tracing::debug!(%error, group = %shared.group, "could not commit offsets");
+        let commit_due = last_commit + COMMIT_INTERVAL;
+        if tokio::time::Instant::now() >= commit_due {
+            if let Some(commits) = shared.take_commits() {
+                last_commit = tokio::time::Instant::now();
+                if let Err(error) = consumer.commit(&commits, CommitMode::Async) {
+                    tracing::debug!(%error, group = %shared.group, "could not commit offsets");
+                }
             }
         }
+        let commits_waiting = !shared.lock().commits.is_empty();
         let (closing, outstanding, full, rejoin) = {
             let mut state = shared.lock();
             (
@@ -403,6 +409,7 @@ pub(super) async fn pump(
         let unstarted = !shared.started();
         tokio::select! {
             () = &mut woken => {}
+            () = tokio::time::sleep_until(commit_due), if commits_waiting => {}
             () = tokio::time::sleep(START_POLL), if unstarted && !closing => {
                 commit_starts(&consumer, &shared);
             }
@@ -456,6 +463,12 @@ pub(super) async fn pump(
     })
     .await;
 }
+
+/// The shortest time between two commits of a member: settlements in
+/// between are committed together (a commit per record would cost a
+/// broker round trip each). Before a rebalance and when the member leaves,
+/// what is settled is committed at once.
+const COMMIT_INTERVAL: Duration = Duration::from_millis(100);
 
 /// How often a member looks for the starting offsets of new partitions.
 const START_POLL: Duration = Duration::from_millis(50);
