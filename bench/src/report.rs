@@ -293,10 +293,11 @@ impl Report {
              ```bash\n{command}\n```\n\n\
              It builds the harness (`bench/`) and the `accord` CLI in release mode, runs every \
              benchmark against NATS at `ACCORD_NATS_URL` (default `nats://127.0.0.1:4222`, with \
-             JetStream) and RabbitMQ at `ACCORD_AMQP_URL` (default \
-             `amqp://guest:guest@127.0.0.1:5672/%2f`), and rewrites this file; the Analysis \
+             JetStream), RabbitMQ at `ACCORD_AMQP_URL` (default \
+             `amqp://guest:guest@127.0.0.1:5672/%2f`) and a Kafka broker at `ACCORD_KAFKA_URL` \
+             (default `kafka://127.0.0.1:19092`), and rewrites this file; the Analysis \
              section at the end is kept. `scripts/bench.sh --only http-server,memory` runs some \
-             sections (`http-server`, `http-client`, `nats`, `amqp`, `memory`, `cli`, `cascade`); `--runs N` \
+             sections (`http-server`, `http-client`, `nats`, `amqp`, `kafka`, `memory`, `cli`, `cascade`); `--runs N` \
              changes the number of runs. `scripts/bench.sh --only cascade` (about a minute) rewrites the \
              cascade section alone. It needs `wrk` (`apt-get install -y wrk`).\n\n\
              ## Goals\n\n{goals}\n\
@@ -365,8 +366,8 @@ const METHOD: &str = "## Method
   accord side publishes through the generated publisher of the orders
   contract's `order_placed` event (on a topic of the benchmark's own,
   `bench/src/contract.rs`) and consumes through the generated subscriber
-  trait run by `accord::Subscriber`; the hand-written side uses async-nats or
-  lapin directly and sends the very same messages (the JSON payload and the
+  trait run by `accord::Subscriber`; the hand-written side uses async-nats,
+  lapin or rdkafka directly and sends the very same messages (the JSON payload and the
   same CloudEvents, `traceparent` and key headers, with the event id as
   `Nats-Msg-Id` or AMQP `message_id`), so the brokers do the same work.
   Guarantees are the same on both sides: every publish waits for its
@@ -374,7 +375,10 @@ const METHOD: &str = "## Method
   1,024 publishes in flight (RabbitMQ: over 4 confirm channels on both
   sides); every delivery is decoded, handled and acked explicitly (JetStream
   durable pull consumer, 256 in flight, max ack pending 1,024; RabbitMQ
-  manual acks with prefetch 256). The hand-written consumer handles and
+  manual acks with prefetch 256; Kafka: acks=all idempotent publishes, a
+  consumer group of its own per run, an offset committed only once every
+  record before it was handled, on tansu with 2 s session timeouts on both
+  sides, the group joined before publishing). The hand-written consumer handles and
   acks one delivery at a time in one task; accord's subscriber runs up to
   256 handlers at once. The events are spread over 1,024 customers, the
   event key. Publishing runs for 3 s after 0.5 s of

@@ -9,12 +9,12 @@
 use std::future::Future;
 use std::time::Duration;
 
-use accord::broker::Broker;
+use accord::broker::{ConsumeEvents, Publish};
 
 /// A broker process started for one test, and how to reach it.
 pub trait FaultBackend: Sized + Send + Sync + 'static {
     /// The broker handle the scenarios use.
-    type Broker: Broker;
+    type Broker: Publish + ConsumeEvents;
 
     /// The broker's name in the reports the scenarios print.
     const NAME: &'static str;
@@ -65,6 +65,15 @@ pub trait FaultBackend: Sized + Send + Sync + 'static {
     /// broker. A broker that keeps them only in memory skips the
     /// scenarios that count on it, saying so.
     fn keeps_data_across_a_kill() -> bool {
+        true
+    }
+
+    /// Whether a delivery held by a member that crashed comes to the next
+    /// member as a later attempt. Where the broker keeps no count of
+    /// deliveries (Kafka: the next member reads again from the group's
+    /// committed offset), it comes as attempt 1, and the hand-over
+    /// scenario checks only that it comes once.
+    fn counts_attempts_across_a_crash() -> bool {
         true
     }
 }

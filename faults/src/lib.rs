@@ -7,6 +7,7 @@
 //! differs) and runs them all with [`for_each_scenario!`].
 
 pub mod backend;
+pub mod kafka_server;
 pub mod nats_server;
 pub mod rabbit_server;
 pub mod scenarios;

@@ -16,6 +16,19 @@
 //! `serve` runs the orders service and both groups in one process until
 //! Ctrl-C.
 //!
+//! With `--broker kafka://...` the events go over Kafka, which offers no
+//! request/reply (docs/kafka.md): requests are served and called over HTTP
+//! only, and the payments step says so and is left out. Kafka settings go
+//! in the URL's query, such as
+//! `kafka://127.0.0.1:19092?session.timeout.ms=6000&heartbeat.interval.ms=500`
+//! for fast group joins.
+//!
+//! The orders service also serves `GET /metrics` over HTTP: accord's
+//! metrics (see `accord::observe::metrics`) in the Prometheus text format,
+//! recorded by `metrics-exporter-prometheus`.
+//! `serve` runs the orders service and both groups in one process until
+//! Ctrl-C.
+//!
 //! The orders service also serves `GET /metrics` over HTTP: accord's
 //! metrics (see `accord::observe::metrics`) in the Prometheus text format,
 //! recorded by `metrics-exporter-prometheus`.
@@ -24,8 +37,12 @@ use std::sync::atomic::Ordering;
 use std::time::Duration;
 
 use accord::broker::amqp::AmqpBroker;
+use accord::broker::kafka::KafkaBroker;
 use accord::broker::nats::NatsBroker;
-use accord::broker::{Broker, Delivery, Subscription, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_REASON};
+use accord::broker::{
+    Broker, ConsumeEvents, Delivery, Publish, Subscription, DEAD_LETTER_ATTEMPTS,
+    DEAD_LETTER_REASON,
+};
 use accord::trace::TraceContext;
 use accord::{BrokerTransport, CallError, MemoryBroker, SubscriberHandle, Transport};
 use clap::{Parser, ValueEnum};
@@ -42,7 +59,7 @@ mod metrics;
 mod serving;
 mod subscribers;
 
-use serving::{serve_orders, CallOver, ServeOver};
+use serving::{serve_orders, CallOver, ServeOver, NO_REQUESTS};
 use subscribers::{start_inventory, start_notifications};
 
 /// The orders service: the in-memory implementation, publishing an event
@@ -52,7 +69,7 @@ struct Shop<B> {
     events: OrdersPublisher<B>,
 }
 
-impl<B: Broker> OrdersServer for Shop<B> {
+impl<B: Publish> OrdersServer for Shop<B> {
     async fn place_order(&self, order: NewOrder) -> Result<Order, OrderError> {
         let placed = self.orders.place_order(order).await?;
         let event = OrderPlaced {
@@ -225,23 +242,43 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
     }
     let scheme = args.broker.split("://").next().unwrap_or_default();
     match scheme {
-        "memory" => run(MemoryBroker::new(), &args).await,
-        "nats" => run(NatsBroker::connect(&args.broker).await?, &args).await,
-        "amqp" | "amqps" => run(AmqpBroker::connect(&args.broker).await?, &args).await,
+        "memory" => with_requests(MemoryBroker::new(), &args).await,
+        "nats" => with_requests(NatsBroker::connect(&args.broker).await?, &args).await,
+        "amqp" | "amqps" => with_requests(AmqpBroker::connect(&args.broker).await?, &args).await,
+        // Kafka carries events only; `MemoryBroker` names the type of the
+        // requests' broker, of which there is none.
+        "kafka" => {
+            let kafka = KafkaBroker::connect(&args.broker).await?;
+            run(kafka, None::<MemoryBroker>, &args).await
+        }
         other => Err(format!(
-            "unknown broker {other:?} in {:?}; use memory, nats://HOST:PORT or amqp://USER:PASS@HOST:PORT/VHOST",
+            "unknown broker {other:?} in {:?}; use memory, nats://HOST:PORT, amqp://USER:PASS@HOST:PORT/VHOST or kafka://HOST:PORT",
             args.broker
         )
         .into()),
     }
 }
 
-async fn run<B: Broker>(broker: B, args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+/// Runs on a broker that carries requests as well as events.
+async fn with_requests<B: Broker>(
+    broker: B,
+    args: &Args,
+) -> Result<(), Box<dyn std::error::Error>> {
+    run(broker.clone(), Some(broker), args).await
+}
+
+/// Runs the part `args` names with events on `broker` and requests over
+/// `requests`, where there is a broker for them.
+async fn run<B: Publish + ConsumeEvents, R: Broker>(
+    broker: B,
+    requests: Option<R>,
+    args: &Args,
+) -> Result<(), Box<dyn std::error::Error>> {
     say("shop", &format!("broker: {}", args.broker));
     match args.role {
-        Role::All => run_all(broker, args).await,
+        Role::All => run_all(broker, requests, args).await,
         Role::Orders => {
-            let served = serve_orders(broker, args.serve_requests, &args.listen).await?;
+            let served = serve_orders(broker, requests, args.serve_requests, &args.listen).await?;
             ctrl_c().await;
             served.shutdown().await
         }
@@ -260,12 +297,16 @@ async fn run<B: Broker>(broker: B, args: &Args) -> Result<(), Box<dyn std::error
             Ok(())
         }
         Role::Client => {
-            place_orders(&OrdersClient::with_transport(BrokerTransport::new(broker))).await
+            let requests = requests.ok_or(NO_REQUESTS)?;
+            place_orders(&OrdersClient::with_transport(BrokerTransport::new(
+                requests,
+            )))
+            .await
         }
         Role::Serve => {
             let inventory = start_inventory(broker.clone()).await?;
             let notifications = start_notifications(broker.clone()).await?;
-            let served = serve_orders(broker, args.serve_requests, &args.listen).await?;
+            let served = serve_orders(broker, requests, args.serve_requests, &args.listen).await?;
             ctrl_c().await;
             served.shutdown().await?;
             inventory.shutdown().await;
@@ -280,7 +321,7 @@ async fn ctrl_c() {
 }
 
 /// The orders service: the in-memory implementation publishing on `broker`.
-fn orders_service<B: Broker>(broker: B) -> Shop<B> {
+fn orders_service<B: Publish>(broker: B) -> Shop<B> {
     Shop {
         orders: InMemoryOrders::new(),
         events: OrdersPublisher::new(broker),
@@ -376,7 +417,11 @@ async fn pay_for_an_order<B: Broker>(broker: B) -> Result<(), Box<dyn std::error
     Ok(())
 }
 
-async fn run_all<B: Broker>(broker: B, args: &Args) -> Result<(), Box<dyn std::error::Error>> {
+async fn run_all<B: Publish + ConsumeEvents, R: Broker>(
+    broker: B,
+    requests: Option<R>,
+    args: &Args,
+) -> Result<(), Box<dyn std::error::Error>> {
     let inventory = start_inventory(broker.clone()).await?;
     let notifications = start_notifications(broker.clone()).await?;
     // Calls over the broker need the service there, whatever was asked.
@@ -384,19 +429,26 @@ async fn run_all<B: Broker>(broker: B, args: &Args) -> Result<(), Box<dyn std::e
         CallOver::Broker if args.serve_requests == ServeOver::Http => ServeOver::Both,
         _ => args.serve_requests,
     };
-    let served = serve_orders(broker.clone(), serve, "127.0.0.1:0").await?;
-    match (args.call_over, served.http_address()) {
-        (CallOver::Http, Some(address)) => {
+    let served = serve_orders(broker.clone(), requests.clone(), serve, "127.0.0.1:0").await?;
+    match (args.call_over, served.http_address(), &requests) {
+        (CallOver::Http, Some(address), _) => {
             place_orders(&OrdersClient::new(&format!("http://{address}"))?).await?;
         }
-        _ => {
+        (_, _, Some(requests)) => {
             place_orders(&OrdersClient::with_transport(BrokerTransport::new(
-                broker.clone(),
+                requests.clone(),
             )))
             .await?;
         }
+        (_, _, None) => return Err(NO_REQUESTS.into()),
     }
-    pay_for_an_order(broker.clone()).await?;
+    match requests {
+        Some(requests) => pay_for_an_order(requests).await?,
+        None => say(
+            "payments",
+            "not run: this broker offers no request/reply (the payments service is served over the broker)",
+        ),
+    }
 
     // Three orders placed and one cancelled: four events for each group.
     let settled = |h: &SubscriberHandle| {

@@ -3,7 +3,7 @@
 
 use std::net::SocketAddr;
 
-use accord::broker::Broker;
+use accord::broker::{Broker, Publish};
 use accord::transport::broker::RequestServerHandle;
 use clap::ValueEnum;
 use orders_contract::OrdersServer;
@@ -29,6 +29,10 @@ pub enum CallOver {
     /// The broker given with `--broker`.
     Broker,
 }
+
+/// Why requests cannot go over a broker without request/reply.
+pub const NO_REQUESTS: &str = "this broker offers no request/reply (see docs/kafka.md); \
+                               serve and call requests over HTTP (--serve-requests http, --call-over http)";
 
 /// The orders service, running until [`Served::shutdown`].
 pub struct Served {
@@ -63,20 +67,25 @@ impl Served {
 
 /// Starts the orders service, publishing on `broker`, answering over
 /// `over`; HTTP listens on `listen`.
-pub async fn serve_orders<B: Broker>(
+///
+/// `requests` is the broker that carries requests, `None` where the events'
+/// broker offers no request/reply (Kafka): then only HTTP is possible.
+pub async fn serve_orders<B: Publish, R: Broker>(
     broker: B,
+    requests: Option<R>,
     over: ServeOver,
     listen: &str,
 ) -> Result<Served, Box<dyn std::error::Error>> {
     // One service behind both, so an order placed over one is seen over
     // the other.
-    let dispatcher = orders_service(broker.clone()).into_dispatcher();
+    let dispatcher = orders_service(broker).into_dispatcher();
     let mut served = Served {
         http: None,
         broker: None,
     };
     if matches!(over, ServeOver::Broker | ServeOver::Both) {
-        served.broker = Some(accord::serve_requests(broker, dispatcher.clone()).await?);
+        let requests = requests.ok_or(NO_REQUESTS)?;
+        served.broker = Some(accord::serve_requests(requests, dispatcher.clone()).await?);
         say(
             "orders",
             "answering requests over the broker on orders.rpc.<operation>",

@@ -6,7 +6,7 @@ use std::collections::HashMap;
 use std::sync::Mutex;
 use std::time::Duration;
 
-use accord::broker::{Broker, KeyOrder};
+use accord::broker::{ConsumeEvents, KeyOrder};
 use accord::events::{Backoff, Subscriber};
 use accord::SubscriberHandle;
 use orders_contract::{Line, OrderCancelled, OrderError, OrderId, OrderPlaced, OrdersSubscriber};
@@ -96,7 +96,7 @@ impl OrdersSubscriber for Notifications {
     }
 }
 
-pub async fn start_inventory<B: Broker>(
+pub async fn start_inventory<B: ConsumeEvents>(
     broker: B,
 ) -> Result<SubscriberHandle, accord::broker::BrokerError> {
     // Stock is reserved and returned in the order the events were
@@ -112,7 +112,7 @@ pub async fn start_inventory<B: Broker>(
         .await
 }
 
-pub async fn start_notifications<B: Broker>(
+pub async fn start_notifications<B: ConsumeEvents>(
     broker: B,
 ) -> Result<SubscriberHandle, accord::broker::BrokerError> {
     let fast_retries = Backoff {

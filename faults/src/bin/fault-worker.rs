@@ -6,7 +6,8 @@
 //! fault-worker <broker-url> <group> <topic> <concurrency> <ack-wait-ms>
 //! ```
 //!
-//! The broker is NATS (`nats://`) or RabbitMQ (`amqp://`). Prints `ready`
+//! The broker is NATS (`nats://`), RabbitMQ (`amqp://`) or Kafka
+//! (`kafka://`, settings in the URL's query). Prints `ready`
 //! once it consumes, then `handling <event>` as each handler starts (the
 //! event's payload is a JSON string naming it).
 
@@ -15,6 +16,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use accord::broker::amqp::AmqpBroker;
+use accord::broker::kafka::KafkaBroker;
 use accord::broker::nats::NatsBroker;
 use accord::broker::ConsumeEvents;
 use accord::events::{event_handler, EventHandlers, EventRoute};
@@ -51,8 +53,13 @@ async fn main() {
             .await
             .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
         work(broker, group, topic, concurrency, ack_wait).await;
+    } else if url.starts_with("kafka://") {
+        let broker = KafkaBroker::connect(url)
+            .await
+            .unwrap_or_else(|e| panic!("connecting to {url}: {e}"));
+        work(broker, group, topic, concurrency, ack_wait).await;
     } else {
-        eprintln!("{USAGE}: the broker URL starts with nats:// or amqp://");
+        eprintln!("{USAGE}: the broker URL starts with nats://, amqp:// or kafka://");
         std::process::exit(2);
     }
 }

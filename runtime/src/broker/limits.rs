@@ -147,7 +147,7 @@ pub fn cap_text(text: &str, max: usize) -> Cow<'_, str> {
 }
 
 /// Refuses a header whose name and value together exceed `limit` bytes.
-#[cfg(any(feature = "nats", feature = "amqp", test))]
+#[cfg(any(feature = "nats", feature = "amqp", feature = "kafka", test))]
 pub(crate) fn check_header(
     name: &str,
     value: &str,
@@ -167,7 +167,7 @@ pub(crate) fn check_header(
 }
 
 /// The name of the largest of `headers` (by name and value together).
-#[cfg(any(feature = "nats", feature = "amqp", test))]
+#[cfg(any(feature = "nats", feature = "amqp", feature = "kafka", test))]
 pub(crate) fn largest_header<'a>(headers: impl IntoIterator<Item = (&'a str, usize)>) -> String {
     headers
         .into_iter()

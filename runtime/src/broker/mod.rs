@@ -40,6 +40,8 @@ pub mod amqp_names;
 pub mod capability;
 pub mod dead_letters;
 mod error;
+#[cfg(feature = "kafka")]
+pub mod kafka;
 pub mod limits;
 pub mod memory;
 mod message;
@@ -50,7 +52,7 @@ pub mod nats;
 #[path = "nats/names.rs"]
 #[cfg_attr(not(feature = "nats"), allow(dead_code))]
 pub(crate) mod nats_names;
-#[cfg(any(feature = "nats", feature = "amqp", test))]
+#[cfg(any(feature = "nats", feature = "amqp", feature = "kafka", test))]
 mod reconnect;
 
 pub use capability::{

@@ -3,12 +3,13 @@
 //! stream, exchange and queue names accord's backends declare there.
 //!
 //! Each protocol is a [`Binding`] in a file of its own ([`nats`],
-//! [`amqp`]); another protocol is one more file and one more arm in
+//! [`amqp`], [`kafka`]); another protocol is one more file and one more arm in
 //! [`for_protocol`]. A document gets the bindings of the protocols of its
 //! servers, or of every protocol accord has a backend for when it lists
 //! none.
 
 mod amqp;
+mod kafka;
 mod nats;
 
 use serde_json::{json, Map, Value};
@@ -32,7 +33,7 @@ pub struct AsyncApiOptions {
 pub struct AsyncApiServer {
     /// The key under `servers`, such as `production`.
     pub name: String,
-    /// The protocol: `nats`, `amqp` or `amqps`.
+    /// The protocol: `nats`, `amqp`, `amqps` or `kafka`.
     pub protocol: String,
     /// `host:port`.
     pub host: String,
@@ -59,16 +60,17 @@ impl AsyncApiServer {
             ));
         }
         let (scheme, rest) = url.trim().split_once("://").ok_or_else(|| {
-            format!("`{url}` has no scheme: use nats://, tls://, amqp:// or amqps://")
+            format!("`{url}` has no scheme: use nats://, tls://, amqp://, amqps:// or kafka://")
         })?;
         let protocol = match scheme.to_ascii_lowercase().as_str() {
             "nats" | "tls" => "nats",
             "amqp" => "amqp",
             "amqps" => "amqps",
+            "kafka" => "kafka",
             other => {
                 return Err(format!(
                     "the scheme `{other}://` of server `{name}` is not one accord has a backend \
-                     for: use nats://, tls://, amqp:// or amqps://"
+                     for: use nats://, tls://, amqp://, amqps:// or kafka://"
                 ))
             }
         };
@@ -105,6 +107,10 @@ pub(crate) trait Binding {
     fn event_channel(&self, topic: &str) -> Option<Value>;
     /// The binding of the operation that publishes on `topic`.
     fn event_operation(&self, topic: &str) -> Option<Value>;
+    /// The binding of an event's message whose key is the field `key`.
+    fn event_message(&self, _key: Option<&str>) -> Option<Value> {
+        None
+    }
     /// The channel binding of the request topic `topic` of `service`.
     fn request_channel(&self, service: &str, topic: &str) -> Option<Value>;
     /// The binding of the operation that serves requests on `topic`.
@@ -116,12 +122,13 @@ fn for_protocol(protocol: &str, options: &AsyncApiOptions) -> Option<Box<dyn Bin
     match protocol {
         "nats" => Some(Box::new(nats::NatsBinding::new(options))),
         "amqp" | "amqps" => Some(Box::new(amqp::AmqpBinding::new(options))),
+        "kafka" => Some(Box::new(kafka::KafkaBinding)),
         _ => None,
     }
 }
 
 /// The protocols accord has backends for, in document order.
-const PROTOCOLS: [&str; 2] = ["nats", "amqp"];
+const PROTOCOLS: [&str; 3] = ["nats", "amqp", "kafka"];
 
 /// Adds `servers` and the bindings of `options` to `document`, the
 /// AsyncAPI document of `descriptor`.
@@ -184,6 +191,13 @@ pub(crate) fn apply(
                 )
             }
         };
+        if let OperationKind::Event(event) = &op.kind {
+            let message: Vec<_> = bindings
+                .iter()
+                .filter_map(|b| Some((b.protocol(), b.event_message(event.key.as_deref())?)))
+                .collect();
+            insert(&mut document["components"]["messages"][&op.name], message);
+        }
         insert(&mut document["channels"][&channel_id], channel);
         insert(&mut document["operations"][&op.name], operation);
     }

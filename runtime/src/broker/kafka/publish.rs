@@ -1,0 +1,90 @@
+//! Publishing records: events, copies of deliveries, and dead letters,
+//! each acknowledged by the broker (`acks=all`) before it counts.
+
+use rdkafka::message::OwnedHeaders;
+use rdkafka::producer::FutureRecord;
+
+use super::headers::{self, ATTEMPT};
+use super::topology::kafka_error;
+use super::KafkaBroker;
+use crate::broker::limits::dead_letter_reason;
+use crate::broker::{
+    BrokerError, Message, Publish, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP, DEAD_LETTER_REASON,
+    DEAD_LETTER_TOPIC,
+};
+
+impl KafkaBroker {
+    /// Sends one record to `topic` (the `partition` given, or the key's)
+    /// and waits for the broker's acknowledgement.
+    async fn send(
+        &self,
+        topic: &str,
+        message: &Message,
+        headers: OwnedHeaders,
+        partition: Option<i32>,
+    ) -> Result<(), BrokerError> {
+        let mut record: FutureRecord<'_, str, [u8]> = FutureRecord::to(topic)
+            .payload(&message.payload[..])
+            .headers(headers);
+        if let Some(key) = &message.key {
+            record = record.key(key.as_str());
+        }
+        if let Some(partition) = partition {
+            record = record.partition(partition);
+        }
+        self.inner
+            .producer
+            .send(record, self.inner.options.publish_timeout)
+            .await
+            .map(|_| ())
+            .map_err(|(e, _)| kafka_error(&format!("publishing on `{topic}`"), e))
+    }
+
+    /// Publishes a copy of a `message` delivered from `topic` as delivery
+    /// `attempt`, to `partition` (or the key's).
+    pub(super) async fn publish_copy(
+        &self,
+        topic: &str,
+        message: &Message,
+        attempt: u32,
+        partition: Option<i32>,
+    ) -> Result<(), BrokerError> {
+        let attempt = attempt.to_string();
+        let (headers, size) = headers::to_kafka(message, &[(ATTEMPT, &attempt)], None)?;
+        headers::check_size(message, size, self.inner.options.max_message_bytes, false)?;
+        self.send(topic, message, headers, partition).await
+    }
+
+    /// Stores a dead letter of `group` on its dead-letter topic.
+    pub(super) async fn publish_dead_letter(
+        &self,
+        message: &Message,
+        group: &str,
+        reason: &str,
+        attempts: u32,
+    ) -> Result<(), BrokerError> {
+        let attempts = attempts.to_string();
+        let reason = dead_letter_reason(reason);
+        let extra = [
+            (DEAD_LETTER_REASON, reason.as_ref()),
+            (DEAD_LETTER_ATTEMPTS, attempts.as_str()),
+            (DEAD_LETTER_TOPIC, message.topic.as_str()),
+            (DEAD_LETTER_GROUP, group),
+        ];
+        let (headers, size) = headers::to_kafka(message, &extra, None)?;
+        headers::check_size(message, size, self.inner.options.max_message_bytes, false)?;
+        let topic = self.dead_letter_topic(group);
+        self.ensure_topics(&[&topic]).await?;
+        self.send(&topic, message, headers, None).await
+    }
+}
+
+impl Publish for KafkaBroker {
+    async fn publish(&self, message: Message) -> Result<(), BrokerError> {
+        let options = &self.inner.options;
+        let (headers, size) = headers::to_kafka(&message, &[], Some(options.max_header_bytes))?;
+        headers::check_size(&message, size, options.max_message_bytes, true)?;
+        self.ensure_topics(&[&message.topic]).await?;
+        self.send(&message.topic, &message, headers, None).await
+    }
+}

@@ -1,0 +1,342 @@
+//! Group members and their deliveries.
+//!
+//! A subscription is one consumer in the group's consumer group, read by
+//! its own task (see the `member` module). Each delivery is settled once:
+//! whoever takes its record first (a settlement, the ack-wait timer, the
+//! drop) does what it says, and the others find nothing left to do.
+
+use std::sync::{Arc, Mutex};
+use std::time::Duration;
+
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::AbortHandle;
+
+use super::member::{pump, Context, Entry, Shared};
+use super::topology::kafka_error;
+use super::{names, KafkaBroker};
+use crate::broker::{
+    BrokerError, Capabilities, Delivery, Message, Retry, Subscribe, SubscribeOptions, Subscription,
+};
+
+/// A member of a group on a [`KafkaBroker`]: a consumer of the group's
+/// consumer group.
+pub struct KafkaSubscription {
+    shared: Arc<Shared>,
+    slots: Arc<Semaphore>,
+    ack_wait: Duration,
+}
+
+impl std::fmt::Debug for KafkaSubscription {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaSubscription")
+            .field("group", &self.shared.group)
+            .finish_non_exhaustive()
+    }
+}
+
+/// How long a member waits, after an assignment, for the group's
+/// rebalance to settle before its subscription counts as joined.
+fn settle_time(broker: &KafkaBroker) -> Duration {
+    (broker.inner.options.heartbeat_interval * 3).max(Duration::from_millis(500))
+}
+
+async fn open(
+    broker: &KafkaBroker,
+    consumer_group: &str,
+    group: &str,
+    topics: Vec<String>,
+    options: &SubscribeOptions,
+    from_oldest: bool,
+) -> Result<KafkaSubscription, BrokerError> {
+    for topic in &topics {
+        names::check_topic(topic)?;
+    }
+    let mut declare: Vec<&str> = topics.iter().map(String::as_str).collect();
+    let dead_letters = broker.dead_letter_topic(group);
+    declare.push(&dead_letters);
+    broker.ensure_topics(&declare).await?;
+
+    let shared = Shared::new(broker.clone(), group, from_oldest);
+    let consumer: StreamConsumer<Context> = broker
+        .consumer_config(consumer_group)
+        .create_with_context(Context {
+            shared: shared.clone(),
+        })
+        .map_err(|e| kafka_error(&format!("joining the group `{consumer_group}`"), e))?;
+    let subscribed: Vec<&str> = topics.iter().map(String::as_str).collect();
+    consumer
+        .subscribe(&subscribed)
+        .map_err(|e| kafka_error(&format!("subscribing `{consumer_group}` to {topics:?}"), e))?;
+    let mut rebalances = shared.rebalances();
+    tokio::spawn(pump(consumer, shared.clone(), topics.clone()));
+
+    let join_limit = broker.inner.options.session_timeout + Duration::from_secs(10);
+    let quiet = settle_time(broker);
+    let joined = tokio::time::timeout(join_limit, async {
+        let _ = rebalances.wait_for(|n| *n > 0).await;
+        while let Ok(Ok(())) = tokio::time::timeout(quiet, rebalances.changed()).await {}
+        // Records published from now on reach the group.
+        while !shared.started() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let subscription = KafkaSubscription {
+        shared: shared.clone(),
+        slots: Arc::new(Semaphore::new(options.max_in_flight.max(1))),
+        ack_wait: options.ack_wait,
+    };
+    if joined.is_err() {
+        return Err(BrokerError::Connection(format!(
+            "joining the consumer group `{consumer_group}` took longer than {join_limit:?} \
+             (the session timeout and 10 s)"
+        )));
+    }
+    Ok(subscription)
+}
+
+impl Drop for KafkaSubscription {
+    fn drop(&mut self) {
+        for entry in self.shared.close() {
+            tokio::spawn(hand_over(self.shared.clone(), entry));
+        }
+    }
+}
+
+/// Publishes a copy of a handed-out record, as its current attempt, to its
+/// own partition (or `to`), then settles the original.
+async fn hand_over(shared: Arc<Shared>, entry: Entry) {
+    hand_over_to(shared, entry, None).await;
+}
+
+async fn hand_over_to(shared: Arc<Shared>, entry: Entry, to: Option<i32>) {
+    let partition = to.unwrap_or(entry.tp.1);
+    match shared
+        .broker
+        .publish_copy(&entry.tp.0, &entry.message, entry.attempt, Some(partition))
+        .await
+    {
+        Ok(()) => shared.settle(&entry),
+        Err(error) => {
+            tracing::warn!(%error, group = %shared.group, "could not hand a delivery over; the partition's next owner reads it again");
+            shared.abandon();
+        }
+    }
+}
+
+impl Subscription for KafkaSubscription {
+    type Delivery = KafkaDelivery;
+
+    async fn next(&mut self) -> Option<KafkaDelivery> {
+        let slot = self.slots.clone().acquire_owned().await.ok()?;
+        loop {
+            if let Some(entry) = self.shared.take_ready() {
+                return Some(self.wrap(entry, slot));
+            }
+            if self.shared.is_closing() {
+                return None;
+            }
+            self.shared.wait_ready().await;
+        }
+    }
+}
+
+impl KafkaSubscription {
+    fn wrap(&self, entry: Entry, slot: OwnedSemaphorePermit) -> KafkaDelivery {
+        let message = entry.message.clone();
+        let attempt = entry.attempt;
+        let held = Arc::new(Held {
+            shared: self.shared.clone(),
+            entry: Mutex::new(Some(entry)),
+        });
+        let timer = {
+            let held = held.clone();
+            let ack_wait = self.ack_wait;
+            tokio::spawn(async move {
+                tokio::time::sleep(ack_wait).await;
+                if let Some(entry) = held.take() {
+                    expire(held.shared.clone(), entry).await;
+                }
+            })
+        };
+        KafkaDelivery {
+            held,
+            message,
+            attempt,
+            timer: timer.abort_handle(),
+            _slot: slot,
+        }
+    }
+}
+
+/// A delivery not settled within the ack wait: a copy goes, as the next
+/// attempt, to a partition of another member where there is one; where
+/// this member owns every partition of the topic, the copy goes to the
+/// record's own partition and the member leaves the group and joins it
+/// again, so that another member can take the partition over.
+async fn expire(shared: Arc<Shared>, mut entry: Entry) {
+    tracing::debug!(group = %shared.group, "a delivery was not settled within the ack wait; delivering it again");
+    let topic = entry.tp.0.clone();
+    let mine = shared.assigned(&topic);
+    let count = shared.broker.partitions_of(&topic).unwrap_or(0);
+    let elsewhere = (0..count).find(|p| !mine.contains(p));
+    entry.attempt += 1;
+    let rejoin = elsewhere.is_none();
+    hand_over_to(shared.clone(), entry, elsewhere).await;
+    if rejoin {
+        shared.rejoin();
+    }
+}
+
+/// The record of a delivery, taken once by whoever settles it.
+struct Held {
+    shared: Arc<Shared>,
+    entry: Mutex<Option<Entry>>,
+}
+
+impl Held {
+    fn take(&self) -> Option<Entry> {
+        self.entry.lock().expect("delivery poisoned").take()
+    }
+}
+
+/// A delivery from a [`KafkaBroker`].
+pub struct KafkaDelivery {
+    held: Arc<Held>,
+    message: Message,
+    attempt: u32,
+    timer: AbortHandle,
+    _slot: OwnedSemaphorePermit,
+}
+
+impl std::fmt::Debug for KafkaDelivery {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_struct("KafkaDelivery")
+            .field("group", &self.held.shared.group)
+            .field("topic", &self.message.topic)
+            .field("attempt", &self.attempt)
+            .finish_non_exhaustive()
+    }
+}
+
+impl KafkaDelivery {
+    /// Takes the record to settle; `None` when the ack wait ran out and a
+    /// copy went to the group already.
+    fn take(&self) -> Option<Entry> {
+        let entry = self.held.take();
+        if entry.is_some() {
+            self.timer.abort();
+        }
+        entry
+    }
+}
+
+/// Hands `entry` out again after `delay` (its attempt already counted).
+fn again_after(shared: Arc<Shared>, entry: Entry, delay: Duration) {
+    tokio::spawn(async move {
+        if !delay.is_zero() {
+            tokio::time::sleep(delay).await;
+        }
+        if let Some(entry) = shared.again(entry) {
+            hand_over(shared, entry).await;
+        }
+    });
+}
+
+impl Drop for KafkaDelivery {
+    fn drop(&mut self) {
+        if let Some(mut entry) = self.take() {
+            entry.attempt += 1;
+            again_after(self.held.shared.clone(), entry, Duration::ZERO);
+        }
+    }
+}
+
+impl Delivery for KafkaDelivery {
+    fn message(&self) -> &Message {
+        &self.message
+    }
+
+    fn attempt(&self) -> u32 {
+        self.attempt
+    }
+
+    async fn ack(self) -> Result<(), BrokerError> {
+        if let Some(entry) = self.take() {
+            self.held.shared.settle(&entry);
+        }
+        Ok(())
+    }
+
+    async fn dead_letter(self, reason: &str) -> Result<(), BrokerError> {
+        self.dead_letter_or_retry(reason, Duration::ZERO).await
+    }
+}
+
+impl Retry for KafkaDelivery {
+    async fn retry(self, delay: Duration) -> Result<(), BrokerError> {
+        if let Some(mut entry) = self.take() {
+            entry.attempt += 1;
+            again_after(self.held.shared.clone(), entry, delay);
+        }
+        Ok(())
+    }
+
+    async fn dead_letter_or_retry(
+        self,
+        reason: &str,
+        retry_after: Duration,
+    ) -> Result<(), BrokerError> {
+        let Some(mut entry) = self.take() else {
+            return Ok(());
+        };
+        let shared = self.held.shared.clone();
+        match shared
+            .broker
+            .publish_dead_letter(&entry.message, &shared.group, reason, entry.attempt)
+            .await
+        {
+            Ok(()) => {
+                shared.settle(&entry);
+                Ok(())
+            }
+            Err(error) => {
+                entry.attempt += 1;
+                again_after(shared, entry, retry_after);
+                Err(error)
+            }
+        }
+    }
+}
+
+impl Subscribe for KafkaBroker {
+    type Subscription = KafkaSubscription;
+
+    fn capabilities(&self) -> Capabilities {
+        Capabilities {
+            per_key_order: true,
+            dedupes_publishes: false,
+        }
+    }
+
+    async fn subscribe(&self, options: SubscribeOptions) -> Result<KafkaSubscription, BrokerError> {
+        let topics = options.topics.clone();
+        open(
+            self,
+            &options.group,
+            &options.group,
+            topics,
+            &options,
+            false,
+        )
+        .await
+    }
+
+    async fn dead_letters(&self, group: &str) -> Result<KafkaSubscription, BrokerError> {
+        let reader = self.dead_letter_reader(group);
+        let topic = self.dead_letter_topic(group);
+        let options = SubscribeOptions::new(reader.clone(), [topic.clone()]);
+        open(self, &reader, &reader, vec![topic], &options, true).await
+    }
+}
