@@ -359,6 +359,8 @@ pub(super) async fn pump(
     let open = OpenConsumer(shared.broker.clone());
     let mut failures = 0u32;
     let mut paused = false;
+    // Since when the member is full without pausing.
+    let mut full_since: Option<tokio::time::Instant> = None;
     let mut last_commit = tokio::time::Instant::now();
     loop {
         let woken = shared.pump.notified();
@@ -394,26 +396,47 @@ pub(super) async fn pump(
             }
             paused = false;
         }
-        if full != paused {
+        // Full: stop taking records, which stay in the consumer's own
+        // queue. Only when nothing goes out for STALL_PAUSE are the
+        // partitions paused, so that the consumer is polled again for the
+        // group's rebalances: pausing drops what the consumer fetched
+        // ahead, and resuming fetches it again, too slow to do each time
+        // the member fills up.
+        let stalled = match (full, full_since) {
+            (false, _) => {
+                full_since = None;
+                false
+            }
+            (true, None) => {
+                full_since = Some(tokio::time::Instant::now());
+                false
+            }
+            (true, Some(since)) => since.elapsed() >= STALL_PAUSE,
+        };
+        let pause = full && (paused || stalled);
+        if pause != paused {
             if let Ok(assignment) = consumer.assignment() {
-                let done = if full {
+                let done = if pause {
                     consumer.pause(&assignment)
                 } else {
                     consumer.resume(&assignment)
                 };
                 if done.is_ok() {
-                    paused = full;
+                    paused = pause;
                 }
             }
         }
         let unstarted = !shared.started();
+        let holding = full && !paused;
+        let stall_due = full_since.map_or(last_commit, |since| since + STALL_PAUSE);
         tokio::select! {
             () = &mut woken => {}
+            () = tokio::time::sleep_until(stall_due), if holding => {}
             () = tokio::time::sleep_until(commit_due), if commits_waiting => {}
             () = tokio::time::sleep(START_POLL), if unstarted && !closing => {
                 commit_starts(&consumer, &shared);
             }
-            received = consumer.recv() => match received {
+            received = consumer.recv(), if !holding => match received {
                 Ok(record) => {
                     failures = 0;
                     if closing {
@@ -469,6 +492,12 @@ pub(super) async fn pump(
 /// broker round trip each). Before a rebalance and when the member leaves,
 /// what is settled is committed at once.
 const COMMIT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How long a full member holds its records in the consumer's queue, not
+/// polling it, before it pauses its partitions and polls for rebalances
+/// again: the longest a rebalance waits on a member whose handlers are all
+/// busy.
+const STALL_PAUSE: Duration = Duration::from_millis(50);
 
 /// How often a member looks for the starting offsets of new partitions.
 const START_POLL: Duration = Duration::from_millis(50);
