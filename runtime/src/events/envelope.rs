@@ -6,6 +6,7 @@ use std::time::SystemTime;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
+use crate::broker::limits::cap_text;
 use crate::broker::Headers;
 
 /// `ce-specversion`.
@@ -56,7 +57,7 @@ pub fn new_id() -> EventId {
 
 /// The longest header value a reason quotes; longer ones are cut, so a
 /// hostile header cannot inflate a dead-letter reason or a log line.
-const QUOTED_MAX: usize = 64;
+const QUOTED_MAX: usize = 96;
 
 /// Checks the envelope of an event received on `topic`: the attributes
 /// CloudEvents requires are present, `ce-type` is the event type the topic
@@ -99,16 +100,10 @@ pub fn check(headers: &Headers, topic: &str) -> Result<(), String> {
     }
 }
 
-/// `value` in quotes, cut to [`QUOTED_MAX`] bytes on a character boundary.
+/// `value` in quotes, on one line and cut to [`QUOTED_MAX`] bytes by the
+/// same rule as every dead-letter reason.
 fn quoted(value: &str) -> String {
-    if value.len() <= QUOTED_MAX {
-        return format!("{value:?}");
-    }
-    let mut end = QUOTED_MAX;
-    while !value.is_char_boundary(end) {
-        end -= 1;
-    }
-    format!("{:?}...", &value[..end])
+    format!("{:?}", cap_text(value, QUOTED_MAX))
 }
 
 #[cfg(test)]
