@@ -446,7 +446,7 @@ async fn run_all<B: Publish + ConsumeEvents, R: Broker>(
         Some(requests) => pay_for_an_order(requests).await?,
         None => say(
             "payments",
-            "not run: this broker offers no request/reply (the payments service is served over the broker)",
+            "not run: the payments service is served over the broker, and this one offers no request/reply; use --broker memory, nats://... or amqp://... to see it",
         ),
     }
 
