@@ -263,7 +263,13 @@ async fn an_unreachable_broker_and_the_memory_broker_are_clear_errors() {
     let (ok, text) = cli(args("list", "memory://", "g", &[])).await;
     assert!(!ok);
     assert!(text.contains("lives inside one process"), "{text}");
-    let (ok, text) = cli(args("list", "kafka://127.0.0.1:9092", "g", &[])).await;
+    let (ok, text) = cli(args("list", "mqtt://127.0.0.1:1883", "g", &[])).await;
     assert!(!ok);
     assert!(text.contains("not a broker URL accord knows"), "{text}");
+    let (ok, text) = cli(args("list", "kafka://127.0.0.1:9092", "g", &[])).await;
+    assert!(!ok);
+    assert!(
+        text.contains("does not cover Kafka") && text.contains("accord.dead-letter.g"),
+        "{text}"
+    );
 }

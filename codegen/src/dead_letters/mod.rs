@@ -168,6 +168,13 @@ async fn run_async(command: &DeadLettersCommand) -> anyhow::Result<String> {
         "nats" | "tls" => bail!("this accord was built without its `nats` feature"),
         #[cfg(not(feature = "amqp"))]
         "amqp" | "amqps" => bail!("this accord was built without its `amqp` feature"),
+        "kafka" => bail!(
+            "`accord dead-letters` does not cover Kafka: a Kafka topic cannot drop single \
+             records, so remove and purge have no faithful form there; the dead letters of group \
+             `{group}` are the topic `accord.dead-letter.{group}`, readable with any Kafka \
+             consumer or, in code, through the subscription `KafkaBroker::dead_letters` returns",
+            group = target.group
+        ),
         "memory" => bail!(
             "the memory broker lives inside one process, so `accord dead-letters` cannot reach \
              it; read its dead letters in that process with the `DeadLetters` trait \
@@ -175,7 +182,8 @@ async fn run_async(command: &DeadLettersCommand) -> anyhow::Result<String> {
         ),
         _ => bail!(
             "`{url}` is not a broker URL accord knows: use nats://host:4222 for NATS JetStream or \
-             amqp://user:password@host:5672/%2f for RabbitMQ"
+             amqp://user:password@host:5672/%2f for RabbitMQ (Kafka's dead letters are read \
+             with a Kafka consumer)"
         ),
     }
 }
