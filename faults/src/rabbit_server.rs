@@ -220,6 +220,18 @@ impl RabbitNode {
         self.launch().await
     }
 
+    /// Runs `rabbitmqctl` against this node with `args` (for example
+    /// `["set_vm_memory_high_watermark", "0"]`, which sets a memory alarm
+    /// and so blocks every publishing connection).
+    pub async fn ctl(&self, args: &[&str]) -> io::Result<()> {
+        let mut command = Command::new("rabbitmqctl");
+        command.arg("-n").arg(&self.node_name).args(args);
+        let what = format!("rabbitmqctl {}", args.join(" "));
+        tokio::task::spawn_blocking(move || run(&mut command, &what))
+            .await
+            .map_err(io::Error::other)?
+    }
+
     /// The last `lines` lines of the node's log.
     pub fn log_tail(&self, lines: usize) -> String {
         let path = self.dir.join("log").join(format!("{}.log", self.node_name));

@@ -120,7 +120,9 @@ use super::BrokerError;
 pub use delivery::AmqpDelivery;
 pub use lapin;
 pub use names::{AmqpNames, DEFAULT_PREFIX, MAX_RETRY_BUCKET, MIN_RETRY_BUCKET};
-pub use options::{AmqpOptions, QueueType, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_URL};
+pub use options::{
+    AmqpOptions, QueueType, DEFAULT_CONFIRM_TIMEOUT, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_URL,
+};
 pub use request::{AmqpRequest, AmqpResponder};
 pub use subscription::AmqpSubscription;
 

@@ -16,6 +16,10 @@ pub const DEFAULT_URL: &str = "amqp://guest:guest@127.0.0.1:5672/%2f";
 /// the publishing channel.
 pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 128 << 20;
 
+/// How long a publish waits for the broker's confirm unless set otherwise
+/// ([`AmqpOptions::confirm_timeout`]): 30 s.
+pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The kind of the durable queues the backend declares (groups, their
 /// retries and dead letters, unrouted events).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -45,6 +49,12 @@ pub struct AmqpOptions {
     pub connect_timeout: Duration,
     /// The longest wait between two reconnection attempts (2 s).
     pub max_reconnect_delay: Duration,
+    /// How long a publish (an event, a retry copy, a dead letter or a reply;
+    /// a request has its own timeout) may wait for the broker to take it and confirm it
+    /// ([`DEFAULT_CONFIRM_TIMEOUT`], 30 s). RabbitMQ stops reading from
+    /// publishing connections while a memory or disk alarm is set; past this
+    /// wait the publish fails, saying so, instead of hanging.
+    pub confirm_timeout: Duration,
     /// The connection name shown by RabbitMQ (`accord`), followed by the
     /// connection's role.
     pub connection_name: String,
@@ -77,6 +87,7 @@ impl Default for AmqpOptions {
             unrouted_max_length: 100_000,
             connect_timeout: Duration::from_secs(10),
             max_reconnect_delay: Duration::from_secs(2),
+            confirm_timeout: DEFAULT_CONFIRM_TIMEOUT,
             connection_name: "accord".to_owned(),
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             key_partitions: 8,
@@ -127,6 +138,17 @@ impl AmqpOptions {
     /// Sets the longest wait between reconnection attempts.
     pub fn max_reconnect_delay(mut self, delay: Duration) -> Self {
         self.max_reconnect_delay = delay;
+        self
+    }
+
+    /// Sets how long a publish may wait for the broker's confirm (more than
+    /// zero).
+    pub fn confirm_timeout(mut self, timeout: Duration) -> Self {
+        assert!(
+            !timeout.is_zero(),
+            "AmqpOptions::confirm_timeout must be more than zero"
+        );
+        self.confirm_timeout = timeout;
         self
     }
 

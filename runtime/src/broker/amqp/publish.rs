@@ -35,6 +35,22 @@ impl Publisher {
     pub(super) fn frame_max(&self) -> u32 {
         self.connection.configuration().frame_max()
     }
+
+    /// The error of a publish the broker did not confirm within `timeout`.
+    fn unconfirmed(&self, timeout: Duration) -> BrokerError {
+        let cause = if self.connection.status().blocked() {
+            "RabbitMQ has blocked publishing on this connection, as it does while a memory \
+             or disk alarm is set"
+        } else {
+            "the broker is overloaded or the connection is stalled"
+        };
+        BrokerError::Connection(format!(
+            "the broker did not confirm the publish within {timeout:?} \
+             (AmqpOptions::confirm_timeout): {cause}; whether it kept the message is unknown, \
+             and publishing it again may deliver it twice (subscribers drop the copy by its \
+             event id)"
+        ))
+    }
 }
 
 impl AmqpBroker {
@@ -127,23 +143,28 @@ impl AmqpBroker {
         self.check_payload(payload)?;
         let publisher = self.publisher().await?;
         codec::check_frame(&properties, publisher.frame_max(), reserve)?;
-        let confirm = publisher
-            .channel()
-            .basic_publish(
-                short(exchange)?,
-                routing_key,
-                BasicPublishOptions {
-                    mandatory,
-                    immediate: false,
-                },
-                payload,
-                properties,
-            )
-            .await
-            .map_err(|e| lapin_error("publishing", e))?;
-        match confirm
-            .await
-            .map_err(|e| lapin_error("waiting for the publish confirm", e))?
+        let timeout = self.inner.options.confirm_timeout;
+        let confirmed = tokio::time::timeout(timeout, async {
+            publisher
+                .channel()
+                .basic_publish(
+                    short(exchange)?,
+                    routing_key,
+                    BasicPublishOptions {
+                        mandatory,
+                        immediate: false,
+                    },
+                    payload,
+                    properties,
+                )
+                .await
+                .map_err(|e| lapin_error("publishing", e))?
+                .await
+                .map_err(|e| lapin_error("waiting for the publish confirm", e))
+        })
+        .await
+        .map_err(|_| publisher.unconfirmed(timeout))?;
+        match confirmed?
         {
             Confirmation::Ack(None) | Confirmation::NotRequested => Ok(Routed::Yes),
             Confirmation::Ack(Some(_)) => Ok(Routed::Returned),
