@@ -362,6 +362,10 @@ pub(super) async fn pump(
     // Since when the member is full without pausing.
     let mut full_since: Option<tokio::time::Instant> = None;
     let mut last_commit = tokio::time::Instant::now();
+    // When a member that left the group to hand its partitions over joins
+    // again.
+    let mut rejoin_at: Option<tokio::time::Instant> = None;
+    let rejoin_delay = rejoin_delay(&shared.broker.inner.options);
     loop {
         let woken = shared.pump.notified();
         tokio::pin!(woken);
@@ -388,12 +392,14 @@ pub(super) async fn pump(
         if closing && outstanding == 0 {
             break;
         }
-        if rejoin && !closing {
-            let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+        if rejoin && !closing && rejoin_at.is_none() {
+            // Leave now, join again only once the group has rebalanced
+            // without this member: joining at once would put it in the
+            // very rebalance its leaving starts, where it may be given its
+            // partitions back. Once another member holds them, the sticky
+            // assignor leaves them there.
             consumer.unsubscribe();
-            if let Err(error) = consumer.subscribe(&names) {
-                tracing::warn!(%error, group = %shared.group, "could not join the group again");
-            }
+            rejoin_at = Some(tokio::time::Instant::now() + rejoin_delay);
             paused = false;
         }
         // Full: stop taking records, which stay in the consumer's own
@@ -433,6 +439,15 @@ pub(super) async fn pump(
             () = &mut woken => {}
             () = tokio::time::sleep_until(stall_due), if holding => {}
             () = tokio::time::sleep_until(commit_due), if commits_waiting => {}
+            () = tokio::time::sleep_until(rejoin_at.unwrap_or(last_commit)), if rejoin_at.is_some() => {
+                rejoin_at = None;
+                if !closing {
+                    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+                    if let Err(error) = consumer.subscribe(&names) {
+                        tracing::warn!(%error, group = %shared.group, "could not join the group again");
+                    }
+                }
+            }
             () = tokio::time::sleep(START_POLL), if unstarted && !closing => {
                 commit_starts(&consumer, &shared);
             }
@@ -498,6 +513,16 @@ const COMMIT_INTERVAL: Duration = Duration::from_millis(100);
 /// again: the longest a rebalance waits on a member whose handlers are all
 /// busy.
 const STALL_PAUSE: Duration = Duration::from_millis(50);
+
+/// How long a member that left its group to hand its partitions over (it
+/// held a delivery past its ack wait while owning every partition) waits
+/// before it joins again: two heartbeat intervals, in which the other
+/// members learn of the rebalance and join it, and a second for the join
+/// and sync round trips (1.6 s with a 300 ms heartbeat; 7 s with Kafka's
+/// default 3 s).
+fn rejoin_delay(options: &super::KafkaOptions) -> Duration {
+    options.heartbeat_interval * 2 + Duration::from_secs(1)
+}
 
 /// How often a member looks for the starting offsets of new partitions.
 const START_POLL: Duration = Duration::from_millis(50);
