@@ -34,6 +34,12 @@ use crate::broker::{
     DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
 };
 
+/// How long an ack or a nack may take to be written: the broker answers
+/// neither, so one still unwritten after this is on a connection that broke
+/// (lapin can leave it waiting for good), and the broker delivers the
+/// message again once it sees the connection gone.
+const SETTLE_TIMEOUT: Duration = Duration::from_secs(5);
+
 /// Not settled yet.
 const PENDING: u8 = 0;
 /// The ack wait ran out and a copy went back to the queue; the original is
@@ -192,10 +198,12 @@ impl Unsettled {
     }
 
     async fn ack(&self) -> Result<(), BrokerError> {
-        match self.acker.ack(BasicAckOptions::default()).await {
-            Ok(true) => Ok(()),
-            Ok(false) => Err(Self::channel_lost()),
-            Err(error) => Err(lapin_error("acking", error)),
+        let acked =
+            tokio::time::timeout(SETTLE_TIMEOUT, self.acker.ack(BasicAckOptions::default()));
+        match acked.await {
+            Ok(Ok(true)) => Ok(()),
+            Ok(Ok(false)) | Err(_) => Err(Self::channel_lost()),
+            Ok(Err(error)) => Err(lapin_error("acking", error)),
         }
     }
 
@@ -204,13 +212,13 @@ impl Unsettled {
             *returned.lock().unwrap_or_else(|p| p.into_inner()) =
                 Some((self.message.clone(), self.attempt));
         }
-        let _ = self
-            .acker
-            .nack(BasicNackOptions {
-                multiple: false,
-                requeue: true,
-            })
-            .await;
+        let nack = self.acker.nack(BasicNackOptions {
+            multiple: false,
+            requeue: true,
+        });
+        // Not handed back in time: the connection broke, and the broker
+        // hands the message back itself.
+        let _ = tokio::time::timeout(SETTLE_TIMEOUT, nack).await;
     }
 
     /// Delivers the message to the group again as attempt `next_attempt`:
