@@ -164,8 +164,7 @@ impl AmqpBroker {
         })
         .await
         .map_err(|_| publisher.unconfirmed(timeout))?;
-        match confirmed?
-        {
+        match confirmed? {
             Confirmation::Ack(None) | Confirmation::NotRequested => Ok(Routed::Yes),
             Confirmation::Ack(Some(_)) => Ok(Routed::Returned),
             Confirmation::Nack(_) => Err(BrokerError::Rejected(
