@@ -5,7 +5,7 @@ use std::sync::Arc;
 use accord::broker::Message;
 use sqlx::{PgConnection, PgPool, Row};
 
-use crate::names::{check_table_name, fnv1a};
+use crate::names::{check_table_name, fnv1a, lock_space};
 use crate::schema;
 use crate::{Error, Staged};
 
@@ -104,6 +104,16 @@ impl Outbox {
     /// The pool.
     pub fn pool(&self) -> &PgPool {
         &self.pool
+    }
+
+    /// The first key of the two-key advisory locks the relays of this
+    /// table hold (a hash of its name): the second key is a partition
+    /// number, or 2147483647 for the shared lock each running relay holds.
+    /// Which session owns which partition shows in `pg_locks`:
+    /// `SELECT pid, objid AS partition FROM pg_locks WHERE locktype =
+    /// 'advisory' AND objsubid = 2 AND classid = <this>`.
+    pub fn lock_space(&self) -> i32 {
+        lock_space("outbox", &self.table)
     }
 
     /// The channel a write notifies and relays listen on: the table name.

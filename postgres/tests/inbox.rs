@@ -334,3 +334,20 @@ async fn claims_expire_long_ids_are_digested_and_handled_ids_are_pruned() {
         "a pruned id is new again"
     );
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn with_the_database_gone_begin_answers_in_progress() {
+    let Some(pool) = pool().await else { return };
+    let mut tables = Tables::default();
+    let inbox = tables.inbox(&pool).await;
+    let store = PgDedupe::in_inbox(inbox);
+    assert_eq!(store.begin("g", "a").await, Begin::New);
+    pool.close().await;
+    assert_eq!(
+        within("begin with the pool closed", store.begin("g", "b")).await,
+        Begin::InProgress,
+        "an event that cannot be checked is delivered again later, not handled unchecked"
+    );
+    within("complete with the pool closed", store.complete("g", "a")).await;
+    within("abort with the pool closed", store.abort("g", "b")).await;
+}

@@ -380,3 +380,108 @@ async fn a_refused_event_is_marked_failed_and_later_events_go_on() {
     drained(&outbox).await;
     within("the relay shutting down", relay.shutdown()).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_relay_whose_connection_is_cut_reconnects_and_goes_on() {
+    let Some(pool) = pool().await else { return };
+    let mut tables = Tables::default();
+    let outbox = tables.outbox(&pool, 4).await;
+    let topic = unique("orders.placed");
+    let route = route(&topic);
+    let broker = MemoryBroker::new();
+    let received = Received::start(&broker, "audit", &[&topic]).await;
+    let relay = Relay::new(&outbox, broker.clone(), fast()).spawn();
+    wait_until(
+        Duration::from_secs(10),
+        "the relay owning all 4 partitions",
+        || relay.stats().owned_partitions() == 4,
+        || format!("owned {}", relay.stats().owned_partitions()),
+    )
+    .await;
+
+    let mut ids = write_keyed(&pool, &outbox, route, 4, 5, 10).await;
+    drained(&outbox).await;
+    // The database ends the relay's session, as a restart or a network
+    // cut would: its locks go with it.
+    let terminated: Vec<bool> = sqlx::query_scalar(
+        "SELECT pg_terminate_backend(pid) FROM pg_locks
+         WHERE locktype = 'advisory' AND objsubid = 2 AND classid::bigint = $1
+           AND objid::bigint = 2147483647",
+    )
+    .bind(i64::from(outbox.lock_space()))
+    .fetch_all(&pool)
+    .await
+    .unwrap();
+    assert_eq!(terminated, [true], "one relay session to end");
+
+    // Events of the same keys, continuing their numbering.
+    let mut tx = pool.begin().await.unwrap();
+    let staged = Staged::new();
+    for n in 5..10 {
+        for k in 0..4 {
+            ids.push(publish_keyed(&staged, route, &format!("key-{k}"), n).await);
+        }
+    }
+    outbox.write(&mut tx, &staged).await.unwrap();
+    tx.commit().await.unwrap();
+    within("every event arriving after the reconnection", async {
+        while received.len() < ids.len() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    drained(&outbox).await;
+    let repeats = check_delivery(&received.messages(), &ids);
+    assert_eq!(
+        repeats, 0,
+        "the session ended between events, so none was sent twice"
+    );
+    wait_until(
+        Duration::from_secs(10),
+        "the relay owning its partitions again",
+        || relay.stats().owned_partitions() == 4,
+        || format!("owned {}", relay.stats().owned_partitions()),
+    )
+    .await;
+    within("the relay shutting down", relay.shutdown()).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn run_returns_once_its_shutdown_completes() {
+    let Some(pool) = pool().await else { return };
+    let mut tables = Tables::default();
+    let outbox = tables.outbox(&pool, 2).await;
+    let topic = unique("orders.placed");
+    let route = route(&topic);
+    let broker = MemoryBroker::new();
+    let received = Received::start(&broker, "audit", &[&topic]).await;
+    let relay = Relay::new(&outbox, broker.clone(), fast());
+    let stats = relay.stats();
+    let (stop, stopped) = tokio::sync::oneshot::channel::<()>();
+    let running = tokio::spawn(relay.run(async {
+        let _ = stopped.await;
+    }));
+    let ids = write_keyed(&pool, &outbox, route, 2, 3, 6).await;
+    within("the events arriving", async {
+        while received.len() < ids.len() {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    stop.send(()).unwrap();
+    within("run returning after its shutdown", running)
+        .await
+        .expect("the relay task ends cleanly");
+    assert_eq!(stats.published(), 6);
+    assert_eq!(stats.owned_partitions(), 0, "a stopped relay owns nothing");
+    let locks = format!(
+        "SELECT count(*) FROM pg_locks WHERE locktype = 'advisory' AND objsubid = 2 AND classid::bigint = {}",
+        outbox.lock_space()
+    );
+    within("the stopped relay's locks being released", async {
+        while count(&pool, &locks).await > 0 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+}

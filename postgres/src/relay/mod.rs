@@ -52,7 +52,6 @@ use tokio::sync::{watch, Notify};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::names::lock_space;
 use crate::Outbox;
 use batch::{Outcome, RelaySql};
 use ownership::Ownership;
@@ -127,7 +126,7 @@ impl<B: Publish> Relay<B> {
         )));
         let worker = Worker {
             sql: RelaySql::new(self.outbox.table_name()),
-            space: lock_space("outbox", self.outbox.table_name()),
+            space: self.outbox.lock_space(),
             relay: self,
             wake,
         };
