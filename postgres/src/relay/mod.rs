@@ -61,7 +61,7 @@ pub use options::{
     RelayOptions, DEFAULT_BATCH_SIZE, DEFAULT_POLL_INTERVAL, DEFAULT_PRUNE_BATCH,
     DEFAULT_PRUNE_INTERVAL, DEFAULT_PUBLISH_TIMEOUT, DEFAULT_REBALANCE_INTERVAL, DEFAULT_RETENTION,
 };
-pub use stats::{RelayStats, FAILED, PARTITIONS_OWNED, PUBLISHED, RETRIES};
+pub use stats::{describe_metrics, RelayStats, FAILED, PARTITIONS_OWNED, PUBLISHED, RETRIES};
 
 /// Publishes an [`Outbox`]'s committed rows to a broker; see the
 /// [module documentation](self) for its guarantees.

@@ -22,6 +22,26 @@ pub const RETRIES: &str = "accord_outbox_publish_retries_total";
 /// Partitions the relays of this process own.
 pub const PARTITIONS_OWNED: &str = "accord_outbox_partitions_owned";
 
+/// Describes the metrics above (help texts) to the installed recorder;
+/// call it once after installing one, as accord's
+/// `observe::metrics::describe` for its own.
+pub fn describe_metrics() {
+    use metrics::{describe_counter, describe_gauge};
+    describe_counter!(PUBLISHED, "Outbox events published and marked sent.");
+    describe_counter!(
+        FAILED,
+        "Outbox events the broker refused for good, marked failed."
+    );
+    describe_counter!(
+        RETRIES,
+        "Outbox publishes that failed transiently and are tried again."
+    );
+    describe_gauge!(
+        PARTITIONS_OWNED,
+        "Outbox partitions owned by relays of this process."
+    );
+}
+
 /// Counts of what one relay did, for monitoring and tests.
 #[derive(Debug, Default)]
 pub struct RelayStats {
@@ -91,5 +111,53 @@ impl Counters {
             gauge!(PARTITIONS_OWNED, "table" => self.table.to_string())
                 .increment(now as f64 - before as f64);
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use metrics_util::debugging::{DebugValue, DebuggingRecorder};
+
+    use super::*;
+
+    #[test]
+    fn counts_reach_the_stats_and_the_metrics_by_table() {
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let counters = Counters::new("accord_outbox".into());
+        metrics::with_local_recorder(&recorder, || {
+            counters.published();
+            counters.published();
+            counters.failed();
+            counters.retried();
+            counters.owned(0, 6);
+            counters.owned(6, 4);
+        });
+        assert_eq!(counters.stats.published(), 2);
+        assert_eq!(counters.stats.failed(), 1);
+        assert_eq!(counters.stats.retried(), 1);
+        assert_eq!(counters.stats.owned_partitions(), 4);
+        // One snapshot: taking one resets the counters it read.
+        let snapshot = snapshotter.snapshot().into_vec();
+        let value = |name: &str| {
+            snapshot
+                .iter()
+                .find(|(key, ..)| {
+                    let key = key.key();
+                    key.name() == name
+                        && key
+                            .labels()
+                            .any(|l| l.key() == "table" && l.value() == "accord_outbox")
+                })
+                .map(|(.., value)| match value {
+                    DebugValue::Counter(n) => *n as f64,
+                    DebugValue::Gauge(g) => g.into_inner(),
+                    DebugValue::Histogram(h) => h.len() as f64,
+                })
+        };
+        assert_eq!(value(PUBLISHED), Some(2.0));
+        assert_eq!(value(FAILED), Some(1.0));
+        assert_eq!(value(RETRIES), Some(1.0));
+        assert_eq!(value(PARTITIONS_OWNED), Some(4.0));
     }
 }
