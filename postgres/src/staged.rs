@@ -182,4 +182,56 @@ mod tests {
         assert_eq!(small.bytes(), 0);
         staged.discard();
     }
+
+    /// Log output, captured.
+    #[derive(Clone, Default)]
+    struct Logs(Arc<Mutex<Vec<u8>>>);
+
+    impl std::io::Write for Logs {
+        fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+            self.0.lock().unwrap().extend_from_slice(bytes);
+            Ok(bytes.len())
+        }
+
+        fn flush(&mut self) -> std::io::Result<()> {
+            Ok(())
+        }
+    }
+
+    #[tokio::test]
+    async fn dropping_unwritten_events_warns_with_their_count_and_written_ones_do_not() {
+        let logs = Logs::default();
+        let writer = logs.clone();
+        let subscriber = tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish();
+        let _guard = tracing::subscriber::set_default(subscriber);
+
+        let written = Staged::new();
+        written.publish(Message::new("t", "1")).await.unwrap();
+        written.written(1);
+        drop(written);
+        let empty = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        assert!(empty.is_empty(), "{empty}");
+
+        let staged = Staged::new();
+        let clone = staged.clone();
+        for n in 0..3 {
+            staged
+                .publish(Message::new("t", n.to_string()))
+                .await
+                .unwrap();
+        }
+        drop(staged);
+        assert!(
+            logs.0.lock().unwrap().is_empty(),
+            "a clone still holds them"
+        );
+        drop(clone);
+        let warned = String::from_utf8(logs.0.lock().unwrap().clone()).unwrap();
+        assert!(warned.contains("WARN"), "{warned}");
+        assert!(warned.contains("unwritten=3"), "{warned}");
+        assert!(warned.contains("will not be published"), "{warned}");
+    }
 }
