@@ -485,3 +485,89 @@ async fn run_returns_once_its_shutdown_completes() {
     })
     .await;
 }
+
+/// A broker that is unreachable for messages with one key while `down`.
+#[derive(Debug, Clone)]
+struct DownForKey {
+    inner: MemoryBroker,
+    key: String,
+    down: Arc<std::sync::atomic::AtomicBool>,
+}
+
+impl Publish for DownForKey {
+    async fn publish(&self, message: Message) -> Result<(), BrokerError> {
+        if self.down.load(Ordering::SeqCst) && message.key.as_deref() == Some(self.key.as_str()) {
+            return Err(BrokerError::Timeout(Duration::from_millis(1)));
+        }
+        self.inner.publish(message).await
+    }
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_partition_the_broker_fails_on_holds_back_only_itself() {
+    let Some(pool) = pool().await else { return };
+    let mut tables = Tables::default();
+    let outbox = tables.outbox(&pool, 4).await;
+    let topic = unique("orders.placed");
+    let route = route(&topic);
+    let broker = MemoryBroker::new();
+    let received = Received::start(&broker, "audit", &[&topic]).await;
+    // Two keys in different partitions.
+    let stuck = "key-0".to_owned();
+    let free = (1..)
+        .map(|k| format!("key-{k}"))
+        .find(|key| {
+            accord_postgres::partition_of(Some(key), "", 4)
+                != accord_postgres::partition_of(Some(&stuck), "", 4)
+        })
+        .unwrap();
+    let down = Arc::new(std::sync::atomic::AtomicBool::new(true));
+    let failing = DownForKey {
+        inner: broker.clone(),
+        key: stuck.clone(),
+        down: down.clone(),
+    };
+    let relay = Relay::new(&outbox, failing, fast()).spawn();
+
+    let mut tx = pool.begin().await.unwrap();
+    let staged = Staged::new();
+    let mut ids = Vec::new();
+    for n in 0..5 {
+        ids.push(publish_keyed(&staged, route, &stuck, n).await);
+        ids.push(publish_keyed(&staged, route, &free, n).await);
+    }
+    outbox.write(&mut tx, &staged).await.unwrap();
+    tx.commit().await.unwrap();
+    within("the free key's events arriving past the stuck one", async {
+        while received.len() < 5 {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(300)).await;
+    assert!(
+        received
+            .messages()
+            .iter()
+            .all(|m| m.key.as_deref() == Some(free.as_str())),
+        "nothing of the stuck key went through while its broker was down"
+    );
+    assert!(
+        relay.stats().retried() >= 2,
+        "the stuck partition was tried again"
+    );
+
+    down.store(false, Ordering::SeqCst);
+    within(
+        "the stuck key's events arriving once the broker is back",
+        async {
+            while received.len() < 10 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+        },
+    )
+    .await;
+    check_delivery(&received.messages(), &ids);
+    drained(&outbox).await;
+    within("the relay shutting down", relay.shutdown()).await;
+}

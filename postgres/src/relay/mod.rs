@@ -23,10 +23,10 @@
 //!
 //! - Broker down, or no confirm within
 //!   [`publish_timeout`](RelayOptions::publish_timeout): the row's
-//!   `attempts` and `last_error` are recorded and the relay tries again
-//!   after an exponential backoff with jitter
+//!   `attempts` and `last_error` are recorded and the partition is tried
+//!   again after an exponential backoff with jitter
 //!   ([`backoff`](RelayOptions::backoff)), without end; the row stays first
-//!   in its partition.
+//!   in its partition, and the relay's other partitions go on.
 //! - Refused for good ([`BrokerError::TooLarge`] or
 //!   [`BrokerError::Rejected`]): the row is marked failed (`failed_at`,
 //!   `last_error`), kept in the table, a warning is logged, and the
@@ -41,6 +41,7 @@ mod batch;
 mod listen;
 mod options;
 mod ownership;
+mod retry;
 mod stats;
 
 use std::future::Future;
@@ -55,6 +56,7 @@ use tokio::time::Instant;
 use crate::Outbox;
 use batch::{Outcome, RelaySql};
 use ownership::Ownership;
+use retry::Retries;
 use stats::Counters;
 
 pub use options::{
@@ -236,7 +238,7 @@ impl<B: Publish> Worker<B> {
         let options = &self.relay.options;
         let mut next_rebalance = Instant::now();
         let mut next_prune = Instant::now() + options.prune_interval;
-        let mut broker_failures = 0u32;
+        let mut retries = Retries::default();
         loop {
             if *stop.borrow() {
                 return Ok(());
@@ -244,39 +246,22 @@ impl<B: Publish> Worker<B> {
             let now = Instant::now();
             if now >= next_rebalance {
                 owned.rebalance(conn).await?;
+                retries.keep_only(&owned.owned());
                 next_rebalance = now + options.rebalance_interval;
             }
             if now >= next_prune {
                 self.prune(conn, owned, stop).await?;
                 next_prune = now + options.prune_interval;
             }
-            let wait = match self.pass(conn, owned, stop).await? {
-                Pass::More => {
-                    broker_failures = 0;
-                    continue;
-                }
+            match self.pass(conn, owned, &mut retries, stop).await? {
+                Pass::More => continue,
                 Pass::Stopped => return Ok(()),
-                Pass::Idle => {
-                    broker_failures = 0;
-                    options.poll_interval
-                }
-                Pass::BrokerFailed(reason) => {
-                    broker_failures = broker_failures.saturating_add(1);
-                    let delay = options.backoff.delay(broker_failures);
-                    tracing::warn!(
-                        %reason,
-                        ?delay,
-                        attempt = broker_failures,
-                        "the broker did not take an outbox event; trying again after the delay"
-                    );
-                    tokio::select! {
-                        _ = stopped(stop) => return Ok(()),
-                        () = tokio::time::sleep(delay) => {}
-                    }
-                    continue;
-                }
-            };
-            let until = next_rebalance.min(Instant::now() + wait);
+                Pass::Idle => {}
+            }
+            let mut until = next_rebalance.min(Instant::now() + options.poll_interval);
+            if let Some(retry) = retries.next() {
+                until = until.min(retry);
+            }
             tokio::select! {
                 _ = stopped(stop) => return Ok(()),
                 () = self.wake.notified() => {}
@@ -285,16 +270,21 @@ impl<B: Publish> Worker<B> {
         }
     }
 
-    /// One batch from each owned partition.
+    /// One batch from each owned partition the broker has not failed on
+    /// lately.
     async fn pass(
         &self,
         conn: &mut PgConnection,
         owned: &Ownership,
+        retries: &mut Retries,
         stop: &watch::Receiver<bool>,
     ) -> Result<Pass, sqlx::Error> {
         let relay = &self.relay;
         let mut more = false;
         for partition in owned.owned() {
+            if retries.waiting(partition, Instant::now()) {
+                continue;
+            }
             let outcome = batch::publish_batch(
                 conn,
                 &self.sql,
@@ -307,9 +297,21 @@ impl<B: Publish> Worker<B> {
             )
             .await?;
             match outcome {
-                Outcome::Done { more: full } => more |= full,
+                Outcome::Done { more: full } => {
+                    retries.succeeded(partition);
+                    more |= full;
+                }
                 Outcome::Stopped => return Ok(Pass::Stopped),
-                Outcome::BrokerFailed(reason) => return Ok(Pass::BrokerFailed(reason)),
+                Outcome::BrokerFailed(reason) => {
+                    let (attempt, delay) = retries.failed(partition, &relay.options.backoff);
+                    tracing::warn!(
+                        %reason,
+                        partition,
+                        attempt,
+                        ?delay,
+                        "the broker did not take an outbox event; its partition tries again after the delay"
+                    );
+                }
             }
         }
         Ok(if more { Pass::More } else { Pass::Idle })
@@ -355,10 +357,9 @@ impl<B: Publish> Worker<B> {
 enum Pass {
     /// A partition had a full batch: go again at once.
     More,
-    /// Nothing more to publish for now.
+    /// Nothing more to publish for now, or only in partitions held back
+    /// after a broker failure.
     Idle,
-    /// The broker failed transiently.
-    BrokerFailed(String),
     /// Asked to stop.
     Stopped,
 }

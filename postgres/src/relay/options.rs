@@ -39,9 +39,10 @@ pub struct RelayOptions {
     /// It bounds how long a dead relay's partitions wait for another.
     /// Default [`DEFAULT_REBALANCE_INTERVAL`].
     pub rebalance_interval: Duration,
-    /// Delays after consecutive failures of the broker (for the same
-    /// event) or of the database (reconnecting): exponential with jitter.
-    /// Default 100 ms doubling up to 30 s.
+    /// Delays after consecutive failures of the broker on one partition
+    /// (which alone is held back meanwhile), and before reconnecting to
+    /// the database: exponential with jitter. Default 100 ms doubling up
+    /// to 30 s.
     pub backoff: Backoff,
     /// The longest the relay waits for the broker to confirm one event;
     /// past it the publish counts as a transient failure and is retried.
