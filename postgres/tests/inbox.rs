@@ -351,3 +351,37 @@ async fn with_the_database_gone_begin_answers_in_progress() {
     within("complete with the pool closed", store.complete("g", "a")).await;
     within("abort with the pool closed", store.abort("g", "b")).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_concurrent_duplicate_waits_for_the_first_transaction_to_end() {
+    let Some(pool) = pool().await else { return };
+    let mut tables = Tables::default();
+    let inbox = tables.inbox(&pool).await;
+    for commit in [true, false] {
+        let id = format!("evt-{commit}");
+        let mut first = pool.begin().await.unwrap();
+        assert!(inbox.claim_id(&mut first, "billing", &id).await.unwrap());
+        let (pool2, inbox2, id2) = (pool.clone(), inbox.clone(), id.clone());
+        let mut second = tokio::spawn(async move {
+            let mut tx = pool2.begin().await.unwrap();
+            let claimed = inbox2.claim_id(&mut tx, "billing", &id2).await.unwrap();
+            tx.commit().await.unwrap();
+            claimed
+        });
+        let waited = tokio::time::timeout(Duration::from_millis(300), &mut second).await;
+        assert!(
+            waited.is_err(),
+            "the duplicate waits while the first is open"
+        );
+        if commit {
+            first.commit().await.unwrap();
+        } else {
+            first.rollback().await.unwrap();
+        }
+        let claimed = within("the duplicate's claim", second).await.unwrap();
+        assert_eq!(
+            claimed, !commit,
+            "after a commit the duplicate sees false; after a rollback it claims the event"
+        );
+    }
+}
