@@ -8,14 +8,8 @@ use std::time::Duration;
 use accord::broker::{Message, Publish};
 use accord::events::{event_handler, EventHandlers};
 use accord::{Context, MemoryBroker, Subscriber};
-use accord_postgres::{Outbox, Relay, RelayOptions, Staged, VERSION_TABLE};
+use accord_postgres::{Outbox, Relay, Staged, VERSION_TABLE};
 use common::*;
-
-fn fast() -> RelayOptions {
-    RelayOptions::default()
-        .poll_interval(Duration::from_millis(100))
-        .rebalance_interval(Duration::from_millis(100))
-}
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
 async fn a_committed_write_is_published_with_its_id_headers_and_key() {

@@ -4,6 +4,7 @@
 
 #![allow(dead_code)]
 
+use std::collections::{BTreeMap, HashSet};
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex};
@@ -14,7 +15,7 @@ use accord::broker::{
 };
 use accord::events::{EventPublisher, EventRoute};
 use accord::MemoryBroker;
-use accord_postgres::{Inbox, Outbox, VERSION_TABLE};
+use accord_postgres::{Inbox, Outbox, RelayOptions, Staged, VERSION_TABLE};
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{Connection, PgConnection, PgPool};
 use tokio::time::Instant;
@@ -258,4 +259,72 @@ pub async fn drained(outbox: &Outbox) {
         }
     })
     .await
+}
+
+/// Relay options for tests: batches of 50, looking every 100 ms.
+pub fn fast() -> RelayOptions {
+    RelayOptions::default()
+        .batch_size(50)
+        .poll_interval(Duration::from_millis(100))
+        .rebalance_interval(Duration::from_millis(100))
+}
+
+/// Writes `per_key` events for each of `keys` keys, `per_tx` per
+/// transaction, the keys interleaved; returns their ids.
+pub async fn write_keyed(
+    pool: &PgPool,
+    outbox: &Outbox,
+    route: &'static EventRoute,
+    keys: u64,
+    per_key: u64,
+    per_tx: usize,
+) -> Vec<String> {
+    let mut ids = Vec::new();
+    let events: Vec<(String, u64)> = (0..per_key)
+        .flat_map(|n| (0..keys).map(move |k| (format!("key-{k}"), n)))
+        .collect();
+    for chunk in events.chunks(per_tx) {
+        let mut tx = pool.begin().await.unwrap();
+        let staged = Staged::new();
+        for (key, n) in chunk {
+            ids.push(publish_keyed(&staged, route, key, *n).await);
+        }
+        outbox.write(&mut tx, &staged).await.unwrap();
+        tx.commit().await.unwrap();
+    }
+    ids
+}
+
+/// Checks that every id arrived, and that per key the first arrival of
+/// each event came in publish order; returns how many arrivals were
+/// repeats.
+pub fn check_delivery(received: &[Message], ids: &[String]) -> usize {
+    let mut seen = HashSet::new();
+    let mut last: BTreeMap<String, u64> = BTreeMap::new();
+    let mut repeats = 0;
+    for message in received {
+        let id = message.id().expect("an id").to_owned();
+        if !seen.insert(id) {
+            repeats += 1;
+            continue;
+        }
+        let (key, n) = key_and_n(message);
+        assert_eq!(
+            message.key.as_deref(),
+            Some(key.as_str()),
+            "the key travels"
+        );
+        if let Some(previous) = last.insert(key.clone(), n) {
+            assert_eq!(
+                n,
+                previous + 1,
+                "per-key order broken on {key}: {previous} then {n}"
+            );
+        } else {
+            assert_eq!(n, 0, "the first event of {key} came first");
+        }
+    }
+    let missing: Vec<_> = ids.iter().filter(|id| !seen.contains(*id)).collect();
+    assert!(missing.is_empty(), "{} events never arrived", missing.len());
+    repeats
 }
