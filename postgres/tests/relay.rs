@@ -4,11 +4,12 @@
 mod common;
 
 use std::collections::HashSet;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use accord::broker::{BrokerError, Message, Publish};
 use accord::MemoryBroker;
-use accord_postgres::{Relay, Staged};
+use accord_postgres::{Outbox, Relay, Staged};
 use common::*;
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -245,4 +246,77 @@ async fn run_returns_once_its_shutdown_completes() {
         }
     })
     .await;
+}
+
+/// Log output, captured.
+#[derive(Clone, Default)]
+struct Logs(Arc<Mutex<Vec<u8>>>);
+
+impl std::io::Write for Logs {
+    fn write(&mut self, bytes: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(bytes);
+        Ok(bytes.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl Logs {
+    fn text(&self) -> String {
+        String::from_utf8_lossy(&self.0.lock().unwrap()).into_owned()
+    }
+}
+
+// On one thread, so that the relay's tasks log to this test's subscriber.
+#[tokio::test(flavor = "current_thread")]
+async fn rows_written_with_another_partition_count_are_named() {
+    let logs = Logs::default();
+    let writer = logs.clone();
+    let _guard = tracing::subscriber::set_default(
+        tracing_subscriber::fmt()
+            .with_writer(move || writer.clone())
+            .with_ansi(false)
+            .finish(),
+    );
+    let Some(pool) = pool().await else { return };
+    let mut tables = Tables::default();
+    let writer_side = tables.outbox(&pool, 8).await;
+    let relay_side = Outbox::new(pool.clone())
+        .table(writer_side.table_name())
+        .unwrap()
+        .partitions(2);
+    let topic = unique("orders.placed");
+    let route = route(&topic);
+    let broker = MemoryBroker::new();
+    let received = Received::start(&broker, "audit", &[&topic]).await;
+    let ids = write_keyed(&pool, &writer_side, route, 12, 1, 12).await;
+    let reachable = (0..12)
+        .filter(|k| accord_postgres::partition_of(Some(&format!("key-{k}")), "", 8) < 2)
+        .count();
+    let stranded = 12 - reachable;
+    assert!(stranded > 0, "some keys fall beyond partition 1");
+
+    let options = fast().prune_interval(Duration::from_millis(100));
+    let relay = Relay::new(&relay_side, broker.clone(), options).spawn();
+    within("the warning naming the stranded rows", async {
+        while !logs.text().contains(&format!("stranded={stranded}")) {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    let text = logs.text();
+    assert!(text.contains("WARN"), "{text}");
+    assert!(text.contains("another partition count"), "{text}");
+    within("the rows in its partitions arriving", async {
+        while received.len() < reachable {
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    })
+    .await;
+    tokio::time::sleep(Duration::from_millis(200)).await;
+    assert_eq!(received.len(), reachable, "only the rows in its partitions");
+    assert_eq!(ids.len(), 12);
+    within("the relay shutting down", relay.shutdown()).await;
 }
