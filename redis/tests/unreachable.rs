@@ -1,7 +1,9 @@
 //! With Redis unreachable, a store answers within its timeouts: `begin`
 //! says [`Begin::InProgress`] (the event is delivered again later, never
 //! handled without the check), `complete` and `abort` carry on. A member
-//! whose Redis is down handles nothing and keeps the event.
+//! whose Redis is down handles nothing and keeps the event. A store whose
+//! Redis stopped answering mid-life connects again by itself once it is
+//! back.
 
 mod support;
 
@@ -13,7 +15,8 @@ use std::time::Duration;
 use accord::events::{Begin, DedupeStore};
 use accord::{MemoryBroker, Publish, Subscriber};
 use accord_redis::{RedisDedupe, RedisDedupeError, RedisDedupeOptions};
-use support::{event_with_id, handlers, within};
+use support::proxy::Proxy;
+use support::{event_with_id, handlers, redis_url, within, TestPrefix, DEADLINE};
 use tokio::net::TcpListener;
 use tokio::time::Instant;
 
@@ -134,5 +137,58 @@ async fn a_member_whose_redis_is_down_handles_nothing_and_keeps_the_event() {
         broker.pending("inventory"),
         1,
         "the event stays with the group for when Redis is back"
+    );
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_redis_that_stops_answering_mid_life_holds_events_and_the_store_recovers() {
+    let Some(prefix) = TestPrefix::new("silenced").await else {
+        return;
+    };
+    let proxy = Proxy::start(&redis_url()).await;
+    let options = prefix
+        .options()
+        .connect_timeout(Duration::from_millis(300))
+        .response_timeout(Duration::from_millis(300));
+    let store = RedisDedupe::with_options(proxy.url(), options).unwrap();
+    assert_eq!(within("begin", store.begin("g", "a")).await, Begin::New);
+    within("complete", store.complete("g", "a")).await;
+
+    // Redis hangs: the connection stays open and nothing comes back.
+    proxy.silence();
+    let bound = store.options().call_timeout() + Duration::from_millis(500);
+    let started = Instant::now();
+    assert_eq!(
+        within("begin against a silent Redis", store.begin("g", "b")).await,
+        Begin::InProgress
+    );
+    within("complete against a silent Redis", store.complete("g", "b")).await;
+    within("abort against a silent Redis", store.abort("g", "b")).await;
+    let took = started.elapsed();
+    assert!(
+        took <= bound * 3,
+        "three calls took {took:?}, more than three times {bound:?}"
+    );
+
+    // Redis is back (the silenced connections are closed): the store
+    // connects again by itself, and knows what it recorded before.
+    proxy.restore();
+    let deadline = Instant::now() + DEADLINE;
+    let begun = loop {
+        let begun = within("begin after Redis returned", store.begin("g", "b")).await;
+        if begun != Begin::InProgress || Instant::now() >= deadline {
+            break begun;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    };
+    assert_eq!(
+        begun,
+        Begin::New,
+        "within {DEADLINE:?} of Redis returning, an id never recorded is new"
+    );
+    assert_eq!(
+        within("begin", store.begin("g", "a")).await,
+        Begin::Duplicate,
+        "what was recorded before the outage is still known"
     );
 }

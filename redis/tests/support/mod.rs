@@ -4,6 +4,8 @@
 
 #![allow(dead_code)] // each test file uses its own part of it
 
+pub mod proxy;
+
 use std::future::Future;
 use std::sync::atomic::{AtomicU32, Ordering};
 use std::sync::Arc;
