@@ -34,9 +34,12 @@ async fn a_publish_blocked_by_an_alarm_fails_within_the_confirm_timeout() {
     .await
     .expect("a connection to the node");
     let topic = "alarm.events";
-    within("publishing before the alarm", broker.publish(event_with_id(topic, "before", "e-1")))
-        .await
-        .expect("a publish before the alarm is confirmed");
+    within(
+        "publishing before the alarm",
+        broker.publish(event_with_id(topic, "before", "e-1")),
+    )
+    .await
+    .expect("a publish before the alarm is confirmed");
 
     // A watermark of 0 sets the memory alarm at once: RabbitMQ stops reading
     // from every publishing connection.
@@ -62,8 +65,15 @@ async fn a_publish_blocked_by_an_alarm_fails_within_the_confirm_timeout() {
         waited >= CONFIRM_TIMEOUT && waited < CONFIRM_TIMEOUT * 3,
         "the publish failed after {waited:?}, not after its confirm timeout of {CONFIRM_TIMEOUT:?}"
     );
-    for part in ["did not confirm the publish within 2s", "blocked publishing", "alarm"] {
-        assert!(error.contains(part), "the error does not say `{part}`: {error}");
+    for part in [
+        "did not confirm the publish within 2s",
+        "blocked publishing",
+        "alarm",
+    ] {
+        assert!(
+            error.contains(part),
+            "the error does not say `{part}`: {error}"
+        );
     }
 
     within(
