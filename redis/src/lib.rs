@@ -61,6 +61,10 @@
 //! [`DEFAULT_MAX_ID_LEN`] are kept as their SHA-256 digest, so no id costs
 //! more than about 1.5 KiB of key.
 //!
+//! In the process a store holds one multiplexed connection and queues
+//! nothing of its own: commands in flight are at most one per handler
+//! running, so the subscriber's concurrency bounds them.
+//!
 //! Run Redis with `maxmemory-policy noeviction` (its default) or a
 //! `volatile-*` policy only if losing an entry early is acceptable: an
 //! evicted claim lets a copy be handled while the first runs, an evicted
