@@ -54,7 +54,7 @@ async fn every_call_answers_in_time(store: &RedisDedupe) {
 }
 
 #[tokio::test]
-async fn a_closed_port_makes_begin_answer_in_progress_at_once() {
+async fn a_closed_port_makes_every_call_answer_within_its_bound() {
     let url = format!("redis://127.0.0.1:{}", closed_port());
     let store = RedisDedupe::with_options(&url, options()).unwrap();
     every_call_answers_in_time(&store).await;
