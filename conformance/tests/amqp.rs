@@ -5,7 +5,8 @@
 //! except on CI (`CI` set), where it fails. Each test declares everything
 //! under a name prefix of its own (`accord-conformance-<id>`: exchanges,
 //! group, retry and dead-letter queues) and deletes it when it ends, also
-//! when it fails. `ACCORD_AMQP_QUEUE_TYPE=quorum` runs it on quorum queues.
+//! when it fails. `ACCORD_AMQP_QUEUE_TYPE=quorum` runs it on quorum queues;
+//! `quorum_queues_carry_a_group_round_trip` runs on them always.
 
 use std::future::Future;
 
@@ -17,17 +18,23 @@ fn url() -> String {
     std::env::var("ACCORD_AMQP_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned())
 }
 
-/// A broker under a name prefix of its own, or `None` (after saying why)
-/// when there is no RabbitMQ to test against outside CI.
-async fn connect() -> Option<AmqpBroker> {
-    let url = url();
-    let mut id = uuid::Uuid::new_v4().simple().to_string();
-    id.truncate(12);
-    let queue_type = match std::env::var("ACCORD_AMQP_QUEUE_TYPE").as_deref() {
+/// The queue type the suite runs on: `ACCORD_AMQP_QUEUE_TYPE`, classic by
+/// default.
+fn queue_type() -> QueueType {
+    match std::env::var("ACCORD_AMQP_QUEUE_TYPE").as_deref() {
         Ok("quorum") => QueueType::Quorum,
         Ok("classic") | Err(_) => QueueType::Classic,
         Ok(other) => panic!("ACCORD_AMQP_QUEUE_TYPE is `classic` or `quorum`, not `{other}`"),
-    };
+    }
+}
+
+/// A broker under a name prefix of its own declaring `queue_type` queues,
+/// or `None` (after saying why) when there is no RabbitMQ to test against
+/// outside CI.
+async fn connect(queue_type: QueueType) -> Option<AmqpBroker> {
+    let url = url();
+    let mut id = uuid::Uuid::new_v4().simple().to_string();
+    id.truncate(12);
     let options = AmqpOptions::default()
         .prefix(format!("accord-conformance-{id}"))
         .queue_type(queue_type)
@@ -51,7 +58,16 @@ where
     F: FnOnce(AmqpBroker) -> Fut,
     Fut: Future<Output = ()>,
 {
-    let Some(broker) = connect().await else {
+    run_on(queue_type(), check).await;
+}
+
+/// [`run`] on `queue_type` queues.
+async fn run_on<F, Fut>(queue_type: QueueType, check: F)
+where
+    F: FnOnce(AmqpBroker) -> Fut,
+    Fut: Future<Output = ()>,
+{
+    let Some(broker) = connect(queue_type).await else {
         return;
     };
     let outcome = std::panic::AssertUnwindSafe(check(broker.clone()))
@@ -205,6 +221,62 @@ async fn oversized_messages_refused() {
             counted.connections_opened()
         })
         .await;
+    })
+    .await;
+}
+
+/// Quorum queues (`QueueType::Quorum`), whatever `ACCORD_AMQP_QUEUE_TYPE`
+/// says, on the one shared node: a group's round trip through the
+/// generated contract, members competing, a retry after its delay and a
+/// dead letter after the last attempt all work as on classic queues, and
+/// the group's queue is a quorum queue (RabbitMQ refuses to declare it
+/// again as a classic one). That quorum queues survive losing a minority
+/// of a cluster's nodes is RabbitMQ's promise (docs/amqp.md, "When a node
+/// dies").
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn quorum_queues_carry_a_group_round_trip() {
+    use accord::broker::amqp::lapin::options::QueueDeclareOptions;
+    use accord::broker::amqp::lapin::types::{AMQPValue, FieldTable, LongString};
+    use accord::broker::amqp::lapin::{Connection, ConnectionProperties};
+    use accord::broker::{Subscribe, SubscribeOptions};
+
+    run_on(QueueType::Quorum, |broker| async move {
+        let prefix = "amqp-quorum";
+        accord_conformance::generated_contract_round_trip(&broker, prefix).await;
+        accord_conformance::competition_within_group(&broker, prefix).await;
+        accord_conformance::redelivery_after_retry(&broker, prefix).await;
+        accord_conformance::dead_letter_after_last_attempt(&broker, prefix).await;
+
+        let group = "quorum-kind";
+        let subscription = broker
+            .subscribe(SubscribeOptions::new(group, ["conformance.quorum-kind"]))
+            .await
+            .expect("a member joins the group");
+        drop(subscription);
+        let queue = broker.names().group_queue(group);
+        let connection = Connection::connect(&url(), ConnectionProperties::default())
+            .await
+            .expect("a connection of the test's own");
+        let channel = connection.create_channel().await.expect("a channel");
+        let mut classic = FieldTable::default();
+        classic.insert(
+            "x-queue-type".into(),
+            AMQPValue::LongString(LongString::from("classic")),
+        );
+        let refused = channel
+            .queue_declare(
+                queue.as_str().into(),
+                QueueDeclareOptions::durable(),
+                classic,
+            )
+            .await
+            .expect_err("RabbitMQ refuses to declare a quorum queue again as classic");
+        let _ = connection.close(200, "OK".into()).await;
+        let reason = refused.to_string();
+        assert!(
+            reason.contains("x-queue-type") && reason.contains("quorum"),
+            "the group's queue `{queue}` is a quorum queue: {reason}"
+        );
     })
     .await;
 }

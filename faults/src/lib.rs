@@ -8,6 +8,7 @@
 
 pub mod backend;
 pub mod kafka_server;
+pub mod nats_cluster;
 pub mod nats_server;
 pub mod rabbit_server;
 pub mod scenarios;

@@ -33,7 +33,7 @@ pub struct NatsServer {
 }
 
 /// The `nats-server` executable, if installed.
-fn executable() -> Option<PathBuf> {
+pub(crate) fn executable() -> Option<PathBuf> {
     let paths = std::env::var_os("PATH").unwrap_or_default();
     std::env::split_paths(&paths)
         .chain([PathBuf::from("/usr/sbin"), PathBuf::from("/usr/local/bin")])
