@@ -9,8 +9,9 @@ use orders_contract::{
     StatusChange,
 };
 
-/// Prices per SKU in cents; a SKU not listed is unknown.
-const CATALOGUE: &[(&str, u64, u32)] = &[
+/// The products on sale: SKU, price in cents and units in stock at the
+/// start; a SKU not listed is unknown.
+pub const CATALOGUE: &[(&str, u64, u32)] = &[
     // sku, price in cents, units in stock
     ("apple", 50, 1_000_000),
     ("pear", 70, 1_000_000),
@@ -46,6 +47,56 @@ impl State {
     }
 }
 
+/// Checks `order` against the catalogue and the units `available` of each
+/// SKU (several lines of one product together), and returns its total in
+/// cents after discounts.
+pub fn price(order: &NewOrder, available: impl Fn(&str) -> u32) -> Result<u64, OrderError> {
+    if order.lines.is_empty() {
+        return Err(OrderError::Rejected {
+            reason: "an order needs at least one line".into(),
+        });
+    }
+    let mut total = 0u64;
+    // Units asked of each product so far: a product may be on several
+    // lines, and together they must not take more than is in stock.
+    let mut wanted: HashMap<&str, u64> = HashMap::new();
+    for line in &order.lines {
+        let Some((_, price, _)) = CATALOGUE.iter().find(|(sku, _, _)| *sku == line.sku) else {
+            return Err(OrderError::Rejected {
+                reason: format!("unknown product `{}`", line.sku),
+            });
+        };
+        let available = available(&line.sku);
+        let wanted = wanted.entry(&line.sku).or_default();
+        *wanted += u64::from(line.quantity);
+        if u64::from(available) < *wanted {
+            return Err(OrderError::OutOfStock {
+                sku: line.sku.clone(),
+                available,
+            });
+        }
+        total += price * u64::from(line.quantity);
+    }
+    let discount: u64 = order
+        .discounts
+        .iter()
+        .map(|d| match d {
+            orders_contract::Discount::Percent(p) => total * u64::from((*p).min(100)) / 100,
+            orders_contract::Discount::Voucher { .. } => 0,
+        })
+        .sum();
+    Ok(total.saturating_sub(discount))
+}
+
+/// Whether an order may go from `from` to `to`: a placed order may be
+/// shipped or cancelled; setting the status it has changes nothing.
+pub fn transition_allowed(from: OrderStatus, to: OrderStatus) -> bool {
+    matches!(
+        (from, to),
+        (OrderStatus::Placed, OrderStatus::Shipped) | (OrderStatus::Placed, OrderStatus::Cancelled)
+    ) || from == to
+}
+
 impl InMemoryOrders {
     /// An empty service with the built-in catalogue.
     pub fn new() -> Self {
@@ -55,52 +106,20 @@ impl InMemoryOrders {
 
 impl OrdersServer for InMemoryOrders {
     async fn place_order(&self, order: NewOrder) -> Result<Order, OrderError> {
-        if order.lines.is_empty() {
-            return Err(OrderError::Rejected {
-                reason: "an order needs at least one line".into(),
-            });
-        }
         let mut state = self.state.lock().expect("orders state poisoned");
-        let mut total = 0u64;
-        // Units asked of each product so far: a product may be on several
-        // lines, and together they must not take more than is in stock.
-        let mut wanted: HashMap<&str, u64> = HashMap::new();
-        for line in &order.lines {
-            let Some((_, price, _)) = CATALOGUE.iter().find(|(sku, _, _)| *sku == line.sku) else {
-                return Err(OrderError::Rejected {
-                    reason: format!("unknown product `{}`", line.sku),
-                });
-            };
-            let available = state.stock().get(&line.sku).copied().unwrap_or(0);
-            let wanted = wanted.entry(&line.sku).or_default();
-            *wanted += u64::from(line.quantity);
-            if u64::from(available) < *wanted {
-                return Err(OrderError::OutOfStock {
-                    sku: line.sku.clone(),
-                    available,
-                });
-            }
-            total += price * u64::from(line.quantity);
-        }
+        let stock = state.stock();
+        let total = price(&order, |sku| stock.get(sku).copied().unwrap_or(0))?;
         for line in &order.lines {
             if let Some(units) = state.stock().get_mut(&line.sku) {
                 *units -= line.quantity;
             }
         }
         state.next_id += 1;
-        let discount: u64 = order
-            .discounts
-            .iter()
-            .map(|d| match d {
-                orders_contract::Discount::Percent(p) => total * u64::from((*p).min(100)) / 100,
-                orders_contract::Discount::Voucher { .. } => 0,
-            })
-            .sum();
         let placed = Order {
             id: OrderId(state.next_id),
             status: OrderStatus::Placed,
             details: order,
-            total_cents: total.saturating_sub(discount),
+            total_cents: total,
         };
         state.orders.insert(placed.id, placed.clone());
         Ok(placed)
@@ -140,12 +159,7 @@ impl OrdersServer for InMemoryOrders {
             .orders
             .get_mut(&id)
             .ok_or(OrderError::NotFound { id })?;
-        let allowed = matches!(
-            (order.status, change.status),
-            (OrderStatus::Placed, OrderStatus::Shipped)
-                | (OrderStatus::Placed, OrderStatus::Cancelled)
-        ) || order.status == change.status;
-        if !allowed {
+        if !transition_allowed(order.status, change.status) {
             return Err(OrderError::InvalidTransition {
                 from: order.status,
                 to: change.status,
