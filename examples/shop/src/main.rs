@@ -26,12 +26,13 @@
 //! The orders service also serves `GET /metrics` over HTTP: accord's
 //! metrics (see `accord::observe::metrics`) in the Prometheus text format,
 //! recorded by `metrics-exporter-prometheus`.
-//! `serve` runs the orders service and both groups in one process until
-//! Ctrl-C.
 //!
-//! The orders service also serves `GET /metrics` over HTTP: accord's
-//! metrics (see `accord::observe::metrics`) in the Prometheus text format,
-//! recorded by `metrics-exporter-prometheus`.
+//! With `--database postgres://...` the orders and the stock are stored in
+//! PostgreSQL, each event is written to the outbox in the transaction that
+//! saves its order, a relay publishes the outbox (in the `orders`, `serve`
+//! and `all` processes, and as a part of its own: `relay`; several at once
+//! are safe), and both subscriber groups deduplicate through the inbox
+//! table, shared by all their members and kept across restarts.
 
 use std::sync::atomic::Ordering;
 use std::time::Duration;
@@ -55,11 +56,13 @@ use orders_server::InMemoryOrders;
 use payments_contract::{NewCharge, Payments, PaymentsClient, PaymentsServer};
 use payments_server::{DevCredentials, InMemoryPayments};
 
+mod database;
 mod metrics;
 mod serving;
 mod subscribers;
 
-use serving::{serve_orders, CallOver, ServeOver, NO_REQUESTS};
+use database::Database;
+use serving::{serve_orders, CallOver, ServeOver, Served, NO_REQUESTS};
 use subscribers::{start_inventory, start_notifications};
 
 /// The orders service: the in-memory implementation, publishing an event
@@ -192,6 +195,12 @@ struct Args {
     /// (`--orders-url`) or over the broker (`--broker`).
     #[arg(long, value_enum, default_value_t = CallOver::Http)]
     call_over: CallOver,
+    /// Store orders in PostgreSQL (`postgres://USER@HOST:PORT/DB`), with
+    /// their events going through the outbox and a relay, and the
+    /// subscribers deduplicating through the inbox. Without it, everything
+    /// is in memory.
+    #[arg(long)]
+    database: Option<String>,
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -209,6 +218,9 @@ enum Role {
     /// The orders service and both subscriber groups in this process.
     /// Runs until Ctrl-C.
     Serve,
+    /// Publishes the outbox of `--database` on the broker. Runs until
+    /// Ctrl-C.
+    Relay,
 }
 
 #[tokio::main]
@@ -238,7 +250,9 @@ async fn main() -> Result<(), Box<dyn std::error::Error>> {
 
     let args = Args::parse();
     if args.role == Role::Client && args.call_over == CallOver::Http {
-        return place_orders(&OrdersClient::new(&args.orders_url)?).await;
+        return place_orders(&OrdersClient::new(&args.orders_url)?)
+            .await
+            .map(drop);
     }
     let scheme = args.broker.split("://").next().unwrap_or_default();
     match scheme {
@@ -275,22 +289,52 @@ async fn run<B: Publish + ConsumeEvents, R: Broker>(
     args: &Args,
 ) -> Result<(), Box<dyn std::error::Error>> {
     say("shop", &format!("broker: {}", args.broker));
+    let database = match &args.database {
+        Some(url) => {
+            let database = Database::connect(url).await?;
+            say("shop", "orders, outbox and inbox in PostgreSQL");
+            Some(database)
+        }
+        None => None,
+    };
+    let database = database.as_ref();
+    let dedupe = database.map(Database::dedupe);
     match args.role {
-        Role::All => run_all(broker, requests, args).await,
+        Role::All => run_all(broker, requests, database, args).await,
         Role::Orders => {
-            let served = serve_orders(broker, requests, args.serve_requests, &args.listen).await?;
+            let relay = database.map(|db| db.relay(broker.clone()));
+            let served = start_orders(
+                broker,
+                database,
+                requests,
+                args.serve_requests,
+                &args.listen,
+            )
+            .await?;
             ctrl_c().await;
-            served.shutdown().await
+            served.shutdown().await?;
+            if let Some(relay) = relay {
+                relay.shutdown().await;
+            }
+            Ok(())
+        }
+        Role::Relay => {
+            let database =
+                database.ok_or("the relay publishes the outbox of --database; give one")?;
+            let relay = database.relay(broker);
+            ctrl_c().await;
+            relay.shutdown().await;
+            Ok(())
         }
         Role::Inventory => {
-            let handle = start_inventory(broker).await?;
+            let handle = start_inventory(broker, dedupe).await?;
             say("inventory", "waiting for events; Ctrl-C to stop");
             ctrl_c().await;
             handle.shutdown().await;
             Ok(())
         }
         Role::Notifications => {
-            let handle = start_notifications(broker).await?;
+            let handle = start_notifications(broker, dedupe).await?;
             say("notifications", "waiting for events; Ctrl-C to stop");
             ctrl_c().await;
             handle.shutdown().await;
@@ -302,13 +346,25 @@ async fn run<B: Publish + ConsumeEvents, R: Broker>(
                 requests,
             )))
             .await
+            .map(drop)
         }
         Role::Serve => {
-            let inventory = start_inventory(broker.clone()).await?;
-            let notifications = start_notifications(broker.clone()).await?;
-            let served = serve_orders(broker, requests, args.serve_requests, &args.listen).await?;
+            let inventory = start_inventory(broker.clone(), dedupe.clone()).await?;
+            let notifications = start_notifications(broker.clone(), dedupe).await?;
+            let relay = database.map(|db| db.relay(broker.clone()));
+            let served = start_orders(
+                broker,
+                database,
+                requests,
+                args.serve_requests,
+                &args.listen,
+            )
+            .await?;
             ctrl_c().await;
             served.shutdown().await?;
+            if let Some(relay) = relay {
+                relay.shutdown().await;
+            }
             inventory.shutdown().await;
             notifications.shutdown().await;
             Ok(())
@@ -320,19 +376,34 @@ async fn ctrl_c() {
     let _ = tokio::signal::ctrl_c().await;
 }
 
-/// The orders service: the in-memory implementation publishing on `broker`.
-fn orders_service<B: Publish>(broker: B) -> Shop<B> {
-    Shop {
-        orders: InMemoryOrders::new(),
-        events: OrdersPublisher::new(broker),
+/// Starts the orders service: on `database` with its events going through
+/// the outbox, or in memory publishing straight on `broker`.
+async fn start_orders<B: Publish, R: Broker>(
+    broker: B,
+    database: Option<&Database>,
+    requests: Option<R>,
+    over: ServeOver,
+    listen: &str,
+) -> Result<Served, Box<dyn std::error::Error>> {
+    match database {
+        Some(database) => serve_orders(database.orders(), requests, over, listen).await,
+        None => {
+            let service = Shop {
+                orders: InMemoryOrders::new(),
+                events: OrdersPublisher::new(broker),
+            };
+            serve_orders(service, requests, over, listen).await
+        }
     }
 }
 
 /// Places four orders (one out of stock, one for a customer whose email
-/// bounces) and cancels the first.
+/// bounces) and cancels the first one placed; returns how many events that
+/// published (each order placed, and the cancellation).
 async fn place_orders<T: Transport>(
     client: &OrdersClient<T>,
-) -> Result<(), Box<dyn std::error::Error>> {
+) -> Result<u64, Box<dyn std::error::Error>> {
+    let mut placed = Vec::new();
     for (customer, sku, quantity) in [
         ("alice", "apple", 3),
         ("bob", "melon", 9),
@@ -344,13 +415,13 @@ async fn place_orders<T: Transport>(
             &format!("POST /orders: {customer} wants {quantity} x {sku}"),
         );
         match client.place_order(&order(customer, sku, quantity)).await {
-            Ok(placed) => say(
-                "client",
-                &format!(
-                    "201: order {} for {} cents",
-                    placed.id.0, placed.total_cents
-                ),
-            ),
+            Ok(order) => {
+                say(
+                    "client",
+                    &format!("201: order {} for {} cents", order.id.0, order.total_cents),
+                );
+                placed.push(order.id);
+            }
             Err(CallError::Service(OrderError::OutOfStock { sku, available })) => say(
                 "client",
                 &format!("409: out of stock: only {available} x {sku} left"),
@@ -358,16 +429,17 @@ async fn place_orders<T: Transport>(
             Err(other) => return Err(other.into()),
         }
     }
-    say("client", "DELETE /orders/1");
+    let first = *placed.first().ok_or("no order was placed")?;
+    say("client", &format!("DELETE /orders/{}", first.0));
     client
-        .cancel_order(&OrderId(1), &Some("cancel-1".into()))
+        .cancel_order(&first, &Some(format!("cancel-{}", first.0)))
         .await?;
     let stats = client.stats().await?;
     say(
         "client",
         &format!("orders by status: {:?}", stats.by_status),
     );
-    Ok(())
+    Ok(placed.len() as u64 + 1)
 }
 
 /// The payments service behind its authentication, served over the broker:
@@ -420,28 +492,38 @@ async fn pay_for_an_order<B: Broker>(broker: B) -> Result<(), Box<dyn std::error
 async fn run_all<B: Publish + ConsumeEvents, R: Broker>(
     broker: B,
     requests: Option<R>,
+    database: Option<&Database>,
     args: &Args,
 ) -> Result<(), Box<dyn std::error::Error>> {
-    let inventory = start_inventory(broker.clone()).await?;
-    let notifications = start_notifications(broker.clone()).await?;
+    let dedupe = database.map(Database::dedupe);
+    let inventory = start_inventory(broker.clone(), dedupe.clone()).await?;
+    let notifications = start_notifications(broker.clone(), dedupe).await?;
+    let relay = database.map(|db| db.relay(broker.clone()));
     // Calls over the broker need the service there, whatever was asked.
     let serve = match args.call_over {
         CallOver::Broker if args.serve_requests == ServeOver::Http => ServeOver::Both,
         _ => args.serve_requests,
     };
-    let served = serve_orders(broker.clone(), requests.clone(), serve, "127.0.0.1:0").await?;
-    match (args.call_over, served.http_address(), &requests) {
+    let served = start_orders(
+        broker.clone(),
+        database,
+        requests.clone(),
+        serve,
+        "127.0.0.1:0",
+    )
+    .await?;
+    let events = match (args.call_over, served.http_address(), &requests) {
         (CallOver::Http, Some(address), _) => {
-            place_orders(&OrdersClient::new(&format!("http://{address}"))?).await?;
+            place_orders(&OrdersClient::new(&format!("http://{address}"))?).await?
         }
         (_, _, Some(requests)) => {
             place_orders(&OrdersClient::with_transport(BrokerTransport::new(
                 requests.clone(),
             )))
-            .await?;
+            .await?
         }
         (_, _, None) => return Err(NO_REQUESTS.into()),
-    }
+    };
     match requests {
         Some(requests) => pay_for_an_order(requests).await?,
         None => say(
@@ -450,13 +532,13 @@ async fn run_all<B: Publish + ConsumeEvents, R: Broker>(
         ),
     }
 
-    // Three orders placed and one cancelled: four events for each group.
+    // Each order placed and the cancellation: an event for each group.
     let settled = |h: &SubscriberHandle| {
         let s = h.stats();
         s.handled.load(Ordering::Relaxed) + s.dead_lettered.load(Ordering::Relaxed)
     };
     tokio::time::timeout(Duration::from_secs(20), async {
-        while settled(&inventory) < 4 || settled(&notifications) < 4 {
+        while settled(&inventory) < events || settled(&notifications) < events {
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     })
@@ -494,6 +576,17 @@ async fn run_all<B: Publish + ConsumeEvents, R: Broker>(
     inventory.shutdown().await;
     notifications.shutdown().await;
     served.shutdown().await?;
+    if let (Some(relay), Some(database)) = (relay, database) {
+        let published = relay.stats().published();
+        relay.shutdown().await;
+        say(
+            "relay",
+            &format!(
+                "published {published} events from the outbox; {} waiting",
+                database.pending().await?
+            ),
+        );
+    }
     say("shop", "done");
     Ok(())
 }

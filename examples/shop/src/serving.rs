@@ -3,12 +3,12 @@
 
 use std::net::SocketAddr;
 
-use accord::broker::{Broker, Publish};
+use accord::broker::Broker;
 use accord::transport::broker::RequestServerHandle;
 use clap::ValueEnum;
 use orders_contract::OrdersServer;
 
-use crate::{orders_service, say};
+use crate::say;
 
 /// Where the orders service answers requests.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, ValueEnum)]
@@ -65,20 +65,19 @@ impl Served {
     }
 }
 
-/// Starts the orders service, publishing on `broker`, answering over
-/// `over`; HTTP listens on `listen`.
+/// Starts `service`, answering over `over`; HTTP listens on `listen`.
 ///
 /// `requests` is the broker that carries requests, `None` where the events'
 /// broker offers no request/reply (Kafka): then only HTTP is possible.
-pub async fn serve_orders<B: Publish, R: Broker>(
-    broker: B,
+pub async fn serve_orders<S: OrdersServer, R: Broker>(
+    service: S,
     requests: Option<R>,
     over: ServeOver,
     listen: &str,
 ) -> Result<Served, Box<dyn std::error::Error>> {
     // One service behind both, so an order placed over one is seen over
     // the other.
-    let dispatcher = orders_service(broker).into_dispatcher();
+    let dispatcher = service.into_dispatcher();
     let mut served = Served {
         http: None,
         broker: None,

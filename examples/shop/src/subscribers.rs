@@ -3,11 +3,11 @@
 //! refuses one customer.
 
 use std::collections::HashMap;
-use std::sync::Mutex;
+use std::sync::{Arc, Mutex};
 use std::time::Duration;
 
 use accord::broker::{ConsumeEvents, KeyOrder};
-use accord::events::{Backoff, Subscriber};
+use accord::events::{Backoff, DedupeStore, Subscriber};
 use accord::SubscriberHandle;
 use orders_contract::{Line, OrderCancelled, OrderError, OrderId, OrderPlaced, OrdersSubscriber};
 
@@ -96,8 +96,11 @@ impl OrdersSubscriber for Notifications {
     }
 }
 
+/// Starts the inventory group, deduplicating through `dedupe` where given
+/// (the inbox of `--database`), otherwise in this process's memory.
 pub async fn start_inventory<B: ConsumeEvents>(
     broker: B,
+    dedupe: Option<Arc<dyn DedupeStore>>,
 ) -> Result<SubscriberHandle, accord::broker::BrokerError> {
     // Stock is reserved and returned in the order the events were
     // published, per key, where the broker keeps that order.
@@ -106,23 +109,31 @@ pub async fn start_inventory<B: ConsumeEvents>(
     } else {
         KeyOrder::Unordered
     };
-    Subscriber::new(broker, "inventory")
-        .key_order(order)
+    let mut subscriber = Subscriber::new(broker, "inventory").key_order(order);
+    if let Some(dedupe) = dedupe {
+        subscriber = subscriber.dedupe(dedupe);
+    }
+    subscriber
         .start(Inventory::default().into_event_handlers())
         .await
 }
 
+/// Starts the notifications group, deduplicating through `dedupe` where
+/// given, otherwise in this process's memory.
 pub async fn start_notifications<B: ConsumeEvents>(
     broker: B,
+    dedupe: Option<Arc<dyn DedupeStore>>,
 ) -> Result<SubscriberHandle, accord::broker::BrokerError> {
     let fast_retries = Backoff {
         initial: Duration::from_millis(50),
         max: Duration::from_millis(400),
         multiplier: 2.0,
     };
-    Subscriber::new(broker, "notifications")
+    let mut subscriber = Subscriber::new(broker, "notifications")
         .max_attempts(3)
-        .backoff(fast_retries)
-        .start(Notifications.into_event_handlers())
-        .await
+        .backoff(fast_retries);
+    if let Some(dedupe) = dedupe {
+        subscriber = subscriber.dedupe(dedupe);
+    }
+    subscriber.start(Notifications.into_event_handlers()).await
 }
