@@ -218,13 +218,15 @@ async fn relay_killed_mid_stream_leaves_every_event_handled_once_in_key_order() 
         "{EVENTS} events over {KEYS} keys written in {written_in:?}; the first relay killed \
          with {} published by its count ({sent_at_kill} rows marked sent, {handled_at_kill} \
          handled); the second published {}; the broker stores {}; {} handlings of {} events, \
-         {} duplicates suppressed; all handled {handled_in:?} after the first relay started",
+         {} duplicates suppressed; all handled {handled_in:?} after the first relay started \
+         ({:.0} events/s)",
         first.published,
         second.published,
         stored(&broker, &topic).await,
         handled.handlings(),
         handled.events(),
         duplicates(&members),
+        EVENTS as f64 / handled_in.as_secs_f64(),
     );
     assert!(
         first.published < EVENTS as u64 && second.published > 0,
@@ -452,7 +454,7 @@ async fn two_relays_at_once_publish_each_event_once() {
     println!(
         "two relays, {} and {} partitions, published {} and {} of {EVENTS} events; the broker \
          stores {}; {} handlings of {} events, {} duplicates suppressed; written and handled \
-         in {handled_in:?}",
+         in {handled_in:?} ({:.0} events/s)",
         relays[0].owns,
         relays[1].owns,
         relays[0].published,
@@ -461,6 +463,7 @@ async fn two_relays_at_once_publish_each_event_once() {
         handled.handlings(),
         handled.events(),
         duplicates(&members),
+        EVENTS as f64 / handled_in.as_secs_f64(),
     );
     assert!(
         relays.iter().all(|r| r.published > 0),
