@@ -1,6 +1,8 @@
 //! Fault tests of accord's broker backends: each test starts its own broker
 //! process on a spare port, kills and restarts it or a subscriber process,
-//! and checks that no confirmed event is lost.
+//! and checks that no confirmed event is lost. The outbox tests ([`outbox`])
+//! do the same to the relay of a PostgreSQL outbox: relay processes killed
+//! mid-stream, a broker stopped under a relay, two relays at once.
 //!
 //! The scenarios ([`scenarios`]) are written once; a backend implements
 //! [`FaultBackend`] (how to start, kill and restart its broker, and how it
@@ -10,6 +12,7 @@ pub mod backend;
 pub mod kafka_server;
 pub mod nats_cluster;
 pub mod nats_server;
+pub mod outbox;
 pub mod rabbit_server;
 pub mod scenarios;
 pub mod support;

@@ -94,8 +94,8 @@ pub async fn stop(handle: SubscriberHandle) {
         .expect("a subscriber shuts down within 30 s");
 }
 
-/// A `fault-worker` process (killed with SIGKILL when dropped) and the lines
-/// it prints.
+/// A worker process (`fault-worker`, `outbox-relay`; killed with SIGKILL
+/// when dropped) and the lines it prints.
 #[derive(Debug)]
 pub struct Worker {
     child: Child,
@@ -103,7 +103,7 @@ pub struct Worker {
 }
 
 impl Worker {
-    /// Starts `fault-worker` (the path Cargo gives the test as
+    /// Starts the worker `program` (the path Cargo gives the test, such as
     /// `CARGO_BIN_EXE_fault-worker`) with `args`, and waits for its `ready`.
     pub async fn start(program: &str, args: &[String]) -> Worker {
         let mut child = Command::new(program)
@@ -111,7 +111,7 @@ impl Worker {
             .stdin(Stdio::null())
             .stdout(Stdio::piped())
             .spawn()
-            .expect("starting fault-worker");
+            .unwrap_or_else(|e| panic!("starting {program}: {e}"));
         let stdout = child.stdout.take().expect("piped");
         let (lines_tx, lines) = mpsc::unbounded_channel();
         std::thread::spawn(move || {
@@ -135,6 +135,11 @@ impl Worker {
             .await
             .expect("the worker said something within 30 s")
             .expect("the worker is running")
+    }
+
+    /// The lines the worker printed since the last look, without waiting.
+    pub fn lines_so_far(&mut self) -> Vec<String> {
+        std::iter::from_fn(|| self.lines.try_recv().ok()).collect()
     }
 
     /// Kills the worker (SIGKILL) and reaps it.
