@@ -62,7 +62,7 @@ struct Writes {
 enum Bus {
     Nats {
         url: String,
-        js: async_nats::jetstream::Context,
+        js: Box<async_nats::jetstream::Context>,
     },
     Memory,
 }
@@ -80,7 +80,7 @@ impl Bus {
 #[derive(Clone)]
 enum Bare {
     Nats {
-        js: async_nats::jetstream::Context,
+        js: Box<async_nats::jetstream::Context>,
         subject: String,
     },
     Memory(MemoryBroker),
@@ -531,7 +531,13 @@ async fn choose_bus(plan: &Plan) -> (Bus, Option<String>) {
             match created {
                 Ok(Ok(_)) => {
                     let _ = js.delete_stream(&probe).await;
-                    (Bus::Nats { url, js }, Some(version))
+                    (
+                        Bus::Nats {
+                            url,
+                            js: Box::new(js),
+                        },
+                        Some(version),
+                    )
                 }
                 Ok(Err(error)) => {
                     eprintln!(
