@@ -37,6 +37,21 @@ pub fn insert_block(text: &str, start: &str, end: &str, body: &str) -> Option<St
     ))
 }
 
+/// `previous` with each block given a body rewritten in place, or put
+/// before the Machine section when `previous` has none; blocks without a
+/// body are left as they are. `None` if a block could be put nowhere.
+pub fn rewrite_blocks(previous: &str, blocks: &[(&str, &str, Option<&str>)]) -> Option<String> {
+    blocks.iter().try_fold(
+        previous.to_owned(),
+        |text, &(start, end, body)| match body {
+            None => Some(text),
+            Some(body) => {
+                splice(&text, start, end, body).or_else(|| insert_block(&text, start, end, body))
+            }
+        },
+    )
+}
+
 /// The heading of the Machine section, before which the cascade section goes.
 pub const MACHINE: &str = "## Machine\n";
 

@@ -323,22 +323,16 @@ fn run(args: &Args, plan: &Plan, sections: &[Section], out: &Path) -> Result<()>
         (
             kept::CASCADE_START,
             kept::CASCADE_END,
-            report.cascade.as_ref(),
+            report.cascade.as_ref().map(|w| w.markdown.as_str()),
         ),
-        (kept::OUTBOX_START, kept::OUTBOX_END, report.outbox.as_ref()),
+        (
+            kept::OUTBOX_START,
+            kept::OUTBOX_END,
+            report.outbox.as_ref().map(|w| w.markdown.as_str()),
+        ),
     ];
     let text = match previous.as_deref() {
-        Some(previous) if whole_only => {
-            blocks
-                .iter()
-                .try_fold(previous.to_owned(), |text, (start, end, written)| {
-                    let Some(written) = written else {
-                        return Some(text);
-                    };
-                    kept::splice(&text, start, end, &written.markdown)
-                        .or_else(|| kept::insert_block(&text, start, end, &written.markdown))
-                })
-        }
+        Some(previous) if whole_only => kept::rewrite_blocks(previous, &blocks),
         _ => None,
     };
     let text = text.unwrap_or_else(|| {
@@ -521,6 +515,37 @@ mod tests {
             kept::between(&inserted, kept::CASCADE_START, kept::CASCADE_END),
             Some("new cascade\n")
         );
+    }
+
+    #[test]
+    fn an_outbox_run_alone_rewrites_or_adds_its_section_and_keeps_the_cascade() {
+        let previous = format!(
+            "# B\n\nold tables\n\n{}old cascade\n{}\n## Machine\n\nold\n",
+            kept::CASCADE_START,
+            kept::CASCADE_END
+        );
+        let blocks = [
+            (kept::CASCADE_START, kept::CASCADE_END, None),
+            (kept::OUTBOX_START, kept::OUTBOX_END, Some("outbox 1\n")),
+        ];
+        let added = kept::rewrite_blocks(&previous, &blocks).unwrap();
+        assert_eq!(
+            kept::between(&added, kept::OUTBOX_START, kept::OUTBOX_END),
+            Some("outbox 1\n")
+        );
+        assert_eq!(
+            kept::between(&added, kept::CASCADE_START, kept::CASCADE_END),
+            Some("old cascade\n")
+        );
+        assert!(added.find(kept::OUTBOX_END).unwrap() < added.find(kept::MACHINE).unwrap());
+
+        let blocks = [
+            (kept::CASCADE_START, kept::CASCADE_END, None),
+            (kept::OUTBOX_START, kept::OUTBOX_END, Some("outbox 2\n")),
+        ];
+        let rewritten = kept::rewrite_blocks(&added, &blocks).unwrap();
+        assert_eq!(rewritten, added.replace("outbox 1", "outbox 2"));
+        assert!(kept::rewrite_blocks("# no machine section\n", &blocks).is_none());
     }
 
     #[test]

@@ -560,6 +560,7 @@ async fn choose_bus(plan: &Plan) -> (Bus, Option<String>) {
     }
 }
 
+/// Measures the outbox section and puts it into `report`.
 pub fn run(plan: &Plan, report: &mut Report) -> Result<()> {
     let runtime = crate::runtime()?;
     runtime.block_on(measure(plan, report))
