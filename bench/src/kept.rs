@@ -1,11 +1,15 @@
 //! The parts of BENCHMARKS.md a run keeps from the file it rewrites: the
-//! hand-written analysis always, the cascade section when the run does not
-//! measure it; and the cascade section put into the file alone.
+//! hand-written analysis always, the cascade and outbox sections when the
+//! run does not measure them; and those sections put into the file alone.
 
 /// Marks the cascade section of BENCHMARKS.md: kept by a run that does
 /// not measure it, and the only part a run of it alone rewrites.
 pub const CASCADE_START: &str = "<!-- cascade: kept when a run does not measure it -->\n";
 pub const CASCADE_END: &str = "<!-- end of cascade -->\n";
+
+/// Marks the outbox section of BENCHMARKS.md, kept like the cascade's.
+pub const OUTBOX_START: &str = "<!-- outbox: kept when a run does not measure it -->\n";
+pub const OUTBOX_END: &str = "<!-- end of outbox -->\n";
 
 /// The text between `start` and `end` in `text`.
 pub fn between<'a>(text: &'a str, start: &str, end: &str) -> Option<&'a str> {
@@ -22,16 +26,30 @@ pub fn splice(text: &str, start: &str, end: &str, with: &str) -> Option<String> 
     Some(format!("{}{with}{}", &text[..from], &text[to..]))
 }
 
-/// `text`, a BENCHMARKS.md without a cascade section, with `cascade` put
-/// where a full run writes it: before the Machine section. `None` if
-/// `text` has none.
-pub fn insert_cascade(text: &str, cascade: &str) -> Option<String> {
+/// `text` with `body`, marked by `start` and `end`, put before the Machine
+/// section. `None` if `text` has none.
+pub fn insert_block(text: &str, start: &str, end: &str, body: &str) -> Option<String> {
     let at = text.find(MACHINE)?;
     Some(format!(
-        "{}{CASCADE_START}{cascade}{CASCADE_END}\n{}",
+        "{}{start}{body}{end}\n{}",
         &text[..at],
         &text[at..]
     ))
+}
+
+/// `previous` with each block given a body rewritten in place, or put
+/// before the Machine section when `previous` has none; blocks without a
+/// body are left as they are. `None` if a block could be put nowhere.
+pub fn rewrite_blocks(previous: &str, blocks: &[(&str, &str, Option<&str>)]) -> Option<String> {
+    blocks.iter().try_fold(
+        previous.to_owned(),
+        |text, &(start, end, body)| match body {
+            None => Some(text),
+            Some(body) => {
+                splice(&text, start, end, body).or_else(|| insert_block(&text, start, end, body))
+            }
+        },
+    )
 }
 
 /// The heading of the Machine section, before which the cascade section goes.

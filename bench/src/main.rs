@@ -11,6 +11,7 @@ mod contract;
 mod http_client;
 mod http_server;
 mod kept;
+mod outbox;
 mod report;
 mod server;
 mod stats;
@@ -78,6 +79,14 @@ struct Args {
         default_value = "kafka://127.0.0.1:19092"
     )]
     kafka_url: String,
+
+    /// PostgreSQL, for the outbox section.
+    #[arg(
+        long,
+        env = "ACCORD_POSTGRES_URL",
+        default_value = "postgres://postgres@127.0.0.1:5432/test"
+    )]
+    postgres_url: String,
 }
 
 #[derive(Debug, Subcommand)]
@@ -122,9 +131,10 @@ enum Section {
     Memory,
     Cli,
     Cascade,
+    Outbox,
 }
 
-const ALL: [Section; 8] = [
+const ALL: [Section; 9] = [
     Section::HttpServer,
     Section::HttpClient,
     Section::Nats,
@@ -133,6 +143,7 @@ const ALL: [Section; 8] = [
     Section::Memory,
     Section::Cli,
     Section::Cascade,
+    Section::Outbox,
 ];
 
 /// How long and how often each benchmark measures.
@@ -156,6 +167,9 @@ pub struct Plan {
     /// Shorter periods (`--quick`).
     pub quick: bool,
     pub kafka_url: String,
+    pub postgres_url: String,
+    /// Events in the outbox backlog a relay drains.
+    pub outbox_backlog: u64,
     /// A folder of the run's own, removed at its end.
     pub scratch: PathBuf,
 }
@@ -183,6 +197,8 @@ impl Plan {
             amqp_url: args.amqp_url.clone(),
             quick,
             kafka_url: args.kafka_url.clone(),
+            postgres_url: args.postgres_url.clone(),
+            outbox_backlog: pick(20_000, 2_000),
             scratch,
         }
     }
@@ -272,6 +288,7 @@ fn run(args: &Args, plan: &Plan, sections: &[Section], out: &Path) -> Result<()>
             Section::Memory => brokers::run_memory(plan, &mut report)?,
             Section::Cli => cli::run(plan, &mut report)?,
             Section::Cascade => cascade::run(plan, &mut report)?,
+            Section::Outbox => outbox::run(plan, &mut report)?,
         }
         eprintln!(
             "   {section:?} took {:.0} s",
@@ -297,24 +314,39 @@ fn run(args: &Args, plan: &Plan, sections: &[Section], out: &Path) -> Result<()>
             .push("A --quick run: short periods, figures for trying the harness only.".into());
     }
     let previous = std::fs::read_to_string(out).ok();
-    let text = match (&report.cascade, previous.as_deref(), sections) {
-        // The cascade alone: its section of the previous file is rewritten,
-        // the rest kept.
-        (Some(cascade), Some(previous), [Section::Cascade]) => kept::splice(
-            previous,
+    // A run of only the sections written whole (the cascade, the outbox)
+    // rewrites them in the previous file and keeps the rest.
+    let whole_only = sections
+        .iter()
+        .all(|s| matches!(s, Section::Cascade | Section::Outbox));
+    let blocks = [
+        (
             kept::CASCADE_START,
             kept::CASCADE_END,
-            &cascade.markdown,
-        )
-        .or_else(|| kept::insert_cascade(previous, &cascade.markdown)),
+            report.cascade.as_ref().map(|w| w.markdown.as_str()),
+        ),
+        (
+            kept::OUTBOX_START,
+            kept::OUTBOX_END,
+            report.outbox.as_ref().map(|w| w.markdown.as_str()),
+        ),
+    ];
+    let text = match previous.as_deref() {
+        Some(previous) if whole_only => kept::rewrite_blocks(previous, &blocks),
         _ => None,
     };
     let text = text.unwrap_or_else(|| {
         let analysis = kept::kept_analysis(previous.as_deref());
-        let kept = previous
-            .as_deref()
-            .and_then(|p| kept::between(p, kept::CASCADE_START, kept::CASCADE_END));
-        report.markdown(&analysis, kept)
+        let kept = |start, end| {
+            previous
+                .as_deref()
+                .and_then(|p| kept::between(p, start, end))
+        };
+        report.markdown(
+            &analysis,
+            kept(kept::CASCADE_START, kept::CASCADE_END),
+            kept(kept::OUTBOX_START, kept::OUTBOX_END),
+        )
     });
     std::fs::write(out, text).with_context(|| format!("cannot write {}", out.display()))?;
     eprintln!("{}", report.goals());
@@ -465,7 +497,13 @@ mod tests {
 
         let without = "# B\n\nold tables\n\n## Machine\n\nold\n";
         assert!(kept::splice(without, kept::CASCADE_START, kept::CASCADE_END, "x").is_none());
-        let inserted = kept::insert_cascade(without, "new cascade\n").unwrap();
+        let inserted = kept::insert_block(
+            without,
+            kept::CASCADE_START,
+            kept::CASCADE_END,
+            "new cascade\n",
+        )
+        .unwrap();
         assert_eq!(
             inserted,
             format!(
@@ -477,6 +515,37 @@ mod tests {
             kept::between(&inserted, kept::CASCADE_START, kept::CASCADE_END),
             Some("new cascade\n")
         );
+    }
+
+    #[test]
+    fn an_outbox_run_alone_rewrites_or_adds_its_section_and_keeps_the_cascade() {
+        let previous = format!(
+            "# B\n\nold tables\n\n{}old cascade\n{}\n## Machine\n\nold\n",
+            kept::CASCADE_START,
+            kept::CASCADE_END
+        );
+        let blocks = [
+            (kept::CASCADE_START, kept::CASCADE_END, None),
+            (kept::OUTBOX_START, kept::OUTBOX_END, Some("outbox 1\n")),
+        ];
+        let added = kept::rewrite_blocks(&previous, &blocks).unwrap();
+        assert_eq!(
+            kept::between(&added, kept::OUTBOX_START, kept::OUTBOX_END),
+            Some("outbox 1\n")
+        );
+        assert_eq!(
+            kept::between(&added, kept::CASCADE_START, kept::CASCADE_END),
+            Some("old cascade\n")
+        );
+        assert!(added.find(kept::OUTBOX_END).unwrap() < added.find(kept::MACHINE).unwrap());
+
+        let blocks = [
+            (kept::CASCADE_START, kept::CASCADE_END, None),
+            (kept::OUTBOX_START, kept::OUTBOX_END, Some("outbox 2\n")),
+        ];
+        let rewritten = kept::rewrite_blocks(&added, &blocks).unwrap();
+        assert_eq!(rewritten, added.replace("outbox 1", "outbox 2"));
+        assert!(kept::rewrite_blocks("# no machine section\n", &blocks).is_none());
     }
 
     #[test]

@@ -2,7 +2,9 @@
 
 use std::fmt::Write as _;
 
-use crate::kept::{ANALYSIS_END, ANALYSIS_START, CASCADE_END, CASCADE_START, MACHINE};
+use crate::kept::{
+    ANALYSIS_END, ANALYSIS_START, CASCADE_END, CASCADE_START, MACHINE, OUTBOX_END, OUTBOX_START,
+};
 use crate::stats::{median, ratios, spread};
 
 /// What a figure counts.
@@ -109,6 +111,8 @@ pub struct Report {
     pub absolutes: Vec<Absolute>,
     /// The cascade section, when it was run.
     pub cascade: Option<Written>,
+    /// The outbox section, when it was run.
+    pub outbox: Option<Written>,
     /// Facts the run observed, one line each (counts, sizes).
     pub observations: Vec<String>,
     pub machine: Vec<(String, String)>,
@@ -276,8 +280,9 @@ impl Report {
     }
 
     /// The whole of BENCHMARKS.md; `analysis` is kept from the previous
-    /// file, and so is `cascade` when this run did not measure it.
-    pub fn markdown(&self, analysis: &str, cascade: Option<&str>) -> String {
+    /// file, and so are `cascade` and `outbox` when this run did not
+    /// measure them.
+    pub fn markdown(&self, analysis: &str, cascade: Option<&str>, outbox: Option<&str>) -> String {
         let mut out = String::new();
         let _ = write!(
             out,
@@ -295,11 +300,12 @@ impl Report {
              benchmark against NATS at `ACCORD_NATS_URL` (default `nats://127.0.0.1:4222`, with \
              JetStream), RabbitMQ at `ACCORD_AMQP_URL` (default \
              `amqp://guest:guest@127.0.0.1:5672/%2f`) and a Kafka broker at `ACCORD_KAFKA_URL` \
-             (default `kafka://127.0.0.1:19092`), and rewrites this file; the Analysis \
+             (default `kafka://127.0.0.1:19092`), and PostgreSQL at `ACCORD_POSTGRES_URL` (default \
+             `postgres://postgres@127.0.0.1:5432/test`), and rewrites this file; the Analysis \
              section at the end is kept. `scripts/bench.sh --only http-server,memory` runs some \
-             sections (`http-server`, `http-client`, `nats`, `amqp`, `kafka`, `memory`, `cli`, `cascade`); `--runs N` \
-             changes the number of runs. `scripts/bench.sh --only cascade` (about a minute) rewrites the \
-             cascade section alone. It needs `wrk` (`apt-get install -y wrk`).\n\n\
+             sections (`http-server`, `http-client`, `nats`, `amqp`, `kafka`, `memory`, `cli`, `cascade`, \
+             `outbox`); `--runs N` changes the number of runs. `scripts/bench.sh --only cascade` (about a \
+             minute) and `--only outbox` rewrite the cascade or outbox section alone and keep the rest. It needs `wrk` (`apt-get install -y wrk`).\n\n\
              ## Goals\n\n{goals}\n\
              ## Results\n\n{tables}",
             runs = self.runs,
@@ -325,6 +331,13 @@ impl Report {
             out.push_str(CASCADE_START);
             out.push_str(cascade);
             out.push_str(CASCADE_END);
+            out.push('\n');
+        }
+        let outbox = self.outbox.as_ref().map(|o| o.markdown.as_str()).or(outbox);
+        if let Some(outbox) = outbox {
+            out.push_str(OUTBOX_START);
+            out.push_str(outbox);
+            out.push_str(OUTBOX_END);
             out.push('\n');
         }
         out.push_str(MACHINE);
@@ -407,6 +420,25 @@ const METHOD: &str = "## Method
   so it has its own table and goals; `--only cascade` rewrites that
   section alone and keeps the rest of the file, and a run without it keeps
   the section of the previous file.
+- **Outbox.** On PostgreSQL, and on NATS JetStream (the memory broker stands
+  in when NATS cannot be reached; the section's heading says which). Each
+  run creates its own business and outbox tables (`accord-postgres`'s
+  migration, 16 partitions) and stream, and drops them at its end. Writes:
+  16 tasks, each one operation at a time, for 3 s after 0.5 s of warm-up.
+  accord's operation is one transaction: the order row inserted, the
+  `order_placed` event published by the generated publisher into a
+  `Staged` and written with `Outbox::write`, commit. The hand-written one
+  is the same row in its own transaction, committed, then the same message
+  published with async-nats, awaiting its JetStream ack. The latency is
+  that of one whole operation. Relay: 20,000 events (the same events, 1,024
+  customers as keys) committed into the outbox in transactions of 500,
+  then drained, timed from the start until the last was confirmed and
+  marked sent: by one `Relay` with its default options (batches of 100,
+  one event at a time per partition), and by a hand-written loop on one
+  connection reading the unsent rows in `seq` order, 100 at a time,
+  publishing each with async-nats (awaiting its ack, the event id as
+  `Nats-Msg-Id`) and marking it sent before the next, the relay's
+  guarantees.
 - These are benchmarks, not tests: nothing in `cargo test` asserts a timing.
 
 ";
