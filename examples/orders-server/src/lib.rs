@@ -97,6 +97,16 @@ pub fn transition_allowed(from: OrderStatus, to: OrderStatus) -> bool {
     ) || from == to
 }
 
+/// The name of a status in [`OrderStats::by_status`], as it goes on the
+/// wire (`placed`, `shipped`, `cancelled`).
+pub fn status_name(status: OrderStatus) -> &'static str {
+    match status {
+        OrderStatus::Placed => "placed",
+        OrderStatus::Shipped => "shipped",
+        OrderStatus::Cancelled => "cancelled",
+    }
+}
+
 impl InMemoryOrders {
     /// An empty service with the built-in catalogue.
     pub fn new() -> Self {
@@ -197,12 +207,10 @@ impl OrdersServer for InMemoryOrders {
         let state = self.state.lock().expect("orders state poisoned");
         let mut stats = OrderStats::default();
         for order in state.orders.values() {
-            let status = match order.status {
-                OrderStatus::Placed => "placed",
-                OrderStatus::Shipped => "shipped",
-                OrderStatus::Cancelled => "cancelled",
-            };
-            *stats.by_status.entry(status.to_owned()).or_default() += 1;
+            *stats
+                .by_status
+                .entry(status_name(order.status).to_owned())
+                .or_default() += 1;
             stats.total += 1;
         }
         stats

@@ -17,7 +17,7 @@ use orders_contract::{
     NewOrder, Order, OrderCancelled, OrderError, OrderFilter, OrderId, OrderPlaced, OrderStats,
     OrderStatus, OrdersPublisher, OrdersServer, StatusChange,
 };
-use orders_server::{price, transition_allowed, CATALOGUE};
+use orders_server::{price, status_name, transition_allowed, CATALOGUE};
 use sqlx::postgres::{PgConnection, PgPoolOptions};
 use sqlx::{PgPool, Row};
 
@@ -134,14 +134,6 @@ pub struct DbOrders {
 /// database's), and the transaction rolls back.
 fn db<T>(result: Result<T, impl std::fmt::Display>) -> T {
     result.unwrap_or_else(|e| panic!("the orders database failed: {e}"))
-}
-
-fn status_name(status: OrderStatus) -> &'static str {
-    match status {
-        OrderStatus::Placed => "placed",
-        OrderStatus::Shipped => "shipped",
-        OrderStatus::Cancelled => "cancelled",
-    }
 }
 
 fn decode(body: serde_json::Value) -> Order {
