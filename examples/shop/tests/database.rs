@@ -3,21 +3,17 @@
 //! subscriber groups deduplicating through the inbox; run as a process
 //! against a database of the test's own.
 
-use std::process::Stdio;
-use std::time::Duration;
-
 use sqlx::{Connection, PgConnection, Row};
-use tokio::io::AsyncReadExt;
-use tokio::process::Command;
+
+mod common;
+
+use common::shop;
 
 /// The server the test creates its database on.
 fn server_url() -> String {
     std::env::var("ACCORD_TEST_POSTGRES")
         .unwrap_or_else(|_| "postgres://postgres@127.0.0.1:5432/test".to_owned())
 }
-
-/// How long one shop run may take.
-const RUN_LIMIT: Duration = Duration::from_secs(90);
 
 /// A database of the test's own, dropped at the end.
 struct TestDatabase {
@@ -66,43 +62,6 @@ impl TestDatabase {
         .await
         .expect("dropping the test database");
     }
-}
-
-async fn shop(args: &[&str]) -> String {
-    let mut child = Command::new(env!("CARGO_BIN_EXE_shop"))
-        .args(args)
-        .env("RUST_LOG", "accord=error")
-        .stdout(Stdio::piped())
-        .stderr(Stdio::piped())
-        .kill_on_drop(true)
-        .spawn()
-        .expect("starting the shop");
-    let mut stdout = child.stdout.take().expect("piped stdout");
-    let mut stderr = child.stderr.take().expect("piped stderr");
-    let run = async {
-        let (mut out, mut err) = (String::new(), String::new());
-        let (a, b) = tokio::join!(
-            stdout.read_to_string(&mut out),
-            stderr.read_to_string(&mut err)
-        );
-        a.and(b).expect("reading the shop's output");
-        let status = child.wait().await.expect("waiting for the shop");
-        (status, out, err)
-    };
-    let (status, out, err) = tokio::time::timeout(RUN_LIMIT, run)
-        .await
-        .unwrap_or_else(|_| {
-            panic!(
-                "`shop {}` did not finish within {RUN_LIMIT:?}",
-                args.join(" ")
-            )
-        });
-    assert!(
-        status.success(),
-        "`shop {}` failed ({status}):\n{out}\n{err}",
-        args.join(" ")
-    );
-    out
 }
 
 async fn count(conn: &mut PgConnection, sql: &str) -> i64 {
