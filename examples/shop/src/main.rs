@@ -320,7 +320,9 @@ async fn run<B: Publish + ConsumeEvents, R: Broker>(
         }
         Role::Relay => {
             let database =
-                database.ok_or("the relay publishes the outbox of --database; give one")?;
+                database.ok_or(
+                "the `relay` part publishes the outbox of a database: add --database postgres://USER@HOST:PORT/DB",
+            )?;
             let relay = database.relay(broker);
             ctrl_c().await;
             relay.shutdown().await;
