@@ -5,8 +5,10 @@
 //! - accord: the generated `OrdersClient` (HTTP/1.1, JSON, a pool of
 //!   connections) to `OrdersServer::into_router()` served by
 //!   `accord::http::serve`;
-//! - tonic: gRPC unary calls over one HTTP/2 connection, with protobuf
-//!   messages equivalent to the contract's types ([`grpc`]);
+//! - tonic: gRPC unary calls with protobuf messages equivalent to the
+//!   contract's types ([`grpc`]), over one HTTP/2 connection (one channel
+//!   shared by every task, as tonic is used), and again over a channel per
+//!   task (64 connections, as many as accord's pool opens);
 //! - tarpc: its serde transport over one TCP connection, JSON frames of the
 //!   contract's own types ([`tarpc_json`]).
 //!
@@ -53,7 +55,11 @@ enum Op {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Kind {
     Accord,
+    /// One channel (one HTTP/2 connection) shared by every task, as
+    /// tonic's documentation uses it.
     Tonic,
+    /// A channel per task: as many connections as accord's pool opens.
+    TonicPerTask,
     Tarpc,
 }
 
@@ -80,7 +86,7 @@ impl Caller {
     async fn connect(kind: Kind, addrs: &Addrs) -> Result<Self> {
         Ok(match kind {
             Kind::Accord => Caller::Accord(OrdersClient::new(&format!("http://{}", addrs.accord))?),
-            Kind::Tonic => {
+            Kind::Tonic | Kind::TonicPerTask => {
                 let channel =
                     tonic::transport::Endpoint::from_shared(format!("http://{}", addrs.tonic))?
                         .tcp_nodelay(true)
@@ -137,7 +143,7 @@ struct Measured {
 pub fn run(plan: &Plan, report: &mut Report) -> Result<()> {
     let server = PeerServers::start()?;
     let runtime = crate::runtime()?;
-    let kinds = [Kind::Accord, Kind::Tonic, Kind::Tarpc];
+    let kinds = [Kind::Accord, Kind::Tonic, Kind::TonicPerTask, Kind::Tarpc];
     let mut results: HashMap<(Op, Kind), Vec<Measured>> = HashMap::new();
     runtime.block_on(async {
         for run in 0..plan.runs {
@@ -171,11 +177,15 @@ pub fn run(plan: &Plan, report: &mut Report) -> Result<()> {
     ];
     for op in [Op::Place, Op::Get] {
         let call = match op {
-            Op::Place => "place order (~190-byte order)",
+            Op::Place => "place order",
             Op::Get => "get order by id",
         };
         for (name, unit, better, of) in metrics {
-            for (kind, baseline) in [(Kind::Tonic, "tonic"), (Kind::Tarpc, "tarpc")] {
+            for (kind, baseline) in [
+                (Kind::Tonic, "tonic"),
+                (Kind::TonicPerTask, "tonic, 64 connections"),
+                (Kind::Tarpc, "tarpc"),
+            ] {
                 let goal = (kind == Kind::Tonic && better == Better::Higher).then_some(1.0);
                 report.comparisons.push(Comparison {
                     section: SECTION,
@@ -214,13 +224,19 @@ fn observation() -> String {
 /// Calls per second and latency of a new `kind` client over the measured
 /// period, `IN_FLIGHT` calls at a time.
 async fn measure(kind: Kind, op: Op, addrs: &Addrs, plan: &Plan) -> Result<Measured> {
-    let client = Caller::connect(kind, addrs).await?;
+    let shared = Caller::connect(kind, addrs).await?;
+    let mut clients = Vec::with_capacity(IN_FLIGHT);
+    for _ in 0..IN_FLIGHT {
+        clients.push(match kind {
+            Kind::TonicPerTask => Caller::connect(kind, addrs).await?,
+            _ => shared.clone(),
+        });
+    }
     let start = Instant::now();
     let measure_from = start + plan.client_warmup;
     let end = measure_from + plan.client_measure;
     let mut tasks = Vec::with_capacity(IN_FLIGHT);
-    for _ in 0..IN_FLIGHT {
-        let mut client = client.clone();
+    for mut client in clients {
         tasks.push(tokio::spawn(async move {
             let order = new_order();
             // One latency per call of the measured period: bounded by the
@@ -429,7 +445,7 @@ mod tests {
                     .serve_with_incoming(tonic::transport::server::TcpIncoming::from(tonic)),
             );
             let tarpc = tokio::spawn(tarpc_json::serve(tarpc));
-            for kind in [Kind::Accord, Kind::Tonic, Kind::Tarpc] {
+            for kind in [Kind::Accord, Kind::Tonic, Kind::TonicPerTask, Kind::Tarpc] {
                 let mut client =
                     tokio::time::timeout(Duration::from_secs(10), Caller::connect(kind, &addrs))
                         .await
