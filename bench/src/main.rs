@@ -12,6 +12,7 @@ mod http_client;
 mod http_server;
 mod kept;
 mod outbox;
+mod peers;
 mod report;
 mod server;
 mod stats;
@@ -109,6 +110,10 @@ enum Command {
     /// Serve the cascade's shopfront (A); the cascade benchmark starts this.
     #[command(name = "cascade-shopfront", hide = true)]
     CascadeShopfront(::cascade::process::ShopfrontArgs),
+    /// Serve the orders calls over accord, tonic and tarpc; the peers
+    /// benchmark starts this.
+    #[command(name = "peers-serve", hide = true)]
+    PeersServe,
     /// Write the synthetic contracts' descriptors the emit benchmark uses.
     Synth {
         /// The folder to write `<service>.json` files to.
@@ -132,9 +137,10 @@ enum Section {
     Cli,
     Cascade,
     Outbox,
+    Peers,
 }
 
-const ALL: [Section; 9] = [
+const ALL: [Section; 10] = [
     Section::HttpServer,
     Section::HttpClient,
     Section::Nats,
@@ -144,6 +150,7 @@ const ALL: [Section; 9] = [
     Section::Cli,
     Section::Cascade,
     Section::Outbox,
+    Section::Peers,
 ];
 
 /// How long and how often each benchmark measures.
@@ -227,6 +234,7 @@ fn main() -> Result<()> {
         Some(Command::CascadeShopfront(shopfront)) => {
             return ::cascade::process::shopfront_main(shopfront.clone())
         }
+        Some(Command::PeersServe) => return peers::serve(),
         Some(Command::Synth {
             out,
             services,
@@ -289,6 +297,7 @@ fn run(args: &Args, plan: &Plan, sections: &[Section], out: &Path) -> Result<()>
             Section::Cli => cli::run(plan, &mut report)?,
             Section::Cascade => cascade::run(plan, &mut report)?,
             Section::Outbox => outbox::run(plan, &mut report)?,
+            Section::Peers => peers::run(plan, &mut report)?,
         }
         eprintln!(
             "   {section:?} took {:.0} s",
