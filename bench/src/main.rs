@@ -457,6 +457,9 @@ fn versions() -> Vec<(String, String)> {
         "async-nats",
         "lapin",
         "rdkafka",
+        "tonic",
+        "prost",
+        "tarpc",
     ] {
         versions.push((
             format!("{krate} (Cargo.lock)"),
