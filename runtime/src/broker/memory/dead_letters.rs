@@ -3,6 +3,8 @@
 //! taken by a [`dead_letters`](crate::broker::Subscribe::dead_letters)
 //! reader and not yet settled are not listed.
 
+use std::collections::HashSet;
+
 use super::state::dead_letter_group;
 use super::MemoryBroker;
 use crate::broker::dead_letters::MAX_PAGE;
@@ -22,7 +24,7 @@ impl DeadLetters for MemoryBroker {
         Ok(state
             .groups
             .get(&dead_letter_group(group))
-            .map_or(0, |letters| letters.waiting().len() as u64))
+            .map_or(0, |letters| letters.waiting_len() as u64))
     }
 
     async fn list_dead_letters(
@@ -57,13 +59,12 @@ impl DeadLetters for MemoryBroker {
         let Some(queue) = state.groups.get_mut(&dead_letter_group(group)) else {
             return Ok(0);
         };
-        let removed = letters
+        let seqs: HashSet<u64> = letters
             .iter()
-            .filter(|letter| {
-                letter.position > 0 && queue.remove_waiting(letter.position - 1).is_some()
-            })
-            .count();
-        Ok(removed as u64)
+            .filter(|letter| letter.position > 0)
+            .map(|letter| letter.position - 1)
+            .collect();
+        Ok(queue.remove_waiting(|seq| seqs.contains(&seq)) as u64)
     }
 
     async fn purge_dead_letters(&self, group: &str) -> Result<u64, BrokerError> {
@@ -71,11 +72,6 @@ impl DeadLetters for MemoryBroker {
         let Some(queue) = state.groups.get_mut(&dead_letter_group(group)) else {
             return Ok(0);
         };
-        let seqs: Vec<u64> = queue.waiting().iter().map(|entry| entry.seq).collect();
-        let removed = seqs
-            .into_iter()
-            .filter(|seq| queue.remove_waiting(*seq).is_some())
-            .count();
-        Ok(removed as u64)
+        Ok(queue.remove_waiting(|_| true) as u64)
     }
 }

@@ -14,9 +14,13 @@
 //!
 //! Retries wait in a heap by due time and deliveries in flight in a set by
 //! deadline, so a tick costs nothing when nothing is due.
+//!
+//! Members are woken when something became ready, not for every message:
+//! a message published behind a busy key wakes nobody, so a hot key does
+//! not make its members spin.
 
 use std::cmp::{Ordering, Reverse};
-use std::collections::{BTreeSet, BinaryHeap, HashMap, VecDeque};
+use std::collections::{BTreeSet, BinaryHeap, HashMap, HashSet, VecDeque};
 use std::sync::Arc;
 
 use tokio::sync::Notify;
@@ -96,20 +100,33 @@ impl Group {
         self.usage
     }
 
-    /// Takes a newly published message, the newest of its key.
-    pub(super) fn push(&mut self, entry: Entry) {
+    /// Takes a newly published message, the newest of its key; returns
+    /// whether it can be delivered now (its key is not held by an older
+    /// message), so that members are woken only when there is something
+    /// for them.
+    pub(super) fn push(&mut self, entry: Entry) -> bool {
         self.usage.add(entry.size);
         match entry.message.key.as_deref() {
-            None => self.ready.push_back(Ready::Unkeyed(entry)),
+            None => {
+                self.ready.push_back(Ready::Unkeyed(entry));
+                true
+            }
             Some(key) => {
                 let queue = self.key_queue(key);
                 queue.waiting.push_back(entry);
-                if !queue.busy && queue.waiting.len() == 1 {
+                let first = !queue.busy && queue.waiting.len() == 1;
+                if first {
                     let marker = Ready::Key(queue.name.clone());
                     self.ready.push_back(marker);
                 }
+                first
             }
         }
+    }
+
+    /// Whether a message can be delivered now.
+    pub(super) fn has_ready(&self) -> bool {
+        !self.ready.is_empty()
     }
 
     /// Takes a message kept from before the group consumed its topic; it
@@ -178,38 +195,49 @@ impl Group {
         all
     }
 
-    /// Removes the waiting message with publish sequence `seq`; `None` when
-    /// no such message waits (taken meanwhile, or removed already).
-    pub(super) fn remove_waiting(&mut self, seq: u64) -> Option<Entry> {
-        let unkeyed = self
-            .ready
-            .iter()
-            .position(|r| matches!(r, Ready::Unkeyed(e) if e.seq == seq));
-        let entry = match unkeyed {
-            Some(at) => match self.ready.remove(at) {
-                Some(Ready::Unkeyed(entry)) => entry,
-                _ => unreachable!("found above"),
-            },
-            None => {
-                let (name, at) = self.keys.iter().find_map(|(name, queue)| {
-                    let at = queue.waiting.iter().position(|e| e.seq == seq)?;
-                    Some((name.clone(), at))
-                })?;
-                let queue = self.keys.get_mut(&name).expect("found above");
-                let entry = queue.waiting.remove(at).expect("found above");
-                // A key that is not busy has a marker while it has
-                // messages waiting; with none left, the marker goes too.
-                if queue.waiting.is_empty() && !queue.busy {
-                    self.keys.remove(&name);
-                    self.ready
-                        .retain(|r| !matches!(r, Ready::Key(key) if *key == name));
+    /// How many messages wait to be delivered (not in flight, not
+    /// delayed).
+    pub(super) fn waiting_len(&self) -> usize {
+        self.usage.messages - self.in_flight.len() - self.delayed.len()
+    }
+
+    /// Removes the waiting messages whose publish sequence `remove` picks,
+    /// in one pass over what waits; returns how many it removed.
+    pub(super) fn remove_waiting(&mut self, mut remove: impl FnMut(u64) -> bool) -> usize {
+        let before = self.usage.messages;
+        let usage = &mut self.usage;
+        let mut emptied = HashSet::new();
+        self.keys.retain(|name, queue| {
+            queue.waiting.retain(|entry| {
+                let gone = remove(entry.seq);
+                if gone {
+                    usage.remove(entry.size);
                 }
-                entry
+                !gone
+            });
+            // A key that is not busy has a marker while it has messages
+            // waiting; with none left, the key and its marker go.
+            let idle = queue.waiting.is_empty() && !queue.busy;
+            if idle {
+                emptied.insert(name.clone());
             }
-        };
-        self.usage.remove(entry.size);
-        self.space.notify_waiters();
-        Some(entry)
+            !idle
+        });
+        self.ready.retain(|ready| match ready {
+            Ready::Unkeyed(entry) => {
+                let gone = remove(entry.seq);
+                if gone {
+                    usage.remove(entry.size);
+                }
+                !gone
+            }
+            Ready::Key(key) => !emptied.contains(key),
+        });
+        let removed = before - self.usage.messages;
+        if removed > 0 {
+            self.space.notify_waiters();
+        }
+        removed
     }
 
     /// Records `entry` as delivered under `id` until `deadline`.

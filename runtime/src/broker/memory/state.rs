@@ -89,8 +89,8 @@ impl State {
 
     /// Admits `message` to every group its topic feeds, or to the
     /// unclaimed backlog, all or nothing, and returns the wake-ups of the
-    /// groups that took it. `Ok(Err(full))` when a queue it goes to is
-    /// full; `Err` when the message can never be admitted.
+    /// groups that can deliver it now. `Ok(Err(full))` when a queue it goes
+    /// to is full; `Err` when the message can never be admitted.
     pub(super) fn offer(
         &mut self,
         message: &Arc<Message>,
@@ -165,14 +165,15 @@ impl State {
         }
         let seq = self.next_seq;
         self.next_seq += 1;
-        let mut woken = Vec::with_capacity(targets.len());
+        let mut woken = Vec::new();
         for name in targets {
             let group = self
                 .groups
                 .get_mut(name)
                 .expect("a topic's groups are declared");
-            group.push(Entry::new(seq, message.clone(), size));
-            woken.push(group.available.clone());
+            if group.push(Entry::new(seq, message.clone(), size)) {
+                woken.push(group.available.clone());
+            }
         }
         Ok(Ok(woken))
     }

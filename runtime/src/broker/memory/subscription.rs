@@ -289,10 +289,16 @@ impl MemoryBroker {
         match how {
             Settle::Ack => {
                 g.finish(&entry);
-                let (space, available) = (g.space.clone(), g.available.clone());
+                let space = g.space.clone();
+                // Members wait for a message to become ready or for their
+                // own deliveries to settle; with nothing ready, the next
+                // message to become ready wakes them.
+                let available = g.has_ready().then(|| g.available.clone());
                 drop(state);
                 space.notify_waiters();
-                available.notify_waiters();
+                if let Some(available) = available {
+                    available.notify_waiters();
+                }
             }
             Settle::Release => {
                 g.put_back(entry);
