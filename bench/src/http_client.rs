@@ -122,7 +122,7 @@ pub fn run(plan: &Plan, report: &mut Report) -> Result<()> {
             Op::Get => "GET /orders/{id}: req/s",
         };
         for (kind, baseline, goal) in [
-            (Kind::Hyper, "hyper-util", Some(0.9)),
+            (Kind::Hyper, "hyper-util", Some(0.95)),
             (Kind::Reqwest, "reqwest", None),
         ] {
             report.comparisons.push(Comparison {

@@ -2,6 +2,8 @@
 
 use std::collections::HashMap;
 
+use std::time::Duration;
+
 use anyhow::{ensure, Context, Result};
 use orders_contract::Order;
 
@@ -11,9 +13,21 @@ use crate::work::{new_order_json, GET_ID};
 use crate::wrk::{self, WrkResult};
 use crate::Plan;
 
-const SECTION: &str = "HTTP server: accord's router vs hand-written axum (wrk, one thread)";
+const SECTION: &str =
+    "HTTP server: accord's router vs hand-written axum (wrk, one thread, at least 5 runs of 3 s)";
 const RECORDER: &str =
-    "HTTP server: accord's router with a Prometheus metrics recorder vs without (wrk, one thread)";
+    "HTTP server: accord's router with a Prometheus metrics recorder vs without \
+     (wrk, one thread, at least 5 runs of 3 s)";
+
+/// The fewest runs of each scenario (but with `--quick`): a server's rate
+/// swings with the load of the machine, and with three runs one swing can
+/// carry a ratio's spread across its goal.
+const MIN_RUNS: usize = 5;
+
+/// How long each run measures (but with `--quick`). With [`MIN_RUNS`], three
+/// servers and four scenarios, the section takes a little over three
+/// minutes.
+const MEASURE: Duration = Duration::from_secs(3);
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
 enum Op {
@@ -32,9 +46,14 @@ pub fn run(plan: &Plan, report: &mut Report) -> Result<()> {
     let script = dir.join("post.lua");
     std::fs::write(&script, wrk::post_script(&new_order_json()))?;
 
+    let (runs, measure) = if plan.quick {
+        (plan.runs, plan.http_measure)
+    } else {
+        (plan.runs.max(MIN_RUNS), MEASURE)
+    };
     let scenarios = [(Op::Post, 64), (Op::Get, 64), (Op::Post, 1), (Op::Get, 1)];
     let mut results: HashMap<(Op, usize, ServerKind), Vec<WrkResult>> = HashMap::new();
-    for run in 0..plan.runs {
+    for run in 0..runs {
         for (i, &(op, connections)) in scenarios.iter().enumerate() {
             // Each server goes first in turn.
             let mut order = [&accord, &axum, &recorded];
@@ -44,8 +63,12 @@ pub fn run(plan: &Plan, report: &mut Report) -> Result<()> {
                     Op::Post => (format!("{}/orders", server.url()), Some(script.as_path())),
                     Op::Get => (format!("{}/orders/{GET_ID}", server.url()), None),
                 };
-                wrk::run(&url, connections, plan.http_warmup, script)?;
-                let result = wrk::run(&url, connections, plan.http_measure, script)?;
+                // Warmed once per scenario: a later run follows one of the
+                // same scenario, so the server is warm already.
+                if run == 0 {
+                    wrk::run(&url, connections, plan.http_warmup, script)?;
+                }
+                let result = wrk::run(&url, connections, measure, script)?;
                 eprintln!(
                     "  run {run} {op:?} c{connections} {}: {:.0} req/s p50 {:.3} ms p99 {:.3} ms",
                     server.kind.name(),

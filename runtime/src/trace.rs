@@ -16,6 +16,19 @@ use std::future::Future;
 /// The header that carries the context.
 pub const TRACEPARENT: &str = "traceparent";
 
+/// The length of a version 00 `traceparent` value.
+pub const TRACEPARENT_LEN: usize = 55;
+
+/// Writes the low `out.len()` nibbles of `value` into `out` as lowercase
+/// hex, most significant first.
+fn write_hex(out: &mut [u8], mut value: u128) {
+    const DIGITS: &[u8; 16] = b"0123456789abcdef";
+    for byte in out.iter_mut().rev() {
+        *byte = DIGITS[(value & 0xf) as usize];
+        value >>= 4;
+    }
+}
+
 tokio::task_local! {
     static CURRENT: TraceContext;
 }
@@ -114,6 +127,17 @@ impl TraceContext {
         CURRENT.scope(self, future)
     }
 
+    /// The `traceparent` header value, written into a fixed buffer: the
+    /// same text as [`Display`](fmt::Display) gives, without formatting
+    /// machinery or a growing `String`.
+    pub fn header_bytes(&self) -> [u8; TRACEPARENT_LEN] {
+        let mut out = *b"00-00000000000000000000000000000000-0000000000000000-00";
+        write_hex(&mut out[3..35], self.trace_id);
+        write_hex(&mut out[36..52], u128::from(self.span_id));
+        out[54] = if self.sampled { b'1' } else { b'0' };
+        out
+    }
+
     /// The trace id as 32 hex digits.
     pub fn trace_id_hex(&self) -> String {
         format!("{:032x}", self.trace_id)
@@ -151,6 +175,27 @@ mod tests {
         assert_eq!(parsed.trace_id, 0x4bf92f3577b34da6a3ce929d0e0e4736);
         assert_eq!(parsed.span_id, 0x00f067aa0ba902b7);
         assert!(parsed.sampled);
+    }
+
+    #[test]
+    fn header_bytes_are_the_display_text() {
+        for ctx in [
+            TraceContext::new_root(),
+            TraceContext {
+                trace_id: 1,
+                span_id: u64::MAX,
+                sampled: false,
+            },
+            TraceContext {
+                trace_id: u128::MAX,
+                span_id: 0x00f0_67aa_0ba9_02b7,
+                sampled: true,
+            },
+        ] {
+            let bytes = ctx.header_bytes();
+            assert_eq!(std::str::from_utf8(&bytes).unwrap(), ctx.to_string());
+            assert_eq!(TraceContext::parse(&ctx.to_string()), Some(ctx));
+        }
     }
 
     #[test]

@@ -15,6 +15,7 @@
 mod call;
 mod rejection;
 mod reply;
+mod scalar;
 mod strict;
 mod text;
 mod violations;

@@ -1,26 +1,32 @@
-//! The per-request limits as problem documents: load shedding (tower's
-//! `load_shed` over a global `concurrency_limit`), the handler's timeout
-//! (tower's `timeout`) and the body-read timeout.
+//! The per-request limits as problem documents: load shedding (one
+//! semaphore over every route), the handler's timeout and the body-read
+//! timeout.
 
+use std::future::{poll_fn, Future};
+use std::sync::Arc;
+use std::task::Poll;
 use std::time::Duration;
 
-use axum::error_handling::HandleErrorLayer;
 use axum::response::Response;
-use axum::Router;
 use http::header::{CONNECTION, RETRY_AFTER};
 use http::{HeaderValue, Version};
-use tower::limit::GlobalConcurrencyLimitLayer;
-use tower::load_shed::error::Overloaded;
-use tower::timeout::error::Elapsed;
-use tower::{BoxError, ServiceBuilder};
+use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::time::error::Elapsed;
 
 use super::router::problem_response;
 use crate::error::Problem;
 
 /// Sheds requests beyond a number in flight, over every route of a router.
+///
+/// Each request takes a slot before any other work and holds it until its
+/// response is made; a request that finds none free is answered at once
+/// with a 503 problem document and `Retry-After`, never queued. The check
+/// runs inside the route's handler rather than as a tower layer: the same
+/// semaphore, without a boxed layer stack and its clones on every request.
 #[derive(Debug, Clone)]
 pub(super) struct LoadShedding {
-    limit: GlobalConcurrencyLimitLayer,
+    /// Shared by every route: one count of the requests of all of them.
+    slots: Arc<Semaphore>,
     retry_after: HeaderValue,
     max: usize,
 }
@@ -29,68 +35,56 @@ impl LoadShedding {
     pub(super) fn new(max: usize, retry_after: Duration) -> Self {
         let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
         LoadShedding {
-            // Global: axum applies a layer to each route separately, and one
-            // semaphore must count the requests of all of them.
-            limit: GlobalConcurrencyLimitLayer::new(max),
+            slots: Arc::new(Semaphore::new(max)),
             retry_after: HeaderValue::from(seconds),
             max,
         }
     }
 
-    /// `router` with every route behind the limit. `load_shed` turns "no
-    /// permit free" into an immediate error instead of a wait, and that
-    /// error becomes a 503 problem document with `Retry-After`.
-    pub(super) fn apply(self, router: Router) -> Router {
-        let LoadShedding {
-            limit,
-            retry_after,
-            max,
-        } = self;
-        let overloaded = move |error: BoxError| {
-            let retry_after = retry_after.clone();
-            async move { shed(&error, max, retry_after) }
-        };
-        router.route_layer(
-            ServiceBuilder::new()
-                .layer(HandleErrorLayer::new(overloaded))
-                .load_shed()
-                .layer(limit),
-        )
+    /// A slot for one request, to hold until its response is made; `None`
+    /// when every slot is taken, to answer with [`refusal`](Self::refusal).
+    pub(super) fn admit(&self) -> Option<SemaphorePermit<'_>> {
+        self.slots.try_acquire().ok()
+    }
+
+    /// The answer to a request shed: a 503 problem with `Retry-After`.
+    pub(super) fn refusal(&self) -> Response {
+        let mut response = problem_response(&Problem::new(503, "Service Unavailable").with_detail(
+            format!(
+                "the server is handling its limit of {} requests at once; retry after {} s",
+                self.max,
+                self.retry_after.to_str().unwrap_or("?")
+            ),
+        ));
+        response
+            .headers_mut()
+            .insert(RETRY_AFTER, self.retry_after.clone());
+        response
     }
 }
 
-fn shed(error: &BoxError, max: usize, retry_after: HeaderValue) -> Response {
-    if !error.is::<Overloaded>() {
-        // The routes beneath never fail; this is only reachable if a layer
-        // added here later does.
-        return problem_response(
-            &Problem::new(500, "Internal Server Error")
-                .with_detail(format!("the request could not be handled: {error}")),
-        );
+/// `future`'s output, or `Err` when it has not completed `limit` after this
+/// call began; the future is then dropped.
+///
+/// A future that completes when first polled (a handler that does not
+/// wait, a body already received) never makes a timer: the time is read at
+/// the start, and the timer is set from it only once the future waits.
+pub(super) async fn within<F: Future>(limit: Duration, future: F) -> Result<F::Output, Elapsed> {
+    let started = tokio::time::Instant::now();
+    let mut future = std::pin::pin!(future);
+    if let Poll::Ready(output) = poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await {
+        return Ok(output);
     }
-    let mut response = problem_response(&Problem::new(503, "Service Unavailable").with_detail(
-        format!(
-            "the server is handling its limit of {max} requests at once; retry after {} s",
-            retry_after.to_str().unwrap_or("?")
-        ),
-    ));
-    response.headers_mut().insert(RETRY_AFTER, retry_after);
-    response
+    tokio::time::timeout_at(started + limit, future).await
 }
 
 /// The answer when the handler did not finish within `timeout`; its future
 /// has been dropped.
-pub(super) fn handler_failed(error: &BoxError, timeout: Duration) -> Response {
-    if error.is::<Elapsed>() {
-        tracing::warn!(?timeout, "a handler exceeded the request timeout");
-        return problem_response(&Problem::new(504, "Gateway Timeout").with_detail(format!(
-            "the server did not complete the request within its limit of {timeout:?}"
-        )));
-    }
-    problem_response(
-        &Problem::new(500, "Internal Server Error")
-            .with_detail(format!("the request could not be handled: {error}")),
-    )
+pub(super) fn handler_timed_out(timeout: Duration) -> Response {
+    tracing::warn!(?timeout, "a handler exceeded the request timeout");
+    problem_response(&Problem::new(504, "Gateway Timeout").with_detail(format!(
+        "the server did not complete the request within its limit of {timeout:?}"
+    )))
 }
 
 /// The answer when the body did not arrive within `timeout`. The rest of the

@@ -4,7 +4,6 @@
 
 use std::borrow::Cow;
 use std::collections::BTreeMap;
-use std::convert::Infallible;
 use std::sync::Arc;
 use std::time::Duration;
 
@@ -15,15 +14,14 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter};
 use axum::Router;
 use bytes::Bytes;
-use futures_util::FutureExt;
 use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
 use http::StatusCode;
-use tower::ServiceExt;
+use hyper::body::Body as _;
 
 use super::limits;
 use crate::dispatch::Dispatcher;
 use crate::error::{FieldError, Location, Problem, INVALID_REQUEST};
-use crate::wire::{Call, PathParams, Reply, JSON};
+use crate::wire::{Call, PathParams, Reply, Route, Segment, JSON};
 
 /// The default largest request body accepted: 2 MiB.
 ///
@@ -108,6 +106,14 @@ pub struct HttpServer {
     retry_after: Duration,
 }
 
+/// What every route of a router shares: the server's settings and the one
+/// count of requests in flight.
+#[derive(Debug)]
+struct Shared {
+    server: HttpServer,
+    shed: limits::LoadShedding,
+}
+
 impl HttpServer {
     /// Serves `dispatcher` with the default settings.
     pub fn new(dispatcher: Dispatcher) -> Self {
@@ -187,16 +193,24 @@ impl HttpServer {
     /// The router serving every request method of the contract.
     pub fn into_router(self) -> Router {
         let shed = limits::LoadShedding::new(self.concurrency_limit, self.retry_after);
-        let shared = Arc::new(self);
+        let shared = Arc::new(Shared {
+            server: self,
+            shed: shed.clone(),
+        });
         let mut paths: BTreeMap<&'static str, (MethodRouter, Vec<&'static str>)> = BTreeMap::new();
-        for route in shared.dispatcher.routes() {
+        for route in shared.server.dispatcher.routes() {
             let filter = MethodFilter::try_from(route.method.clone())
                 .expect("the macro only accepts standard methods");
             let state = shared.clone();
             let index = route.index;
             let handler = move |request: Request| {
                 let state = state.clone();
-                async move { state.serve(index, request).await }
+                async move {
+                    match state.shed.admit() {
+                        Some(_slot) => state.server.serve(index, request).await,
+                        None => state.shed.refusal(),
+                    }
+                }
             };
             let (router, methods) = paths
                 .entry(route.path)
@@ -211,7 +225,7 @@ impl HttpServer {
             let detail = format!("{path} accepts {}", methods.join(", "));
             app = app.route(path, router.fallback(method_not_allowed(detail)));
         }
-        let descriptor = shared.dispatcher.descriptor();
+        let descriptor = shared.server.dispatcher.descriptor();
         let documents = [
             (OPENAPI_PATH, crate::spec::openapi(descriptor)),
             (ASYNCAPI_PATH, crate::spec::asyncapi(descriptor)),
@@ -224,11 +238,15 @@ impl HttpServer {
             let document = Bytes::from(
                 serde_json::to_vec_pretty(&document).expect("a JSON document always serializes"),
             );
+            let shed = shed.clone();
             app = app.route(
                 path,
                 axum::routing::get(move || {
-                    let document = document.clone();
-                    async move { ([(CONTENT_TYPE, JSON)], document) }
+                    let response = match shed.admit() {
+                        Some(_slot) => ([(CONTENT_TYPE, JSON)], document.clone()).into_response(),
+                        None => shed.refusal(),
+                    };
+                    std::future::ready(response)
                 })
                 .fallback(method_not_allowed(format!("{path} accepts GET"))),
             );
@@ -236,7 +254,7 @@ impl HttpServer {
         // The fallback (404) stays outside the limit: it does no work worth
         // shedding, and an overloaded server still tells a caller its URL is
         // wrong.
-        shed.apply(app).fallback(|request: Request| async move {
+        app.fallback(|request: Request| async move {
             problem_response(&Problem::new(404, "Not Found").with_detail(format!(
                 "no operation is served at {}",
                 request.uri().path()
@@ -245,8 +263,9 @@ impl HttpServer {
     }
 
     async fn serve(&self, index: usize, request: Request) -> Response {
+        let route = &self.dispatcher.routes()[index];
         let (mut parts, body) = request.into_parts();
-        let path_params = match path_params(&mut parts).await {
+        let path_params = match path_params(route, &mut parts).await {
             Ok(params) => params,
             Err(response) => return response,
         };
@@ -255,33 +274,32 @@ impl HttpServer {
                 return self.too_large();
             }
         }
-        let read = axum::body::to_bytes(body, self.body_limit);
-        let body = match tokio::time::timeout(self.body_read_timeout, read).await {
-            Ok(Ok(body)) => body,
-            Ok(Err(error)) if is_length_limit(&error) => return self.too_large(),
-            Ok(Err(error)) => {
-                return problem_response(
-                    &Problem::new(400, "Bad Request")
-                        .with_detail(format!("the request body could not be read: {error}")),
-                )
+        let body = if body.is_end_stream() {
+            // Nothing to read (a GET, say): no reader and no timer.
+            Bytes::new()
+        } else {
+            let read = axum::body::to_bytes(body, self.body_limit);
+            match limits::within(self.body_read_timeout, read).await {
+                Ok(Ok(body)) => body,
+                Ok(Err(error)) if is_length_limit(&error) => return self.too_large(),
+                Ok(Err(error)) => {
+                    return problem_response(
+                        &Problem::new(400, "Bad Request")
+                            .with_detail(format!("the request body could not be read: {error}")),
+                    )
+                }
+                Err(_elapsed) => {
+                    return limits::body_timed_out(self.body_read_timeout, parts.version)
+                }
             }
-            Err(_elapsed) => return limits::body_timed_out(self.body_read_timeout, parts.version),
         };
         let query = parts.uri.query().map(str::to_owned);
         let call = Call::from_parts(path_params, query, parts.headers, body);
-        // tower's timeout drops the handler's future when it fires, so a
-        // stuck handler stops holding its concurrency slot.
-        let dispatch = tower::service_fn(|call: Call| {
-            self.dispatcher
-                .dispatch(index, call)
-                .map(Ok::<Reply, Infallible>)
-        });
-        match tower::timeout::Timeout::new(dispatch, self.request_timeout)
-            .oneshot(call)
-            .await
-        {
+        // The handler's future is dropped when the timeout fires, so a stuck
+        // handler stops holding its concurrency slot.
+        match limits::within(self.request_timeout, self.dispatcher.dispatch(index, call)).await {
             Ok(reply) => reply_response(reply),
-            Err(error) => limits::handler_failed(&error, self.request_timeout),
+            Err(_elapsed) => limits::handler_timed_out(self.request_timeout),
         }
     }
 
@@ -293,15 +311,30 @@ impl HttpServer {
     }
 }
 
-async fn path_params(parts: &mut Parts) -> Result<PathParams, Response> {
+/// The percent-decoded path parameters of `route`, named as its path names
+/// them; none at all, without reading the request, for a path that has
+/// none.
+async fn path_params(route: &'static Route, parts: &mut Parts) -> Result<PathParams, Response> {
     use axum::extract::path::ErrorKind;
     use axum::extract::rejection::PathRejection;
     use axum::extract::{FromRequestParts, Path};
-    match Path::<Vec<(String, String)>>::from_request_parts(parts, &()).await {
-        Ok(Path(params)) => Ok(params
-            .into_iter()
-            .map(|(name, value)| (Cow::Owned(name), value))
-            .collect()),
+    let mut names = route.segments.iter().filter_map(|segment| match segment {
+        Segment::Param(name) => Some(*name),
+        Segment::Literal(_) => None,
+    });
+    if names.clone().next().is_none() {
+        return Ok(PathParams::new());
+    }
+    match Path::<PathValues>::from_request_parts(parts, &()).await {
+        Ok(Path(PathValues(mut params))) => {
+            // axum gives the values in the order of the path's parameters,
+            // the order of the route's segments; the names are the route's
+            // own, so none is copied.
+            for (param, name) in params.iter_mut().zip(names.by_ref()) {
+                param.0 = Cow::Borrowed(name);
+            }
+            Ok(params)
+        }
         Err(rejection) => {
             let (field, reason) = match &rejection {
                 PathRejection::FailedToDeserializePathParams(e) => match e.kind() {
@@ -323,6 +356,37 @@ async fn path_params(parts: &mut Parts) -> Result<PathParams, Response> {
             problem.errors.push(error);
             Err(problem_response(&problem))
         }
+    }
+}
+
+/// A route's path parameter values, in the order of its path, each under
+/// an empty name until [`path_params`] names it.
+struct PathValues(PathParams);
+
+impl<'de> serde::Deserialize<'de> for PathValues {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        struct Values;
+
+        impl<'de> serde::de::Visitor<'de> for Values {
+            type Value = PathParams;
+
+            fn expecting(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str("the path parameters")
+            }
+
+            fn visit_seq<A: serde::de::SeqAccess<'de>>(
+                self,
+                mut seq: A,
+            ) -> Result<PathParams, A::Error> {
+                let mut params = PathParams::with_capacity(seq.size_hint().unwrap_or(1));
+                while let Some(value) = seq.next_element::<String>()? {
+                    params.push((Cow::Borrowed(""), value));
+                }
+                Ok(params)
+            }
+        }
+
+        deserializer.deserialize_seq(Values).map(PathValues)
     }
 }
 

@@ -1,7 +1,9 @@
 //! Metrics through the [`metrics`] facade: the application installs a
 //! recorder (`metrics-exporter-prometheus`, an OpenTelemetry bridge, ...)
 //! and accord's counts and latencies reach it; without one they cost a
-//! clock read and a few no-op calls per request.
+//! clock read and a few no-op calls per request. The keys of the
+//! per-request metrics are made once per thread and reused
+//! ([`route_metric`]), so a request or a call allocates none.
 //!
 //! Every label has a bounded set of values: service and operation names
 //! come from the contract, `group` from the subscriber groups the
@@ -24,10 +26,14 @@
 //! Call [`describe`] once after installing the recorder for help texts
 //! and units.
 
+use std::cell::RefCell;
+use std::collections::HashMap;
+use std::hash::{BuildHasherDefault, Hasher};
+use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use metrics::{counter, gauge, histogram, Unit};
+use metrics::{counter, gauge, histogram, Key, Label, Level, Metadata, Recorder, Unit};
 
 use crate::error::{CallError, ServiceError};
 use crate::events::EventRoute;
@@ -100,13 +106,91 @@ fn status_class(status: u16) -> &'static str {
     }
 }
 
+/// What the per-request metrics are registered with: what `counter!` here
+/// would give them.
+static METADATA: Metadata<'static> =
+    Metadata::new(module_path!(), Level::INFO, Some(module_path!()));
+
+/// Which per-request metric: its name, its route and the value of its third
+/// label (0 for none), each by address. Two equal names or values at two
+/// addresses make two entries for the same key, which is only a miss.
+type MetricId = (usize, usize, usize);
+
+thread_local! {
+    /// The keys of the per-request metrics this thread has recorded. At
+    /// most one per metric name below, route served or called, and value
+    /// of the fixed label sets above: bounded by the contracts.
+    static ROUTE_KEYS: RefCell<HashMap<MetricId, Rc<Key>, BuildHasherDefault<IdHasher>>> =
+        RefCell::default();
+}
+
+/// Hashes a [`MetricId`]: three addresses, mixed, no more.
+#[derive(Default)]
+struct IdHasher(u64);
+
+impl Hasher for IdHasher {
+    fn finish(&self) -> u64 {
+        self.0
+    }
+
+    fn write(&mut self, bytes: &[u8]) {
+        for &byte in bytes {
+            self.write_u64(u64::from(byte));
+        }
+    }
+
+    fn write_usize(&mut self, n: usize) {
+        self.write_u64(n as u64);
+    }
+
+    fn write_u64(&mut self, n: u64) {
+        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
+    }
+}
+
+/// Registers metric `name` of `route` (labels `service`, `operation` and
+/// `third`, if any) with `register`, the key made once per thread.
+fn route_metric<T>(
+    name: &'static str,
+    route: &'static Route,
+    third: Option<(&'static str, &'static str)>,
+    register: impl FnOnce(&dyn Recorder, &Key) -> T,
+) -> T {
+    let id = (
+        name.as_ptr() as usize,
+        std::ptr::from_ref(route) as usize,
+        third.map_or(0, |(_, value)| value.as_ptr() as usize),
+    );
+    let key = ROUTE_KEYS.with(|keys| {
+        keys.borrow_mut()
+            .entry(id)
+            .or_insert_with(|| {
+                let mut labels = vec![
+                    Label::from_static_parts("service", route.service),
+                    Label::from_static_parts("operation", route.operation),
+                ];
+                if let Some((label, value)) = third {
+                    labels.push(Label::from_static_parts(label, value));
+                }
+                Rc::new(Key::from_parts(name, labels))
+            })
+            .clone()
+    });
+    // The cache is not borrowed while the recorder runs.
+    metrics::with_recorder(|recorder| register(recorder, &key))
+}
+
 /// A server answered `route` with `status`, `started` ago.
 pub(crate) fn request_answered(route: &'static Route, status: u16, started: Instant) {
-    let (service, operation) = (route.service, route.operation);
-    counter!(REQUESTS, "service" => service, "operation" => operation, "status_class" => status_class(status))
-        .increment(1);
-    histogram!(REQUEST_DURATION, "service" => service, "operation" => operation)
-        .record(started.elapsed().as_secs_f64());
+    let class = status_class(status);
+    route_metric(REQUESTS, route, Some(("status_class", class)), |r, key| {
+        r.register_counter(key, &METADATA)
+    })
+    .increment(1);
+    route_metric(REQUEST_DURATION, route, None, |r, key| {
+        r.register_histogram(key, &METADATA)
+    })
+    .record(started.elapsed().as_secs_f64());
 }
 
 /// A client call of `route` ended with `result`, `started` ago.
@@ -127,11 +211,17 @@ pub(crate) fn call_ended<R, E: ServiceError>(
         Err(CallError::CircuitOpen(_)) => "circuit_open",
         Err(CallError::BulkheadFull(_)) => "bulkhead_full",
     };
-    let (service, operation) = (route.service, route.operation);
-    counter!(CLIENT_REQUESTS, "service" => service, "operation" => operation, "outcome" => outcome)
-        .increment(1);
-    histogram!(CLIENT_REQUEST_DURATION, "service" => service, "operation" => operation)
-        .record(started.elapsed().as_secs_f64());
+    route_metric(
+        CLIENT_REQUESTS,
+        route,
+        Some(("outcome", outcome)),
+        |r, key| r.register_counter(key, &METADATA),
+    )
+    .increment(1);
+    route_metric(CLIENT_REQUEST_DURATION, route, None, |r, key| {
+        r.register_histogram(key, &METADATA)
+    })
+    .record(started.elapsed().as_secs_f64());
 }
 
 /// How a subscriber group settled a delivery.
@@ -264,6 +354,79 @@ mod tests {
                 &[("target", "http://stock.internal"), ("state", "open")]
             ),
             Some(1.0)
+        );
+    }
+
+    #[test]
+    fn requests_and_calls_are_counted_by_route_and_class() {
+        static ROUTES: [Route; 2] = [
+            Route {
+                service: "orders",
+                operation: "get_order",
+                index: 0,
+                method: http::Method::GET,
+                path: "/orders/{id}",
+                segments: &[],
+                status: 200,
+                credential: None,
+                idempotent: true,
+            },
+            Route {
+                service: "orders",
+                operation: "place_order",
+                index: 1,
+                method: http::Method::POST,
+                path: "/orders",
+                segments: &[],
+                status: 201,
+                credential: None,
+                idempotent: false,
+            },
+        ];
+        let recorder = DebuggingRecorder::new();
+        let snapshotter = recorder.snapshotter();
+        let started = Instant::now();
+        metrics::with_local_recorder(&recorder, || {
+            // Twice each, so the second goes through the kept keys.
+            for _ in 0..2 {
+                request_answered(&ROUTES[0], 200, started);
+                request_answered(&ROUTES[0], 404, started);
+                request_answered(&ROUTES[1], 201, started);
+                call_ended::<(), crate::NoError>(
+                    &ROUTES[0],
+                    &Err(CallError::Timeout(std::time::Duration::from_secs(1))),
+                    started,
+                );
+            }
+        });
+        let snapshot = snapshotter.snapshot().into_vec();
+        let get = [("service", "orders"), ("operation", "get_order")];
+        let with = |third: (&'static str, &'static str)| [get[0], get[1], third];
+        assert_eq!(
+            find(&snapshot, REQUESTS, &with(("status_class", "2xx"))),
+            Some(2.0)
+        );
+        assert_eq!(
+            find(&snapshot, REQUESTS, &with(("status_class", "4xx"))),
+            Some(2.0)
+        );
+        assert_eq!(
+            find(
+                &snapshot,
+                REQUESTS,
+                &[("operation", "place_order"), ("status_class", "2xx")]
+            ),
+            Some(2.0)
+        );
+        assert_eq!(find(&snapshot, REQUEST_DURATION, &get), Some(4.0));
+        assert_eq!(
+            find(&snapshot, CLIENT_REQUESTS, &with(("outcome", "timeout"))),
+            Some(2.0)
+        );
+        assert_eq!(find(&snapshot, CLIENT_REQUEST_DURATION, &get), Some(2.0));
+        assert_eq!(
+            find(&snapshot, REQUESTS, &with(("status_class", "5xx"))),
+            None
         );
     }
 

@@ -34,6 +34,11 @@ pub(crate) trait Carrier {
 pub(crate) trait CarrierMut {
     /// Sets header `name`; a value that cannot be a header is left out.
     fn set(&mut self, name: &str, value: String);
+
+    /// Sets the `traceparent` header to `trace`.
+    fn set_traceparent(&mut self, trace: &TraceContext) {
+        self.set(TRACEPARENT, trace.to_string());
+    }
 }
 
 impl Carrier for HeaderMap {
@@ -54,6 +59,14 @@ impl CarrierMut for HeaderMap {
         ) {
             self.insert(name, value);
         }
+    }
+
+    fn set_traceparent(&mut self, trace: &TraceContext) {
+        // Every call sends one: a fixed buffer and a static name keep it to
+        // the value's one allocation.
+        let value =
+            HeaderValue::from_bytes(&trace.header_bytes()).expect("a traceparent is visible ASCII");
+        self.insert(http::HeaderName::from_static(TRACEPARENT), value);
     }
 }
 
@@ -100,6 +113,6 @@ pub(crate) fn send_trace(span: &Span, carrier: &mut impl CarrierMut) -> TraceCon
     #[cfg(not(feature = "otel"))]
     let _ = span;
     let trace = TraceContext::outgoing();
-    carrier.set(TRACEPARENT, trace.to_string());
+    carrier.set_traceparent(&trace);
     trace
 }

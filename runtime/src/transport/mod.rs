@@ -41,6 +41,19 @@ pub trait Transport: Send + Sync + 'static {
         timeout: Duration,
     ) -> impl Future<Output = Result<Reply, TransportError>> + Send;
 
+    /// [`send`](Self::send) for a call the client keeps, to send again if
+    /// this attempt fails (an idempotent call). The default sends a clone;
+    /// a transport that can send from a borrowed call copies only what it
+    /// must.
+    fn send_ref(
+        &self,
+        route: &'static Route,
+        call: &Call,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Reply, TransportError>> + Send {
+        self.send(route, call.clone(), timeout)
+    }
+
     /// The defences against a slow or failing target that clients apply
     /// around each call over this transport: a circuit breaker, retries
     /// within a budget, a bulkhead. `None` (the default) applies none, and
@@ -199,17 +212,22 @@ impl<T: Transport> ClientCore<T> {
                     }
                 }
             }
-            let sent = if route.idempotent {
-                Some(call.clone())
+            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+            call.headers_mut().insert(
+                crate::deadline::TIMEOUT_HEADER,
+                crate::deadline::timeout_value(left),
+            );
+            // An idempotent call is kept, to be sent again; the transport
+            // borrows it. Any other call is handed over.
+            let sending = if route.idempotent {
+                Sending::Kept(&call)
             } else {
-                None
+                Sending::Handed(std::mem::take(&mut call))
             };
-            let result = tokio::time::timeout_at(
-                deadline,
-                self.attempt(route, std::mem::take(&mut call), deadline, timeout),
-            )
-            .await
-            .unwrap_or(Err(CallError::Timeout(timeout)));
+            let result =
+                tokio::time::timeout_at(deadline, self.attempt(route, sending, left, timeout))
+                    .await
+                    .unwrap_or(Err(CallError::Timeout(timeout)));
             let Err(error) = result else {
                 if let Some((breaker, permit)) = permit {
                     breaker.record(permit, RetryClass::Final);
@@ -220,10 +238,7 @@ impl<T: Transport> ClientCore<T> {
             if let Some((breaker, permit)) = permit {
                 breaker.record(permit, class);
             }
-            let Some(again) = sent else {
-                return Err(error);
-            };
-            if !class.is_retryable() {
+            if !route.idempotent || !class.is_retryable() {
                 return Err(error);
             }
             let left = deadline.saturating_duration_since(tokio::time::Instant::now());
@@ -246,24 +261,23 @@ impl<T: Transport> ClientCore<T> {
             );
             tokio::time::sleep(delay).await;
             last = Some(error);
-            call = again;
         }
     }
 
-    /// Sends `call` once and decodes the reply.
+    /// Sends `call` once, with `left` to its deadline, and decodes the
+    /// reply.
     async fn attempt<R: DeserializeOwned, E: ServiceError>(
         &self,
         route: &'static Route,
-        mut call: Call,
-        deadline: tokio::time::Instant,
+        call: Sending<'_>,
+        left: Duration,
         timeout: Duration,
     ) -> Result<R, CallError<E>> {
-        let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-        call.headers_mut().insert(
-            crate::deadline::TIMEOUT_HEADER,
-            crate::deadline::timeout_value(left),
-        );
-        match self.transport.send(route, call, left).await {
+        let sent = match call {
+            Sending::Kept(call) => self.transport.send_ref(route, call, left).await,
+            Sending::Handed(call) => self.transport.send(route, call, left).await,
+        };
+        match sent {
             // The server gave up at the deadline this client sent: to the
             // caller, that is this call's timeout, whichever side noticed first.
             Ok(reply) if crate::deadline::is_exceeded(&reply) => Err(CallError::Timeout(timeout)),
@@ -273,4 +287,11 @@ impl<T: Transport> ClientCore<T> {
             Err(TransportError::Protocol(e)) => Err(CallError::Protocol(e)),
         }
     }
+}
+
+/// A call on its way to the transport: kept by the client (to send again)
+/// or handed over.
+enum Sending<'a> {
+    Kept(&'a Call),
+    Handed(Call),
 }

@@ -419,7 +419,14 @@ fn field_name(path: &serde_path_to_error::Path) -> String {
 }
 
 /// A single string for a path parameter or header; `None` for null.
+///
+/// Plain scalars are written directly ([`super::scalar`]); the others go
+/// through `serde_json`, which gives floats their spelling and every other
+/// value its error.
 fn scalar_text<T: Serialize + ?Sized>(value: &T) -> Result<Option<String>, String> {
+    if let Ok(text) = super::scalar::scalar_text(value) {
+        return Ok(text);
+    }
     match serde_json::to_value(value).map_err(|e| e.to_string())? {
         Value::Null => Ok(None),
         Value::String(s) => Ok(Some(s)),

@@ -15,8 +15,9 @@ use std::fmt;
 use std::sync::Arc;
 use std::time::{Duration, Instant, SystemTime};
 
+use bytes::Bytes;
 use http::header::{CONTENT_TYPE, RETRY_AFTER};
-use http::{Request, Uri};
+use http::{HeaderMap, Request, Uri};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
 
@@ -231,8 +232,33 @@ impl Transport for HttpTransport {
         _timeout: Duration,
     ) -> Result<Reply, TransportError> {
         let uri = self.uri(route, &call)?;
-        let started = Instant::now();
         let (_, _, headers, body) = call.into_parts();
+        self.request(route, uri, headers, body).await
+    }
+
+    async fn send_ref(
+        &self,
+        route: &'static Route,
+        call: &Call,
+        _timeout: Duration,
+    ) -> Result<Reply, TransportError> {
+        let uri = self.uri(route, call)?;
+        // The call stays the client's: only the headers are copied.
+        self.request(route, uri, call.headers().clone(), call.body().clone())
+            .await
+    }
+}
+
+impl HttpTransport {
+    /// Sends one request and reads its reply, within the reply limit.
+    async fn request(
+        &self,
+        route: &'static Route,
+        uri: Uri,
+        headers: HeaderMap,
+        body: Bytes,
+    ) -> Result<Reply, TransportError> {
+        let started = Instant::now();
         let mut request = Request::new(Full::new(body));
         *request.method_mut() = route.method.clone();
         *request.uri_mut() = uri;
