@@ -7,6 +7,13 @@
 //! `max_in_flight` messages unsettled, counting those it has pulled and not
 //! yet handed out, and whatever it cannot take stays with JetStream for
 //! the other members.
+//!
+//! Settling is handed to one settler task per member: a delivery's `ack`,
+//! `retry` or release queues its acker (with its permit) on the member's
+//! settle queue, and the settler sends the acks in order. A handler's task
+//! then holds no async-nats publish future. The queue needs no bound of its
+//! own: each entry holds its delivery's permit until the ack is sent, so it
+//! never holds more than `max_in_flight` entries.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -18,7 +25,6 @@ use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::message::{AckKind, Acker};
 use async_nats::jetstream::Context;
 use futures_util::StreamExt;
-use tokio::runtime::Handle;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
 use super::topology::{self, ConsumerSpec, MIN_MAX_ACK_PENDING};
@@ -78,7 +84,7 @@ pub(crate) enum Reading {
 
 /// One consumer a member pulls from.
 pub(crate) struct Source {
-    pub stream: String,
+    pub stream: Arc<str>,
     pub spec: ConsumerSpec,
     pub consumer: PullConsumer,
     /// The most messages one pull asks for (1 for a key partition, whose
@@ -99,11 +105,13 @@ pub(crate) fn open(
     let max_in_flight = max_in_flight.max(1);
     let permits = Arc::new(Semaphore::new(max_in_flight));
     let topics = sources.len();
+    let (settle, settles) = mpsc::unbounded_channel();
+    tokio::spawn(run_settler(settles));
     let origin = Arc::new(Origin {
         broker: broker.clone(),
         group: group.clone(),
-        runtime: Handle::current(),
         reading,
+        settle,
     });
     for source in sources {
         let pump = Pump {
@@ -138,8 +146,29 @@ pub(crate) fn open(
 struct Origin {
     broker: NatsBroker,
     group: Arc<str>,
-    runtime: Handle,
     reading: Reading,
+    /// The member's settle queue (see the module documentation).
+    settle: mpsc::UnboundedSender<Settle>,
+}
+
+/// An ack to send: the delivery's acker, what to send, and the delivery's
+/// permit, released once it is sent.
+struct Settle {
+    acker: Acker,
+    kind: AckKind,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+/// Sends the acks queued by a member's deliveries, in order, until every
+/// delivery and pull loop of the member is gone.
+async fn run_settler(mut settles: mpsc::UnboundedReceiver<Settle>) {
+    while let Some(settle) = settles.recv().await {
+        if let Err(error) = settle.acker.ack_with(settle.kind).await {
+            // The server delivers the message again after the ack wait:
+            // nothing is lost.
+            tracing::warn!(%error, "could not settle a delivery; it will be redelivered");
+        }
+    }
 }
 
 struct Pump {
@@ -255,7 +284,8 @@ impl Pump {
                     Some(Ok(message)) => {
                         pulled += 1;
                         let permit = held.pop().expect("checked not empty");
-                        let delivery = NatsDelivery::new(message, permit, &self.origin);
+                        let delivery =
+                            NatsDelivery::new(message, permit, &self.origin, &self.source.stream);
                         // A member closed meanwhile still listens until the
                         // server is done with the request, and releases
                         // what arrives: the send hands the delivery back
@@ -304,7 +334,7 @@ impl Pump {
 pub struct NatsDelivery {
     message: Message,
     attempt: u32,
-    stream: String,
+    stream: Arc<str>,
     sequence: u64,
     acker: Option<Acker>,
     permit: Option<OwnedSemaphorePermit>,
@@ -328,14 +358,19 @@ impl NatsDelivery {
         message: async_nats::jetstream::Message,
         permit: OwnedSemaphorePermit,
         origin: &Arc<Origin>,
+        source_stream: &Arc<str>,
     ) -> Self {
         let (attempt, stream, sequence) = match message.info() {
             Ok(info) => (
                 u32::try_from(info.delivered.max(1)).unwrap_or(u32::MAX),
-                info.stream.to_owned(),
+                if info.stream == &**source_stream {
+                    source_stream.clone()
+                } else {
+                    info.stream.into()
+                },
                 info.stream_sequence,
             ),
-            Err(_) => (1, String::new(), 0),
+            Err(_) => (1, Arc::from(""), 0),
         };
         let (message, acker) = message.split();
         let mut message = headers::from_nats(
@@ -364,27 +399,33 @@ impl NatsDelivery {
         (&self.stream, self.sequence)
     }
 
-    async fn settle(mut self, kind: AckKind) -> Result<(), BrokerError> {
-        self.permit.take();
+    /// Queues `kind` on the member's settler, which sends it. An error
+    /// means the settler is gone (the runtime is shutting down): the server
+    /// delivers the message again after the ack wait.
+    fn settle(mut self, kind: AckKind) -> Result<(), BrokerError> {
+        self.queue(kind)
+    }
+
+    fn queue(&mut self, kind: AckKind) -> Result<(), BrokerError> {
         let acker = self.acker.take().ok_or(BrokerError::Closed)?;
-        acker
-            .ack_with(kind)
-            .await
-            .map_err(|e| BrokerError::Connection(format!("settling a delivery: {e}")))
+        let settle = Settle {
+            acker,
+            kind,
+            _permit: self.permit.take(),
+        };
+        self.origin
+            .settle
+            .send(settle)
+            .map_err(|_| BrokerError::Closed)
     }
 }
 
 impl Drop for NatsDelivery {
     fn drop(&mut self) {
-        self.permit.take();
-        if let Some(acker) = self.acker.take() {
+        if self.acker.is_some() {
             // Dropped unsettled: release it for redelivery now rather than
-            // after the ack wait. Drop cannot wait for the NAK to be sent.
-            self.origin.runtime.spawn(async move {
-                if let Err(error) = acker.ack_with(AckKind::Nak(None)).await {
-                    tracing::debug!(%error, "could not release a delivery; it comes again after the ack wait");
-                }
-            });
+            // after the ack wait.
+            let _ = self.queue(AckKind::Nak(None));
         }
     }
 }
@@ -399,7 +440,7 @@ impl Delivery for NatsDelivery {
     }
 
     async fn ack(self) -> Result<(), BrokerError> {
-        self.settle(AckKind::Ack).await
+        self.settle(AckKind::Ack)
     }
 
     async fn dead_letter(self, reason: &str) -> Result<(), BrokerError> {
@@ -409,7 +450,7 @@ impl Delivery for NatsDelivery {
 
 impl Retry for NatsDelivery {
     async fn retry(self, delay: Duration) -> Result<(), BrokerError> {
-        self.settle(nak(delay)).await
+        self.settle(nak(delay))
     }
 
     async fn dead_letter_or_retry(
@@ -433,9 +474,9 @@ impl Retry for NatsDelivery {
             )
             .await;
         match stored {
-            Ok(()) => self.settle(AckKind::Term).await,
+            Ok(()) => self.settle(AckKind::Term),
             Err(error) => {
-                if let Err(release) = self.settle(nak(retry_after)).await {
+                if let Err(release) = self.settle(nak(retry_after)) {
                     tracing::debug!(%release, "could not release a delivery whose dead letter was refused");
                 }
                 Err(error)
