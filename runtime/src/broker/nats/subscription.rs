@@ -22,8 +22,9 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::PullConsumer;
-use async_nats::jetstream::message::{AckKind, Acker};
+use async_nats::jetstream::message::AckKind;
 use async_nats::jetstream::Context;
+use async_nats::{Client, Subject};
 use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
@@ -106,7 +107,7 @@ pub(crate) fn open(
     let permits = Arc::new(Semaphore::new(max_in_flight));
     let topics = sources.len();
     let (settle, settles) = mpsc::unbounded_channel();
-    tokio::spawn(run_settler(settles));
+    tokio::spawn(run_settler(broker.jetstream().client(), settles));
     let origin = Arc::new(Origin {
         broker: broker.clone(),
         group: group.clone(),
@@ -151,19 +152,20 @@ struct Origin {
     settle: mpsc::UnboundedSender<Settle>,
 }
 
-/// An ack to send: the delivery's acker, what to send, and the delivery's
-/// permit, released once it is sent.
+/// An ack to send: the delivery's reply subject, what to send there, and
+/// the delivery's permit, released once it is sent.
 struct Settle {
-    acker: Acker,
+    reply: Subject,
     kind: AckKind,
     _permit: Option<OwnedSemaphorePermit>,
 }
 
 /// Sends the acks queued by a member's deliveries, in order, until every
-/// delivery and pull loop of the member is gone.
-async fn run_settler(mut settles: mpsc::UnboundedReceiver<Settle>) {
+/// delivery and pull loop of the member is gone. An ack is a core NATS
+/// publish to the delivery's reply subject, as async-nats' own ack is.
+async fn run_settler(client: Client, mut settles: mpsc::UnboundedReceiver<Settle>) {
     while let Some(settle) = settles.recv().await {
-        if let Err(error) = settle.acker.ack_with(settle.kind).await {
+        if let Err(error) = client.publish(settle.reply, settle.kind.into()).await {
             // The server delivers the message again after the ack wait:
             // nothing is lost.
             tracing::warn!(%error, "could not settle a delivery; it will be redelivered");
@@ -336,7 +338,10 @@ pub struct NatsDelivery {
     attempt: u32,
     stream: Arc<str>,
     sequence: u64,
-    acker: Option<Acker>,
+    /// Where its ack goes (`None` for a message JetStream did not deliver
+    /// from a consumer, which cannot be settled).
+    reply: Option<Subject>,
+    settled: bool,
     permit: Option<OwnedSemaphorePermit>,
     origin: Arc<Origin>,
 }
@@ -372,7 +377,8 @@ impl NatsDelivery {
             ),
             Err(_) => (1, Arc::from(""), 0),
         };
-        let (message, acker) = message.split();
+        let mut message = message.message;
+        let reply = message.reply.take();
         let mut message = headers::from_nats(
             names::topic_of_subject(message.subject.as_str()),
             message.headers.as_ref(),
@@ -388,7 +394,8 @@ impl NatsDelivery {
             attempt,
             stream,
             sequence,
-            acker: Some(acker),
+            reply,
+            settled: false,
             permit: Some(permit),
             origin: origin.clone(),
         }
@@ -407,9 +414,16 @@ impl NatsDelivery {
     }
 
     fn queue(&mut self, kind: AckKind) -> Result<(), BrokerError> {
-        let acker = self.acker.take().ok_or(BrokerError::Closed)?;
+        if std::mem::replace(&mut self.settled, true) {
+            return Err(BrokerError::Closed);
+        }
+        let reply = self.reply.take().ok_or_else(|| {
+            BrokerError::Connection(
+                "settling a delivery: no reply subject, not a JetStream message".to_owned(),
+            )
+        })?;
         let settle = Settle {
-            acker,
+            reply,
             kind,
             _permit: self.permit.take(),
         };
@@ -422,7 +436,7 @@ impl NatsDelivery {
 
 impl Drop for NatsDelivery {
     fn drop(&mut self) {
-        if self.acker.is_some() {
+        if !self.settled {
             // Dropped unsettled: release it for redelivery now rather than
             // after the ack wait.
             let _ = self.queue(AckKind::Nak(None));
