@@ -19,7 +19,7 @@
 use std::future::Future;
 use std::time::Duration;
 
-use super::{BrokerError, DeadLetter, Message, SubscribeOptions, TooLarge};
+use super::{BrokerError, DeadLetter, EventEnvelope, Message, SubscribeOptions, TooLarge};
 
 /// What a backend guarantees to its groups beyond the traits it implements.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -40,6 +40,19 @@ pub struct Capabilities {
 pub trait Publish: Clone + Send + Sync + 'static {
     /// Publishes `message`; returns once the broker has accepted it.
     fn publish(&self, message: Message) -> impl Future<Output = Result<(), BrokerError>> + Send;
+
+    /// Publishes an event in the CloudEvents envelope; returns once the
+    /// broker has accepted it. What a generated publisher calls.
+    ///
+    /// The default publishes [`EventEnvelope::to_message`]; a backend
+    /// overrides it to encode the envelope straight into its own headers.
+    /// Either way the event arrives as the same [`Message`].
+    fn publish_event(
+        &self,
+        event: EventEnvelope<'_>,
+    ) -> impl Future<Output = Result<(), BrokerError>> + Send {
+        self.publish(event.to_message())
+    }
 }
 
 /// Subscribing with durable groups, and reading a group's dead letters.

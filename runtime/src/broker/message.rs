@@ -1,5 +1,6 @@
 //! Messages as published and delivered, and how a group subscribes.
 
+use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
@@ -61,6 +62,90 @@ impl Message {
     /// The message id: the CloudEvents `ce-id` header.
     pub fn id(&self) -> Option<&str> {
         self.header(crate::events::envelope::ID)
+    }
+}
+
+/// An event as a publisher hands it to a broker: the CloudEvents
+/// attributes (binary content mode) as borrowed fields, which a backend
+/// writes straight into its own header type instead of going through
+/// [`Message`]'s owned map. [`Message`] is what a backend without its own
+/// encoding receives ([`EventEnvelope::to_message`]), and what every
+/// subscriber receives.
+#[derive(Debug, Clone)]
+pub struct EventEnvelope<'a> {
+    /// The topic; also the event type (`ce-type`).
+    pub topic: &'a str,
+    /// Orders and partitions deliveries, where the backend supports it.
+    pub key: Option<&'a str>,
+    /// `ce-id`.
+    pub id: &'a str,
+    /// `ce-source`.
+    pub source: &'a str,
+    /// `ce-time` (RFC 3339).
+    pub time: &'a str,
+    /// Further headers, by lower-case name: the trace context.
+    pub extra: &'a [(Cow<'static, str>, String)],
+    /// The body: the event data as JSON.
+    pub payload: Bytes,
+}
+
+impl<'a> EventEnvelope<'a> {
+    /// The headers, by lower-case name: the CloudEvents attributes, then
+    /// [`extra`](Self::extra). Each name is static but for those in
+    /// `extra` that are not (see [`HeaderName`]).
+    pub fn headers(&self) -> impl Iterator<Item = (HeaderName<'a>, &'a str)> + 'a {
+        use crate::events::envelope::{CONTENT_TYPE, ID, SOURCE, SPEC_VERSION, TIME, TYPE};
+        let attributes = [
+            (SPEC_VERSION, "1.0"),
+            (ID, self.id),
+            (SOURCE, self.source),
+            (TYPE, self.topic),
+            (TIME, self.time),
+            (CONTENT_TYPE, "application/json"),
+        ]
+        .into_iter()
+        .map(|(name, value)| (HeaderName::Static(name), value));
+        let extra = self.extra.iter().map(|(name, value)| {
+            let name = match name {
+                Cow::Borrowed(name) => HeaderName::Static(name),
+                Cow::Owned(name) => HeaderName::Borrowed(name.as_str()),
+            };
+            (name, value.as_str())
+        });
+        attributes.chain(extra)
+    }
+
+    /// The same event as a [`Message`].
+    pub fn to_message(&self) -> Message {
+        Message {
+            topic: self.topic.to_owned(),
+            key: self.key.map(str::to_owned),
+            headers: self
+                .headers()
+                .map(|(name, value)| (name.as_str().to_owned(), value.to_owned()))
+                .collect(),
+            payload: self.payload.clone(),
+        }
+    }
+}
+
+/// The name of a header of an [`EventEnvelope`]: static, so a backend can
+/// use it without copying or checking it again, or borrowed.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum HeaderName<'a> {
+    /// A name fixed in the program (a valid header name, lower case).
+    Static(&'static str),
+    /// Any other name.
+    Borrowed(&'a str),
+}
+
+impl<'a> HeaderName<'a> {
+    /// The name.
+    pub fn as_str(&self) -> &'a str {
+        match *self {
+            HeaderName::Static(name) => name,
+            HeaderName::Borrowed(name) => name,
+        }
     }
 }
 

@@ -66,6 +66,6 @@ pub use limits::{
 };
 pub use memory::MemoryBroker;
 pub use message::{
-    Headers, KeyOrder, Message, SubscribeOptions, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP,
-    DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
+    EventEnvelope, HeaderName, Headers, KeyOrder, Message, SubscribeOptions, DEAD_LETTER_ATTEMPTS,
+    DEAD_LETTER_GROUP, DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
 };

@@ -96,34 +96,50 @@ pub struct MemoryDedupe {
     state: Mutex<DedupeState>,
 }
 
-/// A group and an id as held: each as its text, or its digest when longer
-/// than `max_id_len`. The flags keep a digest from ever equalling a text.
-#[derive(Debug, PartialEq, Eq, Hash)]
-struct Key {
-    bytes: Box<[u8]>,
-    group_len: usize,
-    group_digested: bool,
-    id_digested: bool,
+/// A group and an id as held, in one byte string: a flag byte (which
+/// parts are digests, so a digest never equals a text), the group's
+/// length (8 bytes), then each part as its text, or its digest when longer
+/// than `max_id_len`. Lookups build it in a buffer on the stack
+/// ([`with_key`]) and allocate nothing; only an id the store keeps is
+/// copied to the heap, once.
+type Key = [u8];
+
+/// The bytes of a [`Key`] before its text.
+const KEY_PREFIX: usize = 1 + 8;
+
+/// The longest key built on the stack; a longer one (only with a
+/// `max_id_len` raised past the default) is built on the heap.
+const STACK_KEY: usize = KEY_PREFIX + 2 * DEFAULT_DEDUPE_MAX_ID_LEN;
+
+/// The bytes a key counts against the store's byte bound: its text.
+fn key_size(key: &Key) -> usize {
+    key.len() - KEY_PREFIX
 }
 
-impl Key {
-    fn new(group: &str, id: &str, max_id_len: usize) -> Self {
-        let mut bytes = Vec::with_capacity(part_len(group, max_id_len) + part_len(id, max_id_len));
-        let group_digested = push_part(&mut bytes, group, max_id_len);
-        let group_len = bytes.len();
-        let id_digested = push_part(&mut bytes, id, max_id_len);
-        Key {
-            bytes: bytes.into_boxed_slice(),
-            group_len,
-            group_digested,
-            id_digested,
-        }
+/// Calls `f` with the key of `group` and `id`.
+fn with_key<R>(group: &str, id: &str, max_id_len: usize, f: impl FnOnce(&Key) -> R) -> R {
+    let len = KEY_PREFIX + part_len(group, max_id_len) + part_len(id, max_id_len);
+    if len <= STACK_KEY {
+        let mut buffer = [0u8; STACK_KEY];
+        write_key(&mut buffer[..len], group, id, max_id_len);
+        f(&buffer[..len])
+    } else {
+        let mut buffer = vec![0u8; len];
+        write_key(&mut buffer, group, id, max_id_len);
+        f(&buffer)
     }
+}
 
-    /// The bytes this key counts against the store's byte bound.
-    fn size(&self) -> usize {
-        self.bytes.len()
-    }
+/// Writes the key of `group` and `id` into `out`, which is exactly as long
+/// as it.
+fn write_key(out: &mut [u8], group: &str, id: &str, max_id_len: usize) {
+    let (prefix, text) = out.split_at_mut(KEY_PREFIX);
+    let group_len = part_len(group, max_id_len);
+    let (group_out, id_out) = text.split_at_mut(group_len);
+    let group_digested = write_part(group_out, group, max_id_len);
+    let id_digested = write_part(id_out, id, max_id_len);
+    prefix[0] = u8::from(group_digested) | u8::from(id_digested) << 1;
+    prefix[1..].copy_from_slice(&(group_len as u64).to_le_bytes());
 }
 
 fn part_len(part: &str, max_id_len: usize) -> usize {
@@ -134,13 +150,13 @@ fn part_len(part: &str, max_id_len: usize) -> usize {
     }
 }
 
-/// Appends `part`, or its digest when it is too long; whether it digested.
-fn push_part(bytes: &mut Vec<u8>, part: &str, max_id_len: usize) -> bool {
+/// Writes `part`, or its digest when it is too long; whether it digested.
+fn write_part(out: &mut [u8], part: &str, max_id_len: usize) -> bool {
     if part.len() > max_id_len {
-        bytes.extend_from_slice(&Sha256::digest(part.as_bytes()));
+        out.copy_from_slice(&Sha256::digest(part.as_bytes()));
         true
     } else {
-        bytes.extend_from_slice(part.as_bytes());
+        out.copy_from_slice(part.as_bytes());
         false
     }
 }
@@ -151,8 +167,8 @@ struct DedupeState {
     done: HashSet<Arc<Key>>,
     /// Handled ids, oldest first, to forget them in that order.
     order: VecDeque<Arc<Key>>,
-    in_progress: HashSet<Key>,
-    /// What `done` and `in_progress` hold, by [`Key::size`].
+    in_progress: HashSet<Box<Key>>,
+    /// What `done` and `in_progress` hold, by [`key_size`].
     bytes: usize,
 }
 
@@ -165,13 +181,13 @@ impl DedupeState {
                 break;
             };
             self.done.remove(&old);
-            self.bytes -= old.size();
+            self.bytes -= key_size(&old);
         }
     }
 
-    fn release(&mut self, key: &Key) -> Option<Key> {
+    fn release(&mut self, key: &Key) -> Option<Box<Key>> {
         let claim = self.in_progress.take(key)?;
-        self.bytes -= claim.size();
+        self.bytes -= key_size(&claim);
         Some(claim)
     }
 }
@@ -226,8 +242,8 @@ impl MemoryDedupe {
         self.with(|s| s.bytes)
     }
 
-    fn key(&self, group: &str, id: &str) -> Key {
-        Key::new(group, id, self.max_id_len)
+    fn with_key<R>(&self, group: &str, id: &str, f: impl FnOnce(&Key) -> R) -> R {
+        with_key(group, id, self.max_id_len, f)
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut DedupeState) -> T) -> T {
@@ -238,43 +254,46 @@ impl MemoryDedupe {
 
 impl DedupeStore for MemoryDedupe {
     fn begin<'a>(&'a self, group: &'a str, id: &'a str) -> StoreFuture<'a, Begin> {
-        let key = self.key(group, id);
         let (capacity, max_bytes) = (self.capacity, self.max_bytes);
-        let result = self.with(|s| {
-            if s.done.contains(&key) {
-                Begin::Duplicate
-            } else if s.in_progress.contains(&key) {
-                Begin::InProgress
-            } else {
-                s.bytes += key.size();
-                s.in_progress.insert(key);
-                s.trim(capacity, max_bytes);
-                Begin::New
-            }
+        let result = self.with_key(group, id, |key| {
+            self.with(|s| {
+                if s.done.contains(key) {
+                    Begin::Duplicate
+                } else if s.in_progress.contains(key) {
+                    Begin::InProgress
+                } else {
+                    s.bytes += key_size(key);
+                    s.in_progress.insert(key.into());
+                    s.trim(capacity, max_bytes);
+                    Begin::New
+                }
+            })
         });
         Box::pin(std::future::ready(result))
     }
 
     fn complete<'a>(&'a self, group: &'a str, id: &'a str) -> StoreFuture<'a, ()> {
-        let key = self.key(group, id);
         let (capacity, max_bytes) = (self.capacity, self.max_bytes);
-        self.with(|s| {
-            let key = s.release(&key).unwrap_or(key);
-            if !s.done.contains(&key) {
-                let key = Arc::new(key);
-                s.bytes += key.size();
-                s.done.insert(key.clone());
-                s.order.push_back(key);
-                s.trim(capacity, max_bytes);
-            }
+        self.with_key(group, id, |key| {
+            self.with(|s| {
+                s.release(key);
+                if !s.done.contains(key) {
+                    let key: Arc<Key> = key.into();
+                    s.bytes += key_size(&key);
+                    s.done.insert(key.clone());
+                    s.order.push_back(key);
+                    s.trim(capacity, max_bytes);
+                }
+            })
         });
         Box::pin(std::future::ready(()))
     }
 
     fn abort<'a>(&'a self, group: &'a str, id: &'a str) -> StoreFuture<'a, ()> {
-        let key = self.key(group, id);
-        self.with(|s| {
-            s.release(&key);
+        self.with_key(group, id, |key| {
+            self.with(|s| {
+                s.release(key);
+            })
         });
         Box::pin(std::future::ready(()))
     }
@@ -373,5 +392,24 @@ mod tests {
         store.abort("g", "b").await;
         assert!(store.is_empty());
         assert_eq!(store.held_bytes(), 0);
+    }
+
+    #[tokio::test]
+    async fn a_moved_boundary_between_group_and_id_is_another_key() {
+        let store = MemoryDedupe::new(100);
+        assert_eq!(store.begin("ab", "c").await, Begin::New);
+        store.complete("ab", "c").await;
+        assert_eq!(
+            store.begin("a", "bc").await,
+            Begin::New,
+            "the group ends where it ends"
+        );
+        // Past the stack buffer, keys work the same.
+        let store = MemoryDedupe::new(100).max_id_len(4096);
+        let big = "y".repeat(3000);
+        assert_eq!(store.begin("g", &big).await, Begin::New);
+        store.complete("g", &big).await;
+        assert_eq!(store.begin("g", &big).await, Begin::Duplicate);
+        assert_eq!(store.held_bytes(), 1 + 3000);
     }
 }

@@ -1,6 +1,8 @@
 //! The CloudEvents 1.0 envelope in binary content mode: the event data is
 //! the message body (JSON) and each context attribute is a `ce-` header.
 
+use std::borrow::Cow;
+use std::fmt::Write as _;
 use std::time::SystemTime;
 
 use time::format_description::well_known::Rfc3339;
@@ -8,6 +10,8 @@ use time::OffsetDateTime;
 
 use crate::broker::limits::cap_text;
 use crate::broker::Headers;
+use crate::observe::CarrierMut;
+use crate::trace::TRACEPARENT;
 
 /// `ce-specversion`.
 pub const SPEC_VERSION: &str = "ce-specversion";
@@ -29,25 +33,86 @@ pub type EventId = String;
 
 /// The headers of a new event.
 pub fn headers(id: &str, source: &str, event_type: &str, traceparent: &str) -> Headers {
-    let mut headers = attributes(id, source, event_type);
-    headers.insert(crate::trace::TRACEPARENT.into(), traceparent.into());
-    headers
-}
-
-/// The headers of a new event but for its trace context, which the
-/// publisher adds through [`crate::observe`].
-pub(crate) fn attributes(id: &str, source: &str, event_type: &str) -> Headers {
     let mut headers = Headers::new();
     headers.insert(SPEC_VERSION.into(), "1.0".into());
     headers.insert(ID.into(), id.into());
     headers.insert(SOURCE.into(), source.into());
     headers.insert(TYPE.into(), event_type.into());
-    headers.insert(
-        TIME.into(),
-        humantime::format_rfc3339_millis(SystemTime::now()).to_string(),
-    );
+    headers.insert(TIME.into(), Timestamp::now().as_str().into());
     headers.insert(CONTENT_TYPE.into(), "application/json".into());
+    headers.insert(TRACEPARENT.into(), traceparent.into());
     headers
+}
+
+/// A `ce-time` value, formatted without allocating: RFC 3339 in UTC with
+/// milliseconds (24 bytes).
+#[derive(Clone, Copy)]
+pub(crate) struct Timestamp {
+    text: [u8; Timestamp::CAPACITY],
+    len: usize,
+}
+
+impl Timestamp {
+    /// Room for the longest RFC 3339 text humantime writes (with
+    /// nanoseconds, 30 bytes).
+    const CAPACITY: usize = 32;
+
+    /// Now.
+    pub(crate) fn now() -> Self {
+        let mut out = Timestamp {
+            text: [0; Self::CAPACITY],
+            len: 0,
+        };
+        let _ = write!(
+            out,
+            "{}",
+            humantime::format_rfc3339_millis(SystemTime::now())
+        );
+        out
+    }
+
+    pub(crate) fn as_str(&self) -> &str {
+        // Only whole `str`s are written, and only while they fit.
+        std::str::from_utf8(&self.text[..self.len]).unwrap_or_default()
+    }
+}
+
+impl std::fmt::Write for Timestamp {
+    fn write_str(&mut self, s: &str) -> std::fmt::Result {
+        let end = self.len + s.len();
+        let slot = self.text.get_mut(self.len..end).ok_or(std::fmt::Error)?;
+        slot.copy_from_slice(s.as_bytes());
+        self.len = end;
+        Ok(())
+    }
+}
+
+/// The trace headers of an event being published, as the trace context
+/// writes them ([`crate::observe`]): `traceparent`, and with OpenTelemetry
+/// whatever its propagator adds. Bounded by the propagator's fields (one
+/// entry per name).
+#[derive(Debug, Default)]
+pub(crate) struct TraceHeaders(Vec<(Cow<'static, str>, String)>);
+
+impl TraceHeaders {
+    pub(crate) fn as_slice(&self) -> &[(Cow<'static, str>, String)] {
+        &self.0
+    }
+}
+
+impl CarrierMut for TraceHeaders {
+    fn set(&mut self, name: &str, value: String) {
+        if let Some(entry) = self.0.iter_mut().find(|(n, _)| n == name) {
+            entry.1 = value;
+            return;
+        }
+        let name = if name == TRACEPARENT {
+            Cow::Borrowed(TRACEPARENT)
+        } else {
+            Cow::Owned(name.to_owned())
+        };
+        self.0.push((name, value));
+    }
 }
 
 /// A new event id.

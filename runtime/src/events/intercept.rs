@@ -124,12 +124,9 @@ pub(super) fn delivery_context(
     attempt: u32,
     trace: TraceContext,
 ) -> Context {
-    let mut headers = HeaderMap::new();
+    let mut headers = HeaderMap::with_capacity(message.headers.len());
     for (name, value) in &message.headers {
-        if let (Ok(name), Ok(value)) = (
-            HeaderName::try_from(name.as_str()),
-            HeaderValue::try_from(value.as_str()),
-        ) {
+        if let (Ok(name), Ok(value)) = (header_name(name), HeaderValue::try_from(value.as_str())) {
             headers.append(name, value);
         }
     }
@@ -152,6 +149,25 @@ pub(super) fn delivery_context(
         },
     );
     context
+}
+
+/// The HTTP header name `name`: the names of the envelope without copying
+/// them, any other name parsed.
+fn header_name(name: &str) -> Result<HeaderName, http::header::InvalidHeaderName> {
+    const ENVELOPE: [&str; 8] = [
+        envelope::SPEC_VERSION,
+        envelope::ID,
+        envelope::SOURCE,
+        envelope::TYPE,
+        envelope::TIME,
+        envelope::SUBJECT,
+        envelope::CONTENT_TYPE,
+        crate::trace::TRACEPARENT,
+    ];
+    match ENVELOPE.iter().find(|known| **known == name) {
+        Some(known) => Ok(HeaderName::from_static(known)),
+        None => HeaderName::try_from(name),
+    }
 }
 
 /// Runs `attempt` as the handler of a delivery with `context` current.

@@ -104,25 +104,36 @@ where
 {
     let f = Arc::new(f);
     Box::new(move |payload: Bytes| {
-        let mut deserializer = serde_json::Deserializer::from_slice(&payload);
-        let event: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
-            let path = e.path().to_string();
-            let error = shorten_quotes(&e.into_inner().to_string());
-            if path == "." {
-                error
-            } else {
-                format!("{}: {error}", cap_text(&path, MAX_PATH_BYTES))
-            }
-        })?;
-        deserializer
-            .end()
-            .map_err(|e| shorten_quotes(&e.to_string()))?;
+        let event: T = decode(&payload)?;
         let (f, server) = (f.clone(), server.clone());
         Ok(Box::new(move |context: Context| {
             let fut = f(server, event, context);
             Box::pin(async move { fut.await.map_err(|e| format!("{e:?}")) }) as BoxFuture<_>
         }) as EventRun)
     })
+}
+
+/// Decodes an event payload. A payload that does not decode is decoded
+/// again, tracking the field path, to say where it went wrong: the common
+/// case pays for no path.
+fn decode<T: DeserializeOwned>(payload: &[u8]) -> Result<T, String> {
+    if let Ok(event) = serde_json::from_slice(payload) {
+        return Ok(event);
+    }
+    let mut deserializer = serde_json::Deserializer::from_slice(payload);
+    let event: T = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
+        let path = e.path().to_string();
+        let error = shorten_quotes(&e.into_inner().to_string());
+        if path == "." {
+            error
+        } else {
+            format!("{}: {error}", cap_text(&path, MAX_PATH_BYTES))
+        }
+    })?;
+    deserializer
+        .end()
+        .map_err(|e| shorten_quotes(&e.to_string()))?;
+    Ok(event)
 }
 
 /// How much of a string a decoding error quotes, in bytes: serde quotes the
@@ -487,9 +498,9 @@ impl Worker {
     async fn handle<D: Retry>(&self, delivery: D) {
         let message = delivery.message();
         let attempt = delivery.attempt();
-        let topic = message.topic.clone();
+        let topic = message.topic.as_str();
         let id = message.id().unwrap_or_default().to_owned();
-        let route = self.handlers.get(topic.as_str());
+        let route = self.handlers.get(topic);
         let span = tracing::info_span!(
             "accord.event",
             service = self.service,
@@ -511,15 +522,15 @@ impl Worker {
         let message = delivery.message();
         let Some((route, handler)) = self.handlers.get(message.topic.as_str()) else {
             let reason = format!("no handler for topic `{}`", message.topic);
-            self.dead_letter(delivery, UNKNOWN_OPERATION, &reason).await;
+            Box::pin(self.dead_letter(delivery, UNKNOWN_OPERATION, &reason)).await;
             return;
         };
         if let Err(reason) = envelope::check(&message.headers, &message.topic) {
-            self.dead_letter(
+            Box::pin(self.dead_letter(
                 delivery,
                 route.operation,
                 &format!("invalid envelope: {reason}"),
-            )
+            ))
             .await;
             return;
         }
@@ -535,11 +546,11 @@ impl Worker {
         let run = match handler(message.payload.clone()) {
             Ok(run) => run,
             Err(reason) => {
-                self.dead_letter(
+                Box::pin(self.dead_letter(
                     delivery,
                     route.operation,
                     &format!("undecodable payload: {reason}"),
-                )
+                ))
                 .await;
                 return;
             }
@@ -567,7 +578,7 @@ impl Worker {
             }
             Begin::InProgress => {
                 // Another member holds it now; look again once it is likely done.
-                return log_settle(delivery.retry(self.backoff.delay(1)).await);
+                return log_settle(Box::pin(delivery.retry(self.backoff.delay(1))).await);
             }
         };
         let context = delivery_context(message, route, &self.group, attempt, trace);
@@ -599,7 +610,7 @@ impl Worker {
                 // arrives later is skipped, not handled after the event was
                 // dead-lettered. The claim is held until then so that no
                 // duplicate starts in between.
-                if self.dead_letter(delivery, route.operation, &reason).await {
+                if Box::pin(self.dead_letter(delivery, route.operation, &reason)).await {
                     claim.complete().await;
                 } else {
                     claim.abort().await;
@@ -612,7 +623,7 @@ impl Worker {
                 tracing::warn!(%reason, ?delay, "event handler failed; retrying");
                 self.stats.retried.fetch_add(1, Ordering::Relaxed);
                 self.settled(route, Settled::Retried);
-                log_settle(delivery.retry(delay).await);
+                log_settle(Box::pin(delivery.retry(delay)).await);
             }
         }
     }

@@ -26,7 +26,7 @@ use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::BasicProperties;
 
 use super::super::limits::{self, MessagePart, TooLarge};
-use super::super::{BrokerError, Headers, Message};
+use super::super::{BrokerError, EventEnvelope, Headers, Message};
 
 /// Header: the message key.
 pub(crate) const KEY: &str = "accord-key";
@@ -83,15 +83,40 @@ pub(crate) fn encode(
     delivery_mode: u8,
     header_limit: usize,
 ) -> Result<BasicProperties, BrokerError> {
-    let mut table = FieldTable::default();
-    let mut properties = BasicProperties::default().with_delivery_mode(delivery_mode);
-    let key = message.key.as_ref().map(|key| (KEY, key));
-    for (name, value) in message
+    let key = message.key.as_deref().map(|key| (KEY, key));
+    let headers = message
         .headers
         .iter()
-        .map(|(n, v)| (n.as_str(), v))
-        .chain(key)
-    {
+        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .chain(key);
+    encode_headers(headers, message.id(), delivery_mode, header_limit)
+}
+
+/// The AMQP properties of `event` as published: those of
+/// [`EventEnvelope::to_message`] given to [`encode`], written without the
+/// intermediate map.
+pub(crate) fn encode_event(
+    event: &EventEnvelope<'_>,
+    delivery_mode: u8,
+    header_limit: usize,
+) -> Result<BasicProperties, BrokerError> {
+    let key = event.key.map(|key| (KEY, key));
+    let headers = event
+        .headers()
+        .map(|(name, value)| (name.as_str(), value))
+        .chain(key);
+    encode_headers(headers, Some(event.id), delivery_mode, header_limit)
+}
+
+fn encode_headers<'a>(
+    headers: impl Iterator<Item = (&'a str, &'a str)>,
+    id: Option<&str>,
+    delivery_mode: u8,
+    header_limit: usize,
+) -> Result<BasicProperties, BrokerError> {
+    let mut table = FieldTable::default();
+    let mut properties = BasicProperties::default().with_delivery_mode(delivery_mode);
+    for (name, value) in headers {
         limits::check_header(name, value, header_limit, || {
             format!("accord for one header (AmqpOptions::max_header_bytes is {header_limit})")
         })?;
@@ -105,7 +130,7 @@ pub(crate) fn encode(
         };
         table.insert(short(&wire_name, name)?, text_value(value));
     }
-    if let Some(id) = message.id() {
+    if let Some(id) = id {
         if let Ok(id) = ShortString::try_new(id) {
             properties = properties.with_message_id(id);
         }
@@ -381,6 +406,36 @@ mod tests {
             Some("e-1")
         );
         assert_eq!(*properties.delivery_mode(), Some(PERSISTENT));
+    }
+
+    #[test]
+    fn an_event_envelope_encodes_as_its_message_does() {
+        let extra = [(
+            std::borrow::Cow::Borrowed("traceparent"),
+            "00-abc-def-01".to_owned(),
+        )];
+        let event = EventEnvelope {
+            topic: "orders.placed",
+            key: Some("customer-7"),
+            id: "e-1",
+            source: "/orders",
+            time: "2026-12-06T02:00:00.000Z",
+            extra: &extra,
+            payload: Bytes::from_static(b"{}"),
+        };
+        let direct = encode_event(&event, PERSISTENT, 1024).unwrap();
+        let via_message = encode(&event.to_message(), PERSISTENT, 1024).unwrap();
+        assert_eq!(direct, via_message);
+        let back = decode("orders.placed", &direct, event.payload.clone());
+        assert_eq!(back, event.to_message());
+
+        let long_source = "s".repeat(100);
+        let long = EventEnvelope {
+            source: &long_source,
+            ..event.clone()
+        };
+        let error = encode_event(&long, PERSISTENT, 50).unwrap_err();
+        assert!(error.to_string().contains("`ce-source`"), "{error}");
     }
 
     #[test]

@@ -1,6 +1,7 @@
 //! Publishing with confirms: events, retry copies and dead letters, each
 //! measured against the broker's limits first.
 
+use std::borrow::Cow;
 use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -13,7 +14,7 @@ use super::connection::open_channel;
 use super::subscription::Role;
 use super::{codec, lapin_error, lock, names, short, AmqpBroker, AmqpNames, Routed};
 use crate::broker::limits::{MessagePart, TooLarge, DEAD_LETTER_HEADROOM};
-use crate::broker::{BrokerError, Message, Publish};
+use crate::broker::{BrokerError, EventEnvelope, Message, Publish};
 
 /// The confirm-mode channels publishes go through.
 pub(super) struct Publisher {
@@ -236,6 +237,36 @@ impl AmqpBroker {
     }
 }
 
+impl AmqpBroker {
+    /// Publishes an event with `properties` on `topic` to the events
+    /// exchange.
+    async fn publish_event_with(
+        &self,
+        topic: &str,
+        key: Option<&str>,
+        payload: &[u8],
+        properties: BasicProperties,
+    ) -> Result<(), BrokerError> {
+        let exchange = self.inner.names.events_exchange();
+        // A keyed event carries its key's slot in the routing key, where the
+        // partition queues of groups ordered by key pick it up.
+        let routing_key = match key {
+            Some(key) => Cow::Owned(names::keyed_routing_key(topic, key)),
+            None => Cow::Borrowed(topic),
+        };
+        self.publish_within(
+            &exchange,
+            &routing_key,
+            false,
+            payload,
+            properties,
+            DEAD_LETTER_HEADROOM,
+        )
+        .await
+        .map(drop)
+    }
+}
+
 impl Publish for AmqpBroker {
     async fn publish(&self, message: Message) -> Result<(), BrokerError> {
         let properties = codec::encode(
@@ -243,22 +274,22 @@ impl Publish for AmqpBroker {
             codec::PERSISTENT,
             self.inner.options.max_header_bytes,
         )?;
-        let exchange = self.inner.names.events_exchange();
-        // A keyed event carries its key's slot in the routing key, where the
-        // partition queues of groups ordered by key pick it up.
-        let routing_key = match &message.key {
-            Some(key) => names::keyed_routing_key(&message.topic, key),
-            None => message.topic.clone(),
-        };
-        self.publish_within(
-            &exchange,
-            &routing_key,
-            false,
+        self.publish_event_with(
+            &message.topic,
+            message.key.as_deref(),
             &message.payload,
             properties,
-            DEAD_LETTER_HEADROOM,
         )
         .await
-        .map(drop)
+    }
+
+    async fn publish_event(&self, event: EventEnvelope<'_>) -> Result<(), BrokerError> {
+        let properties = codec::encode_event(
+            &event,
+            codec::PERSISTENT,
+            self.inner.options.max_header_bytes,
+        )?;
+        self.publish_event_with(event.topic, event.key, &event.payload, properties)
+            .await
     }
 }

@@ -9,7 +9,7 @@ use async_nats::header::{HeaderMap, HeaderName, HeaderValue};
 use bytes::Bytes;
 
 use crate::broker::limits::{self, MessagePart, TooLarge, DEAD_LETTER_HEADROOM};
-use crate::broker::{BrokerError, Headers, Message};
+use crate::broker::{BrokerError, EventEnvelope, HeaderName as EnvelopeName, Headers, Message};
 
 /// Header: the message key.
 pub const KEY: &str = "accord-key";
@@ -44,6 +44,32 @@ pub(crate) fn to_nats(
             })?;
         }
         insert(&mut map, name, value)?;
+    }
+    Ok(map)
+}
+
+/// The NATS headers of `event`, its key included: those of
+/// [`EventEnvelope::to_message`] passed to [`to_nats`], without the
+/// intermediate map. Static names are used as they are.
+pub(crate) fn event_to_nats(
+    event: &EventEnvelope<'_>,
+    header_limit: Option<usize>,
+) -> Result<HeaderMap, BrokerError> {
+    let mut map = HeaderMap::new();
+    let key = event.key.map(|key| (EnvelopeName::Static(KEY), key));
+    for (name, value) in event.headers().chain(key) {
+        if let Some(limit) = header_limit {
+            limits::check_header(name.as_str(), value, limit, || {
+                format!("accord for one header (NatsOptions::max_header_bytes is {limit})")
+            })?;
+        }
+        match name {
+            EnvelopeName::Static(name) => {
+                let value: HeaderValue = value.parse().map_err(|_| value_error(name))?;
+                map.insert(HeaderName::from_static(name), value);
+            }
+            EnvelopeName::Borrowed(name) => insert(&mut map, name, value)?,
+        }
     }
     Ok(map)
 }
@@ -136,13 +162,15 @@ pub(crate) fn insert(map: &mut HeaderMap, name: &str, value: &str) -> Result<(),
             "the header name {name:?} cannot travel over NATS (no control characters, spaces or `:`)"
         ))
     })?;
-    let value: HeaderValue = value.parse().map_err(|_| {
-        BrokerError::Rejected(format!(
-            "the value of header `{name}` contains a line break, which NATS headers cannot carry"
-        ))
-    })?;
+    let value: HeaderValue = value.parse().map_err(|_| value_error(name))?;
     map.insert(header, value);
     Ok(())
+}
+
+fn value_error(name: &str) -> BrokerError {
+    BrokerError::Rejected(format!(
+        "the value of header `{name}` contains a line break, which NATS headers cannot carry"
+    ))
 }
 
 /// The accord message for a NATS message received on `subject`.
@@ -185,6 +213,53 @@ mod tests {
         map.insert("Nats-Msg-Id", "42");
         let back = from_nats("orders.placed", Some(&map), message.payload.clone());
         assert_eq!(back, message);
+    }
+
+    #[test]
+    fn an_event_envelope_is_sent_as_its_message_is_and_received_as_it() {
+        let extra = [
+            (
+                std::borrow::Cow::Borrowed(crate::trace::TRACEPARENT),
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_owned(),
+            ),
+            (
+                std::borrow::Cow::Owned("tracestate".to_owned()),
+                "a=1".to_owned(),
+            ),
+        ];
+        let event = EventEnvelope {
+            topic: "orders.placed",
+            key: Some("customer-7"),
+            id: "e-1",
+            source: "/orders",
+            time: "2026-12-06T02:00:00.000Z",
+            extra: &extra,
+            payload: Bytes::from_static(b"{}"),
+        };
+        let message = event.to_message();
+        let direct = event_to_nats(&event, None).unwrap();
+        let via_message = to_nats(&message, None).unwrap();
+        assert_eq!(wire_len(&direct), wire_len(&via_message));
+        let back = from_nats("orders.placed", Some(&direct), event.payload.clone());
+        assert_eq!(back, message);
+        assert_eq!(back.id(), Some("e-1"));
+
+        let long_source = "s".repeat(100);
+        let long = EventEnvelope {
+            source: &long_source,
+            ..event.clone()
+        };
+        let error = event_to_nats(&long, Some(50)).unwrap_err();
+        assert!(error.to_string().contains("`ce-source`"), "{error}");
+        let bad = [(std::borrow::Cow::Owned("a b".to_owned()), "v".to_owned())];
+        let event = EventEnvelope {
+            extra: &bad,
+            ..event
+        };
+        assert!(matches!(
+            event_to_nats(&event, None),
+            Err(BrokerError::Rejected(_))
+        ));
     }
 
     #[test]

@@ -5,20 +5,21 @@ use std::borrow::Cow;
 
 use async_nats::jetstream::context::PublishErrorKind;
 use async_nats::jetstream::message::PublishMessage;
+use async_nats::HeaderMap;
+use bytes::Bytes;
 
 use super::headers::{self, Bound};
 use super::{names, NatsBroker};
 use crate::broker::dead_letters::{replay_count, REPLAY_GROUP};
 use crate::broker::limits::dead_letter_reason;
 use crate::broker::{
-    BrokerError, Message, Publish, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP, DEAD_LETTER_REASON,
-    DEAD_LETTER_TOPIC,
+    BrokerError, EventEnvelope, Message, Publish, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP,
+    DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
 };
 
 impl NatsBroker {
-    /// Publishes `message`; `Ok(false)` when no stream captures its topic
-    /// (any more).
-    pub(super) async fn publish_once(&self, message: &Message) -> Result<bool, BrokerError> {
+    /// The NATS headers of `message`, its `Nats-Msg-Id` included.
+    fn message_headers(&self, message: &Message) -> Result<HeaderMap, BrokerError> {
         let mut headers = headers::to_nats(message, Some(self.inner.options.max_header_bytes))?;
         if self.inner.options.publish_dedupe {
             if let Some(id) = message.id().filter(|id| !id.is_empty()) {
@@ -31,26 +32,42 @@ impl NatsBroker {
                 headers::insert(&mut headers, headers::MESSAGE_ID, &id)?;
             }
         }
-        self.check_size(&headers, message.payload.len(), Bound::Event)?;
-        let stream = self.topic_stream(&message.topic).await?;
+        Ok(headers)
+    }
+
+    /// The NATS headers of `event`, its `Nats-Msg-Id` included: the same
+    /// as those of [`EventEnvelope::to_message`], written directly.
+    fn event_headers(&self, event: &EventEnvelope<'_>) -> Result<HeaderMap, BrokerError> {
+        let mut headers = headers::event_to_nats(event, Some(self.inner.options.max_header_bytes))?;
+        if self.inner.options.publish_dedupe && !event.id.is_empty() {
+            headers::insert(&mut headers, headers::MESSAGE_ID, event.id)?;
+        }
+        Ok(headers)
+    }
+
+    /// Publishes a message with `headers` on `topic`; `Ok(false)` when no
+    /// stream captures its topic (any more).
+    async fn publish_once(
+        &self,
+        topic: &str,
+        key: Option<&str>,
+        headers: HeaderMap,
+        payload: &Bytes,
+    ) -> Result<bool, BrokerError> {
+        self.check_size(&headers, payload.len(), Bound::Event)?;
+        let stream = self.topic_stream(topic).await?;
         // A keyed event goes to its key's partition, where a group ordered
         // by key reads it in order; unordered groups read the whole stream.
-        let subject = match &message.key {
-            Some(key) if stream.partitions > 0 => names::partition_subject(
-                &message.topic,
-                names::partition_of(key, stream.partitions),
-            ),
-            _ => message.topic.clone(),
+        let subject = match key {
+            Some(key) if stream.partitions > 0 => {
+                names::partition_subject(topic, names::partition_of(key, stream.partitions))
+            }
+            _ => topic.to_owned(),
         };
         let publish = PublishMessage::build()
-            .payload(message.payload.clone())
+            .payload(payload.clone())
             .headers(headers);
-        let what = || {
-            format!(
-                "publishing on `{}` (stream `{}`)",
-                message.topic, stream.name
-            )
-        };
+        let what = || format!("publishing on `{topic}` (stream `{}`)", stream.name);
         let ack = self
             .inner
             .js
@@ -61,6 +78,28 @@ impl NatsBroker {
             Ok(_) => Ok(true),
             Err(e) if e.kind() == PublishErrorKind::StreamNotFound => Ok(false),
             Err(e) => Err(publish_error(&what(), e)),
+        }
+    }
+
+    /// Publishes with the headers `headers` makes, declaring the topic's
+    /// stream again once when it was deleted since it was looked up.
+    async fn publish_with(
+        &self,
+        topic: &str,
+        key: Option<&str>,
+        payload: &Bytes,
+        headers: impl Fn() -> Result<HeaderMap, BrokerError>,
+    ) -> Result<(), BrokerError> {
+        if self.publish_once(topic, key, headers()?, payload).await? {
+            return Ok(());
+        }
+        self.forget_stream(topic);
+        if self.publish_once(topic, key, headers()?, payload).await? {
+            Ok(())
+        } else {
+            Err(BrokerError::Rejected(format!(
+                "no JetStream stream captures `{topic}`"
+            )))
         }
     }
 
@@ -124,18 +163,19 @@ fn publish_error(what: &str, error: async_nats::jetstream::context::PublishError
 
 impl Publish for NatsBroker {
     async fn publish(&self, message: Message) -> Result<(), BrokerError> {
-        if self.publish_once(&message).await? {
-            return Ok(());
-        }
-        // The stream was deleted since it was looked up: declare it again.
-        self.forget_stream(&message.topic);
-        if self.publish_once(&message).await? {
-            Ok(())
-        } else {
-            Err(BrokerError::Rejected(format!(
-                "no JetStream stream captures `{}`",
-                message.topic
-            )))
-        }
+        self.publish_with(
+            &message.topic,
+            message.key.as_deref(),
+            &message.payload,
+            || self.message_headers(&message),
+        )
+        .await
+    }
+
+    async fn publish_event(&self, event: EventEnvelope<'_>) -> Result<(), BrokerError> {
+        self.publish_with(event.topic, event.key, &event.payload, || {
+            self.event_headers(&event)
+        })
+        .await
     }
 }

@@ -7,6 +7,13 @@
 //! `max_in_flight` messages unsettled, counting those it has pulled and not
 //! yet handed out, and whatever it cannot take stays with JetStream for
 //! the other members.
+//!
+//! Settling is handed to one settler task per member: a delivery's `ack`,
+//! `retry` or release queues its acker (with its permit) on the member's
+//! settle queue, and the settler sends the acks in order. A handler's task
+//! then holds no async-nats publish future. The queue needs no bound of its
+//! own: each entry holds its delivery's permit until the ack is sent, so it
+//! never holds more than `max_in_flight` entries.
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -15,10 +22,10 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::PullConsumer;
-use async_nats::jetstream::message::{AckKind, Acker};
+use async_nats::jetstream::message::AckKind;
 use async_nats::jetstream::Context;
+use async_nats::{Client, Subject};
 use futures_util::StreamExt;
-use tokio::runtime::Handle;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
 use super::topology::{self, ConsumerSpec, MIN_MAX_ACK_PENDING};
@@ -78,7 +85,7 @@ pub(crate) enum Reading {
 
 /// One consumer a member pulls from.
 pub(crate) struct Source {
-    pub stream: String,
+    pub stream: Arc<str>,
     pub spec: ConsumerSpec,
     pub consumer: PullConsumer,
     /// The most messages one pull asks for (1 for a key partition, whose
@@ -99,11 +106,13 @@ pub(crate) fn open(
     let max_in_flight = max_in_flight.max(1);
     let permits = Arc::new(Semaphore::new(max_in_flight));
     let topics = sources.len();
+    let (settle, settles) = mpsc::unbounded_channel();
+    tokio::spawn(run_settler(broker.jetstream().client(), settles));
     let origin = Arc::new(Origin {
         broker: broker.clone(),
         group: group.clone(),
-        runtime: Handle::current(),
         reading,
+        settle,
     });
     for source in sources {
         let pump = Pump {
@@ -138,8 +147,30 @@ pub(crate) fn open(
 struct Origin {
     broker: NatsBroker,
     group: Arc<str>,
-    runtime: Handle,
     reading: Reading,
+    /// The member's settle queue (see the module documentation).
+    settle: mpsc::UnboundedSender<Settle>,
+}
+
+/// An ack to send: the delivery's reply subject, what to send there, and
+/// the delivery's permit, released once it is sent.
+struct Settle {
+    reply: Subject,
+    kind: AckKind,
+    _permit: Option<OwnedSemaphorePermit>,
+}
+
+/// Sends the acks queued by a member's deliveries, in order, until every
+/// delivery and pull loop of the member is gone. An ack is a core NATS
+/// publish to the delivery's reply subject, as async-nats' own ack is.
+async fn run_settler(client: Client, mut settles: mpsc::UnboundedReceiver<Settle>) {
+    while let Some(settle) = settles.recv().await {
+        if let Err(error) = client.publish(settle.reply, settle.kind.into()).await {
+            // The server delivers the message again after the ack wait:
+            // nothing is lost.
+            tracing::warn!(%error, "could not settle a delivery; it will be redelivered");
+        }
+    }
 }
 
 struct Pump {
@@ -255,7 +286,8 @@ impl Pump {
                     Some(Ok(message)) => {
                         pulled += 1;
                         let permit = held.pop().expect("checked not empty");
-                        let delivery = NatsDelivery::new(message, permit, &self.origin);
+                        let delivery =
+                            NatsDelivery::new(message, permit, &self.origin, &self.source.stream);
                         // A member closed meanwhile still listens until the
                         // server is done with the request, and releases
                         // what arrives: the send hands the delivery back
@@ -304,9 +336,12 @@ impl Pump {
 pub struct NatsDelivery {
     message: Message,
     attempt: u32,
-    stream: String,
+    stream: Arc<str>,
     sequence: u64,
-    acker: Option<Acker>,
+    /// Where its ack goes (`None` for a message JetStream did not deliver
+    /// from a consumer, which cannot be settled).
+    reply: Option<Subject>,
+    settled: bool,
     permit: Option<OwnedSemaphorePermit>,
     origin: Arc<Origin>,
 }
@@ -328,16 +363,22 @@ impl NatsDelivery {
         message: async_nats::jetstream::Message,
         permit: OwnedSemaphorePermit,
         origin: &Arc<Origin>,
+        source_stream: &Arc<str>,
     ) -> Self {
         let (attempt, stream, sequence) = match message.info() {
             Ok(info) => (
                 u32::try_from(info.delivered.max(1)).unwrap_or(u32::MAX),
-                info.stream.to_owned(),
+                if info.stream == &**source_stream {
+                    source_stream.clone()
+                } else {
+                    info.stream.into()
+                },
                 info.stream_sequence,
             ),
-            Err(_) => (1, String::new(), 0),
+            Err(_) => (1, Arc::from(""), 0),
         };
-        let (message, acker) = message.split();
+        let mut message = message.message;
+        let reply = message.reply.take();
         let mut message = headers::from_nats(
             names::topic_of_subject(message.subject.as_str()),
             message.headers.as_ref(),
@@ -353,7 +394,8 @@ impl NatsDelivery {
             attempt,
             stream,
             sequence,
-            acker: Some(acker),
+            reply,
+            settled: false,
             permit: Some(permit),
             origin: origin.clone(),
         }
@@ -364,27 +406,40 @@ impl NatsDelivery {
         (&self.stream, self.sequence)
     }
 
-    async fn settle(mut self, kind: AckKind) -> Result<(), BrokerError> {
-        self.permit.take();
-        let acker = self.acker.take().ok_or(BrokerError::Closed)?;
-        acker
-            .ack_with(kind)
-            .await
-            .map_err(|e| BrokerError::Connection(format!("settling a delivery: {e}")))
+    /// Queues `kind` on the member's settler, which sends it. An error
+    /// means the settler is gone (the runtime is shutting down): the server
+    /// delivers the message again after the ack wait.
+    fn settle(mut self, kind: AckKind) -> Result<(), BrokerError> {
+        self.queue(kind)
+    }
+
+    fn queue(&mut self, kind: AckKind) -> Result<(), BrokerError> {
+        if std::mem::replace(&mut self.settled, true) {
+            return Err(BrokerError::Closed);
+        }
+        let reply = self.reply.take().ok_or_else(|| {
+            BrokerError::Connection(
+                "settling a delivery: no reply subject, not a JetStream message".to_owned(),
+            )
+        })?;
+        let settle = Settle {
+            reply,
+            kind,
+            _permit: self.permit.take(),
+        };
+        self.origin
+            .settle
+            .send(settle)
+            .map_err(|_| BrokerError::Closed)
     }
 }
 
 impl Drop for NatsDelivery {
     fn drop(&mut self) {
-        self.permit.take();
-        if let Some(acker) = self.acker.take() {
+        if !self.settled {
             // Dropped unsettled: release it for redelivery now rather than
-            // after the ack wait. Drop cannot wait for the NAK to be sent.
-            self.origin.runtime.spawn(async move {
-                if let Err(error) = acker.ack_with(AckKind::Nak(None)).await {
-                    tracing::debug!(%error, "could not release a delivery; it comes again after the ack wait");
-                }
-            });
+            // after the ack wait.
+            let _ = self.queue(AckKind::Nak(None));
         }
     }
 }
@@ -399,7 +454,7 @@ impl Delivery for NatsDelivery {
     }
 
     async fn ack(self) -> Result<(), BrokerError> {
-        self.settle(AckKind::Ack).await
+        self.settle(AckKind::Ack)
     }
 
     async fn dead_letter(self, reason: &str) -> Result<(), BrokerError> {
@@ -409,7 +464,7 @@ impl Delivery for NatsDelivery {
 
 impl Retry for NatsDelivery {
     async fn retry(self, delay: Duration) -> Result<(), BrokerError> {
-        self.settle(nak(delay)).await
+        self.settle(nak(delay))
     }
 
     async fn dead_letter_or_retry(
@@ -433,9 +488,9 @@ impl Retry for NatsDelivery {
             )
             .await;
         match stored {
-            Ok(()) => self.settle(AckKind::Term).await,
+            Ok(()) => self.settle(AckKind::Term),
             Err(error) => {
-                if let Err(release) = self.settle(nak(retry_after)).await {
+                if let Err(release) = self.settle(nak(retry_after)) {
                     tracing::debug!(%release, "could not release a delivery whose dead letter was refused");
                 }
                 Err(error)

@@ -4,6 +4,7 @@
 
 use std::collections::HashMap;
 use std::fmt::Display;
+use std::sync::Arc;
 use std::time::Duration;
 
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy, PullConsumer};
@@ -24,8 +25,8 @@ use crate::broker::{BrokerError, SubscribeOptions};
 /// A stream found or created for some subjects.
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub(crate) struct StreamRef {
-    /// Its name.
-    pub name: String,
+    /// Its name (shared: every publish looks the stream up).
+    pub name: Arc<str>,
     /// Whether accord named and created it (rather than adopting a stream
     /// an operator declared for these subjects).
     pub owned: bool,
@@ -71,14 +72,14 @@ pub(crate) async fn declare_stream(
                 let subjects =
                     update_settings(js, name, settings, keyed.then_some(subject)).await?;
                 return Ok(StreamRef {
-                    name: found,
+                    name: found.into(),
                     owned: true,
                     partitions: names::partitions_in(subject, &subjects),
                 });
             }
             Ok(found) => {
                 return Ok(StreamRef {
-                    name: found,
+                    name: found.into(),
                     owned: false,
                     partitions: 0,
                 })
@@ -97,7 +98,7 @@ pub(crate) async fn declare_stream(
             Ok(_) => {
                 tracing::info!(stream = name, subject, "declared a JetStream stream");
                 return Ok(StreamRef {
-                    name: name.to_owned(),
+                    name: name.into(),
                     owned: true,
                     partitions,
                 });
