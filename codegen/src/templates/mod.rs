@@ -79,6 +79,8 @@ pub struct Templates {
     registries: BTreeMap<&'static str, Handlebars<'static>>,
     /// (set name, template file) -> where its text came from.
     origins: BTreeMap<(&'static str, &'static str), String>,
+    /// A hash of every template's text, by set and file.
+    digest: u64,
 }
 
 impl Templates {
@@ -90,6 +92,7 @@ impl Templates {
         }
         let mut registries = BTreeMap::new();
         let mut origins = BTreeMap::new();
+        let mut digest = crate::emit::digest::Fnv1a::default();
         for set in sets {
             let mut registry = Handlebars::new();
             registry.set_strict_mode(true);
@@ -110,6 +113,10 @@ impl Templates {
                         format!("built-in {}", set.display(template.file)),
                     ),
                 };
+                for part in [set.name, template.file, &source] {
+                    digest.add(part.as_bytes());
+                    digest.add(&(part.len() as u64).to_le_bytes());
+                }
                 let registered = match template.partial {
                     Some(partial) => registry.register_partial(partial, source),
                     None => registry.register_template_string(template.file, source),
@@ -122,7 +129,14 @@ impl Templates {
         Ok(Templates {
             registries,
             origins,
+            digest: digest.0,
         })
+    }
+
+    /// A hash of the text of every template, built-in or override: two
+    /// `Templates` with the same digest render the same files.
+    pub fn digest(&self) -> u64 {
+        self.digest
     }
 
     /// Renders the template `file` of the set `set` with `view`.
