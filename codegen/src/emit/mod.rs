@@ -212,9 +212,10 @@ pub fn descriptor_json(descriptor: &ServiceDescriptor) -> String {
 
 /// Pretty JSON with a final newline.
 pub fn to_json(value: &Value) -> String {
-    let mut text = serde_json::to_string_pretty(value).expect("JSON values always serialize");
-    text.push('\n');
-    text
+    let mut text = Vec::with_capacity(4096);
+    serde_json::to_writer_pretty(&mut text, value).expect("JSON values always serialize");
+    text.push(b'\n');
+    String::from_utf8(text).expect("serde_json writes UTF-8")
 }
 
 /// What [`write`] did.
