@@ -79,14 +79,24 @@ fn measure(
     });
 
     let mut emit = Vec::new();
+    let mut incremental = Vec::new();
     let mut files = 0;
     let mut bytes = 0u64;
     for run in 0..plan.emit_runs {
         let out = scratch.join(format!("emit-{run}"));
         let (millis, written) = emit_once(root, &out)?;
-        files = written;
+        files = written.files;
         bytes = folder_size(&out)?;
         emit.push(millis);
+        // The same contracts again into the folder just written.
+        let (millis, again) = emit_once(root, &out)?;
+        if again.rendered > 0 {
+            bail!(
+                "an emit with nothing changed rendered {} services",
+                again.rendered
+            );
+        }
+        incremental.push(millis);
         let _ = std::fs::remove_dir_all(&out);
     }
     report.absolutes.push(Absolute {
@@ -98,6 +108,15 @@ fn measure(
         values: emit,
         goal: Some(50.0),
     });
+    report.absolutes.push(Absolute {
+        section: SECTION,
+        what: format!(
+            "incremental emit, nothing changed: the same {SYNTH_SERVICES} services into the folder just written"
+        ),
+        unit: Unit::Millis,
+        values: incremental,
+        goal: Some(20.0),
+    });
     report.observations.push(format!(
         "The synthetic emit wrote {files} files, {:.1} MB, per run.",
         bytes as f64 / 1e6
@@ -105,9 +124,17 @@ fn measure(
     Ok(())
 }
 
+/// What one [`emit_once`] did.
+pub struct Emitted {
+    /// The files the services have.
+    pub files: usize,
+    /// How many services were rendered (not up to date in the folder).
+    pub rendered: usize,
+}
+
 /// Emits the synthetic contracts into `out` as the CLI does after export:
-/// milliseconds taken, and files written.
-pub fn emit_once(root: &Path, out: &Path) -> Result<(f64, usize)> {
+/// milliseconds taken, and what was written.
+pub fn emit_once(root: &Path, out: &Path) -> Result<(f64, Emitted)> {
     let synthetic = crate::synth::exported(
         crate::synth::services(SYNTH_SERVICES, SYNTH_OPERATIONS),
         &root.join("synthetic"),
@@ -128,7 +155,13 @@ pub fn emit_once(root: &Path, out: &Path) -> Result<(f64, usize)> {
         &templates,
     )?;
     let millis = started.elapsed().as_secs_f64() * 1000.0;
-    Ok((millis, written.iter().map(|s| s.files).sum()))
+    Ok((
+        millis,
+        Emitted {
+            files: written.iter().map(|s| s.files).sum(),
+            rendered: written.iter().filter(|s| s.rendered).count(),
+        },
+    ))
 }
 
 /// Runs `accord generate` over the workspace's contracts; wall seconds.

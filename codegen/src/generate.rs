@@ -8,7 +8,7 @@ use anyhow::{bail, Result};
 use crate::discover::discover;
 use accord::spec::AsyncApiOptions;
 
-use crate::emit::{self, template_sets, OpenApiVersion, Publication};
+use crate::emit::{self, digest, template_sets, OpenApiVersion, Publication};
 use crate::export::{ExportedService, Exporter};
 use crate::lang::{self, Language};
 use crate::names::{check_names, RENAME_ADVICE};
@@ -51,6 +51,9 @@ pub struct GeneratedService {
     pub files: usize,
     /// How many of them changed.
     pub changed: usize,
+    /// Whether the files were rendered: `false` when the folder already
+    /// held the files of the same inputs.
+    pub rendered: bool,
     /// Schema files of types the service no longer has, removed.
     pub removed: Vec<PathBuf>,
 }
@@ -133,6 +136,10 @@ pub fn publish(
 
 /// [`publish`] with the `servers` and bindings of `asyncapi.json` set by
 /// `asyncapi`.
+///
+/// A service whose folder holds the files of the same inputs, as its
+/// [`DIGEST_FILE`](emit::digest::DIGEST_FILE) records, is not rendered
+/// again (see [`emit::digest`]).
 pub fn publish_with(
     services: &[ExportedService],
     out: &Path,
@@ -142,31 +149,62 @@ pub fn publish_with(
     asyncapi: &AsyncApiOptions,
 ) -> Result<Vec<GeneratedService>> {
     check_unique_folders(services)?;
+    for service in services {
+        emit::check_folder_names(service)?;
+    }
+    let settings = digest::Settings::new(openapi_version, languages, templates, asyncapi);
 
-    // Services are independent: each is rendered, then written, on any core.
-    let publications: Vec<Publication> = on_every_core(services, |s| {
-        emit::render_with(s, openapi_version, languages, templates, asyncapi)
+    // Services are independent: each is checked, rendered if its folder is
+    // not up to date, then written, on any core.
+    let plans: Vec<Plan> = on_every_core(services, |service| {
+        let digest = digest::of(service, &settings);
+        let folder = out.join(folder_of(service));
+        match digest::up_to_date(&folder, &digest) {
+            Some(files) => Ok(Plan::Keep(folder, files)),
+            None => emit::render_with(service, openapi_version, languages, templates, asyncapi)
+                .map(|publication| Plan::Write(publication, digest)),
+        }
     })
     .into_iter()
     .collect::<Result<_>>()?;
-    let written = on_every_core(&publications, |p| emit::write(out, p));
-    publications
+    let written = on_every_core(&plans, |plan| match plan {
+        Plan::Write(publication, digest) => emit::write_recorded(out, publication, digest),
+        Plan::Keep(folder, files) => emit::keep(folder, files),
+    });
+    plans
         .iter()
         .zip(services)
         .zip(written)
-        .map(|((publication, service), written)| {
+        .map(|((plan, service), written)| {
             let written = written?;
             Ok(GeneratedService {
-                name: publication.service.clone(),
-                version: publication.version.clone(),
+                name: service.descriptor.name.clone(),
+                version: service.descriptor.version.clone(),
                 package: service.package.clone(),
-                folder: out.join(publication.folder()),
-                files: publication.files.len(),
+                folder: out.join(folder_of(service)),
+                files: match plan {
+                    Plan::Write(publication, _) => publication.files.len(),
+                    Plan::Keep(_, files) => files.len(),
+                },
                 changed: written.changed,
+                rendered: matches!(plan, Plan::Write(..)),
                 removed: written.removed,
             })
         })
         .collect()
+}
+
+/// What [`publish_with`] does with one service.
+enum Plan {
+    /// Its folder is up to date: the folder and its files.
+    Keep(PathBuf, Vec<String>),
+    /// Rendered: write its files and record the digest.
+    Write(Publication, String),
+}
+
+/// `<service>/<version>`, the service's folder below the output folder.
+fn folder_of(service: &ExportedService) -> PathBuf {
+    Path::new(&service.descriptor.name).join(&service.descriptor.version)
 }
 
 /// `f` of each item, computed on as many threads as there are cores, in

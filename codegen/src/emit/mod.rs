@@ -5,6 +5,7 @@
 //! a half-updated folder. JSON is pretty-printed with sorted keys and a
 //! final newline; the same descriptor gives the same bytes.
 
+pub mod digest;
 pub mod openapi30;
 
 use std::collections::{BTreeMap, BTreeSet};
@@ -17,7 +18,7 @@ use serde_json::{json, Value};
 
 use accord::spec::ref_name;
 
-use crate::export::{write_if_changed, ExportedService};
+use crate::export::{write_if_changed, write_new, ExportedService};
 use crate::lang::Language;
 use crate::names::is_file_safe;
 use crate::templates::{TemplateSet, Templates};
@@ -90,8 +91,7 @@ pub fn render_with(
     asyncapi_options: &AsyncApiOptions,
 ) -> Result<Publication> {
     let descriptor = &service.descriptor;
-    check_folder_name(&descriptor.name, "service name", service)?;
-    check_folder_name(&descriptor.version, "version", service)?;
+    check_folder_names(service)?;
 
     let mut files = BTreeMap::new();
     let openapi = match openapi_version {
@@ -141,6 +141,12 @@ pub fn render_with(
         version: descriptor.version.clone(),
         files,
     })
+}
+
+/// Refuses a service whose name or version cannot be a folder name.
+pub(crate) fn check_folder_names(service: &ExportedService) -> Result<()> {
+    check_folder_name(&service.descriptor.name, "service name", service)?;
+    check_folder_name(&service.descriptor.version, "version", service)
 }
 
 fn check_folder_name(value: &str, what: &str, service: &ExportedService) -> Result<()> {
@@ -206,9 +212,10 @@ pub fn descriptor_json(descriptor: &ServiceDescriptor) -> String {
 
 /// Pretty JSON with a final newline.
 pub fn to_json(value: &Value) -> String {
-    let mut text = serde_json::to_string_pretty(value).expect("JSON values always serialize");
-    text.push('\n');
-    text
+    let mut text = Vec::with_capacity(4096);
+    serde_json::to_writer_pretty(&mut text, value).expect("JSON values always serialize");
+    text.push(b'\n');
+    String::from_utf8(text).expect("serde_json writes UTF-8")
 }
 
 /// What [`write`] did.
@@ -223,20 +230,80 @@ pub struct Written {
 }
 
 /// Writes `publication` below `out`, and removes schema files of types it
-/// no longer has. Files whose contents are unchanged are not touched.
+/// no longer has. Files whose contents are unchanged are not touched. A
+/// [`digest::DIGEST_FILE`] in the folder is removed: the files it
+/// described are being replaced.
 pub fn write(out: &Path, publication: &Publication) -> Result<Written> {
     let folder = out.join(publication.folder());
+    forget_digest(&folder)?;
+    write_files(&folder, publication)
+}
+
+/// [`write`], then records `digest` (from [`digest::of`]) next to the
+/// files, so that a later run with the same inputs can skip the service.
+pub fn write_recorded(out: &Path, publication: &Publication, digest: &str) -> Result<Written> {
+    let folder = out.join(publication.folder());
+    forget_digest(&folder)?;
+    let written = write_files(&folder, publication)?;
+    let path = folder.join(digest::DIGEST_FILE);
+    write_if_changed(&path, &digest::record(digest, &publication.files))?;
+    Ok(written)
+}
+
+/// What a service whose `folder` is up to date still needs: schema files
+/// of types it no longer has, if any were put there since, removed.
+/// `files` are the folder's files, as [`digest::up_to_date`] listed them.
+pub fn keep(folder: &Path, files: &[String]) -> Result<Written> {
+    let current: BTreeSet<&str> = files.iter().map(String::as_str).collect();
+    Ok(Written {
+        changed: 0,
+        unchanged: files.len(),
+        removed: remove_stale_schemas(folder, &current)?,
+    })
+}
+
+fn forget_digest(folder: &Path) -> Result<()> {
+    let path = folder.join(digest::DIGEST_FILE);
+    match std::fs::remove_file(&path) {
+        Err(e) if e.kind() != std::io::ErrorKind::NotFound => {
+            Err(e).with_context(|| format!("cannot remove `{}`", path.display()))
+        }
+        _ => Ok(()),
+    }
+}
+
+fn write_files(folder: &Path, publication: &Publication) -> Result<Written> {
+    // Each folder is created once, not once per file.
+    let folders: BTreeSet<PathBuf> = publication
+        .files
+        .keys()
+        .filter_map(|path| Path::new(path).parent())
+        .map(|parent| folder.join(parent))
+        .collect();
+    for dir in &folders {
+        std::fs::create_dir_all(dir)
+            .with_context(|| format!("cannot create `{}`", dir.display()))?;
+    }
     let mut written = Written::default();
     for (path, contents) in &publication.files {
-        if write_if_changed(&folder.join(path), contents)? {
+        let path = folder.join(path);
+        // A new file is written in place; one that exists is compared
+        // first, and replaced through a rename when it differs.
+        if write_new(&path, contents)? || write_if_changed(&path, contents)? {
             written.changed += 1;
         } else {
             written.unchanged += 1;
         }
     }
-    let schemas = folder.join(SCHEMAS_FOLDER);
     let current: BTreeSet<&str> = publication.files.keys().map(String::as_str).collect();
-    if let Ok(entries) = std::fs::read_dir(&schemas) {
+    written.removed = remove_stale_schemas(folder, &current)?;
+    Ok(written)
+}
+
+/// Removes the schema files of `folder` that are not among `current`.
+fn remove_stale_schemas(folder: &Path, current: &BTreeSet<&str>) -> Result<Vec<PathBuf>> {
+    let mut removed = Vec::new();
+    if let Ok(entries) = std::fs::read_dir(folder.join(SCHEMAS_FOLDER)) {
         let mut stale = Vec::new();
         for entry in entries.flatten() {
             let name = entry.file_name().to_string_lossy().into_owned();
@@ -250,10 +317,10 @@ pub fn write(out: &Path, publication: &Publication) -> Result<Written> {
         for path in stale {
             std::fs::remove_file(&path)
                 .with_context(|| format!("cannot remove `{}`", path.display()))?;
-            written.removed.push(path);
+            removed.push(path);
         }
     }
-    Ok(written)
+    Ok(removed)
 }
 
 #[cfg(test)]

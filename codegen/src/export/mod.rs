@@ -271,6 +271,24 @@ pub fn write_if_changed(path: &Path, contents: &str) -> Result<bool> {
     Ok(true)
 }
 
+/// Writes `contents` into `path` when no file is there yet, straight into
+/// place rather than through a temporary file and a rename: there is no
+/// earlier version a reader could need whole. `false`, writing nothing,
+/// when a file is there. The parent folder must exist.
+pub fn write_new(path: &Path, contents: &str) -> Result<bool> {
+    let mut file = match File::options().write(true).create_new(true).open(path) {
+        Ok(file) => file,
+        Err(e) if e.kind() == io::ErrorKind::AlreadyExists => return Ok(false),
+        Err(e) => return Err(e).with_context(|| format!("cannot write `{}`", path.display())),
+    };
+    if let Err(e) = file.write_all(contents.as_bytes()) {
+        drop(file);
+        let _ = fs::remove_file(path);
+        return Err(e).with_context(|| format!("cannot write `{}`", path.display()));
+    }
+    Ok(true)
+}
+
 #[derive(Deserialize)]
 struct ExporterOutput {
     services: Vec<ExporterEntry>,

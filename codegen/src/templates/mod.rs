@@ -18,6 +18,7 @@ pub(crate) mod helpers;
 
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
+use std::sync::OnceLock;
 
 use anyhow::{anyhow, bail, Context, Result};
 use handlebars::Handlebars;
@@ -73,12 +74,28 @@ impl TemplateSet {
 }
 
 /// The registered templates, ready to render.
+///
+/// Templates read from an overrides folder are parsed at once, so a
+/// mistake in one is reported before anything else is done. When every
+/// template is built in, parsing waits for the first render: a run that
+/// renders nothing (every service up to date) does not parse them.
 #[derive(Debug)]
 pub struct Templates {
-    /// Set name -> its registry.
-    registries: BTreeMap<&'static str, Handlebars<'static>>,
-    /// (set name, template file) -> where its text came from.
-    origins: BTreeMap<(&'static str, &'static str), String>,
+    /// The sets, with the text of each template.
+    sources: Vec<SetSources>,
+    /// Set name -> its registry, built once.
+    registries: OnceLock<Registries>,
+    /// A hash of every template's text, by set and file.
+    digest: u64,
+}
+
+type Registries = BTreeMap<&'static str, Handlebars<'static>>;
+
+/// One set's templates: (template, its text, where the text came from).
+#[derive(Debug)]
+struct SetSources {
+    set: &'static TemplateSet,
+    templates: Vec<(&'static TemplateFile, String, String)>,
 }
 
 impl Templates {
@@ -88,21 +105,17 @@ impl Templates {
         if let Some(dir) = overrides {
             check_override_dir(dir, sets)?;
         }
-        let mut registries = BTreeMap::new();
-        let mut origins = BTreeMap::new();
+        let mut sources = Vec::new();
+        let mut digest = crate::emit::digest::Fnv1a::default();
+        let mut overridden = false;
         for set in sets {
-            let mut registry = Handlebars::new();
-            registry.set_strict_mode(true);
-            helpers::register(&mut registry);
-            (set.helpers)(&mut registry);
-            if !set.html {
-                registry.register_escape_fn(handlebars::no_escape);
-            }
+            let mut templates = Vec::new();
             for template in set.files {
                 let (source, origin) = match overrides.map(|d| set.path(d, template.file)) {
                     Some(path) if path.is_file() => {
                         let text = std::fs::read_to_string(&path)
                             .with_context(|| format!("cannot read `{}`", path.display()))?;
+                        overridden = true;
                         (text, path.display().to_string())
                     }
                     _ => (
@@ -110,34 +123,98 @@ impl Templates {
                         format!("built-in {}", set.display(template.file)),
                     ),
                 };
+                for part in [set.name, template.file, &source] {
+                    digest.add(part.as_bytes());
+                    digest.add(&(part.len() as u64).to_le_bytes());
+                }
+                templates.push((template, source, origin));
+            }
+            sources.push(SetSources { set, templates });
+        }
+        let templates = Templates {
+            sources,
+            registries: OnceLock::new(),
+            digest: digest.0,
+        };
+        if overridden {
+            let registries = templates.register()?;
+            let _ = templates.registries.set(registries);
+        }
+        Ok(templates)
+    }
+
+    /// Registers every template, partial and helper, one registry per set.
+    fn register(&self) -> Result<Registries> {
+        let mut registries = BTreeMap::new();
+        for SetSources { set, templates } in &self.sources {
+            let mut registry = Handlebars::new();
+            registry.set_strict_mode(true);
+            helpers::register(&mut registry);
+            (set.helpers)(&mut registry);
+            if !set.html {
+                registry.register_escape_fn(handlebars::no_escape);
+            }
+            for (template, source, origin) in templates {
                 let registered = match template.partial {
                     Some(partial) => registry.register_partial(partial, source),
                     None => registry.register_template_string(template.file, source),
                 };
                 registered.map_err(|e| anyhow!("template {origin} does not parse: {e}"))?;
-                origins.insert((set.name, template.file), origin);
             }
             registries.insert(set.name, registry);
         }
-        Ok(Templates {
-            registries,
-            origins,
+        Ok(registries)
+    }
+
+    fn registries(&self) -> &Registries {
+        self.registries.get_or_init(|| {
+            // Only built-in templates are parsed here (overrides were at
+            // `new`), and a test parses every one of them.
+            self.register()
+                .unwrap_or_else(|e| panic!("the built-in templates parse: {e}"))
         })
+    }
+
+    /// A hash of the text of every template, built-in or override: two
+    /// `Templates` with the same digest render the same files.
+    pub fn digest(&self) -> u64 {
+        self.digest
     }
 
     /// Renders the template `file` of the set `set` with `view`.
     pub fn render(&self, set: &str, file: &str, view: &impl Serialize) -> Result<String> {
+        self.render_context(set, file, &Self::context(view)?)
+    }
+
+    /// `view` as the templates see it, for rendering several templates
+    /// with one view ([`render_context`](Self::render_context)) without
+    /// converting it again for each.
+    pub fn context(view: &impl Serialize) -> Result<handlebars::Context> {
+        handlebars::Context::wraps(view)
+            .map_err(|e| anyhow!("cannot convert a view for the templates: {e}"))
+    }
+
+    /// Renders the template `file` of the set `set` with a view converted
+    /// by [`context`](Self::context).
+    pub fn render_context(
+        &self,
+        set: &str,
+        file: &str,
+        context: &handlebars::Context,
+    ) -> Result<String> {
         let registry = self
-            .registries
+            .registries()
             .get(set)
             .ok_or_else(|| anyhow!("no templates are registered for `{set}`"))?;
         let origin = self
-            .origins
+            .sources
             .iter()
-            .find(|((s, f), _)| *s == set && *f == file)
-            .map(|(_, origin)| origin.as_str())
+            .filter(|s| s.set.name == set)
+            .flat_map(|s| &s.templates)
+            .find(|(template, _, _)| template.file == file)
+            .map(|(_, _, origin)| origin.as_str())
             .ok_or_else(|| anyhow!("`{set}` has no template `{file}`"))?;
-        registry.render(file, view).map_err(|e| {
+        registry.render_with_context(file, context).map_err(|e| {
             anyhow!(
                 "template {origin} failed: {e}. Its fields are documented in codegen/TEMPLATES.md."
             )

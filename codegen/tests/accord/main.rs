@@ -9,6 +9,7 @@ mod check;
 mod documents;
 mod errors;
 mod golden;
+mod incremental;
 mod page;
 mod python;
 mod typescript;

@@ -85,7 +85,9 @@ impl Language for Python {
     fn render(&self, service: &ServiceView, templates: &Templates) -> Result<Client> {
         let view = build::build(service);
         let module = format!("{PACKAGE_FOLDER}/{}", view.package.module);
-        let render = |file: &str| templates.render(TEMPLATES.name, file, &view);
+        // Converted for the templates once, for its three files.
+        let context = Templates::context(&view)?;
+        let render = |file: &str| templates.render_context(TEMPLATES.name, file, &context);
         let files = BTreeMap::from([
             (
                 format!("{PACKAGE_FOLDER}/pyproject.toml"),
