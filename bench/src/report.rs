@@ -404,8 +404,11 @@ const METHOD: &str = "## Method
 - **Memory broker.** Events through the generated publisher on
   `MemoryBroker` and the generated subscriber (256 handlers at once) against a
   bare bounded tokio channel of the same capacity (65,536) carrying the
-  serialized event to one consumer task that decodes it and runs the same
-  handler.
+  serialized event with the same CloudEvents, `traceparent` and key headers
+  (built per event, as the other bare loops do) to one consumer task that
+  checks the type, decodes the event and runs the same handler. Two rows:
+  the events spread over 1,024 customers (the key), and every event on one
+  key.
 - **CLI.** `accord generate contracts/ --out DIR --cache-dir CACHE --quiet` as
   a process: cold with an empty cache folder (the exporters and accord's
   dependencies are compiled), warm with the cache of the cold run. Emit is
