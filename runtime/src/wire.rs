@@ -15,7 +15,7 @@
 mod call;
 mod rejection;
 mod reply;
-mod scalar;
+pub(crate) mod scalar;
 mod strict;
 mod text;
 mod violations;

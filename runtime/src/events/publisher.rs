@@ -128,8 +128,14 @@ impl<B: Publish> EventPublisher<B> {
 /// The text of an event key field (a string, number or boolean; `None`
 /// for a null key).
 pub fn key_text<T: Serialize + ?Sized>(value: &T) -> Result<Option<String>, PublishError> {
-    // The JSON text tells the kinds apart: a number or boolean is its own
-    // text, a string is quoted (and unescaped only when it has escapes).
+    // Strings, integers, booleans and unit variants are written directly,
+    // as path parameters are; the rest (floats, and what is not a key) go
+    // through their JSON text, which tells the kinds apart: a number or
+    // boolean is its own text, a string is quoted (and unescaped only when
+    // it has escapes).
+    if let Ok(text) = crate::wire::scalar::scalar_text(value) {
+        return Ok(text);
+    }
     let encode = |e: serde_json::Error| PublishError::Encode(e.to_string());
     let mut text = serde_json::to_string(value).map_err(encode)?;
     match text.as_bytes().first() {

@@ -15,7 +15,7 @@ use serde::ser::{Impossible, Serialize, Serializer};
 /// A value this module does not write; the caller falls back to
 /// `serde_json`.
 #[derive(Debug)]
-pub(super) struct Unsupported;
+pub(crate) struct Unsupported;
 
 impl fmt::Display for Unsupported {
     fn fmt(&self, f: &mut fmt::Formatter<'_>) -> fmt::Result {
@@ -33,7 +33,7 @@ impl serde::ser::Error for Unsupported {
 
 /// The text of `value`: `Ok(None)` for null (`None`, `()`), `Err` when the
 /// value is not one this module writes.
-pub(super) fn scalar_text<T: Serialize + ?Sized>(value: &T) -> Result<Option<String>, Unsupported> {
+pub(crate) fn scalar_text<T: Serialize + ?Sized>(value: &T) -> Result<Option<String>, Unsupported> {
     value.serialize(ScalarText)
 }
 
