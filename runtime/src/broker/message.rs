@@ -129,6 +129,23 @@ impl<'a> EventEnvelope<'a> {
     }
 }
 
+#[cfg(test)]
+impl<'a> EventEnvelope<'a> {
+    /// An `orders.placed` event keyed `customer-7`, id `e-1`, with `extra`:
+    /// what the backends' encoding tests publish.
+    pub(crate) fn sample(extra: &'a [(Cow<'static, str>, String)]) -> Self {
+        EventEnvelope {
+            topic: "orders.placed",
+            key: Some("customer-7"),
+            id: "e-1",
+            source: "/orders",
+            time: "2026-12-06T02:00:00.000Z",
+            extra,
+            payload: Bytes::from_static(b"{}"),
+        }
+    }
+}
+
 /// The name of a header of an [`EventEnvelope`]: static, so a backend can
 /// use it without copying or checking it again, or borrowed.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]

@@ -414,15 +414,7 @@ mod tests {
             std::borrow::Cow::Borrowed("traceparent"),
             "00-abc-def-01".to_owned(),
         )];
-        let event = EventEnvelope {
-            topic: "orders.placed",
-            key: Some("customer-7"),
-            id: "e-1",
-            source: "/orders",
-            time: "2026-12-06T02:00:00.000Z",
-            extra: &extra,
-            payload: Bytes::from_static(b"{}"),
-        };
+        let event = EventEnvelope::sample(&extra);
         let direct = encode_event(&event, PERSISTENT, 1024).unwrap();
         let via_message = encode(&event.to_message(), PERSISTENT, 1024).unwrap();
         assert_eq!(direct, via_message);

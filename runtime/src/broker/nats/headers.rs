@@ -227,15 +227,7 @@ mod tests {
                 "a=1".to_owned(),
             ),
         ];
-        let event = EventEnvelope {
-            topic: "orders.placed",
-            key: Some("customer-7"),
-            id: "e-1",
-            source: "/orders",
-            time: "2026-12-06T02:00:00.000Z",
-            extra: &extra,
-            payload: Bytes::from_static(b"{}"),
-        };
+        let event = EventEnvelope::sample(&extra);
         let message = event.to_message();
         let direct = event_to_nats(&event, None).unwrap();
         let via_message = to_nats(&message, None).unwrap();
