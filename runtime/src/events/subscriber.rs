@@ -522,15 +522,15 @@ impl Worker {
         let message = delivery.message();
         let Some((route, handler)) = self.handlers.get(message.topic.as_str()) else {
             let reason = format!("no handler for topic `{}`", message.topic);
-            Box::pin(self.dead_letter(delivery, UNKNOWN_OPERATION, &reason)).await;
+            self.dead_letter(delivery, UNKNOWN_OPERATION, &reason).await;
             return;
         };
         if let Err(reason) = envelope::check(&message.headers, &message.topic) {
-            Box::pin(self.dead_letter(
+            self.dead_letter(
                 delivery,
                 route.operation,
                 &format!("invalid envelope: {reason}"),
-            ))
+            )
             .await;
             return;
         }
@@ -546,11 +546,11 @@ impl Worker {
         let run = match handler(message.payload.clone()) {
             Ok(run) => run,
             Err(reason) => {
-                Box::pin(self.dead_letter(
+                self.dead_letter(
                     delivery,
                     route.operation,
                     &format!("undecodable payload: {reason}"),
-                ))
+                )
                 .await;
                 return;
             }
@@ -610,7 +610,7 @@ impl Worker {
                 // arrives later is skipped, not handled after the event was
                 // dead-lettered. The claim is held until then so that no
                 // duplicate starts in between.
-                if Box::pin(self.dead_letter(delivery, route.operation, &reason)).await {
+                if self.dead_letter(delivery, route.operation, &reason).await {
                     claim.complete().await;
                 } else {
                     claim.abort().await;
@@ -641,7 +641,19 @@ impl Worker {
     /// again after the backoff of its attempt, so a refusal that lasts is
     /// tried again ever more slowly rather than at once. It counts as
     /// dead-lettered once the broker stored it.
-    async fn dead_letter<D: Retry>(
+    ///
+    /// The future is boxed: dead-lettering is the rare path, and its state
+    /// would otherwise be part of every delivery's future.
+    fn dead_letter<'a, D: Retry + 'a>(
+        &'a self,
+        delivery: D,
+        operation: &'static str,
+        reason: &'a str,
+    ) -> std::pin::Pin<Box<impl Future<Output = bool> + 'a>> {
+        Box::pin(self.dead_letter_now(delivery, operation, reason))
+    }
+
+    async fn dead_letter_now<D: Retry>(
         &self,
         delivery: D,
         operation: &'static str,
