@@ -202,3 +202,42 @@ fn folder_size(dir: &Path) -> Result<u64> {
     }
     Ok(total)
 }
+
+#[cfg(test)]
+mod tests {
+    use accord_codegen::emit::{render, template_sets};
+
+    use super::*;
+
+    /// The synthetic services this section emits render to the same bytes
+    /// with the compiled built-in templates as with handlebars.
+    #[test]
+    fn synthetic_services_render_the_same_with_handlebars() {
+        let root = crate::workspace_root();
+        let synthetic = crate::synth::exported(
+            crate::synth::services(SYNTH_SERVICES, SYNTH_OPERATIONS),
+            &root.join("synthetic"),
+        );
+        let compiled = Templates::new(&template_sets(), None).unwrap();
+        let interpreted = Templates::interpreted(&template_sets()).unwrap();
+        let languages = accord_codegen::lang::all();
+        for service in &synthetic {
+            let [fast, reference] = [&compiled, &interpreted].map(|templates| {
+                render(service, OpenApiVersion::V3_1, languages, templates)
+                    .unwrap()
+                    .files
+            });
+            assert_eq!(
+                fast.keys().collect::<Vec<_>>(),
+                reference.keys().collect::<Vec<_>>()
+            );
+            for (path, text) in &fast {
+                assert!(
+                    *text == reference[path],
+                    "{} {path} differs from what handlebars writes",
+                    service.descriptor.name
+                );
+            }
+        }
+    }
+}

@@ -3,6 +3,7 @@
 use handlebars::{Context, Handlebars, Helper, HelperDef, RenderContext, RenderError, ScopedJson};
 
 use crate::templates::helpers::{derived, param};
+use crate::templates::push_html_escaped;
 use serde_json::Value;
 
 /// Registers the page's helpers on `registry`.
@@ -29,24 +30,30 @@ impl HelperDef for DocHtml {
 }
 
 fn doc_html(text: &str) -> String {
-    text.split("\n\n")
-        .map(str::trim)
-        .filter(|p| !p.is_empty())
-        .map(|paragraph| {
-            let mut html = String::from("<p>");
-            for (i, part) in paragraph.split('`').enumerate() {
-                let escaped = escape(part);
-                if i % 2 == 1 {
-                    html.push_str(&format!("<code>{escaped}</code>"));
-                } else {
-                    html.push_str(&escaped);
-                }
+    let mut html = String::new();
+    push_doc_html(&mut html, text);
+    html
+}
+
+/// [`DocHtml`]'s output, appended to `html`.
+pub(super) fn push_doc_html(html: &mut String, text: &str) {
+    let paragraphs = text.split("\n\n").map(str::trim).filter(|p| !p.is_empty());
+    for (n, paragraph) in paragraphs.enumerate() {
+        if n > 0 {
+            html.push('\n');
+        }
+        html.push_str("<p>");
+        for (i, part) in paragraph.split('`').enumerate() {
+            if i % 2 == 1 {
+                html.push_str("<code>");
+                push_html_escaped(html, part);
+                html.push_str("</code>");
+            } else {
+                push_html_escaped(html, part);
             }
-            html.push_str("</p>");
-            html
-        })
-        .collect::<Vec<_>>()
-        .join("\n")
+        }
+        html.push_str("</p>");
+    }
 }
 
 /// `{{{type_html type refs}}}`: a type in the page's notation, escaped,
@@ -71,11 +78,21 @@ impl HelperDef for TypeHtml {
 }
 
 fn type_html(text: &str, refs: &[&str]) -> String {
+    let mut html = String::new();
+    push_type_html(&mut html, text, refs);
+    html
+}
+
+/// [`TypeHtml`]'s output, appended to `html`.
+pub(super) fn push_type_html(html: &mut String, text: &str, refs: &[impl AsRef<str>]) {
     // Longest names first, so `Order` does not link the start of `OrderId`.
-    let mut refs: Vec<&str> = refs.iter().copied().filter(|r| !r.is_empty()).collect();
+    let mut refs: Vec<&str> = refs
+        .iter()
+        .map(AsRef::as_ref)
+        .filter(|r| !r.is_empty())
+        .collect();
     refs.sort_by_key(|r| std::cmp::Reverse(r.len()));
     let word = |c: char| c.is_ascii_alphanumeric() || c == '_' || c == '$';
-    let mut html = String::new();
     let mut rest = text;
     let mut in_string = false;
     let mut after_word = false;
@@ -85,25 +102,24 @@ fn type_html(text: &str, refs: &[&str]) -> String {
                 .iter()
                 .find(|r| rest.starts_with(**r) && !rest[r.len()..].starts_with(word));
             if let Some(name) = found {
-                let shown = escape(name);
-                html.push_str(&format!("<a href=\"#type-{shown}\">{shown}</a>"));
+                html.push_str("<a href=\"#type-");
+                push_html_escaped(html, name);
+                html.push_str("\">");
+                push_html_escaped(html, name);
+                html.push_str("</a>");
                 rest = &rest[name.len()..];
                 after_word = true;
                 continue;
             }
         }
-        html.push_str(&escape(&c.to_string()));
+        let len = c.len_utf8();
+        push_html_escaped(html, &rest[..len]);
         if c == '"' {
             in_string = !in_string;
         }
         after_word = word(c);
-        rest = &rest[c.len_utf8()..];
+        rest = &rest[len..];
     }
-    html
-}
-
-fn escape(text: &str) -> String {
-    handlebars::html_escape(text)
 }
 
 #[cfg(test)]

@@ -6,6 +6,7 @@
 //! each language. Its templates sit at the root of a templates folder;
 //! [`view`] is what they receive.
 
+mod compiled;
 mod helpers;
 pub mod notation;
 pub mod schema;
@@ -46,7 +47,11 @@ pub fn render(
     clients: &[(&str, &Client)],
     templates: &Templates,
 ) -> anyhow::Result<String> {
-    templates.render(TEMPLATES.name, "index.html.hbs", &build(service, clients))
+    let page = build(service, clients);
+    if templates.built_in(TEMPLATES.name) {
+        return Ok(compiled::render(&page));
+    }
+    templates.render(TEMPLATES.name, "index.html.hbs", &page)
 }
 
 fn type_ref(ty: &Ty) -> TypeRef {

@@ -14,6 +14,7 @@
 //! The page's set escapes every `{{x}}` for HTML (`{{{x}}}` for the helpers
 //! that return HTML); code sets escape nothing.
 
+pub(crate) mod fill;
 pub(crate) mod helpers;
 
 use std::collections::BTreeMap;
@@ -87,6 +88,10 @@ pub struct Templates {
     registries: OnceLock<Registries>,
     /// A hash of every template's text, by set and file.
     digest: u64,
+    /// Whether a set whose templates are all built in is rendered by its
+    /// compiled renderer (the same bytes, written by Rust) rather than
+    /// by handlebars.
+    compiled: bool,
 }
 
 type Registries = BTreeMap<&'static str, Handlebars<'static>>;
@@ -96,6 +101,8 @@ type Registries = BTreeMap<&'static str, Handlebars<'static>>;
 struct SetSources {
     set: &'static TemplateSet,
     templates: Vec<(&'static TemplateFile, String, String)>,
+    /// Whether any of them came from an overrides folder.
+    overridden: bool,
 }
 
 impl Templates {
@@ -110,12 +117,14 @@ impl Templates {
         let mut overridden = false;
         for set in sets {
             let mut templates = Vec::new();
+            let mut set_overridden = false;
             for template in set.files {
                 let (source, origin) = match overrides.map(|d| set.path(d, template.file)) {
                     Some(path) if path.is_file() => {
                         let text = std::fs::read_to_string(&path)
                             .with_context(|| format!("cannot read `{}`", path.display()))?;
                         overridden = true;
+                        set_overridden = true;
                         (text, path.display().to_string())
                     }
                     _ => (
@@ -129,12 +138,17 @@ impl Templates {
                 }
                 templates.push((template, source, origin));
             }
-            sources.push(SetSources { set, templates });
+            sources.push(SetSources {
+                set,
+                templates,
+                overridden: set_overridden,
+            });
         }
         let templates = Templates {
             sources,
             registries: OnceLock::new(),
             digest: digest.0,
+            compiled: true,
         };
         if overridden {
             let registries = templates.register()?;
@@ -143,10 +157,31 @@ impl Templates {
         Ok(templates)
     }
 
+    /// The built-in templates of `sets`, every one rendered by handlebars,
+    /// even where a compiled renderer of the same output exists: the
+    /// reference the compiled renderers are compared with.
+    pub fn interpreted(sets: &[&'static TemplateSet]) -> Result<Self> {
+        let mut templates = Self::new(sets, None)?;
+        templates.compiled = false;
+        Ok(templates)
+    }
+
+    /// Whether the set `set` is to be rendered by its compiled renderer:
+    /// none of its templates is overridden, and these templates were not
+    /// made [`interpreted`](Self::interpreted). Its compiled renderer
+    /// writes what handlebars would from the built-in templates.
+    pub fn built_in(&self, set: &str) -> bool {
+        self.compiled
+            && self
+                .sources
+                .iter()
+                .any(|s| s.set.name == set && !s.overridden)
+    }
+
     /// Registers every template, partial and helper, one registry per set.
     fn register(&self) -> Result<Registries> {
         let mut registries = BTreeMap::new();
-        for SetSources { set, templates } in &self.sources {
+        for SetSources { set, templates, .. } in &self.sources {
             let mut registry = Handlebars::new();
             registry.set_strict_mode(true);
             helpers::register(&mut registry);
@@ -220,6 +255,28 @@ impl Templates {
             )
         })
     }
+}
+
+/// Appends `text` to `out` escaped for HTML as handlebars escapes `{{x}}`
+/// (`handlebars::html_escape`: `<`, `>`, `"`, `&`, `'`, `` ` `` and `=`).
+pub(crate) fn push_html_escaped(out: &mut String, text: &str) {
+    let mut start = 0;
+    for (i, byte) in text.bytes().enumerate() {
+        let escaped = match byte {
+            b'<' => "&lt;",
+            b'>' => "&gt;",
+            b'"' => "&quot;",
+            b'&' => "&amp;",
+            b'\'' => "&#x27;",
+            b'`' => "&#x60;",
+            b'=' => "&#x3D;",
+            _ => continue,
+        };
+        out.push_str(&text[start..i]);
+        out.push_str(escaped);
+        start = i + 1;
+    }
+    out.push_str(&text[start..]);
 }
 
 /// Refuses a `--templates` folder that is missing or holds a template

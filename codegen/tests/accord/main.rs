@@ -6,6 +6,7 @@
 mod support;
 
 mod check;
+mod compiled;
 mod documents;
 mod errors;
 mod golden;

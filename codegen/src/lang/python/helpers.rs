@@ -32,14 +32,21 @@ impl HelperDef for PyDoc {
 }
 
 fn py_doc(text: &str, indent: &str) -> String {
+    let mut out = String::new();
+    push_py_doc(&mut out, text, indent);
+    out
+}
+
+/// [`PyDoc`]'s output for `text` (already trimmed), appended to `out`.
+pub(super) fn push_py_doc(out: &mut String, text: &str, indent: &str) {
     if text.is_empty() {
-        return String::new();
+        return;
     }
-    // A backslash or three quotes would end or change the literal.
     let text = text.replace('\\', "\\\\").replace("\"\"\"", "\\\"\\\"\\\"");
-    let lines: Vec<&str> = text.lines().map(str::trim_end).collect();
-    let mut out = String::from("\"\"\"");
-    for (i, line) in lines.iter().enumerate() {
+    let start = out.len();
+    out.push_str("\"\"\"");
+    let mut lines = 0;
+    for (i, line) in text.lines().map(str::trim_end).enumerate() {
         if i > 0 {
             out.push('\n');
             if !line.is_empty() {
@@ -47,16 +54,15 @@ fn py_doc(text: &str, indent: &str) -> String {
             }
         }
         out.push_str(line);
+        lines += 1;
     }
-    if lines.len() > 1 {
+    if lines > 1 {
         out.push('\n');
         out.push_str(indent);
-    } else if out.ends_with('"') {
-        // `""""` would close the literal early.
+    } else if out[start..].ends_with('"') {
         out.push(' ');
     }
     out.push_str("\"\"\"");
-    out
 }
 
 #[cfg(test)]

@@ -17,6 +17,7 @@
 //! enums apart by their tag.
 
 pub mod build;
+mod compiled;
 mod helpers;
 pub mod names;
 pub mod types;
@@ -85,16 +86,26 @@ impl Language for Python {
     fn render(&self, service: &ServiceView, templates: &Templates) -> Result<Client> {
         let view = build::build(service);
         let module = format!("{PACKAGE_FOLDER}/{}", view.package.module);
-        // Converted for the templates once, for its three files.
-        let context = Templates::context(&view)?;
-        let render = |file: &str| templates.render_context(TEMPLATES.name, file, &context);
-        let files = BTreeMap::from([
-            (
-                format!("{PACKAGE_FOLDER}/pyproject.toml"),
+        let [pyproject, client, runtime] = if templates.built_in(TEMPLATES.name) {
+            [
+                compiled::pyproject(&view),
+                compiled::client(&view),
+                compiled::runtime(&view),
+            ]
+        } else {
+            // Converted for the templates once, for its three files.
+            let context = Templates::context(&view)?;
+            let render = |file: &str| templates.render_context(TEMPLATES.name, file, &context);
+            [
                 render("pyproject.toml.hbs")?,
-            ),
-            (format!("{module}/__init__.py"), render("client.py.hbs")?),
-            (format!("{module}/_runtime.py"), render("runtime.py.hbs")?),
+                render("client.py.hbs")?,
+                render("runtime.py.hbs")?,
+            ]
+        };
+        let files = BTreeMap::from([
+            (format!("{PACKAGE_FOLDER}/pyproject.toml"), pyproject),
+            (format!("{module}/__init__.py"), client),
+            (format!("{module}/_runtime.py"), runtime),
             (format!("{module}/py.typed"), String::new()),
         ]);
         Ok(Client {

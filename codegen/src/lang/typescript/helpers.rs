@@ -32,25 +32,46 @@ impl HelperDef for TsDoc {
 }
 
 fn ts_doc(text: &str, indent: &str) -> String {
+    let mut out = String::new();
+    push_ts_doc(&mut out, text, indent);
+    out
+}
+
+/// [`TsDoc`]'s output for `text` (already trimmed), appended to `out`.
+pub(super) fn push_ts_doc(out: &mut String, text: &str, indent: &str) {
     if text.is_empty() {
-        return String::new();
+        return;
     }
-    let text = text.replace("*/", "*\\/");
-    let lines: Vec<&str> = text.lines().collect();
-    if lines.len() == 1 {
-        return format!("/** {} */\n{indent}", lines[0]);
+    let escaped;
+    let text = if text.contains("*/") {
+        escaped = text.replace("*/", "*\\/");
+        escaped.as_str()
+    } else {
+        text
+    };
+    let mut lines = text.lines();
+    if let (Some(line), None) = (lines.next(), lines.next()) {
+        out.push_str("/** ");
+        out.push_str(line);
+        out.push_str(" */\n");
+        out.push_str(indent);
+        return;
     }
-    let mut out = String::from("/**\n");
-    for line in lines {
+    out.push_str("/**\n");
+    for line in text.lines() {
         let line = line.trim_end();
+        out.push_str(indent);
         if line.is_empty() {
-            out.push_str(&format!("{indent} *\n"));
+            out.push_str(" *\n");
         } else {
-            out.push_str(&format!("{indent} * {line}\n"));
+            out.push_str(" * ");
+            out.push_str(line);
+            out.push('\n');
         }
     }
-    out.push_str(&format!("{indent} */\n{indent}"));
-    out
+    out.push_str(indent);
+    out.push_str(" */\n");
+    out.push_str(indent);
 }
 
 #[cfg(test)]

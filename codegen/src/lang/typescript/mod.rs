@@ -6,6 +6,7 @@
 //! [`build`] builds it.
 
 pub mod build;
+mod compiled;
 mod helpers;
 pub mod names;
 pub mod types;
@@ -67,7 +68,11 @@ impl Language for TypeScript {
 
     fn render(&self, service: &ServiceView, templates: &Templates) -> Result<Client> {
         let view = build::build(service, CLIENT_FILE);
-        let client = templates.render(TEMPLATES.name, "client.ts.hbs", &view)?;
+        let client = if templates.built_in(TEMPLATES.name) {
+            compiled::render(&view)
+        } else {
+            templates.render(TEMPLATES.name, "client.ts.hbs", &view)?
+        };
         Ok(Client {
             files: BTreeMap::from([(CLIENT_FILE.to_owned(), client)]),
             entry: CLIENT_FILE.to_owned(),
