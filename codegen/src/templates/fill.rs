@@ -44,6 +44,11 @@ pub(crate) fn fill(out: &mut String, source: &str, fill: &impl Fill) {
     // The `{{#each}}` blocks seen so far, by expression.
     let mut seen: Vec<&str> = Vec::new();
     for line in source.split_inclusive('\n') {
+        if each_depth == 0 && kept.last().copied().unwrap_or(true) && !line.contains('{') {
+            // Most lines are fixed text.
+            out.push_str(line);
+            continue;
+        }
         let tag = line.trim();
         let open = |name: &str| {
             tag.strip_prefix("{{#")
@@ -96,7 +101,7 @@ pub(crate) fn fill(out: &mut String, source: &str, fill: &impl Fill) {
             continue;
         }
         let mut rest = line;
-        while let Some(start) = rest.find("{{") {
+        while let Some(start) = find_open(rest) {
             let end = rest[start..]
                 .find("}}")
                 .map(|end| start + end)
@@ -118,6 +123,20 @@ pub(crate) fn fill(out: &mut String, source: &str, fill: &impl Fill) {
         out.push_str(rest);
     }
     assert!(kept.is_empty(), "every block is closed");
+}
+
+/// Where the first `{{` of `text` is.
+fn find_open(text: &str) -> Option<usize> {
+    let bytes = text.as_bytes();
+    let mut from = 0;
+    while let Some(at) = text[from..].find('{') {
+        let at = from + at;
+        if bytes.get(at + 1) == Some(&b'{') {
+            return Some(at);
+        }
+        from = at + 1;
+    }
+    None
 }
 
 /// `{{json value}}` of a string: a quoted JSON string.

@@ -140,6 +140,10 @@ pub fn collect_refs(value: &Value, names: &mut Vec<String>) {
 /// its JSON-pointer and percent encoding.
 pub fn ref_name(reference: &str) -> Option<String> {
     let encoded = reference.strip_prefix("#/$defs/")?;
+    if !encoded.contains(['~', '%']) {
+        // Nothing to decode: most names.
+        return Some(encoded.to_owned());
+    }
     let unescaped = encoded.replace("~1", "/").replace("~0", "~");
     Some(
         percent_encoding::percent_decode_str(&unescaped)
@@ -184,6 +188,13 @@ pub fn summary(docs: &str) -> String {
 mod tests {
     use super::*;
     use serde_json::json;
+
+    #[test]
+    fn ref_name_decodes_pointer_and_percent_escapes() {
+        assert_eq!(ref_name("#/$defs/Order").as_deref(), Some("Order"));
+        assert_eq!(ref_name("#/$defs/a~1b~0c%20d").as_deref(), Some("a/b~c d"));
+        assert_eq!(ref_name("#/components/schemas/Order"), None);
+    }
 
     #[test]
     fn rewrites_nested_references_only_under_defs() {
