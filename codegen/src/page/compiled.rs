@@ -216,9 +216,9 @@ fn operation(out: &mut String, request: &RequestView) {
                 esc(out, &argument.wire_name);
                 out.push_str("</code></td><td>query</td><td><code>");
                 ty(out, &argument.type_, &argument.refs);
-                let _ = write!(
+                let _ = writeln!(
                     out,
-                    "</code></td><td>{}</td><td></td></tr>\n",
+                    "</code></td><td>{}</td><td></td></tr>",
                     yes_no(argument.required)
                 );
             }

@@ -39,9 +39,9 @@ pub fn differences(service: &ExportedService) -> Vec<String> {
                 .position(|(a, b)| a != b)
                 .unwrap_or(text.len().min(other.len()));
             let around = |s: &str| {
-                let start = s.floor_char_boundary(at.saturating_sub(60));
-                let end = s.ceil_char_boundary((at + 60).min(s.len()));
-                s[start..end].to_owned()
+                let bytes =
+                    &s.as_bytes()[at.saturating_sub(60).min(s.len())..(at + 60).min(s.len())];
+                String::from_utf8_lossy(bytes).into_owned()
             };
             format!(
                 "{} {path} differs at byte {at}:\n  compiled:    {:?}\n  handlebars:  {:?}",
