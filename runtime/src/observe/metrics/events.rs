@@ -32,6 +32,9 @@ pub(crate) const UNKNOWN_OPERATION: &str = "unknown";
 /// own while the entry holds the group.
 type EventMetricId = (usize, usize, usize, usize, usize);
 
+/// The per-delivery metric keys kept, with the group each names.
+type EventKeys = HashMap<EventMetricId, (Arc<str>, Rc<Key>), BuildHasherDefault<IdHasher>>;
+
 /// The most per-delivery metric keys a thread keeps ([`EVENT_KEYS`]).
 const EVENT_KEYS_MAX: usize = 1024;
 
@@ -42,8 +45,7 @@ thread_local! {
     /// and at most [`EVENT_KEYS_MAX`]; when full (an application that
     /// starts subscribers anew, each with a new group name) it is emptied
     /// and fills again.
-    static EVENT_KEYS: RefCell<HashMap<EventMetricId, (Arc<str>, Rc<Key>), BuildHasherDefault<IdHasher>>> =
-        RefCell::default();
+    static EVENT_KEYS: RefCell<EventKeys> = RefCell::default();
 }
 
 /// Registers per-delivery metric `name` (labels `service`, `operation`,
