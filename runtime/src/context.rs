@@ -25,12 +25,13 @@
 
 use std::fmt;
 use std::future::Future;
-use std::sync::Arc;
+use std::sync::{Arc, OnceLock};
 
 use http::{Extensions, HeaderMap};
 use tokio::task::futures::TaskLocalFuture;
 use tokio::time::Instant;
 
+use crate::events::Delivered;
 use crate::trace::TraceContext;
 use crate::wire::Route;
 
@@ -46,15 +47,40 @@ pub struct Context {
 
 #[derive(Clone, Default)]
 struct Inner {
-    headers: HeaderMap,
+    // For a delivery, made from `delivered` when first read.
+    headers: OnceLock<HeaderMap>,
     deadline: Option<Instant>,
     trace: Option<TraceContext>,
     service: Option<&'static str>,
     operation: Option<&'static str>,
     route: Option<&'static Route>,
     // Boxed: a call carries none, and the context stays small for calls.
-    event: Option<Box<EventAttributes>>,
+    // For a delivery, made from `delivered` when first read.
+    event: OnceLock<Box<EventAttributes>>,
+    // What a delivery's headers and event are made from, so that a
+    // handler that reads neither does not pay for them. Not boxed: a
+    // delivery would pay one more allocation, a call pays a few bytes.
+    delivered: Option<Delivered>,
     extensions: Extensions,
+}
+
+impl Inner {
+    fn headers(&self) -> &HeaderMap {
+        self.headers.get_or_init(|| {
+            self.delivered
+                .as_ref()
+                .map_or_else(HeaderMap::new, |delivered| delivered.header_map())
+        })
+    }
+
+    fn event(&self) -> Option<&EventAttributes> {
+        if let Some(event) = self.event.get() {
+            return Some(event.as_ref());
+        }
+        let delivered = self.delivered.as_ref()?;
+        let event = self.event.get_or_init(|| Box::new(delivered.attributes()));
+        Some(event.as_ref())
+    }
 }
 
 /// The CloudEvents attributes of an event being handled, and its delivery.
@@ -90,7 +116,27 @@ impl Context {
     pub fn with_headers(headers: HeaderMap) -> Self {
         Context {
             inner: Arc::new(Inner {
-                headers,
+                headers: OnceLock::from(headers),
+                ..Inner::default()
+            }),
+        }
+    }
+
+    /// The context of a delivery of `delivered` to `operation` of
+    /// `service`, with `trace`; its headers and event attributes are made
+    /// when first read.
+    pub(crate) fn delivery(
+        service: &'static str,
+        operation: &'static str,
+        delivered: Delivered,
+        trace: TraceContext,
+    ) -> Self {
+        Context {
+            inner: Arc::new(Inner {
+                trace: Some(trace),
+                service: Some(service),
+                operation: Some(operation),
+                delivered: Some(delivered),
                 ..Inner::default()
             }),
         }
@@ -119,12 +165,17 @@ impl Context {
     /// headers). They come from the wire, so each transport bounds them:
     /// see the README's "Limits and timeouts".
     pub fn headers(&self) -> &HeaderMap {
-        &self.inner.headers
+        self.inner.headers()
     }
 
     /// The headers, to change before the handler sees them.
     pub fn headers_mut(&mut self) -> &mut HeaderMap {
-        &mut Arc::make_mut(&mut self.inner).headers
+        let inner = Arc::make_mut(&mut self.inner);
+        inner.headers();
+        inner
+            .headers
+            .get_mut()
+            .expect("the headers were made just above")
     }
 
     /// The instant by which the caller needs the answer, from the time left
@@ -188,7 +239,7 @@ impl Context {
     /// The CloudEvents attributes and the attempt, for an event; `None` for
     /// a call.
     pub fn event(&self) -> Option<&EventAttributes> {
-        self.inner.event.as_deref()
+        self.inner.event()
     }
 
     /// Records the event being handled and the contract method handling it.
@@ -201,7 +252,7 @@ impl Context {
         let inner = Arc::make_mut(&mut self.inner);
         inner.service = Some(service);
         inner.operation = Some(operation);
-        inner.event = Some(Box::new(event));
+        inner.event = OnceLock::from(Box::new(event));
     }
 
     /// Values interceptors attach to the call, by type: an authentication
@@ -217,7 +268,9 @@ impl Context {
 
     /// The headers, taken out (cloned only if another clone shares them).
     pub(crate) fn into_headers(self) -> HeaderMap {
-        Arc::unwrap_or_clone(self.inner).headers
+        let mut inner = Arc::unwrap_or_clone(self.inner);
+        inner.headers();
+        inner.headers.take().unwrap_or_default()
     }
 }
 
@@ -227,10 +280,10 @@ impl fmt::Debug for Context {
         f.debug_struct("Context")
             .field("service", &inner.service)
             .field("operation", &inner.operation)
-            .field("headers", &inner.headers.len())
+            .field("headers", &inner.headers().len())
             .field("deadline", &inner.deadline)
             .field("trace", &inner.trace.map(|t| t.to_string()))
-            .field("event", &inner.event)
+            .field("event", &inner.event())
             .field("extensions", &inner.extensions.len())
             .finish()
     }
@@ -264,6 +317,37 @@ mod tests {
             .insert("x-b", http::HeaderValue::from_static("2"));
         assert_eq!(other.headers().len(), 1);
         assert_eq!(one.headers().len(), 2);
+    }
+
+    #[test]
+    fn a_delivery_shows_its_headers_and_event_and_keeps_changes_to_them() {
+        use crate::broker::Message;
+
+        let message = Message::new("orders.placed", "{}")
+            .with_header("ce-id", "e-1")
+            .with_header("x-a", "1");
+        let group: Arc<str> = "billing".into();
+        let delivered = Delivered::new(&message, "orders.placed", &group, 2);
+        let trace = TraceContext::new_root();
+        let mut context = Context::delivery("billing", "order_placed", delivered, trace);
+        assert_eq!(context.operation(), Some("order_placed"));
+        assert_eq!(context.trace(), Some(trace));
+        let shared = context.clone();
+        context
+            .headers_mut()
+            .insert("x-b", http::HeaderValue::from_static("2"));
+        assert_eq!(context.headers().len(), 3);
+        assert_eq!(context.headers()["x-a"], "1");
+        assert_eq!(
+            shared.headers().len(),
+            2,
+            "a clone keeps the headers as delivered"
+        );
+        let event = context.event().expect("a delivery has its event");
+        assert_eq!((event.id.as_str(), event.attempt), ("e-1", 2));
+        assert_eq!(event.group, "billing");
+        assert_eq!(context.into_headers().len(), 3);
+        assert_eq!(shared.into_headers().len(), 2);
     }
 
     #[tokio::test]

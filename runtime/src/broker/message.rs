@@ -94,17 +94,21 @@ impl<'a> EventEnvelope<'a> {
     /// [`extra`](Self::extra). Each name is static but for those in
     /// `extra` that are not (see [`HeaderName`]).
     pub fn headers(&self) -> impl Iterator<Item = (HeaderName<'a>, &'a str)> + 'a {
-        use crate::events::envelope::{CONTENT_TYPE, ID, SOURCE, SPEC_VERSION, TIME, TYPE};
-        let attributes = [
-            (SPEC_VERSION, "1.0"),
-            (ID, self.id),
-            (SOURCE, self.source),
-            (TYPE, self.topic),
-            (TIME, self.time),
-            (CONTENT_TYPE, "application/json"),
-        ]
-        .into_iter()
-        .map(|(name, value)| (HeaderName::Static(name), value));
+        use crate::events::envelope::NAMES;
+        // The attributes of `NAMES`, but its last name: the trace context
+        // is in `extra`.
+        let values = [
+            "1.0",
+            self.id,
+            self.source,
+            self.topic,
+            self.time,
+            "application/json",
+        ];
+        let attributes = NAMES
+            .iter()
+            .zip(values)
+            .map(|(name, value)| (HeaderName::Static(name), value));
         let extra = self.extra.iter().map(|(name, value)| {
             let name = match name {
                 Cow::Borrowed(name) => HeaderName::Static(name),

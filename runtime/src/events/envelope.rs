@@ -28,20 +28,60 @@ pub const SUBJECT: &str = "ce-subject";
 /// `content-type`: the `datacontenttype` attribute in binary mode.
 pub const CONTENT_TYPE: &str = "content-type";
 
+/// The names of the headers every event carries, in the order
+/// [`headers`] and [`EventEnvelope::headers`](crate::broker::EventEnvelope::headers)
+/// write them: the CloudEvents attributes accord sets, then the trace
+/// context. `ce-subject`, which accord does not set, is [`KNOWN`]'s last
+/// entry.
+pub const NAMES: [&str; 7] = [
+    SPEC_VERSION,
+    ID,
+    SOURCE,
+    TYPE,
+    TIME,
+    CONTENT_TYPE,
+    TRACEPARENT,
+];
+
+/// Every header name of the envelope: [`NAMES`] and `ce-subject`. Each is a
+/// valid, lower-case header name, which a receiver can use as a static name
+/// instead of copying the one that arrived.
+pub const KNOWN: [&str; 8] = [
+    SPEC_VERSION,
+    ID,
+    SOURCE,
+    TYPE,
+    TIME,
+    CONTENT_TYPE,
+    TRACEPARENT,
+    SUBJECT,
+];
+
+/// `name` as the static name of the envelope's header it equals, if any.
+pub fn known_name(name: &str) -> Option<&'static str> {
+    KNOWN.iter().copied().find(|known| *known == name)
+}
+
 /// An event id (a UUID).
 pub type EventId = String;
 
 /// The headers of a new event.
 pub fn headers(id: &str, source: &str, event_type: &str, traceparent: &str) -> Headers {
-    let mut headers = Headers::new();
-    headers.insert(SPEC_VERSION.into(), "1.0".into());
-    headers.insert(ID.into(), id.into());
-    headers.insert(SOURCE.into(), source.into());
-    headers.insert(TYPE.into(), event_type.into());
-    headers.insert(TIME.into(), Timestamp::now().as_str().into());
-    headers.insert(CONTENT_TYPE.into(), "application/json".into());
-    headers.insert(TRACEPARENT.into(), traceparent.into());
-    headers
+    let time = Timestamp::now();
+    let values = [
+        "1.0",
+        id,
+        source,
+        event_type,
+        time.as_str(),
+        "application/json",
+        traceparent,
+    ];
+    NAMES
+        .iter()
+        .zip(values)
+        .map(|(name, value)| ((*name).to_owned(), value.to_owned()))
+        .collect()
 }
 
 /// A `ce-time` value, formatted without allocating: RFC 3339 in UTC with

@@ -14,16 +14,16 @@ use std::fmt;
 use std::future::Future;
 use std::task::{Context as TaskContext, Poll};
 
+use std::sync::Arc;
+
 use bytes::Bytes;
-use http::header::{HeaderName, HeaderValue};
-use http::HeaderMap;
 use tower::util::BoxCloneSyncService;
 use tower::{BoxError, Service};
 
-use super::envelope;
+use super::delivered::Delivered;
 use super::publisher::EventRoute;
 use crate::broker::Message;
-use crate::context::{Context, EventAttributes};
+use crate::context::Context;
 use crate::dispatch::BoxFuture;
 use crate::trace::TraceContext;
 
@@ -116,58 +116,17 @@ pub(super) fn failure_reason(error: BoxError) -> String {
     }
 }
 
-/// The context of a delivery of `message` to `route`'s handler.
+/// The context of a delivery of `message` to `route`'s handler; its
+/// headers and attributes are made when the handler first reads them.
 pub(super) fn delivery_context(
     message: &Message,
     route: &'static EventRoute,
-    group: &str,
+    group: &Arc<str>,
     attempt: u32,
     trace: TraceContext,
 ) -> Context {
-    let mut headers = HeaderMap::with_capacity(message.headers.len());
-    for (name, value) in &message.headers {
-        if let (Ok(name), Ok(value)) = (header_name(name), HeaderValue::try_from(value.as_str())) {
-            headers.append(name, value);
-        }
-    }
-    let text = |name: &str| message.header(name).map(str::to_owned);
-    let mut context = Context::with_headers(headers);
-    context.set_trace(trace);
-    context.set_event(
-        route.service,
-        route.operation,
-        EventAttributes {
-            id: text(envelope::ID).unwrap_or_default(),
-            source: text(envelope::SOURCE).unwrap_or_default(),
-            event_type: text(envelope::TYPE).unwrap_or_default(),
-            time: text(envelope::TIME),
-            subject: text(envelope::SUBJECT),
-            topic: message.topic.clone(),
-            key: message.key.clone(),
-            group: group.to_owned(),
-            attempt,
-        },
-    );
-    context
-}
-
-/// The HTTP header name `name`: the names of the envelope without copying
-/// them, any other name parsed.
-fn header_name(name: &str) -> Result<HeaderName, http::header::InvalidHeaderName> {
-    const ENVELOPE: [&str; 8] = [
-        envelope::SPEC_VERSION,
-        envelope::ID,
-        envelope::SOURCE,
-        envelope::TYPE,
-        envelope::TIME,
-        envelope::SUBJECT,
-        envelope::CONTENT_TYPE,
-        crate::trace::TRACEPARENT,
-    ];
-    match ENVELOPE.iter().find(|known| **known == name) {
-        Some(known) => Ok(HeaderName::from_static(known)),
-        None => HeaderName::try_from(name),
-    }
+    let delivered = Delivered::new(message, route.topic, group, attempt);
+    Context::delivery(route.service, route.operation, delivered, trace)
 }
 
 /// Runs `attempt` as the handler of a delivery with `context` current.

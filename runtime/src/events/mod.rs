@@ -8,12 +8,14 @@
 //! only [`Publish`](crate::broker::Publish).
 
 pub mod dedupe;
+mod delivered;
 pub mod envelope;
 mod intercept;
 mod publisher;
 mod subscriber;
 
 pub use dedupe::{Begin, DedupeStore, MemoryDedupe};
+pub(crate) use delivered::Delivered;
 pub use envelope::EventId;
 pub use intercept::{EventCall, EventRun, EventService};
 pub use publisher::{key_text, EventPublisher, EventRoute, PublishError};

@@ -2,8 +2,9 @@
 //! recorder (`metrics-exporter-prometheus`, an OpenTelemetry bridge, ...)
 //! and accord's counts and latencies reach it; without one they cost a
 //! clock read and a few no-op calls per request. The keys of the
-//! per-request metrics are made once per thread and reused
-//! ([`route_metric`]), so a request or a call allocates none.
+//! per-request and per-delivery metrics are made once per thread and
+//! reused ([`route_metric`], and `event_metric` for the deliveries), so a
+//! request, a call or a delivery allocates none.
 //!
 //! Every label has a bounded set of values: service and operation names
 //! come from the contract, `group` from the subscriber groups the
@@ -38,6 +39,10 @@ use metrics::{counter, gauge, histogram, Key, Label, Level, Metadata, Recorder, 
 use crate::error::{CallError, ServiceError};
 use crate::events::EventRoute;
 use crate::wire::Route;
+
+mod events;
+
+pub(crate) use events::{event_handled, event_settled, Settled, UNKNOWN_OPERATION};
 
 /// Requests a server answered, by `status_class` (`1xx` to `5xx`).
 pub const REQUESTS: &str = "accord_requests_total";
@@ -224,42 +229,6 @@ pub(crate) fn call_ended<R, E: ServiceError>(
     .record(started.elapsed().as_secs_f64());
 }
 
-/// How a subscriber group settled a delivery.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub(crate) enum Settled {
-    Handled,
-    Retried,
-    DeadLettered,
-    Duplicate,
-}
-
-/// The label value of an event's operation when no handler knows its
-/// topic.
-pub(crate) const UNKNOWN_OPERATION: &str = "unknown";
-
-/// Group `group` of `service` settled a delivery to `operation` so.
-pub(crate) fn event_settled(
-    service: &'static str,
-    operation: &'static str,
-    group: &Arc<str>,
-    settled: Settled,
-) {
-    let outcome = match settled {
-        Settled::Handled => "handled",
-        Settled::Retried => "retried",
-        Settled::DeadLettered => "dead_lettered",
-        Settled::Duplicate => "duplicate",
-    };
-    counter!(EVENTS, "service" => service, "operation" => operation, "group" => group.clone(), "outcome" => outcome)
-        .increment(1);
-}
-
-/// Group `group`'s handler of `route` ran for the time since `started`.
-pub(crate) fn event_handled(route: &EventRoute, group: &Arc<str>, started: Instant) {
-    histogram!(EVENT_DURATION, "service" => route.service, "operation" => route.operation, "group" => group.clone())
-        .record(started.elapsed().as_secs_f64());
-}
-
 /// An event of `route` was published (`ok`) or not, `started` ago.
 pub(crate) fn published(route: &'static EventRoute, ok: bool, started: Instant) {
     let (service, operation) = (route.service, route.operation);
@@ -301,7 +270,7 @@ mod tests {
     use crate::resilience::{BreakerSettings, CircuitBreaker};
 
     /// The value of metric `name` whose labels include `labels`.
-    fn find(
+    pub(super) fn find(
         snapshot: &[(
             metrics_util::CompositeKey,
             Option<Unit>,

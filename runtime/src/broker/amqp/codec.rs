@@ -278,11 +278,13 @@ pub(crate) fn decode(routing_key: &str, properties: &BasicProperties, payload: B
             let attribute = name
                 .strip_prefix(CLOUD_EVENTS_PREFIX)
                 .or_else(|| name.strip_prefix(CLOUD_EVENTS_ALT_PREFIX));
-            let name = match attribute {
-                Some(attribute) => format!("{CE_PREFIX}{attribute}"),
+            // One copy of the name, lower-cased in place.
+            let mut name = match attribute {
+                Some(attribute) => [CE_PREFIX, attribute].concat(),
                 None => name.to_owned(),
             };
-            headers.insert(name.to_ascii_lowercase(), value);
+            name.make_ascii_lowercase();
+            headers.insert(name, value);
         }
     }
     if let Some(content_type) = properties.content_type() {
