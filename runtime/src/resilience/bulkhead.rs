@@ -3,12 +3,10 @@
 //! holds a bounded share of the caller's tasks and connections.
 
 use std::fmt;
-use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-use tokio::sync::Notify;
-use tokio::time::Instant;
+use tokio::sync::{Semaphore, SemaphorePermit};
 
 /// How many calls may be in flight to one target.
 ///
@@ -82,128 +80,47 @@ impl fmt::Display for BulkheadFull {
 impl std::error::Error for BulkheadFull {}
 
 /// The bulkhead of one target.
-///
-/// The count of calls in flight is one atomic counter: a call that finds a
-/// slot free takes it with one compare-and-swap and gives it back with one
-/// subtraction, and only when calls are waiting does a release wake one of
-/// them (a semaphore would take its waiters' lock on every release).
 #[derive(Debug)]
 pub(crate) struct Bulkhead {
     settings: BulkheadSettings,
-    /// The calls in flight, never above `settings.max_concurrent`.
-    in_flight: AtomicUsize,
-    /// The calls waiting for a slot: a release wakes one only when some are.
-    waiting: AtomicUsize,
-    /// Wakes a waiting call when a slot is freed.
-    freed: Notify,
+    slots: Semaphore,
     target: Arc<str>,
-}
-
-/// A call's slot in a [`Bulkhead`]; dropping it frees the slot.
-#[derive(Debug)]
-pub(crate) struct Slot<'a>(&'a Bulkhead);
-
-impl Drop for Slot<'_> {
-    fn drop(&mut self) {
-        let bulkhead = self.0;
-        // Sequentially consistent with the waiter's count and recheck in
-        // `wait`: either this sees the waiter, or the waiter sees the slot.
-        bulkhead.in_flight.fetch_sub(1, Ordering::SeqCst);
-        if bulkhead.waiting.load(Ordering::SeqCst) > 0 {
-            bulkhead.freed.notify_one();
-        }
-    }
 }
 
 impl Bulkhead {
     pub(crate) fn new(target: Arc<str>, settings: BulkheadSettings) -> Self {
         Bulkhead {
+            slots: Semaphore::new(settings.max_concurrent),
             settings,
-            in_flight: AtomicUsize::new(0),
-            waiting: AtomicUsize::new(0),
-            freed: Notify::new(),
             target,
         }
     }
 
     /// The calls in flight now.
     pub(crate) fn in_flight(&self) -> usize {
-        self.in_flight.load(Ordering::Relaxed)
+        self.settings.max_concurrent - self.slots.available_permits()
     }
 
-    /// A slot, waiting at most the bulkhead's wait or until `deadline`,
-    /// whichever comes first. `Ok(None)` when the deadline came first: that
-    /// is the call's timeout, not the bulkhead's. A free slot is taken
-    /// without reading the clock.
+    /// A slot, waiting at most the bulkhead's wait or `left`, whichever is
+    /// shorter. `Ok(None)` when `left` ran out first: that is the call's
+    /// timeout, not the bulkhead's.
     pub(crate) async fn acquire(
         &self,
-        deadline: Instant,
-    ) -> Result<Option<Slot<'_>>, BulkheadFull> {
-        if let Some(slot) = self.try_acquire() {
-            return Ok(Some(slot));
+        left: Duration,
+    ) -> Result<Option<SemaphorePermit<'_>>, BulkheadFull> {
+        if let Ok(permit) = self.slots.try_acquire() {
+            return Ok(Some(permit));
         }
-        let left = deadline.saturating_duration_since(Instant::now());
         let wait = self.settings.max_wait.min(left);
-        match tokio::time::timeout(wait, self.wait()).await {
-            Ok(slot) => Ok(Some(slot)),
-            Err(_) if wait == left => Ok(None),
-            Err(_) => Err(BulkheadFull {
+        match tokio::time::timeout(wait, self.slots.acquire()).await {
+            Ok(Ok(permit)) => Ok(Some(permit)),
+            _ if wait == left => Ok(None),
+            _ => Err(BulkheadFull {
                 target: self.target.clone(),
                 max_concurrent: self.settings.max_concurrent,
                 waited: wait,
             }),
         }
-    }
-
-    /// A free slot, taken; `None` when every slot is taken.
-    fn try_acquire(&self) -> Option<Slot<'_>> {
-        let mut taken = self.in_flight.load(Ordering::SeqCst);
-        loop {
-            if taken >= self.settings.max_concurrent {
-                return None;
-            }
-            match self.in_flight.compare_exchange_weak(
-                taken,
-                taken + 1,
-                Ordering::SeqCst,
-                Ordering::SeqCst,
-            ) {
-                Ok(_) => return Some(Slot(self)),
-                Err(now) => taken = now,
-            }
-        }
-    }
-
-    /// Waits, counted among the waiting calls, until a slot is taken.
-    async fn wait(&self) -> Slot<'_> {
-        let _waiting = Waiting::enter(&self.waiting);
-        loop {
-            let freed = self.freed.notified();
-            let mut freed = std::pin::pin!(freed);
-            // Registered before the recheck, so a slot freed after it wakes
-            // this call.
-            freed.as_mut().enable();
-            if let Some(slot) = self.try_acquire() {
-                return slot;
-            }
-            freed.await;
-        }
-    }
-}
-
-/// One call counted among a bulkhead's waiting calls while it lives.
-struct Waiting<'a>(&'a AtomicUsize);
-
-impl<'a> Waiting<'a> {
-    fn enter(waiting: &'a AtomicUsize) -> Self {
-        waiting.fetch_add(1, Ordering::SeqCst);
-        Waiting(waiting)
-    }
-}
-
-impl Drop for Waiting<'_> {
-    fn drop(&mut self) {
-        self.0.fetch_sub(1, Ordering::SeqCst);
     }
 }
 
@@ -219,7 +136,7 @@ mod tests {
                 .max_concurrent(2)
                 .max_wait(Duration::from_millis(100)),
         );
-        let long = Instant::now() + Duration::from_secs(30);
+        let long = Duration::from_secs(30);
         let first = bulkhead.acquire(long).await.unwrap();
         let _second = bulkhead.acquire(long).await.unwrap();
         assert_eq!(bulkhead.in_flight(), 2);
@@ -240,38 +157,9 @@ mod tests {
         assert_eq!(started.elapsed(), Duration::from_millis(140));
         // A call with less time left than the wait times out as itself.
         assert!(bulkhead
-            .acquire(Instant::now() + Duration::from_millis(10))
+            .acquire(Duration::from_millis(10))
             .await
             .unwrap()
             .is_none());
-    }
-
-    #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-    async fn waiting_calls_all_get_a_slot_as_slots_are_freed() {
-        let bulkhead = Arc::new(Bulkhead::new(
-            "http://b.internal".into(),
-            BulkheadSettings::default()
-                .max_concurrent(3)
-                .max_wait(Duration::from_secs(10)),
-        ));
-        let most = Arc::new(AtomicUsize::new(0));
-        let calls: Vec<_> = (0..40)
-            .map(|_| {
-                let bulkhead = bulkhead.clone();
-                let most = most.clone();
-                tokio::spawn(async move {
-                    let deadline = Instant::now() + Duration::from_secs(30);
-                    let slot = bulkhead.acquire(deadline).await.unwrap().expect("a slot");
-                    most.fetch_max(bulkhead.in_flight(), Ordering::SeqCst);
-                    tokio::time::sleep(Duration::from_millis(1)).await;
-                    drop(slot);
-                })
-            })
-            .collect();
-        for call in calls {
-            call.await.unwrap();
-        }
-        assert!(most.load(Ordering::SeqCst) <= 3);
-        assert_eq!(bulkhead.in_flight(), 0);
     }
 }

@@ -204,7 +204,8 @@ impl<T: Transport> ClientCore<T> {
             };
             if slot.is_none() {
                 if let Some(bulkhead) = defences.and_then(|d| d.bulkhead.as_ref()) {
-                    match bulkhead.acquire(deadline).await {
+                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
+                    match bulkhead.acquire(left).await {
                         Ok(Some(taken)) => slot = Some(taken),
                         Ok(None) => return Err(CallError::Timeout(timeout)),
                         Err(full) => return Err(CallError::BulkheadFull(full)),
