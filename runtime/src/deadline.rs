@@ -5,7 +5,7 @@
 //! HTTP and in a broker request's message headers alike. Relative, so that
 //! the clocks of caller and server need not agree (gRPC's `grpc-timeout`
 //! works the same way). The server turns it into the call's
-//! [`Context::deadline`] as the call arrives; a call that arrives with no
+//! [`Context::deadline`](crate::Context::deadline) as the call arrives; a call that arrives with no
 //! time left is answered at once with a 504 problem of type
 //! [`DEADLINE_EXCEEDED`] and its handler does not run, and a handler still
 //! running when the deadline passes is dropped and the call answered the
@@ -16,8 +16,10 @@
 use std::time::Duration;
 
 use http::HeaderValue;
+#[cfg(test)]
 use tokio::time::Instant;
 
+#[cfg(test)]
 use crate::context::Context;
 use crate::error::{FieldError, Location, Problem, INVALID_REQUEST};
 use crate::wire::Reply;
@@ -62,12 +64,30 @@ pub fn timeout_value(remaining: Duration) -> HeaderValue {
 /// Reads the call's `accord-timeout` into its deadline. `Err` is the reply
 /// that answers the call at once: 400 for a malformed header, 504 for a
 /// deadline already passed.
+#[cfg(test)]
 pub(crate) fn receive(context: &mut Context) -> Result<(), Reply> {
     let mut values = context.headers().get_all(TIMEOUT_HEADER).iter();
-    let Some(value) = values.next() else {
-        return Ok(());
+    let first = values.next();
+    let again = values.next().is_some();
+    if let Some(timeout) = timeout_sent(first, again)? {
+        context.shorten_deadline(Instant::now() + timeout);
+    }
+    Ok(())
+}
+
+/// The time a call has left by its `accord-timeout`, given the header's
+/// first value and whether it came again; `None` without one, to be made
+/// the call's deadline as it arrives. `Err`
+/// is the reply that answers the call at once: 400 for a malformed or
+/// repeated header, 504 for a deadline already passed.
+pub(crate) fn timeout_sent(
+    first: Option<&HeaderValue>,
+    again: bool,
+) -> Result<Option<Duration>, Reply> {
+    let Some(value) = first else {
+        return Ok(None);
     };
-    let parsed = if values.next().is_some() {
+    let parsed = if again {
         Err("sent more than once; send one value".to_owned())
     } else {
         parse_timeout(value.as_bytes())
@@ -88,8 +108,7 @@ pub(crate) fn receive(context: &mut Context) -> Result<(), Reply> {
             "the caller's deadline had passed when the call arrived; the handler did not run",
         ));
     }
-    context.shorten_deadline(Instant::now() + timeout);
-    Ok(())
+    Ok(Some(timeout))
 }
 
 /// The answer to a call whose handler was still running at its deadline.

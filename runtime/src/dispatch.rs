@@ -22,6 +22,7 @@ use std::task::{Context as TaskContext, Poll};
 
 use futures_util::future::{Either, Map};
 use futures_util::FutureExt;
+use http::{HeaderMap, HeaderValue};
 use tokio::task::futures::TaskLocalFuture;
 use tower::util::BoxCloneSyncService;
 use tower::{Layer, Service, ServiceExt};
@@ -31,7 +32,8 @@ use crate::context::Context;
 use crate::deadline;
 use crate::descriptor::ServiceDescriptor;
 use crate::error::Problem;
-use crate::observe;
+use crate::observe::{self, Carrier};
+use crate::trace;
 use crate::wire::{Call, Reply, Route};
 
 /// A boxed, sendable future.
@@ -160,7 +162,9 @@ impl Dispatcher {
             trace_id = tracing::field::Empty,
             span_id = tracing::field::Empty,
         );
-        let trace = observe::continue_trace(&span, call.headers());
+        let sent = Sent::scan(call.headers());
+        let trace = observe::continue_trace(&span, &sent);
+        let timeout = deadline::timeout_sent(sent.timeout, sent.timeout_again);
         // The clock for the metrics and the debug event; the trace id only
         // when the per-request debug event is wanted.
         let started = std::time::Instant::now();
@@ -169,7 +173,11 @@ impl Dispatcher {
         let context = call.context_mut();
         context.set_route(route);
         context.set_trace(trace);
-        let deadline = deadline::receive(context);
+        let deadline = timeout.map(|timeout| {
+            if let Some(timeout) = timeout {
+                context.shorten_deadline(tokio::time::Instant::now() + timeout);
+            }
+        });
         let at = context.deadline();
         let run = deadline.map(|()| match &self.inner.layered {
             None => Either::Left(self.inner.endpoint.run(call)),
@@ -202,6 +210,55 @@ impl Dispatcher {
             reply
         }
         .instrument(span)
+    }
+}
+
+/// The headers of a call that dispatch reads itself, found in one pass over
+/// them rather than a hashed look-up each: `traceparent` (the first value,
+/// as [`HeaderMap::get`] gives it) and `accord-timeout`. As a trace
+/// [`Carrier`], it answers any other header from the map.
+struct Sent<'a> {
+    headers: &'a HeaderMap,
+    traceparent: Option<&'a HeaderValue>,
+    timeout: Option<&'a HeaderValue>,
+    timeout_again: bool,
+}
+
+impl<'a> Sent<'a> {
+    fn scan(headers: &'a HeaderMap) -> Self {
+        let mut sent = Sent {
+            headers,
+            traceparent: None,
+            timeout: None,
+            timeout_again: false,
+        };
+        for (name, value) in headers {
+            let name = name.as_str();
+            if name == trace::TRACEPARENT {
+                sent.traceparent.get_or_insert(value);
+            } else if name == deadline::TIMEOUT_HEADER {
+                if sent.timeout.is_some() {
+                    sent.timeout_again = true;
+                } else {
+                    sent.timeout = Some(value);
+                }
+            }
+        }
+        sent
+    }
+}
+
+impl Carrier for Sent<'_> {
+    fn get(&self, name: &str) -> Option<&str> {
+        if name == trace::TRACEPARENT {
+            self.traceparent.and_then(|value| value.to_str().ok())
+        } else {
+            Carrier::get(self.headers, name)
+        }
+    }
+
+    fn keys(&self) -> Vec<&str> {
+        Carrier::keys(self.headers)
     }
 }
 

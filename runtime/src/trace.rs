@@ -29,6 +29,29 @@ fn write_hex(out: &mut [u8], mut value: u128) {
     }
 }
 
+/// A random id other than zero (an all-zero id is invalid), from the
+/// thread's generator. Drawn over the full range and drawn again on zero,
+/// rather than over `1..`: a range below the full one costs a division per
+/// draw, a 128-bit one in software, on every call and request served.
+fn nonzero_u64() -> u64 {
+    loop {
+        let id = fastrand::u64(..);
+        if id != 0 {
+            return id;
+        }
+    }
+}
+
+/// [`nonzero_u64`] for a trace id.
+fn nonzero_u128() -> u128 {
+    loop {
+        let id = fastrand::u128(..);
+        if id != 0 {
+            return id;
+        }
+    }
+}
+
 tokio::task_local! {
     static CURRENT: TraceContext;
 }
@@ -48,8 +71,8 @@ impl TraceContext {
     /// A context starting a new trace.
     pub fn new_root() -> Self {
         TraceContext {
-            trace_id: fastrand::u128(1..),
-            span_id: fastrand::u64(1..),
+            trace_id: nonzero_u128(),
+            span_id: nonzero_u64(),
             sampled: true,
         }
     }
@@ -57,7 +80,7 @@ impl TraceContext {
     /// A context for a new span in the same trace.
     pub fn child(&self) -> Self {
         TraceContext {
-            span_id: fastrand::u64(1..),
+            span_id: nonzero_u64(),
             ..*self
         }
     }
@@ -69,7 +92,7 @@ impl TraceContext {
         CURRENT
             .try_with(|c| *c)
             .ok()
-            .or_else(|| crate::Context::current().and_then(|c| c.trace()))
+            .or_else(|| crate::Context::with_current(|c| c.trace()).flatten())
     }
 
     /// A child of the current context, or a new root: what an outgoing call

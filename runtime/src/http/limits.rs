@@ -1,8 +1,9 @@
 //! The per-request limits as problem documents: load shedding (one
-//! semaphore over every route), the handler's timeout and the body-read
+//! count over every route), the handler's timeout and the body-read
 //! timeout.
 
 use std::future::{poll_fn, Future};
+use std::sync::atomic::{AtomicUsize, Ordering};
 use std::sync::Arc;
 use std::task::Poll;
 use std::time::Duration;
@@ -10,7 +11,6 @@ use std::time::Duration;
 use axum::response::Response;
 use http::header::{CONNECTION, RETRY_AFTER};
 use http::{HeaderValue, Version};
-use tokio::sync::{Semaphore, SemaphorePermit};
 use tokio::time::error::Elapsed;
 
 use super::router::problem_response;
@@ -22,20 +22,33 @@ use crate::error::Problem;
 /// response is made; a request that finds none free is answered at once
 /// with a 503 problem document and `Retry-After`, never queued. The check
 /// runs inside the route's handler rather than as a tower layer: the same
-/// semaphore, without a boxed layer stack and its clones on every request.
+/// count, without a boxed layer stack and its clones on every request.
+/// As no request ever waits for a slot, the count is one atomic counter
+/// rather than a semaphore, whose release takes a lock on every request.
 #[derive(Debug, Clone)]
 pub(super) struct LoadShedding {
-    /// Shared by every route: one count of the requests of all of them.
-    slots: Arc<Semaphore>,
+    /// Shared by every route: one count of the requests of all of them,
+    /// never above `max`.
+    in_flight: Arc<AtomicUsize>,
     retry_after: HeaderValue,
     max: usize,
+}
+
+/// A request's slot; dropping it frees the slot.
+#[derive(Debug)]
+pub(super) struct Slot<'a>(&'a AtomicUsize);
+
+impl Drop for Slot<'_> {
+    fn drop(&mut self) {
+        self.0.fetch_sub(1, Ordering::Release);
+    }
 }
 
 impl LoadShedding {
     pub(super) fn new(max: usize, retry_after: Duration) -> Self {
         let seconds = retry_after.as_secs() + u64::from(retry_after.subsec_nanos() > 0);
         LoadShedding {
-            slots: Arc::new(Semaphore::new(max)),
+            in_flight: Arc::new(AtomicUsize::new(0)),
             retry_after: HeaderValue::from(seconds),
             max,
         }
@@ -43,8 +56,22 @@ impl LoadShedding {
 
     /// A slot for one request, to hold until its response is made; `None`
     /// when every slot is taken, to answer with [`refusal`](Self::refusal).
-    pub(super) fn admit(&self) -> Option<SemaphorePermit<'_>> {
-        self.slots.try_acquire().ok()
+    pub(super) fn admit(&self) -> Option<Slot<'_>> {
+        let mut taken = self.in_flight.load(Ordering::Relaxed);
+        loop {
+            if taken >= self.max {
+                return None;
+            }
+            match self.in_flight.compare_exchange_weak(
+                taken,
+                taken + 1,
+                Ordering::Acquire,
+                Ordering::Relaxed,
+            ) {
+                Ok(_) => return Some(Slot(&self.in_flight)),
+                Err(now) => taken = now,
+            }
+        }
     }
 
     /// The answer to a request shed: a 503 problem with `Retry-After`.
@@ -100,4 +127,23 @@ pub(super) fn body_timed_out(timeout: Duration, version: Version) -> Response {
             .insert(CONNECTION, HeaderValue::from_static("close"));
     }
     response
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn sheds_beyond_the_limit_until_a_slot_is_freed() {
+        let shed = LoadShedding::new(2, Duration::from_millis(1500));
+        let first = shed.admit().expect("a slot");
+        let _second = shed.admit().expect("a slot");
+        assert!(shed.admit().is_none());
+        let refusal = shed.refusal();
+        assert_eq!(refusal.status(), 503);
+        assert_eq!(refusal.headers()[RETRY_AFTER], "2");
+        drop(first);
+        let _third = shed.admit().expect("the freed slot");
+        assert!(shed.admit().is_none());
+    }
 }
