@@ -89,6 +89,12 @@ struct Inner {
     topics: Mutex<HashMap<String, i32>>,
     /// Consumers of this handle's subscriptions not yet closed.
     members: AtomicUsize,
+    /// The handover notes of this handle's members (see the `window`
+    /// module), per consumer group and partition: the note of a
+    /// partition's last handover, for a member of this handle that takes
+    /// the partition over where the broker does not keep a commit's
+    /// metadata. At most one per partition a group of this handle reads.
+    notes: Mutex<HashMap<(Arc<str>, member::Tp), (i64, String)>>,
 }
 
 impl std::fmt::Debug for KafkaBroker {
@@ -150,6 +156,7 @@ impl KafkaBroker {
                 admin,
                 topics: Mutex::new(HashMap::new()),
                 members: AtomicUsize::new(0),
+                notes: Mutex::new(HashMap::new()),
             }),
         };
         broker.check_reachable(url).await?;
