@@ -40,6 +40,10 @@ use crate::broker::{Message, DEAD_LETTER_TOPIC};
 /// A topic and partition.
 pub(super) type Tp = (Arc<str>, i32);
 
+/// Handover notes kept by a handle: per consumer group and partition, the
+/// offset committed at the partition's last handover and its note.
+pub(super) type Notes = HashMap<(Arc<str>, Tp), (i64, String)>;
+
 /// A record read by the member.
 #[derive(Debug)]
 pub(super) struct Entry {

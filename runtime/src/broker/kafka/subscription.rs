@@ -194,8 +194,8 @@ impl std::fmt::Debug for KafkaDelivery {
 }
 
 impl KafkaDelivery {
-    /// Takes the record to settle; `None` when the ack wait ran out and a
-    /// copy went to the group already.
+    /// Takes the record to settle; `None` when the ack wait ran out and the
+    /// partition was handed over already.
     fn take(&self) -> Option<Entry> {
         let entry = self.held.take();
         if entry.is_some() {
