@@ -152,4 +152,4 @@ macro_rules! checks {
 }
 
 // Request/reply is not offered by the Kafka backend (docs/kafka.md).
-accord_conformance::for_each_check!(checks: events);
+accord_conformance::for_each_check!(checks: events, ordered);

@@ -9,6 +9,14 @@
 //! allowed. When the subscription is dropped it stops reading, waits for
 //! the deliveries still out, commits, and leaves the group.
 //!
+//! A member hands its partitions over by committing each up to its first
+//! unsettled record, with a note of what it settled beyond and how often
+//! it handed each record out ([`Window::handover`]): when a partition is
+//! revoked, when the member leaves, and when one of its deliveries passes
+//! its ack wait. Then the partitions' next owner reads them again in order
+//! from there. A delivery of a partition the member no longer holds is
+//! fenced: settling it commits and hands out nothing.
+//!
 //! [`KafkaOptions::max_buffered`]: super::KafkaOptions::max_buffered
 
 use std::collections::{HashMap, HashSet, VecDeque};
@@ -24,13 +32,17 @@ use rdkafka::{ClientContext, Offset, TopicPartitionList};
 use tokio::sync::{watch, Notify};
 
 use super::headers;
-use super::window::Window;
+use super::window::{Resume, Window};
 use super::KafkaBroker;
 use crate::broker::reconnect::backoff;
 use crate::broker::{Message, DEAD_LETTER_TOPIC};
 
 /// A topic and partition.
 pub(super) type Tp = (Arc<str>, i32);
+
+/// Handover notes kept by a handle: per consumer group and partition, the
+/// offset committed at the partition's last handover and its note.
+pub(super) type Notes = HashMap<(Arc<str>, Tp), (i64, String)>;
 
 /// A record read by the member.
 #[derive(Debug)]
@@ -48,6 +60,8 @@ pub(super) struct Entry {
 struct PartitionState {
     epoch: u64,
     window: Window,
+    /// What the partition's previous owner noted in its last commit.
+    resume: Resume,
     /// Keys with a record out (or waiting to be handed out), and the later
     /// records of each key, waiting behind it.
     keys: HashMap<String, VecDeque<Entry>>,
@@ -64,8 +78,9 @@ struct State {
     commits: HashMap<Tp, i64>,
     next_epoch: u64,
     closing: bool,
-    /// Leave the group and join it again (see [`Shared::rejoin`]).
-    rejoin: bool,
+    /// A delivery passed its ack wait: hand every partition over (see
+    /// [`Shared::expired`]).
+    release: bool,
     /// Partitions assigned whose starting offset is not yet committed.
     unstarted: HashSet<Tp>,
 }
@@ -116,12 +131,21 @@ impl Shared {
         self.reader.notified().await;
     }
 
-    /// The member held a delivery past its ack wait while it owns every
-    /// partition of the topic: it leaves the group and joins again, so
-    /// that another member, if there is one, takes the partitions over, as
-    /// Kafka does with a member past its `max.poll.interval.ms`.
-    pub(super) fn rejoin(&self) {
-        self.lock().rejoin = true;
+    /// A delivery of `entry` passed its ack wait unsettled. Where its
+    /// partition is still this member's, the member hands every partition
+    /// over (the reading task commits them up to their first unsettled
+    /// records and leaves the group, as Kafka does with a member past its
+    /// `max.poll.interval.ms`), so that their records come again in order,
+    /// to another member or, after it joins again, to this one. The
+    /// record stays unsettled: its partition's next owner reads it again.
+    pub(super) fn expired(&self, entry: &Entry) {
+        let mut state = self.lock();
+        state.outstanding -= 1;
+        let current = state.partitions.get(&entry.tp).map(|p| p.epoch);
+        if current == Some(entry.epoch) {
+            state.release = true;
+        }
+        drop(state);
         self.pump.notify_one();
     }
 
@@ -139,11 +163,15 @@ impl Shared {
         let mut state = self.lock();
         while let Some(mut entry) = state.ready.pop_front() {
             state.buffered -= 1;
-            let current = state.partitions.get(&entry.tp).map(|p| p.epoch);
-            if current != Some(entry.epoch) {
+            let Some(partition) = state
+                .partitions
+                .get_mut(&entry.tp)
+                .filter(|p| p.epoch == entry.epoch)
+            else {
                 // The partition went to another member, which reads it again.
                 continue;
-            }
+            };
+            partition.window.handed_out(entry.offset, entry.attempt);
             entry.handed_out = true;
             state.outstanding += 1;
             if state.buffered + 1 == self.max_buffered {
@@ -168,6 +196,17 @@ impl Shared {
         let mut entry = entry;
         entry.epoch = partition.epoch;
         partition.window.read(entry.offset);
+        if partition.resume.settled(entry.offset) {
+            // Settled by the partition's previous owner after its last
+            // committed offset.
+            if let Some(commit) = partition.window.settle(entry.offset) {
+                state.commits.insert(entry.tp, commit);
+                drop(guard);
+                self.pump.notify_one();
+            }
+            return;
+        }
+        entry.attempt = partition.resume.attempt(entry.offset, entry.attempt);
         state.buffered += 1;
         match &entry.message.key {
             Some(key) => match partition.keys.get_mut(key) {
@@ -212,24 +251,16 @@ impl Shared {
         self.pump.notify_one();
     }
 
-    /// A handed-out record that could not be settled nor handed over: it
-    /// stays unsettled, so the partition's next owner reads it again.
-    pub(super) fn abandon(&self) {
-        self.lock().outstanding -= 1;
-        self.pump.notify_one();
-    }
-
     /// A handed-out record comes again as `entry.attempt`, ahead of what
-    /// is waiting: after a retry delay, or dropped unsettled. Returns it
-    /// when the member is closing: it must be handed over as a copy.
-    pub(super) fn again(&self, entry: Entry) -> Option<Entry> {
+    /// is waiting: after a retry delay, or dropped unsettled. When the
+    /// member is closing, or the partition is no longer its own, the
+    /// record stays unsettled, and the partition's next owner reads it
+    /// again (with the attempts the member's last commit notes).
+    pub(super) fn again(&self, entry: Entry) {
         let mut state = self.lock();
-        if state.closing {
-            return Some(entry);
-        }
         state.outstanding -= 1;
         let current = state.partitions.get(&entry.tp).map(|p| p.epoch);
-        if current == Some(entry.epoch) {
+        if current == Some(entry.epoch) && !state.closing {
             state.buffered += 1;
             state.ready.push_front(entry);
             drop(state);
@@ -238,41 +269,66 @@ impl Shared {
             drop(state);
             self.pump.notify_one();
         }
-        None
     }
 
-    /// The subscription is dropped: stop handing out and reading. Returns
-    /// the records handed out earlier and waiting again, to be handed over
-    /// as copies (still counted as outstanding); the rest is read again by
-    /// the partitions' next owner.
-    pub(super) fn close(&self) -> Vec<Entry> {
+    /// The subscription is dropped: stop handing out and reading. What was
+    /// read and not handed out, or is waiting to be handed out again, is
+    /// read again by the partitions' next owner.
+    pub(super) fn close(&self) {
         let mut state = self.lock();
         state.closing = true;
-        let ready = std::mem::take(&mut state.ready);
-        let mut handover = Vec::new();
-        for entry in ready {
-            if entry.handed_out {
-                state.outstanding += 1;
-                handover.push(entry);
-            }
-        }
+        state.ready.clear();
         for partition in state.partitions.values_mut() {
             partition.keys.clear();
         }
         state.buffered = 0;
         drop(state);
         self.pump.notify_one();
-        handover
     }
 
-    /// The partitions of `topic` assigned to this member.
-    pub(super) fn assigned(&self, topic: &str) -> Vec<i32> {
-        self.lock()
-            .partitions
-            .keys()
-            .filter(|(t, _)| &**t == topic)
-            .map(|(_, p)| *p)
-            .collect()
+    /// Gives up the partitions `which` selects: what to commit for them (up
+    /// to each one's first unsettled record, with the note for its next
+    /// owner), with every other settlement waiting to be committed. Their
+    /// deliveries still out are fenced from then on.
+    fn hand_over(&self, which: impl Fn(&Tp) -> bool) -> Option<TopicPartitionList> {
+        let mut guard = self.lock();
+        let state = &mut *guard;
+        let mut notes = Vec::new();
+        let mut commits = std::mem::take(&mut state.commits);
+        state.partitions.retain(|tp, partition| {
+            if !which(tp) {
+                return true;
+            }
+            if let Some((front, note)) = partition.window.handover() {
+                commits.remove(tp);
+                notes.push((tp.clone(), front, note));
+            }
+            false
+        });
+        state.unstarted.retain(|tp| !which(tp));
+        let before = state.ready.len();
+        let partitions = &state.partitions;
+        state
+            .ready
+            .retain(|e| partitions.get(&e.tp).is_some_and(|p| p.epoch == e.epoch));
+        state.buffered -= before - state.ready.len();
+        drop(guard);
+        if commits.is_empty() && notes.is_empty() {
+            return None;
+        }
+        let mut list = TopicPartitionList::new();
+        for ((topic, partition), offset) in commits {
+            let _ = list.add_partition_offset(&topic, partition, Offset::Offset(offset));
+        }
+        let mut kept = self.broker.inner.notes.lock().expect("notes poisoned");
+        for (tp, front, note) in notes {
+            let mut element = list.add_partition(&tp.0, tp.1);
+            if element.set_offset(Offset::Offset(front)).is_ok() {
+                element.set_metadata(&note);
+                kept.insert((self.group.clone(), tp), (front, note));
+            }
+        }
+        Some(list)
     }
 
     fn take_commits(&self) -> Option<TopicPartitionList> {
@@ -300,23 +356,15 @@ impl ConsumerContext for Context {
         let Rebalance::Revoke(list) = rebalance else {
             return;
         };
-        let mut guard = self.shared.lock();
-        let state = &mut *guard;
-        for element in list.elements() {
-            let tp: Tp = (element.topic().into(), element.partition());
-            state.partitions.remove(&tp);
-            state.unstarted.remove(&tp);
-        }
-        let before = state.ready.len();
-        let partitions = &state.partitions;
-        state
-            .ready
-            .retain(|e| partitions.get(&e.tp).is_some_and(|p| p.epoch == e.epoch));
-        state.buffered -= before - state.ready.len();
-        drop(guard);
+        let revoked: HashSet<Tp> = list
+            .elements()
+            .iter()
+            .map(|e| (e.topic().into(), e.partition()))
+            .collect();
         // What was settled of the revoked partitions is committed before
-        // they move, so their next owner starts after it.
-        if let Some(commits) = self.shared.take_commits() {
+        // they move, so their next owner starts after it and skips what
+        // was settled beyond.
+        if let Some(commits) = self.shared.hand_over(|tp| revoked.contains(tp)) {
             if let Err(error) = consumer.commit(&commits, CommitMode::Sync) {
                 tracing::debug!(%error, "could not commit before a rebalance");
             }
@@ -338,6 +386,7 @@ impl ConsumerContext for Context {
                 PartitionState {
                     epoch,
                     window: Window::default(),
+                    resume: Resume::default(),
                     keys: HashMap::new(),
                 },
             );
@@ -380,27 +429,42 @@ pub(super) async fn pump(
             }
         }
         let commits_waiting = !shared.lock().commits.is_empty();
-        let (closing, outstanding, full, rejoin) = {
+        let (closing, outstanding, full, release) = {
             let mut state = shared.lock();
             (
                 state.closing,
                 state.outstanding,
                 state.buffered >= shared.max_buffered,
-                std::mem::take(&mut state.rejoin),
+                std::mem::take(&mut state.release),
             )
         };
+        if release {
+            // A delivery passed its ack wait: every partition is committed
+            // up to its first unsettled record and handed over (the
+            // commit waits for the broker: a rare event, and the next
+            // owner must find it).
+            if let Some(commits) = shared.hand_over(|_| true) {
+                last_commit = tokio::time::Instant::now();
+                if let Err(error) = consumer.commit(&commits, CommitMode::Sync) {
+                    tracing::warn!(%error, group = %shared.group, "could not commit before handing the partitions over; their next owner reads from the last commit");
+                }
+            }
+            if closing {
+                break;
+            }
+            if rejoin_at.is_none() {
+                // Leave now, join again only once the group has rebalanced
+                // without this member: joining at once would put it in the
+                // very rebalance its leaving starts, where it may be given
+                // its partitions back. Once another member holds them, the
+                // sticky assignor leaves them there.
+                consumer.unsubscribe();
+                rejoin_at = Some(tokio::time::Instant::now() + rejoin_delay);
+                paused = false;
+            }
+        }
         if closing && outstanding == 0 {
             break;
-        }
-        if rejoin && !closing && rejoin_at.is_none() {
-            // Leave now, join again only once the group has rebalanced
-            // without this member: joining at once would put it in the
-            // very rebalance its leaving starts, where it may be given its
-            // partitions back. Once another member holds them, the sticky
-            // assignor leaves them there.
-            consumer.unsubscribe();
-            rejoin_at = Some(tokio::time::Instant::now() + rejoin_delay);
-            paused = false;
         }
         // Full: stop taking records, which stay in the consumer's own
         // queue. Only when nothing goes out for STALL_PAUSE are the
@@ -487,9 +551,10 @@ pub(super) async fn pump(
             },
         }
     }
-    // The last commits, then leave the group (closing the consumer blocks
-    // while it hands its partitions back).
-    let last = shared.take_commits();
+    // The last commits, with the notes for the partitions' next owners,
+    // then leave the group (closing the consumer blocks while it hands its
+    // partitions back).
+    let last = shared.hand_over(|_| true);
     let _ = tokio::task::spawn_blocking(move || {
         if let Some(commits) = last {
             if let Err(error) = consumer.commit(&commits, CommitMode::Sync) {
@@ -550,9 +615,31 @@ fn commit_starts(consumer: &StreamConsumer<Context>, shared: &Shared) {
     };
     let mut starts = TopicPartitionList::new();
     let mut new = TopicPartitionList::new();
+    let mut notes = HashMap::new();
     for element in committed.elements() {
         let offset = match element.offset() {
-            Offset::Offset(offset) => offset,
+            Offset::Offset(offset) => {
+                let tp: Tp = (element.topic().into(), element.partition());
+                // The note of the partition's last handover: in the
+                // commit's metadata, or kept by this handle where the
+                // broker does not keep metadata (tansu).
+                let kept = shared
+                    .broker
+                    .inner
+                    .notes
+                    .lock()
+                    .expect("notes poisoned")
+                    .remove(&(shared.group.clone(), tp.clone()))
+                    .filter(|(front, _)| *front == offset)
+                    .map(|(_, note)| note);
+                let note = match element.metadata() {
+                    "" => kept.unwrap_or_default(),
+                    metadata => metadata.to_owned(),
+                };
+                tracing::debug!(group = %shared.group, topic = %tp.0, partition = tp.1, offset, %note, "a partition starts at its committed offset");
+                notes.insert(tp, Resume::parse(offset, &note));
+                offset
+            }
             _ => match consumer.fetch_watermarks(element.topic(), element.partition(), timeout) {
                 Ok((low, high)) => {
                     let start = if shared.from_oldest { low } else { high };
@@ -591,7 +678,12 @@ fn commit_starts(consumer: &StreamConsumer<Context>, shared: &Shared) {
             continue;
         }
         let tp: Tp = (topic.into(), partition);
-        shared.lock().unstarted.remove(&tp);
+        let mut state = shared.lock();
+        if let (Some(partition), Some(resume)) = (state.partitions.get_mut(&tp), notes.remove(&tp))
+        {
+            partition.resume = resume;
+        }
+        state.unstarted.remove(&tp);
     }
 }
 

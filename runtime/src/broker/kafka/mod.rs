@@ -38,10 +38,13 @@
 //!   ([`SubscribeOptions::max_in_flight`](crate::broker::SubscribeOptions)
 //!   handed out, [`KafkaOptions::max_buffered`] read ahead).
 //! - A delivery dropped unsettled is handed out again by its member as the
-//!   next attempt. One not settled within `ack_wait`, or still unsettled
-//!   when its member leaves, is published again as a copy carrying its
-//!   next attempt (to another member's partition for an expired one) and
-//!   its original settled; the copy comes after the key's later records.
+//!   next attempt. When one is not settled within `ack_wait`, its member
+//!   hands its partitions over (commits each up to its first unsettled
+//!   record, noting what it settled beyond and the attempts so far) and
+//!   leaves the group, joining again once the group has rebalanced; the
+//!   partitions' next owner reads the record again, as its next attempt
+//!   and before the key's later records. A member leaving hands its
+//!   partitions over the same way.
 //! - Dead letters go to the group's dead-letter topic with the reason
 //!   headers, acknowledged by the broker before the original is settled.
 
@@ -89,6 +92,12 @@ struct Inner {
     topics: Mutex<HashMap<String, i32>>,
     /// Consumers of this handle's subscriptions not yet closed.
     members: AtomicUsize,
+    /// The handover notes of this handle's members (see the `window`
+    /// module), per consumer group and partition: the note of a
+    /// partition's last handover, for a member of this handle that takes
+    /// the partition over where the broker does not keep a commit's
+    /// metadata. At most one per partition a group of this handle reads.
+    notes: Mutex<member::Notes>,
 }
 
 impl std::fmt::Debug for KafkaBroker {
@@ -150,6 +159,7 @@ impl KafkaBroker {
                 admin,
                 topics: Mutex::new(HashMap::new()),
                 members: AtomicUsize::new(0),
+                notes: Mutex::new(HashMap::new()),
             }),
         };
         broker.check_reachable(url).await?;

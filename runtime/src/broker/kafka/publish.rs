@@ -1,10 +1,10 @@
-//! Publishing records: events, copies of deliveries, and dead letters,
+//! Publishing records: events and dead letters,
 //! each acknowledged by the broker (`acks=all`) before it counts.
 
 use rdkafka::message::OwnedHeaders;
 use rdkafka::producer::FutureRecord;
 
-use super::headers::{self, ATTEMPT};
+use super::headers;
 use super::topology::kafka_error;
 use super::KafkaBroker;
 use crate::broker::limits::dead_letter_reason;
@@ -38,21 +38,6 @@ impl KafkaBroker {
             .await
             .map(|_| ())
             .map_err(|(e, _)| kafka_error(&format!("publishing on `{topic}`"), e))
-    }
-
-    /// Publishes a copy of a `message` delivered from `topic` as delivery
-    /// `attempt`, to `partition` (or the key's).
-    pub(super) async fn publish_copy(
-        &self,
-        topic: &str,
-        message: &Message,
-        attempt: u32,
-        partition: Option<i32>,
-    ) -> Result<(), BrokerError> {
-        let attempt = attempt.to_string();
-        let (headers, size) = headers::to_kafka(message, &[(ATTEMPT, &attempt)], None)?;
-        headers::check_size(message, size, self.inner.options.max_message_bytes, false)?;
-        self.send(topic, message, headers, partition).await
     }
 
     /// Stores a dead letter of `group` on its dead-letter topic.

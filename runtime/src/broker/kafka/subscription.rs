@@ -3,7 +3,9 @@
 //! A subscription is one consumer in the group's consumer group, read by
 //! its own task (see the `member` module). Each delivery is settled once:
 //! whoever takes its record first (a settlement, the ack-wait timer, the
-//! drop) does what it says, and the others find nothing left to do.
+//! drop) does what it says, and the others find nothing left to do. A
+//! settlement of a record whose partition the member handed over since
+//! is ignored (the partition's next owner reads the record again).
 
 use std::sync::{Arc, Mutex};
 use std::time::Duration;
@@ -98,30 +100,7 @@ async fn open(
 
 impl Drop for KafkaSubscription {
     fn drop(&mut self) {
-        for entry in self.shared.close() {
-            tokio::spawn(hand_over(self.shared.clone(), entry));
-        }
-    }
-}
-
-/// Publishes a copy of a handed-out record, as its current attempt, to its
-/// own partition (or `to`), then settles the original.
-async fn hand_over(shared: Arc<Shared>, entry: Entry) {
-    hand_over_to(shared, entry, None).await;
-}
-
-async fn hand_over_to(shared: Arc<Shared>, entry: Entry, to: Option<i32>) {
-    let partition = to.unwrap_or(entry.tp.1);
-    match shared
-        .broker
-        .publish_copy(&entry.tp.0, &entry.message, entry.attempt, Some(partition))
-        .await
-    {
-        Ok(()) => shared.settle(&entry),
-        Err(error) => {
-            tracing::warn!(%error, group = %shared.group, "could not hand a delivery over; the partition's next owner reads it again");
-            shared.abandon();
-        }
+        self.shared.close();
     }
 }
 
@@ -170,23 +149,17 @@ impl KafkaSubscription {
     }
 }
 
-/// A delivery not settled within the ack wait: a copy goes, as the next
-/// attempt, to a partition of another member where there is one; where
-/// this member owns every partition of the topic, the copy goes to the
-/// record's own partition and the member leaves the group and joins it
-/// again, so that another member can take the partition over.
-async fn expire(shared: Arc<Shared>, mut entry: Entry) {
-    tracing::debug!(group = %shared.group, "a delivery was not settled within the ack wait; delivering it again");
-    let topic = entry.tp.0.clone();
-    let mine = shared.assigned(&topic);
-    let count = shared.broker.partitions_of(&topic).unwrap_or(0);
-    let elsewhere = (0..count).find(|p| !mine.contains(p));
-    entry.attempt += 1;
-    let rejoin = elsewhere.is_none();
-    hand_over_to(shared.clone(), entry, elsewhere).await;
-    if rejoin {
-        shared.rejoin();
-    }
+/// A delivery not settled within the ack wait: the member hands its
+/// partitions over, committed up to their first unsettled records, and
+/// leaves the group, joining it again once the group has rebalanced
+/// without it; the partitions' next owner (another member, or this one
+/// where it is alone) reads the record again as its next attempt, before
+/// the later records of its key. No copy is published: a copy would come
+/// after the key's later records. The delivery, and every other one of
+/// the partitions handed over, is fenced: settling it later does nothing.
+async fn expire(shared: Arc<Shared>, entry: Entry) {
+    tracing::debug!(group = %shared.group, "a delivery was not settled within the ack wait; handing the partitions over");
+    shared.expired(&entry);
 }
 
 /// The record of a delivery, taken once by whoever settles it.
@@ -221,8 +194,8 @@ impl std::fmt::Debug for KafkaDelivery {
 }
 
 impl KafkaDelivery {
-    /// Takes the record to settle; `None` when the ack wait ran out and a
-    /// copy went to the group already.
+    /// Takes the record to settle; `None` when the ack wait ran out and the
+    /// partition was handed over already.
     fn take(&self) -> Option<Entry> {
         let entry = self.held.take();
         if entry.is_some() {
@@ -238,9 +211,7 @@ fn again_after(shared: Arc<Shared>, entry: Entry, delay: Duration) {
         if !delay.is_zero() {
             tokio::time::sleep(delay).await;
         }
-        if let Some(entry) = shared.again(entry) {
-            hand_over(shared, entry).await;
-        }
+        shared.again(entry);
     });
 }
 

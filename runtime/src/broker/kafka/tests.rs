@@ -214,3 +214,67 @@ async fn offsets_are_committed_only_past_settled_records() {
     drop(member);
     delete(&broker, &[&topic, &broker.dead_letter_topic(&group)]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_alone_past_its_ack_wait_gets_the_record_again_in_order() {
+    let Some(broker) = broker(KafkaOptions::new().partitions(1)).await else {
+        return;
+    };
+    let topic = unique("alone");
+    let group = unique("group");
+    let mut member = broker
+        .subscribe(
+            SubscribeOptions::new(&group, [&topic])
+                .max_in_flight(4)
+                .ack_wait(Duration::from_secs(1)),
+        )
+        .await
+        .expect("subscribing");
+    for (body, key) in [("a0", "a"), ("b0", "b"), ("a1", "a")] {
+        broker
+            .publish(Message::new(&topic, body).with_key(key))
+            .await
+            .expect("publishing");
+    }
+    let held = next_within(&mut member, WAIT * 2).await;
+    assert_eq!(
+        (held.message().payload.as_ref(), held.attempt()),
+        (&b"a0"[..], 1)
+    );
+    let other = next_within(&mut member, WAIT * 2).await;
+    assert_eq!(other.message().payload, "b0");
+    other.ack().await.unwrap();
+    // a0 is held past its ack wait: the member hands its partition over
+    // and, alone in the group, gets it back.
+    let again = next_within(&mut member, WAIT * 2).await;
+    assert_eq!(
+        (again.message().payload.as_ref(), again.attempt()),
+        (&b"a0"[..], 2),
+        "the held record comes again first, as attempt 2"
+    );
+    held.ack().await.unwrap();
+    again.ack().await.unwrap();
+    let later = next_within(&mut member, WAIT * 2).await;
+    assert_eq!(
+        (later.message().payload.as_ref(), later.attempt()),
+        (&b"a1"[..], 1),
+        "then the key's later record; b0, settled before the handover, does not come again"
+    );
+    later.ack().await.unwrap();
+    assert!(
+        tokio::time::timeout(Duration::from_millis(500), member.next())
+            .await
+            .is_err(),
+        "nothing more"
+    );
+    drop(member);
+    delete(&broker, &[&topic, &broker.dead_letter_topic(&group)]).await;
+}
+
+/// The member's next delivery within `limit`.
+async fn next_within(member: &mut KafkaSubscription, limit: Duration) -> KafkaDelivery {
+    tokio::time::timeout(limit, member.next())
+        .await
+        .unwrap_or_else(|_| panic!("no delivery within {limit:?}"))
+        .expect("the subscription is open")
+}

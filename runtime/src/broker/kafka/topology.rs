@@ -107,16 +107,6 @@ impl KafkaBroker {
             .insert(topic.to_owned(), partitions);
     }
 
-    /// The partition count of `topic`, as last looked up.
-    pub(super) fn partitions_of(&self, topic: &str) -> Option<i32> {
-        self.inner
-            .topics
-            .lock()
-            .expect("topic cache poisoned")
-            .get(topic)
-            .copied()
-    }
-
     /// Asks the cluster for the partition count of `topic`.
     async fn partition_count(&self, topic: &str) -> Result<i32, BrokerError> {
         let broker = self.clone();

@@ -4,32 +4,70 @@
 //! Records settle in any order; the committed offset only ever moves up to
 //! the first record read and not yet settled, so a record is never skipped
 //! because a later one finished first.
+//!
+//! When a member hands a partition over (its delivery passed its ack wait,
+//! the partition is revoked, or the member leaves), it commits the
+//! partition up to its first unsettled record with a note in the commit's
+//! metadata ([`Window::handover`]): which later records are settled
+//! already, and how often each unsettled record was handed out. The
+//! partition's next owner reads from the committed offset, skips what the
+//! note says is settled and counts attempts on ([`Resume`]), so records
+//! come again in partition order, each once and with its attempt.
 
-use std::collections::BTreeMap;
+use std::collections::{BTreeMap, HashMap, HashSet};
+use std::fmt::Write as _;
+
+/// The longest note a commit carries, in bytes: below the 4,096 bytes of
+/// Kafka's default `offset.metadata.max.bytes`. What does not fit is left
+/// out: records it names come again to the next owner, as after a crash.
+pub(crate) const MAX_NOTE: usize = 3_000;
+
+/// The longest run of settled offsets a note is read as: a note that
+/// names more is not one of this member's windows (each holds at most the
+/// records the member reads ahead and hands out).
+const MAX_RANGE: i64 = 65_536;
+
+/// The start of a note, which tells it from other clients' metadata.
+const NOTE_TAG: &str = "accord1 ";
+
+/// One read record of the window.
+#[derive(Debug, Default, Clone, Copy)]
+struct Slot {
+    settled: bool,
+    /// The attempt it was last handed out as (0: not handed out yet).
+    attempt: u32,
+}
 
 /// Offsets read from one partition and not yet covered by a commit.
 #[derive(Debug, Default)]
 pub(crate) struct Window {
     /// Read offsets, with whether each is settled.
-    read: BTreeMap<i64, bool>,
+    read: BTreeMap<i64, Slot>,
 }
 
 impl Window {
     /// Records that `offset` was read.
     pub(crate) fn read(&mut self, offset: i64) {
-        self.read.entry(offset).or_insert(false);
+        self.read.entry(offset).or_default();
+    }
+
+    /// Records that `offset` was handed out as `attempt`.
+    pub(crate) fn handed_out(&mut self, offset: i64, attempt: u32) {
+        if let Some(slot) = self.read.get_mut(&offset) {
+            slot.attempt = attempt;
+        }
     }
 
     /// Settles `offset`; returns the offset to commit (the next one to
     /// read) when the settled front moved.
     pub(crate) fn settle(&mut self, offset: i64) -> Option<i64> {
         match self.read.get_mut(&offset) {
-            Some(settled) => *settled = true,
+            Some(slot) => slot.settled = true,
             None => return None,
         }
         let mut commit = None;
         while let Some(entry) = self.read.first_entry() {
-            if !*entry.get() {
+            if !entry.get().settled {
                 break;
             }
             commit = Some(*entry.key() + 1);
@@ -38,10 +76,101 @@ impl Window {
         commit
     }
 
+    /// What to commit when the partition is handed over: its first
+    /// unsettled offset and the note for the next owner, or `None` when
+    /// every record read is settled (the settlements' commit covers it).
+    pub(crate) fn handover(&self) -> Option<(i64, String)> {
+        let front = *self.read.keys().next()?;
+        let mut note = String::from(NOTE_TAG);
+        let mut items = self.read.iter().peekable();
+        while let Some((&offset, slot)) = items.next() {
+            let start = note.len();
+            let delta = offset - front;
+            if slot.settled {
+                // A run of settled offsets in a row is written as a range.
+                let mut last = offset;
+                while let Some((&next, _)) = items.next_if(|(&o, s)| s.settled && o == last + 1) {
+                    last = next;
+                }
+                if last == offset {
+                    let _ = write!(note, "{delta},");
+                } else {
+                    let _ = write!(note, "{delta}-{},", last - front);
+                }
+            } else if slot.attempt > 0 {
+                let _ = write!(note, "{delta}:{},", slot.attempt);
+            }
+            if note.len() > MAX_NOTE {
+                note.truncate(start);
+                break;
+            }
+        }
+        Some((front, note))
+    }
+
     /// How many read records are not settled.
     #[cfg(test)]
     pub(crate) fn unsettled(&self) -> usize {
-        self.read.values().filter(|s| !**s).count()
+        self.read.values().filter(|s| !s.settled).count()
+    }
+}
+
+/// What a partition's previous owner noted in its last commit: the records
+/// from the committed offset on that are settled, and how often the others
+/// were handed out.
+#[derive(Debug, Default)]
+pub(crate) struct Resume {
+    settled: HashSet<i64>,
+    attempts: HashMap<i64, u32>,
+}
+
+impl Resume {
+    /// Reads the note committed with `committed`; anything that is not a
+    /// note of this format (another client's metadata) notes nothing.
+    pub(crate) fn parse(committed: i64, metadata: &str) -> Resume {
+        let mut resume = Resume::default();
+        let Some(items) = metadata.strip_prefix(NOTE_TAG) else {
+            return resume;
+        };
+        for item in items.split(',').filter(|i| !i.is_empty()) {
+            let parsed = if let Some((delta, attempt)) = item.split_once(':') {
+                delta
+                    .parse::<i64>()
+                    .ok()
+                    .zip(attempt.parse::<u32>().ok())
+                    .map(|(delta, attempt)| {
+                        resume.attempts.insert(committed + delta, attempt);
+                    })
+            } else {
+                let (first, last) = item.split_once('-').unwrap_or((item, item));
+                first
+                    .parse::<i64>()
+                    .ok()
+                    .zip(last.parse::<i64>().ok())
+                    .map(|(first, last)| {
+                        for delta in first..=last.min(first + MAX_RANGE) {
+                            resume.settled.insert(committed + delta);
+                        }
+                    })
+            };
+            if parsed.is_none() {
+                return Resume::default();
+            }
+        }
+        resume
+    }
+
+    /// Whether the previous owner settled `offset` already.
+    pub(crate) fn settled(&mut self, offset: i64) -> bool {
+        self.settled.remove(&offset)
+    }
+
+    /// The attempt `offset` comes as, given the attempt its record carries.
+    pub(crate) fn attempt(&mut self, offset: i64, carried: u32) -> u32 {
+        match self.attempts.remove(&offset) {
+            Some(handed) => carried.max(handed.saturating_add(1)),
+            None => carried,
+        }
     }
 }
 
@@ -77,5 +206,65 @@ mod tests {
             Some(6),
             "gaps in offsets are skipped over"
         );
+    }
+
+    #[test]
+    fn a_handover_notes_what_the_next_owner_skips_and_counts() {
+        let mut window = Window::default();
+        for offset in 100..108 {
+            window.read(offset);
+        }
+        window.handed_out(100, 2);
+        window.handed_out(104, 1);
+        for offset in [101, 102, 103, 105] {
+            assert_eq!(window.settle(offset), None);
+        }
+        let (front, note) = window.handover().expect("100 is unsettled");
+        assert_eq!(front, 100);
+        assert_eq!(note, "accord1 0:2,1-3,4:1,5,");
+        let mut resume = Resume::parse(front, &note);
+        assert_eq!(
+            resume.attempt(100, 1),
+            3,
+            "handed out twice: the third attempt"
+        );
+        assert!(!resume.settled(100));
+        assert!(resume.settled(101) && resume.settled(103) && resume.settled(105));
+        assert!(!resume.settled(101), "each skip is used once");
+        assert_eq!(resume.attempt(104, 1), 2);
+        assert_eq!(resume.attempt(106, 1), 1, "never handed out");
+        assert!(!resume.settled(106) && !resume.settled(107));
+
+        assert_eq!(window.settle(100), Some(104));
+        assert_eq!(window.settle(104), Some(106));
+        assert_eq!(window.handover().unwrap(), (106, "accord1 ".to_owned()));
+        assert_eq!(window.settle(107), None);
+        assert_eq!(window.settle(106), Some(108));
+        assert_eq!(
+            window.handover(),
+            None,
+            "all settled: the plain commit covers it"
+        );
+    }
+
+    #[test]
+    fn a_note_is_bounded_and_foreign_metadata_notes_nothing() {
+        let mut window = Window::default();
+        for offset in 0..4_000 {
+            window.read(offset);
+            window.handed_out(offset, 1);
+        }
+        let (_, note) = window.handover().unwrap();
+        assert!(note.len() <= MAX_NOTE, "{} bytes", note.len());
+        let mut resume = Resume::parse(7, "someone else's metadata");
+        assert_eq!(resume.attempt(7, 1), 1);
+        assert!(!resume.settled(8));
+        let mut broken = Resume::parse(7, "accord1 0:x,1,");
+        assert!(
+            !broken.settled(8),
+            "a note that does not parse notes nothing"
+        );
+        let mut huge = Resume::parse(0, "accord1 0-999999999,");
+        assert!(huge.settled(MAX_RANGE) && !huge.settled(MAX_RANGE + 1));
     }
 }
