@@ -133,7 +133,7 @@ impl<'a> EventEnvelope<'a> {
     }
 }
 
-#[cfg(test)]
+#[cfg(all(test, any(feature = "nats", feature = "amqp", feature = "kafka")))]
 impl<'a> EventEnvelope<'a> {
     /// An `orders.placed` event keyed `customer-7`, id `e-1`, with `extra`:
     /// what the backends' encoding tests publish.

@@ -9,11 +9,14 @@
 //! of a copy that accord publishes again travels in [`ATTEMPT`], which is
 //! not part of the accord message.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 
 use crate::broker::limits::{self, MessagePart, TooLarge, DEAD_LETTER_HEADROOM};
-use crate::broker::{BrokerError, Headers as MessageHeaders, Message};
+use crate::broker::{BrokerError, EventEnvelope, Headers as MessageHeaders, Message};
+use crate::events::envelope::{ID, SOURCE, SPEC_VERSION, SUBJECT, TIME, TYPE};
 
 /// Record header: which delivery a copy of a record is, from 2.
 pub(crate) const ATTEMPT: &str = "accord-attempt";
@@ -29,8 +32,22 @@ const HEADER_OVERHEAD: usize = 10;
 const ACCORD_CE: &str = "ce-";
 const KAFKA_CE: &str = "ce_";
 
+/// The CloudEvents attributes accord writes, as accord and as record
+/// headers name them: looked up, so the common names cost no copy.
+const ATTRIBUTES: [(&str, &str); 6] = [
+    (SPEC_VERSION, "ce_specversion"),
+    (ID, "ce_id"),
+    (SOURCE, "ce_source"),
+    (TYPE, "ce_type"),
+    (TIME, "ce_time"),
+    (SUBJECT, "ce_subject"),
+];
+
 /// The record header name of an accord header.
-fn to_record_name(name: &str) -> std::borrow::Cow<'_, str> {
+fn to_record_name(name: &str) -> Cow<'_, str> {
+    if let Some((_, record)) = ATTRIBUTES.iter().find(|(accord, _)| *accord == name) {
+        return Cow::Borrowed(record);
+    }
     match name.strip_prefix(ACCORD_CE) {
         Some(attribute) => format!("{KAFKA_CE}{attribute}").into(),
         None => name.into(),
@@ -39,6 +56,9 @@ fn to_record_name(name: &str) -> std::borrow::Cow<'_, str> {
 
 /// The accord header name of a record header.
 fn from_record_name(name: &str) -> String {
+    if let Some((accord, _)) = ATTRIBUTES.iter().find(|(_, record)| *record == name) {
+        return (*accord).to_owned();
+    }
     match name.strip_prefix(KAFKA_CE) {
         Some(attribute) => format!("{ACCORD_CE}{attribute}"),
         None => name.to_owned(),
@@ -53,14 +73,36 @@ pub(crate) fn to_kafka(
     extra: &[(&str, &str)],
     header_limit: Option<usize>,
 ) -> Result<(OwnedHeaders, usize), BrokerError> {
-    let mut headers = OwnedHeaders::new_with_capacity(message.headers.len() + extra.len());
-    let mut size = 0;
-    for (name, value) in message
+    let pairs = message
         .headers
         .iter()
         .map(|(n, v)| (n.as_str(), v.as_str()))
-        .chain(extra.iter().copied())
-    {
+        .chain(extra.iter().copied());
+    encode(pairs, message.headers.len() + extra.len(), header_limit)
+}
+
+/// The record headers of `event`, and their size: the same as those of
+/// [`EventEnvelope::to_message`], written without building the message.
+/// With `header_limit`, a header (name and value) over that many bytes is
+/// refused.
+pub(crate) fn event_to_kafka(
+    event: &EventEnvelope<'_>,
+    header_limit: Option<usize>,
+) -> Result<(OwnedHeaders, usize), BrokerError> {
+    let pairs = event.headers().map(|(name, value)| (name.as_str(), value));
+    encode(pairs, ATTRIBUTES.len() + event.extra.len(), header_limit)
+}
+
+/// Writes `pairs` (accord names) as record headers, with room for
+/// `capacity` of them.
+fn encode<'a>(
+    pairs: impl Iterator<Item = (&'a str, &'a str)>,
+    capacity: usize,
+    header_limit: Option<usize>,
+) -> Result<(OwnedHeaders, usize), BrokerError> {
+    let mut headers = OwnedHeaders::new_with_capacity(capacity);
+    let mut size = 0;
+    for (name, value) in pairs {
         if let Some(limit) = header_limit {
             limits::check_header(name, value, limit, || {
                 format!("accord for one header (KafkaOptions::max_header_bytes is {limit})")
@@ -85,9 +127,46 @@ pub(crate) fn check_size(
     max: usize,
     event: bool,
 ) -> Result<(), TooLarge> {
-    let reserve = if event { DEAD_LETTER_HEADROOM } else { 0 };
     let key = message.key.as_ref().map_or(0, String::len);
-    let size = RECORD_OVERHEAD + key + headers + message.payload.len();
+    check_record(key, headers, message.payload.len(), max, event, || {
+        limits::largest_header(
+            message
+                .headers
+                .iter()
+                .map(|(n, v)| (n.as_str(), n.len() + v.len())),
+        )
+    })
+}
+
+/// [`check_size`] for an event published from its envelope.
+pub(crate) fn check_event_size(
+    event: &EventEnvelope<'_>,
+    headers: usize,
+    max: usize,
+) -> Result<(), TooLarge> {
+    let key = event.key.map_or(0, str::len);
+    check_record(key, headers, event.payload.len(), max, true, || {
+        limits::largest_header(
+            event
+                .headers()
+                .map(|(n, v)| (n.as_str(), n.as_str().len() + v.len())),
+        )
+    })
+}
+
+/// Refuses a record of a `key`, `headers` and `payload` bytes over `max`
+/// (less the dead-letter headroom for an `event`); `largest` names the
+/// largest header when the headers are the larger part.
+fn check_record(
+    key: usize,
+    headers: usize,
+    payload: usize,
+    max: usize,
+    event: bool,
+    largest: impl FnOnce() -> String,
+) -> Result<(), TooLarge> {
+    let reserve = if event { DEAD_LETTER_HEADROOM } else { 0 };
+    let size = RECORD_OVERHEAD + key + headers + payload;
     if size + reserve > max {
         let limit_name = if event {
             format!(
@@ -97,15 +176,8 @@ pub(crate) fn check_size(
         } else {
             format!("KafkaOptions::max_message_bytes ({max} bytes, the broker's message.max.bytes)")
         };
-        let part = if headers > message.payload.len() {
-            MessagePart::Headers {
-                largest: limits::largest_header(
-                    message
-                        .headers
-                        .iter()
-                        .map(|(n, v)| (n.as_str(), n.len() + v.len())),
-                ),
-            }
+        let part = if headers > payload {
+            MessagePart::Headers { largest: largest() }
         } else {
             MessagePart::Message
         };
@@ -174,6 +246,65 @@ mod tests {
         );
         assert_eq!(back, message);
         assert_eq!(attempt, 1);
+    }
+
+    #[test]
+    fn an_event_envelope_is_sent_as_its_message_is_and_received_as_it() {
+        let extra = [
+            (
+                Cow::Borrowed(crate::trace::TRACEPARENT),
+                "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_owned(),
+            ),
+            (Cow::Owned("tracestate".to_owned()), "a=1".to_owned()),
+        ];
+        let event = EventEnvelope::sample(&extra);
+        let message = event.to_message();
+        let (direct, direct_size) = event_to_kafka(&event, None).unwrap();
+        let (via_message, message_size) = to_kafka(&message, &[], None).unwrap();
+        let pairs = |headers: &OwnedHeaders| -> Vec<(String, Vec<u8>)> {
+            let mut pairs: Vec<_> = headers
+                .iter()
+                .map(|h| (h.key.to_owned(), h.value.unwrap_or_default().to_vec()))
+                .collect();
+            pairs.sort();
+            pairs
+        };
+        assert_eq!(pairs(&direct), pairs(&via_message));
+        assert_eq!(direct_size, message_size);
+        let (back, attempt) = from_kafka(
+            "orders.placed",
+            Some(b"customer-7"),
+            Some(&direct),
+            Some(b"{}"),
+        );
+        assert_eq!((back, attempt), (message.clone(), 1));
+
+        let long_source = "s".repeat(100);
+        let long = EventEnvelope {
+            source: &long_source,
+            ..event.clone()
+        };
+        let error = event_to_kafka(&long, Some(50)).unwrap_err().to_string();
+        assert!(error.contains("`ce-source`"), "{error}");
+        assert_eq!(
+            check_event_size(&event, direct_size, 1 << 20),
+            Ok(()),
+            "a small event fits"
+        );
+        let fits = RECORD_OVERHEAD + "customer-7".len() + direct_size + 2 + DEAD_LETTER_HEADROOM;
+        assert!(check_event_size(&event, direct_size, fits).is_ok());
+        let error = check_event_size(&event, direct_size, fits - 1).unwrap_err();
+        assert_eq!(
+            error.part,
+            MessagePart::Headers {
+                largest: "traceparent".to_owned()
+            }
+        );
+        assert_eq!(
+            check_size(&message, message_size, fits - 1, true).unwrap_err(),
+            error,
+            "refused as its message would be"
+        );
     }
 
     #[test]

@@ -51,7 +51,8 @@ pub(super) struct Entry {
     pub(super) offset: i64,
     /// The assignment of the partition the record was read under.
     pub(super) epoch: u64,
-    pub(super) message: Message,
+    /// Shared with the delivery handed out, which hands it to the handler.
+    pub(super) message: Arc<Message>,
     pub(super) attempt: u32,
     /// Handed out by this member at least once.
     pub(super) handed_out: bool,
@@ -415,6 +416,7 @@ pub(super) async fn pump(
     // again.
     let mut rejoin_at: Option<tokio::time::Instant> = None;
     let rejoin_delay = rejoin_delay(&shared.broker.inner.options);
+    let mut last_topic: Option<Arc<str>> = None;
     loop {
         let woken = shared.pump.notified();
         tokio::pin!(woken);
@@ -521,7 +523,12 @@ pub(super) async fn pump(
                     if closing {
                         continue;
                     }
-                    let topic: Arc<str> = record.topic().into();
+                    // Records mostly come from one topic: its name is
+                    // shared, not copied per record.
+                    let topic = match &last_topic {
+                        Some(topic) if **topic == *record.topic() => topic.clone(),
+                        _ => last_topic.insert(record.topic().into()).clone(),
+                    };
                     let (mut message, attempt) = headers::from_kafka(
                         record.topic(),
                         record.key(),
@@ -538,7 +545,7 @@ pub(super) async fn pump(
                         tp: (topic, record.partition()),
                         offset: record.offset(),
                         epoch: 0,
-                        message,
+                        message: Arc::new(message),
                         attempt,
                         handed_out: false,
                     });

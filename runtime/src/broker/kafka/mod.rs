@@ -48,6 +48,7 @@
 //! - Dead letters go to the group's dead-letter topic with the reason
 //!   headers, acknowledged by the broker before the original is settled.
 
+mod ack_wait;
 mod headers;
 mod member;
 mod names;

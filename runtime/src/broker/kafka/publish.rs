@@ -9,8 +9,8 @@ use super::topology::kafka_error;
 use super::KafkaBroker;
 use crate::broker::limits::dead_letter_reason;
 use crate::broker::{
-    BrokerError, Message, Publish, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP, DEAD_LETTER_REASON,
-    DEAD_LETTER_TOPIC,
+    BrokerError, EventEnvelope, Message, Publish, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP,
+    DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
 };
 
 impl KafkaBroker {
@@ -19,15 +19,14 @@ impl KafkaBroker {
     async fn send(
         &self,
         topic: &str,
-        message: &Message,
+        (key, payload): (Option<&str>, &[u8]),
         headers: OwnedHeaders,
         partition: Option<i32>,
     ) -> Result<(), BrokerError> {
-        let mut record: FutureRecord<'_, str, [u8]> = FutureRecord::to(topic)
-            .payload(&message.payload[..])
-            .headers(headers);
-        if let Some(key) = &message.key {
-            record = record.key(key.as_str());
+        let mut record: FutureRecord<'_, str, [u8]> =
+            FutureRecord::to(topic).payload(payload).headers(headers);
+        if let Some(key) = key {
+            record = record.key(key);
         }
         if let Some(partition) = partition {
             record = record.partition(partition);
@@ -60,7 +59,7 @@ impl KafkaBroker {
         headers::check_size(message, size, self.inner.options.max_message_bytes, false)?;
         let topic = self.dead_letter_topic(group);
         self.ensure_topics(&[&topic]).await?;
-        self.send(&topic, message, headers, None).await
+        self.send(&topic, parts(message), headers, None).await
     }
 }
 
@@ -70,6 +69,21 @@ impl Publish for KafkaBroker {
         let (headers, size) = headers::to_kafka(&message, &[], Some(options.max_header_bytes))?;
         headers::check_size(&message, size, options.max_message_bytes, true)?;
         self.ensure_topics(&[&message.topic]).await?;
-        self.send(&message.topic, &message, headers, None).await
+        self.send(&message.topic, parts(&message), headers, None)
+            .await
     }
+
+    async fn publish_event(&self, event: EventEnvelope<'_>) -> Result<(), BrokerError> {
+        let options = &self.inner.options;
+        let (headers, size) = headers::event_to_kafka(&event, Some(options.max_header_bytes))?;
+        headers::check_event_size(&event, size, options.max_message_bytes)?;
+        self.ensure_topics(&[event.topic]).await?;
+        self.send(event.topic, (event.key, &event.payload), headers, None)
+            .await
+    }
+}
+
+/// The key and payload of `message`'s record.
+fn parts(message: &Message) -> (Option<&str>, &[u8]) {
+    (message.key.as_deref(), &message.payload)
 }

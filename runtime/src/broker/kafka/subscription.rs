@@ -7,13 +7,13 @@
 //! settlement of a record whose partition the member handed over since
 //! is ignored (the partition's next owner reads the record again).
 
-use std::sync::{Arc, Mutex};
+use std::sync::Arc;
 use std::time::Duration;
 
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
-use tokio::task::AbortHandle;
 
+use super::ack_wait::{AckWaits, Held};
 use super::member::{pump, Context, Entry, Shared};
 use super::topology::kafka_error;
 use super::{names, KafkaBroker};
@@ -26,7 +26,7 @@ use crate::broker::{
 pub struct KafkaSubscription {
     shared: Arc<Shared>,
     slots: Arc<Semaphore>,
-    ack_wait: Duration,
+    ack_waits: Arc<AckWaits>,
 }
 
 impl std::fmt::Debug for KafkaSubscription {
@@ -84,10 +84,11 @@ async fn open(
         }
     })
     .await;
+    let max_in_flight = options.max_in_flight.max(1);
     let subscription = KafkaSubscription {
         shared: shared.clone(),
-        slots: Arc::new(Semaphore::new(options.max_in_flight.max(1))),
-        ack_wait: options.ack_wait,
+        slots: Arc::new(Semaphore::new(max_in_flight)),
+        ack_waits: AckWaits::start(options.ack_wait, max_in_flight, expire),
     };
     if joined.is_err() {
         return Err(BrokerError::Connection(format!(
@@ -100,6 +101,7 @@ async fn open(
 
 impl Drop for KafkaSubscription {
     fn drop(&mut self) {
+        self.ack_waits.close();
         self.shared.close();
     }
 }
@@ -125,25 +127,12 @@ impl KafkaSubscription {
     fn wrap(&self, entry: Entry, slot: OwnedSemaphorePermit) -> KafkaDelivery {
         let message = entry.message.clone();
         let attempt = entry.attempt;
-        let held = Arc::new(Held {
-            shared: self.shared.clone(),
-            entry: Mutex::new(Some(entry)),
-        });
-        let timer = {
-            let held = held.clone();
-            let ack_wait = self.ack_wait;
-            tokio::spawn(async move {
-                tokio::time::sleep(ack_wait).await;
-                if let Some(entry) = held.take() {
-                    expire(held.shared.clone(), entry).await;
-                }
-            })
-        };
+        let held = Arc::new(Held::new(self.shared.clone(), entry));
+        self.ack_waits.watch(&held);
         KafkaDelivery {
             held,
             message,
             attempt,
-            timer: timer.abort_handle(),
             _slot: slot,
         }
     }
@@ -162,24 +151,11 @@ async fn expire(shared: Arc<Shared>, entry: Entry) {
     shared.expired(&entry);
 }
 
-/// The record of a delivery, taken once by whoever settles it.
-struct Held {
-    shared: Arc<Shared>,
-    entry: Mutex<Option<Entry>>,
-}
-
-impl Held {
-    fn take(&self) -> Option<Entry> {
-        self.entry.lock().expect("delivery poisoned").take()
-    }
-}
-
 /// A delivery from a [`KafkaBroker`].
 pub struct KafkaDelivery {
     held: Arc<Held>,
-    message: Message,
+    message: Arc<Message>,
     attempt: u32,
-    timer: AbortHandle,
     _slot: OwnedSemaphorePermit,
 }
 
@@ -197,11 +173,7 @@ impl KafkaDelivery {
     /// Takes the record to settle; `None` when the ack wait ran out and the
     /// partition was handed over already.
     fn take(&self) -> Option<Entry> {
-        let entry = self.held.take();
-        if entry.is_some() {
-            self.timer.abort();
-        }
-        entry
+        self.held.take()
     }
 }
 
