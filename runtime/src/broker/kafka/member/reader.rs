@@ -1,0 +1,325 @@
+//! The task that reads a member's partitions: it polls the consumer, starts
+//! newly assigned partitions, hands records to the member's state, commits
+//! what the settlements allowed, pauses when the member is full, hands the
+//! partitions over when asked, and leaves the group when the member closes.
+
+use std::collections::HashMap;
+use std::sync::atomic::Ordering;
+use std::sync::Arc;
+use std::time::Duration;
+
+use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
+use rdkafka::message::Message as _;
+use rdkafka::{Offset, TopicPartitionList};
+
+use super::super::headers;
+use super::super::window::Resume;
+use super::super::KafkaBroker;
+use super::{Context, Entry, Shared, Tp};
+use crate::broker::reconnect::backoff;
+use crate::broker::DEAD_LETTER_TOPIC;
+
+/// Reads the member's partitions until the member is closed and its
+/// deliveries settled, then commits and leaves the group.
+pub(in crate::broker::kafka) async fn pump(
+    consumer: StreamConsumer<Context>,
+    shared: Arc<Shared>,
+    topics: Vec<String>,
+) {
+    shared.broker.inner.members.fetch_add(1, Ordering::AcqRel);
+    let open = OpenConsumer(shared.broker.clone());
+    let mut failures = 0u32;
+    let mut paused = false;
+    // Since when the member is full without pausing.
+    let mut full_since: Option<tokio::time::Instant> = None;
+    let mut last_commit = tokio::time::Instant::now();
+    // When a member that left the group to hand its partitions over joins
+    // again.
+    let mut rejoin_at: Option<tokio::time::Instant> = None;
+    let rejoin_delay = rejoin_delay(&shared.broker.inner.options);
+    let mut last_topic: Option<Arc<str>> = None;
+    loop {
+        let woken = shared.pump.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        let commit_due = last_commit + COMMIT_INTERVAL;
+        if tokio::time::Instant::now() >= commit_due {
+            if let Some(commits) = shared.take_commits() {
+                last_commit = tokio::time::Instant::now();
+                if let Err(error) = consumer.commit(&commits, CommitMode::Async) {
+                    tracing::debug!(%error, group = %shared.group, "could not commit offsets");
+                }
+            }
+        }
+        let commits_waiting = !shared.lock().commits.is_empty();
+        let (closing, outstanding, full, release) = {
+            let mut state = shared.lock();
+            (
+                state.closing,
+                state.outstanding,
+                state.buffered >= shared.max_buffered,
+                std::mem::take(&mut state.release),
+            )
+        };
+        if release {
+            // A delivery passed its ack wait: every partition is committed
+            // up to its first unsettled record and handed over (the
+            // commit waits for the broker: a rare event, and the next
+            // owner must find it).
+            if let Some(commits) = shared.hand_over(|_| true) {
+                last_commit = tokio::time::Instant::now();
+                if let Err(error) = consumer.commit(&commits, CommitMode::Sync) {
+                    tracing::warn!(%error, group = %shared.group, "could not commit before handing the partitions over; their next owner reads from the last commit");
+                }
+            }
+            if closing {
+                break;
+            }
+            if rejoin_at.is_none() {
+                // Leave now, join again only once the group has rebalanced
+                // without this member: joining at once would put it in the
+                // very rebalance its leaving starts, where it may be given
+                // its partitions back. Once another member holds them, the
+                // sticky assignor leaves them there.
+                consumer.unsubscribe();
+                rejoin_at = Some(tokio::time::Instant::now() + rejoin_delay);
+                paused = false;
+            }
+        }
+        if closing && outstanding == 0 {
+            break;
+        }
+        // Full: stop taking records, which stay in the consumer's own
+        // queue. Only when nothing goes out for STALL_PAUSE are the
+        // partitions paused, so that the consumer is polled again for the
+        // group's rebalances: pausing drops what the consumer fetched
+        // ahead, and resuming fetches it again, too slow to do each time
+        // the member fills up.
+        let stalled = match (full, full_since) {
+            (false, _) => {
+                full_since = None;
+                false
+            }
+            (true, None) => {
+                full_since = Some(tokio::time::Instant::now());
+                false
+            }
+            (true, Some(since)) => since.elapsed() >= STALL_PAUSE,
+        };
+        let pause = full && (paused || stalled);
+        if pause != paused {
+            if let Ok(assignment) = consumer.assignment() {
+                let done = if pause {
+                    consumer.pause(&assignment)
+                } else {
+                    consumer.resume(&assignment)
+                };
+                if done.is_ok() {
+                    paused = pause;
+                }
+            }
+        }
+        let unstarted = !shared.started();
+        let holding = full && !paused;
+        let stall_due = full_since.map_or(last_commit, |since| since + STALL_PAUSE);
+        tokio::select! {
+            () = &mut woken => {}
+            () = tokio::time::sleep_until(stall_due), if holding => {}
+            () = tokio::time::sleep_until(commit_due), if commits_waiting => {}
+            () = tokio::time::sleep_until(rejoin_at.unwrap_or(last_commit)), if rejoin_at.is_some() => {
+                rejoin_at = None;
+                if !closing {
+                    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+                    if let Err(error) = consumer.subscribe(&names) {
+                        tracing::warn!(%error, group = %shared.group, "could not join the group again");
+                    }
+                }
+            }
+            () = tokio::time::sleep(START_POLL), if unstarted && !closing => {
+                commit_starts(&consumer, &shared);
+            }
+            received = consumer.recv(), if !holding => match received {
+                Ok(record) => {
+                    failures = 0;
+                    if closing {
+                        continue;
+                    }
+                    // Records mostly come from one topic: its name is
+                    // shared, not copied per record.
+                    let topic = match &last_topic {
+                        Some(topic) if **topic == *record.topic() => topic.clone(),
+                        _ => last_topic.insert(record.topic().into()).clone(),
+                    };
+                    let (mut message, attempt) = headers::from_kafka(
+                        record.topic(),
+                        record.key(),
+                        record.headers(),
+                        record.payload(),
+                    );
+                    if shared.from_oldest {
+                        // A dead letter keeps the topic it was published on.
+                        if let Some(original) = message.headers.get(DEAD_LETTER_TOPIC) {
+                            message.topic = original.clone();
+                        }
+                    }
+                    shared.push(Entry {
+                        tp: (topic, record.partition()),
+                        offset: record.offset(),
+                        epoch: 0,
+                        message: Arc::new(message),
+                        attempt,
+                        handed_out: false,
+                    });
+                }
+                Err(error) => {
+                    failures += 1;
+                    tracing::warn!(%error, group = %shared.group, "reading from Kafka failed; reading again");
+                    tokio::time::sleep(backoff(failures, Duration::from_secs(2))).await;
+                }
+            },
+        }
+    }
+    // The last commits, with the notes for the partitions' next owners,
+    // then leave the group (closing the consumer blocks while it hands its
+    // partitions back).
+    let last = shared.hand_over(|_| true);
+    let _ = tokio::task::spawn_blocking(move || {
+        if let Some(commits) = last {
+            if let Err(error) = consumer.commit(&commits, CommitMode::Sync) {
+                tracing::debug!(%error, "could not commit the last offsets");
+            }
+        }
+        drop(consumer);
+        drop(open);
+    })
+    .await;
+}
+
+/// The shortest time between two commits of a member: settlements in
+/// between are committed together (a commit per record would cost a
+/// broker round trip each). Before a rebalance and when the member leaves,
+/// what is settled is committed at once.
+const COMMIT_INTERVAL: Duration = Duration::from_millis(100);
+
+/// How long a full member holds its records in the consumer's queue, not
+/// polling it, before it pauses its partitions and polls for rebalances
+/// again: the longest a rebalance waits on a member whose handlers are all
+/// busy.
+const STALL_PAUSE: Duration = Duration::from_millis(50);
+
+/// How long a member that left its group to hand its partitions over (it
+/// held a delivery past its ack wait while owning every partition) waits
+/// before it joins again: two heartbeat intervals, in which the other
+/// members learn of the rebalance and join it, and a second for the join
+/// and sync round trips (1.6 s with a 300 ms heartbeat; 7 s with Kafka's
+/// default 3 s).
+fn rejoin_delay(options: &super::super::KafkaOptions) -> Duration {
+    options.heartbeat_interval * 2 + Duration::from_secs(1)
+}
+
+/// How often a member looks for the starting offsets of new partitions.
+const START_POLL: Duration = Duration::from_millis(50);
+
+/// Starts each newly assigned partition: at the group's committed offset
+/// where it has one, otherwise at the partition's end (or its oldest
+/// record, for dead letters), committed at once,
+/// so that a group new to a partition receives every record published from
+/// then on, also if this member leaves before reading one. Records read
+/// before a partition is started are dropped, and read again after the
+/// seek to its start.
+fn commit_starts(consumer: &StreamConsumer<Context>, shared: &Shared) {
+    let timeout = shared.broker.inner.options.admin_timeout;
+    let unstarted: Vec<Tp> = shared.lock().unstarted.iter().cloned().collect();
+    let mut list = TopicPartitionList::new();
+    for (topic, partition) in &unstarted {
+        list.add_partition(topic, *partition);
+    }
+    let committed = match consumer.committed_offsets(list, timeout) {
+        Ok(committed) => committed,
+        Err(error) => {
+            tracing::debug!(%error, group = %shared.group, "could not read committed offsets");
+            return;
+        }
+    };
+    let mut starts = TopicPartitionList::new();
+    let mut new = TopicPartitionList::new();
+    let mut notes = HashMap::new();
+    for element in committed.elements() {
+        let offset = match element.offset() {
+            Offset::Offset(offset) => {
+                let tp: Tp = (element.topic().into(), element.partition());
+                // The note of the partition's last handover: in the
+                // commit's metadata, or kept by this handle where the
+                // broker does not keep metadata (tansu).
+                let kept = shared
+                    .broker
+                    .inner
+                    .notes
+                    .lock()
+                    .expect("notes poisoned")
+                    .remove(&(shared.group.clone(), tp.clone()))
+                    .filter(|(front, _)| *front == offset)
+                    .map(|(_, note)| note);
+                let note = match element.metadata() {
+                    "" => kept.unwrap_or_default(),
+                    metadata => metadata.to_owned(),
+                };
+                tracing::debug!(group = %shared.group, topic = %tp.0, partition = tp.1, offset, %note, "a partition starts at its committed offset");
+                notes.insert(tp, Resume::parse(offset, &note));
+                offset
+            }
+            _ => match consumer.fetch_watermarks(element.topic(), element.partition(), timeout) {
+                Ok((low, high)) => {
+                    let start = if shared.from_oldest { low } else { high };
+                    let _ = new.add_partition_offset(
+                        element.topic(),
+                        element.partition(),
+                        Offset::Offset(start),
+                    );
+                    start
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "could not read the end of a partition");
+                    continue;
+                }
+            },
+        };
+        let _ = starts.add_partition_offset(
+            element.topic(),
+            element.partition(),
+            Offset::Offset(offset),
+        );
+    }
+    if new.count() > 0 {
+        if let Err(error) = consumer.commit(&new, CommitMode::Sync) {
+            tracing::debug!(%error, group = %shared.group, "could not commit starting offsets");
+            return;
+        }
+    }
+    for element in starts.elements() {
+        let Offset::Offset(offset) = element.offset() else {
+            continue;
+        };
+        let (topic, partition) = (element.topic(), element.partition());
+        if let Err(error) = consumer.seek(topic, partition, Offset::Offset(offset), timeout) {
+            tracing::debug!(%error, "could not seek to the start of a partition");
+            continue;
+        }
+        let tp: Tp = (topic.into(), partition);
+        let mut state = shared.lock();
+        if let (Some(partition), Some(resume)) = (state.partitions.get_mut(&tp), notes.remove(&tp))
+        {
+            partition.resume = resume;
+        }
+        state.unstarted.remove(&tp);
+    }
+}
+
+/// Counts an open consumer until dropped.
+struct OpenConsumer(KafkaBroker);
+
+impl Drop for OpenConsumer {
+    fn drop(&mut self) {
+        self.0.inner.members.fetch_sub(1, Ordering::AcqRel);
+    }
+}
