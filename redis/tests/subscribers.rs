@@ -104,9 +104,12 @@ async fn publish_copies(broker: &MemoryBroker, names: &[String], copies: usize) 
 async fn stop(members: Vec<SubscriberHandle>) -> (u64, u64) {
     let (mut handled, mut duplicates) = (0, 0);
     for member in members {
-        handled += member.stats().handled.load(Ordering::SeqCst);
-        duplicates += member.stats().duplicates.load(Ordering::SeqCst);
+        // Read once the member has shut down: a handler that has returned
+        // is counted only when its delivery is settled.
+        let stats = member.stats_handle();
         within("a member shutting down", member.shutdown()).await;
+        handled += stats.handled.load(Ordering::SeqCst);
+        duplicates += stats.duplicates.load(Ordering::SeqCst);
     }
     (handled, duplicates)
 }
@@ -245,11 +248,9 @@ async fn a_failed_attempt_releases_its_claim_and_the_retry_is_handled() {
         || show(&handled),
     )
     .await;
-    let retried: u64 = members
-        .iter()
-        .map(|m| m.stats().retried.load(Ordering::SeqCst))
-        .sum();
+    let stats: Vec<_> = members.iter().map(|m| m.stats_handle()).collect();
     let (total, skipped) = stop(members).await;
+    let retried: u64 = stats.iter().map(|s| s.retried.load(Ordering::SeqCst)).sum();
     assert_eq!(total, 5);
     assert_eq!(skipped, 0, "a retry is not a duplicate");
     assert_eq!(retried, 5, "each failed once");
