@@ -31,8 +31,7 @@ pub const CONTENT_TYPE: &str = "content-type";
 /// The names of the headers every event carries, in the order
 /// [`headers`] and [`EventEnvelope::headers`](crate::broker::EventEnvelope::headers)
 /// write them: the CloudEvents attributes accord sets, then the trace
-/// context. `ce-subject`, which accord does not set, is [`KNOWN`]'s last
-/// entry.
+/// context. `ce-subject`, which accord does not set, is not among them.
 pub const NAMES: [&str; 7] = [
     SPEC_VERSION,
     ID,
@@ -43,23 +42,15 @@ pub const NAMES: [&str; 7] = [
     TRACEPARENT,
 ];
 
-/// Every header name of the envelope: [`NAMES`] and `ce-subject`. Each is a
-/// valid, lower-case header name, which a receiver can use as a static name
-/// instead of copying the one that arrived.
-pub const KNOWN: [&str; 8] = [
-    SPEC_VERSION,
-    ID,
-    SOURCE,
-    TYPE,
-    TIME,
-    CONTENT_TYPE,
-    TRACEPARENT,
-    SUBJECT,
-];
-
-/// `name` as the static name of the envelope's header it equals, if any.
+/// `name` as the static name of the envelope's header it equals, if any:
+/// one of [`NAMES`] or `ce-subject`. Each is a valid, lower-case header
+/// name, which a receiver can use instead of copying the one that arrived.
 pub fn known_name(name: &str) -> Option<&'static str> {
-    KNOWN.iter().copied().find(|known| *known == name)
+    NAMES
+        .iter()
+        .copied()
+        .chain([SUBJECT])
+        .find(|known| *known == name)
 }
 
 /// An event id (a UUID).
