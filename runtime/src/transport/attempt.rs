@@ -10,11 +10,11 @@
 
 use std::time::Duration;
 
-use http::HeaderMap;
+use http::{HeaderMap, HeaderName, HeaderValue};
 
 use crate::deadline::{timeout_value, TIMEOUT_HEADER};
 use crate::observe::CarrierMut;
-use crate::trace::TraceContext;
+use crate::trace::{TraceContext, TRACEPARENT};
 use crate::wire::Call;
 
 /// A call on its way to the transport for one attempt: kept by the client,
@@ -79,22 +79,26 @@ impl AttemptHeaders {
     /// Writes these headers into `headers`, replacing any of the same
     /// names.
     pub fn write_to(&self, headers: &mut HeaderMap) {
+        // Names made once, not parsed from text at every attempt.
+        static TRACEPARENT_NAME: HeaderName = HeaderName::from_static(TRACEPARENT);
+        static TIMEOUT_NAME: HeaderName = HeaderName::from_static(TIMEOUT_HEADER);
         if let Some(trace) = &self.trace.traceparent {
-            headers.set_traceparent(trace);
+            let value = HeaderValue::from_bytes(&trace.header_bytes())
+                .expect("a traceparent is visible ASCII");
+            headers.insert(TRACEPARENT_NAME.clone(), value);
         }
         if let Some(written) = &self.trace.written {
             for (name, value) in written {
                 headers.insert(name.clone(), value.clone());
             }
         }
-        headers.insert(TIMEOUT_HEADER, timeout_value(self.left));
+        headers.insert(TIMEOUT_NAME.clone(), timeout_value(self.left));
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::trace::TRACEPARENT;
 
     #[test]
     fn writes_the_trace_and_the_time_left() {

@@ -331,7 +331,7 @@ impl HttpTransport {
 /// HTTP's own headers of a reply, about the connection and the message's
 /// framing rather than what the server said: a broker reply has none of
 /// them, and [`Reply::headers`] leaves them out.
-const FRAMING: [HeaderName; 5] = [
+static FRAMING: [HeaderName; 5] = [
     CONTENT_LENGTH,
     DATE,
     CONNECTION,
