@@ -44,10 +44,12 @@ pub trait Transport: Send + Sync + 'static {
         timeout: Duration,
     ) -> impl Future<Output = Result<Reply, TransportError>> + Send;
 
-    /// [`send`](Self::send) for a call the client keeps, to send again if
-    /// this attempt fails (an idempotent call). The default sends a clone;
-    /// a transport that can send from a borrowed call copies only what it
-    /// must.
+    /// [`send`](Self::send) for a call its caller keeps, to send again if
+    /// this attempt fails (an idempotent call), headers complete. The
+    /// default sends a clone; a transport that can send from a borrowed
+    /// call copies only what it must. [`ClientCore`] sends through
+    /// [`send_attempt`](Self::send_attempt) instead, which adds the
+    /// attempt's own headers.
     fn send_ref(
         &self,
         route: &'static Route,
