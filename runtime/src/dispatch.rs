@@ -190,12 +190,17 @@ impl Dispatcher {
                 }))
             }
         });
-        async move {
+        // A span no subscriber wants (no subscriber at all, or one filtering
+        // it out) is neither entered at every poll nor written to.
+        let traced = !span.is_disabled();
+        let answered = async move {
             let reply = match run {
                 Err(refused) => refused,
                 Ok(run) => run_within(at, run).await,
             };
-            tracing::Span::current().record("status", reply.status);
+            if traced {
+                tracing::Span::current().record("status", reply.status);
+            }
             observe::metrics::request_answered(route, reply.status, started);
             if let Some(trace_id) = logged {
                 tracing::debug!(
@@ -208,8 +213,12 @@ impl Dispatcher {
                 );
             }
             reply
+        };
+        if traced {
+            Either::Left(answered.instrument(span))
+        } else {
+            Either::Right(answered)
         }
-        .instrument(span)
     }
 }
 

@@ -19,13 +19,26 @@ pub const TRACEPARENT: &str = "traceparent";
 /// The length of a version 00 `traceparent` value.
 pub const TRACEPARENT_LEN: usize = 55;
 
-/// Writes the low `out.len()` nibbles of `value` into `out` as lowercase
-/// hex, most significant first.
-fn write_hex(out: &mut [u8], mut value: u128) {
+/// Every byte's two lowercase hex digits.
+const HEX_PAIRS: [[u8; 2]; 256] = {
     const DIGITS: &[u8; 16] = b"0123456789abcdef";
-    for byte in out.iter_mut().rev() {
-        *byte = DIGITS[(value & 0xf) as usize];
-        value >>= 4;
+    let mut pairs = [[0u8; 2]; 256];
+    let mut byte = 0;
+    while byte < 256 {
+        pairs[byte] = [DIGITS[byte >> 4], DIGITS[byte & 0xf]];
+        byte += 1;
+    }
+    pairs
+};
+
+/// Writes the low `out.len()` nibbles of `value` into `out` as lowercase
+/// hex, most significant first; `out.len()` is even. Two digits per step:
+/// every call and every event sends one `traceparent`.
+fn write_hex(out: &mut [u8], value: u128) {
+    let bytes = value.to_be_bytes();
+    let bytes = &bytes[bytes.len() - out.len() / 2..];
+    for (pair, byte) in out.chunks_exact_mut(2).zip(bytes) {
+        pair.copy_from_slice(&HEX_PAIRS[usize::from(*byte)]);
     }
 }
 

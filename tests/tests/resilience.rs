@@ -41,6 +41,8 @@ struct Target {
     hits: Arc<AtomicUsize>,
     in_flight: Arc<AtomicUsize>,
     arrivals: Arc<Mutex<Vec<Instant>>>,
+    /// The headers of each request, in arrival order.
+    headers: Arc<Mutex<Vec<http::HeaderMap>>>,
 }
 
 impl Target {
@@ -52,6 +54,7 @@ impl Target {
             hits: Arc::default(),
             in_flight: Arc::default(),
             arrivals: Arc::default(),
+            headers: Arc::default(),
         };
         let state = target.clone();
         let router = InMemoryOrders::new()
@@ -74,6 +77,7 @@ impl Target {
     async fn answer(&self, request: Request, next: Next) -> Response {
         self.hits.fetch_add(1, Ordering::SeqCst);
         self.arrivals.lock().unwrap().push(Instant::now());
+        self.headers.lock().unwrap().push(request.headers().clone());
         let mode = {
             let mut plan = self.plan.lock().unwrap();
             if plan.len() > 1 {
@@ -336,6 +340,45 @@ async fn retry_after_is_honoured() {
     within("health", client.health()).await.unwrap();
     let arrivals = target.arrivals.lock().unwrap().clone();
     assert!(arrivals[1] - arrivals[0] >= Duration::from_secs(1));
+}
+
+#[tokio::test]
+async fn a_retry_sends_the_same_headers_with_its_own_time_left() {
+    // The retry waits the second the 503 asks for.
+    let (target, server) = Target::start(&[Mode::Fail(503, Some(1)), Mode::Healthy]).await;
+    let retries =
+        RetrySettings::default().backoff(Duration::from_millis(1), Duration::from_millis(2));
+    let client = orders_client(bare(&server).retries(retries));
+    // Order 7 is not there: the outcome of the retry is no matter here.
+    let _outcome = within(
+        "cancel_order",
+        client.cancel_order(&OrderId(7), &Some("key-7".to_owned())),
+    )
+    .await;
+    let sent = target.headers.lock().unwrap().clone();
+    assert_eq!(sent.len(), 2, "the DELETE is sent again after the 503");
+    for name in ["idempotency-key", "traceparent"] {
+        assert!(
+            sent[0].get(name).is_some(),
+            "the first attempt sends {name}"
+        );
+        assert_eq!(
+            sent[0].get_all(name).iter().collect::<Vec<_>>(),
+            sent[1].get_all(name).iter().collect::<Vec<_>>(),
+            "the retry sends the same {name}"
+        );
+    }
+    assert_eq!(sent[0]["idempotency-key"], "key-7");
+    let left = |headers: &http::HeaderMap| -> u64 {
+        let values: Vec<_> = headers.get_all("accord-timeout").iter().collect();
+        assert_eq!(values.len(), 1, "one accord-timeout per attempt");
+        values[0].to_str().unwrap().parse().unwrap()
+    };
+    let (first, second) = (left(&sent[0]), left(&sent[1]));
+    assert!(
+        first <= 30_000 && second + 900 <= first,
+        "each attempt sends the time it has left: {first} ms, then {second} ms a second later"
+    );
 }
 
 #[tokio::test]

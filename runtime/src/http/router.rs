@@ -14,7 +14,7 @@ use axum::response::{IntoResponse, Response};
 use axum::routing::{MethodFilter, MethodRouter};
 use axum::Router;
 use bytes::Bytes;
-use http::header::{CONTENT_LENGTH, CONTENT_TYPE};
+use http::header::CONTENT_TYPE;
 use http::StatusCode;
 use hyper::body::Body as _;
 
@@ -269,10 +269,10 @@ impl HttpServer {
             Ok(params) => params,
             Err(response) => return response,
         };
-        if let Some(length) = content_length(&parts) {
-            if length > self.body_limit as u64 {
-                return self.too_large();
-            }
+        // hyper gives a body with a `Content-Length` that exact size: a
+        // body announced larger than the limit is refused without reading.
+        if body.size_hint().lower() > self.body_limit as u64 {
+            return self.too_large();
         }
         let body = if body.is_end_stream() {
             // Nothing to read (a GET, say): no reader and no timer.
@@ -388,16 +388,6 @@ impl<'de> serde::Deserialize<'de> for PathValues {
 
         deserializer.deserialize_seq(Values).map(PathValues)
     }
-}
-
-fn content_length(parts: &Parts) -> Option<u64> {
-    parts
-        .headers
-        .get(CONTENT_LENGTH)?
-        .to_str()
-        .ok()?
-        .parse()
-        .ok()
 }
 
 fn is_length_limit(error: &axum::Error) -> bool {

@@ -7,6 +7,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use tokio::sync::{Semaphore, SemaphorePermit};
+use tokio::time::Instant;
 
 /// How many calls may be in flight to one target.
 ///
@@ -101,27 +102,39 @@ impl Bulkhead {
         self.settings.max_concurrent - self.slots.available_permits()
     }
 
-    /// A slot, waiting at most the bulkhead's wait or `left`, whichever is
-    /// shorter. `Ok(None)` when `left` ran out first: that is the call's
-    /// timeout, not the bulkhead's.
-    pub(crate) async fn acquire(
-        &self,
-        left: Duration,
-    ) -> Result<Option<SemaphorePermit<'_>>, BulkheadFull> {
+    /// A slot, waiting at most the bulkhead's wait or until `deadline`,
+    /// whichever comes first. The clock is read only when the call must
+    /// wait.
+    pub(crate) async fn acquire(&self, deadline: Instant) -> Acquired<'_> {
         if let Ok(permit) = self.slots.try_acquire() {
-            return Ok(Some(permit));
+            return Acquired::Now(permit);
         }
+        let left = deadline.saturating_duration_since(Instant::now());
         let wait = self.settings.max_wait.min(left);
         match tokio::time::timeout(wait, self.slots.acquire()).await {
-            Ok(Ok(permit)) => Ok(Some(permit)),
-            _ if wait == left => Ok(None),
-            _ => Err(BulkheadFull {
+            Ok(Ok(permit)) => Acquired::Waited(permit),
+            _ if wait == left => Acquired::TimedOut,
+            _ => Acquired::Full(BulkheadFull {
                 target: self.target.clone(),
                 max_concurrent: self.settings.max_concurrent,
                 waited: wait,
             }),
         }
     }
+}
+
+/// What [`Bulkhead::acquire`] got.
+#[derive(Debug)]
+pub(crate) enum Acquired<'a> {
+    /// A slot free at once.
+    Now(SemaphorePermit<'a>),
+    /// A slot, after waiting for it.
+    Waited(SemaphorePermit<'a>),
+    /// The call's deadline came first: that is the call's timeout, not the
+    /// bulkhead's.
+    TimedOut,
+    /// The bulkhead's wait ran out.
+    Full(BulkheadFull),
 }
 
 #[cfg(test)]
@@ -136,12 +149,18 @@ mod tests {
                 .max_concurrent(2)
                 .max_wait(Duration::from_millis(100)),
         );
-        let long = Duration::from_secs(30);
-        let first = bulkhead.acquire(long).await.unwrap();
-        let _second = bulkhead.acquire(long).await.unwrap();
+        let long = Instant::now() + Duration::from_secs(30);
+        let Acquired::Now(first) = bulkhead.acquire(long).await else {
+            panic!("a free slot")
+        };
+        let Acquired::Now(_second) = bulkhead.acquire(long).await else {
+            panic!("a free slot")
+        };
         assert_eq!(bulkhead.in_flight(), 2);
         let started = tokio::time::Instant::now();
-        let full = bulkhead.acquire(long).await.unwrap_err();
+        let Acquired::Full(full) = bulkhead.acquire(long).await else {
+            panic!("no slot within the wait")
+        };
         assert_eq!(started.elapsed(), Duration::from_millis(100));
         assert_eq!(full.max_concurrent, 2);
         assert!(
@@ -153,13 +172,16 @@ mod tests {
             tokio::time::sleep(Duration::from_millis(40)).await;
             drop(first);
         });
-        let _third = third.unwrap().expect("a slot");
+        let Acquired::Waited(_third) = third else {
+            panic!("the slot freed during the wait")
+        };
         assert_eq!(started.elapsed(), Duration::from_millis(140));
         // A call with less time left than the wait times out as itself.
-        assert!(bulkhead
-            .acquire(Duration::from_millis(10))
-            .await
-            .unwrap()
-            .is_none());
+        assert!(matches!(
+            bulkhead
+                .acquire(Instant::now() + Duration::from_millis(10))
+                .await,
+            Acquired::TimedOut
+        ));
     }
 }

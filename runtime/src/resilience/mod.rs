@@ -24,7 +24,7 @@ use std::sync::Arc;
 pub use self::breaker::{
     BreakerPermit, BreakerSettings, CircuitBreaker, CircuitOpen, CircuitState,
 };
-pub(crate) use self::bulkhead::Bulkhead;
+pub(crate) use self::bulkhead::{Acquired, Bulkhead};
 pub use self::bulkhead::{BulkheadFull, BulkheadSettings};
 pub(crate) use self::retry::RetryPolicy;
 pub use self::retry::RetrySettings;

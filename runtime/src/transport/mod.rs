@@ -7,6 +7,7 @@
 //! classification in [`RetryClass`], so every transport behaves the same to
 //! the caller.
 
+mod attempt;
 pub mod broker;
 mod credentials;
 mod http;
@@ -18,7 +19,7 @@ use std::time::Duration;
 use serde::de::DeserializeOwned;
 
 use crate::error::{BoxError, CallError, ProtocolError, RetryClass, ServiceError};
-use crate::resilience::Defences;
+use crate::resilience::{Acquired, Defences};
 use crate::wire::{Call, Reply, Route};
 
 pub use self::broker::{request_topic, serve_requests, BrokerTransport, RequestServerHandle};
@@ -26,6 +27,8 @@ pub use self::http::{
     HttpTransport, HttpTransportBuilder, HttpTransportError, InvalidBaseUrl,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_POOL_MAX_IDLE_PER_HOST,
 };
+use attempt::TraceHeaders;
+pub use attempt::{AttemptHeaders, Sending};
 pub use credentials::Credentials;
 pub use in_process::InProcess;
 
@@ -41,10 +44,12 @@ pub trait Transport: Send + Sync + 'static {
         timeout: Duration,
     ) -> impl Future<Output = Result<Reply, TransportError>> + Send;
 
-    /// [`send`](Self::send) for a call the client keeps, to send again if
-    /// this attempt fails (an idempotent call). The default sends a clone;
-    /// a transport that can send from a borrowed call copies only what it
-    /// must.
+    /// [`send`](Self::send) for a call its caller keeps, to send again if
+    /// this attempt fails (an idempotent call), headers complete. The
+    /// default sends a clone; a transport that can send from a borrowed
+    /// call copies only what it must. [`ClientCore`] sends through
+    /// [`send_attempt`](Self::send_attempt) instead, which adds the
+    /// attempt's own headers.
     fn send_ref(
         &self,
         route: &'static Route,
@@ -52,6 +57,30 @@ pub trait Transport: Send + Sync + 'static {
         timeout: Duration,
     ) -> impl Future<Output = Result<Reply, TransportError>> + Send {
         self.send(route, call.clone(), timeout)
+    }
+
+    /// Sends one attempt of a call: what [`ClientCore`] calls. The call's
+    /// headers and `headers` (the call's trace context and the attempt's
+    /// `accord-timeout`, from `headers.left()`, which is also `timeout`)
+    /// together are the request's headers.
+    ///
+    /// The default writes `headers` into the call (into a copy of it when
+    /// the client keeps it) and hands it to [`send`](Self::send). A
+    /// transport that builds a request of its own writes them there
+    /// instead, and copies of a kept call only what it must.
+    fn send_attempt(
+        &self,
+        route: &'static Route,
+        call: Sending<'_>,
+        headers: &AttemptHeaders,
+        timeout: Duration,
+    ) -> impl Future<Output = Result<Reply, TransportError>> + Send {
+        let mut call = match call {
+            Sending::Kept(call) => call.clone(),
+            Sending::Handed(call) => call,
+        };
+        headers.write_to(call.headers_mut());
+        self.send(route, call, timeout)
     }
 
     /// The defences against a slow or failing target that clients apply
@@ -169,11 +198,19 @@ impl<T: Transport> ClientCore<T> {
         if timeout.is_zero() {
             return Err(CallError::Timeout(timeout));
         }
-        let deadline = tokio::time::Instant::now() + timeout;
-        crate::observe::send_trace(&tracing::Span::current(), call.headers_mut());
+        // The time is read once for the deadline, and for the first
+        // attempt's time left as long as nothing has waited since.
+        let started = tokio::time::Instant::now();
+        let deadline = started + timeout;
+        let mut now = Some(started);
+        // Written once, sent by every attempt.
+        let mut trace = TraceHeaders::default();
+        crate::observe::send_trace(&tracing::Span::current(), &mut trace);
+        let mut headers = AttemptHeaders::new(trace, timeout);
         if let (Some(credential), Some(credentials)) = (route.credential, &self.credentials) {
             // Asked once per call, within its time: a provider that hangs
             // fails the call as a timeout, not forever.
+            now = None;
             match tokio::time::timeout_at(deadline, credentials.header(credential)).await {
                 Err(_) => return Err(CallError::Timeout(timeout)),
                 Ok(Ok(Some((name, value)))) => {
@@ -188,6 +225,8 @@ impl<T: Transport> ClientCore<T> {
         if let Some(retries) = retries {
             retries.deposit();
         }
+        // A call that is not idempotent is handed to its one attempt.
+        let mut call = Some(call);
         let mut slot = None;
         let mut attempt = 0;
         // The failure a retry follows: what the caller gets if the breaker
@@ -204,28 +243,31 @@ impl<T: Transport> ClientCore<T> {
             };
             if slot.is_none() {
                 if let Some(bulkhead) = defences.and_then(|d| d.bulkhead.as_ref()) {
-                    let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-                    match bulkhead.acquire(left).await {
-                        Ok(Some(taken)) => slot = Some(taken),
-                        Ok(None) => return Err(CallError::Timeout(timeout)),
-                        Err(full) => return Err(CallError::BulkheadFull(full)),
+                    match bulkhead.acquire(deadline).await {
+                        Acquired::Now(taken) => slot = Some(taken),
+                        Acquired::Waited(taken) => {
+                            now = None;
+                            slot = Some(taken);
+                        }
+                        Acquired::TimedOut => return Err(CallError::Timeout(timeout)),
+                        Acquired::Full(full) => return Err(CallError::BulkheadFull(full)),
                     }
                 }
             }
-            let left = deadline.saturating_duration_since(tokio::time::Instant::now());
-            call.headers_mut().insert(
-                crate::deadline::TIMEOUT_HEADER,
-                crate::deadline::timeout_value(left),
-            );
+            let now = now.take().unwrap_or_else(tokio::time::Instant::now);
+            headers.set_left(deadline.saturating_duration_since(now));
             // An idempotent call is kept, to be sent again; the transport
             // borrows it. Any other call is handed over.
             let sending = if route.idempotent {
-                Sending::Kept(&call)
+                Sending::Kept(call.as_ref().expect("an idempotent call is kept"))
             } else {
-                Sending::Handed(std::mem::take(&mut call))
+                Sending::Handed(
+                    call.take()
+                        .expect("a call that is not idempotent is sent once"),
+                )
             };
             let result =
-                tokio::time::timeout_at(deadline, self.attempt(route, sending, left, timeout))
+                tokio::time::timeout_at(deadline, self.attempt(route, sending, &headers, timeout))
                     .await
                     .unwrap_or(Err(CallError::Timeout(timeout)));
             let Err(error) = result else {
@@ -264,19 +306,19 @@ impl<T: Transport> ClientCore<T> {
         }
     }
 
-    /// Sends `call` once, with `left` to its deadline, and decodes the
+    /// Sends `call` once with the attempt's `headers`, and decodes the
     /// reply.
     async fn attempt<R: DeserializeOwned, E: ServiceError>(
         &self,
         route: &'static Route,
         call: Sending<'_>,
-        left: Duration,
+        headers: &AttemptHeaders,
         timeout: Duration,
     ) -> Result<R, CallError<E>> {
-        let sent = match call {
-            Sending::Kept(call) => self.transport.send_ref(route, call, left).await,
-            Sending::Handed(call) => self.transport.send(route, call, left).await,
-        };
+        let sent = self
+            .transport
+            .send_attempt(route, call, headers, headers.left())
+            .await;
         match sent {
             // The server gave up at the deadline this client sent: to the
             // caller, that is this call's timeout, whichever side noticed first.
@@ -287,11 +329,4 @@ impl<T: Transport> ClientCore<T> {
             Err(TransportError::Protocol(e)) => Err(CallError::Protocol(e)),
         }
     }
-}
-
-/// A call on its way to the transport: kept by the client (to send again)
-/// or handed over.
-enum Sending<'a> {
-    Kept(&'a Call),
-    Handed(Call),
 }

@@ -304,6 +304,16 @@ impl Call {
             };
             Rejection::field(status, Location::Body, &field, reason)
         };
+        // serde_json alone first: tracking the field path costs on every
+        // value decoded, and only a body that fails needs it, so such a
+        // body is decoded again below to find the path.
+        let mut deserializer = serde_json::Deserializer::from_slice(&self.body);
+        if let Ok(value) = T::deserialize(&mut deserializer) {
+            deserializer
+                .end()
+                .map_err(|e| body_error(String::new(), e))?;
+            return Ok(value);
+        }
         let mut deserializer = serde_json::Deserializer::from_slice(&self.body);
         let value = serde_path_to_error::deserialize(&mut deserializer).map_err(|e| {
             let mut field = field_name(e.path());

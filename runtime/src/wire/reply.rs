@@ -36,7 +36,8 @@ pub struct Reply {
     /// Headers of the reply beyond its content type, such as the
     /// `WWW-Authenticate` challenge of a 401: a server sends them on every
     /// transport (as HTTP headers, or as a broker reply's headers), and a
-    /// client receives them here. `None` when there are none, as for most
+    /// client receives them here. HTTP's own framing and connection headers
+    /// (`Content-Length`, `Date`, `Connection`, ...) are not among them. `None` when there are none, as for most
     /// replies, so a reply stays small; [`Reply::header`] reads one and
     /// [`Reply::headers_mut`] adds them.
     pub headers: Option<Box<HeaderMap>>,

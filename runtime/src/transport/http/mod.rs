@@ -13,10 +13,13 @@ mod pool;
 use std::borrow::Cow;
 use std::fmt;
 use std::sync::Arc;
-use std::time::{Duration, Instant, SystemTime};
+use std::time::{Duration, SystemTime};
 
 use bytes::Bytes;
-use http::header::{CONTENT_TYPE, RETRY_AFTER};
+use http::header::{
+    HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, DATE, RETRY_AFTER,
+    TRANSFER_ENCODING,
+};
 use http::{HeaderMap, Request, Uri};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
@@ -25,7 +28,7 @@ use crate::error::{parse_retry_after, ProtocolError};
 use crate::resilience::{CircuitState, Defences};
 use crate::wire::{Call, Reply, Route, Segment};
 
-use super::{Transport, TransportError};
+use super::{AttemptHeaders, Sending, Transport, TransportError};
 
 pub use self::builder::{HttpTransportBuilder, HttpTransportError};
 pub use self::pool::{
@@ -247,6 +250,31 @@ impl Transport for HttpTransport {
         self.request(route, uri, call.headers().clone(), call.body().clone())
             .await
     }
+
+    async fn send_attempt(
+        &self,
+        route: &'static Route,
+        call: Sending<'_>,
+        headers: &AttemptHeaders,
+        _timeout: Duration,
+    ) -> Result<Reply, TransportError> {
+        let (uri, mut request_headers, body) = match call {
+            Sending::Kept(call) => {
+                // The call stays the client's: its own headers are copied,
+                // none at all for most calls (a GET with no header
+                // arguments), as the attempt's are written below.
+                let uri = self.uri(route, call)?;
+                (uri, call.headers().clone(), call.body().clone())
+            }
+            Sending::Handed(call) => {
+                let uri = self.uri(route, &call)?;
+                let (_, _, call_headers, body) = call.into_parts();
+                (uri, call_headers, body)
+            }
+        };
+        headers.write_to(&mut request_headers);
+        self.request(route, uri, request_headers, body).await
+    }
 }
 
 impl HttpTransport {
@@ -258,13 +286,13 @@ impl HttpTransport {
         headers: HeaderMap,
         body: Bytes,
     ) -> Result<Reply, TransportError> {
-        let started = Instant::now();
+        let tls_mark = self.tls_failures.mark();
         let mut request = Request::new(Full::new(body));
         *request.method_mut() = route.method.clone();
         *request.uri_mut() = uri;
         *request.headers_mut() = headers;
         let response = self.client.request(request).await.map_err(|e| {
-            let tls = self.tls_failures.since(started);
+            let tls = self.tls_failures.since(tls_mark);
             TransportError::Connection(error::describe(&self.peer, Box::new(e), tls))
         })?;
         let (parts, body) = response.into_parts();
@@ -289,16 +317,49 @@ impl HttpTransport {
                 )))
             }
         };
-        let mut headers = parts.headers;
-        let content_type = headers.remove(CONTENT_TYPE);
+        let (content_type, headers) = reply_headers(parts.headers);
         Ok(Reply {
             status: parts.status.as_u16(),
             content_type,
             body,
             retry_after,
-            headers: (!headers.is_empty()).then(|| Box::new(headers)),
+            headers,
         })
     }
+}
+
+/// HTTP's own headers of a reply, about the connection and the message's
+/// framing rather than what the server said: a broker reply has none of
+/// them, and [`Reply::headers`] leaves them out.
+static FRAMING: [HeaderName; 5] = [
+    CONTENT_LENGTH,
+    DATE,
+    CONNECTION,
+    TRANSFER_ENCODING,
+    HeaderName::from_static("keep-alive"),
+];
+
+/// The reply's content type, and its other headers but for
+/// [`FRAMING`]: `None` when there are no others, as for most replies, found
+/// in one pass without hashing.
+fn reply_headers(mut headers: HeaderMap) -> (Option<HeaderValue>, Option<Box<HeaderMap>>) {
+    let mut content_type = None;
+    let mut others = false;
+    for (name, value) in &headers {
+        if name == CONTENT_TYPE {
+            content_type.get_or_insert_with(|| value.clone());
+        } else if !FRAMING.contains(name) {
+            others = true;
+        }
+    }
+    if !others {
+        return (content_type, None);
+    }
+    headers.remove(CONTENT_TYPE);
+    for name in &FRAMING {
+        headers.remove(name);
+    }
+    (content_type, Some(Box::new(headers)))
 }
 
 #[cfg(test)]
@@ -333,6 +394,27 @@ mod tests {
             .unwrap();
         assert_eq!(transport.peer.trust, "Mozilla's roots (webpki-roots)");
         assert_eq!(transport.peer.authority, "orders.internal:443");
+    }
+
+    #[test]
+    fn a_reply_keeps_the_headers_its_server_set() {
+        let mut headers = HeaderMap::new();
+        headers.insert(CONTENT_TYPE, HeaderValue::from_static("application/json"));
+        headers.insert(CONTENT_LENGTH, HeaderValue::from_static("2"));
+        headers.insert(
+            DATE,
+            HeaderValue::from_static("Sun, 06 Dec 2026 08:00:00 GMT"),
+        );
+        let (content_type, others) = reply_headers(headers.clone());
+        assert_eq!(content_type.unwrap(), "application/json");
+        assert!(others.is_none(), "{others:?}");
+
+        headers.insert("www-authenticate", HeaderValue::from_static("Bearer"));
+        let (content_type, others) = reply_headers(headers);
+        assert_eq!(content_type.unwrap(), "application/json");
+        let others = others.expect("the challenge");
+        assert_eq!(others.len(), 1, "{others:?}");
+        assert_eq!(others["www-authenticate"], "Bearer");
     }
 
     #[test]

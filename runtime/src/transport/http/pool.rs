@@ -11,9 +11,10 @@
 use std::future::Future;
 use std::io;
 use std::pin::Pin;
+use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::{Arc, Mutex, PoisonError};
 use std::task::{Context, Poll};
-use std::time::{Duration, Instant};
+use std::time::Duration;
 
 use bytes::Bytes;
 use http::Uri;
@@ -173,7 +174,7 @@ impl tower::Service<Uri> for Connector {
 
 /// The last TLS error a connection of the transport met after its
 /// handshake, such as the server's alert refusing the client's certificate,
-/// and when.
+/// and how many were met before it.
 ///
 /// Over TLS 1.3 a server judges the client's certificate after the client
 /// has finished its handshake, so the refusal arrives as the connection's
@@ -182,23 +183,42 @@ impl tower::Service<Uri> for Connector {
 /// "channel closed" or "canceled", with the cause dropped. A request whose
 /// error names no cause of its own is described by the TLS error recorded
 /// while it was under way: the connections of one transport share their
-/// server and their settings, and so the cause of such a failure.
+/// server and their settings, and so the cause of such a failure. A request
+/// notes the count as it starts ([`mark`](Self::mark)), an atomic load
+/// rather than a read of the clock.
 #[derive(Debug, Clone, Default)]
-pub(super) struct TlsFailures(Arc<Mutex<Option<(Instant, rustls::Error)>>>);
+pub(super) struct TlsFailures(Arc<Failures>);
+
+#[derive(Debug, Default)]
+struct Failures {
+    /// How many errors were recorded; written under the lock.
+    count: AtomicU64,
+    /// The last one, with its number (from 1).
+    last: Mutex<Option<(u64, rustls::Error)>>,
+}
 
 impl TlsFailures {
     fn record(&self, error: &io::Error) {
         if let Some(tls) = find::<rustls::Error>(error) {
-            let mut last = self.0.lock().unwrap_or_else(PoisonError::into_inner);
-            *last = Some((Instant::now(), tls.clone()));
+            let mut last = self.0.last.lock().unwrap_or_else(PoisonError::into_inner);
+            let number = self.0.count.load(Ordering::Relaxed) + 1;
+            *last = Some((number, tls.clone()));
+            self.0.count.store(number, Ordering::Release);
         }
     }
 
-    /// The TLS error last recorded, if it was recorded at or after `since`.
-    pub(super) fn since(&self, since: Instant) -> Option<rustls::Error> {
-        let last = self.0.lock().unwrap_or_else(PoisonError::into_inner);
+    /// The number of errors recorded so far, to ask [`since`](Self::since)
+    /// about those recorded after now.
+    pub(super) fn mark(&self) -> u64 {
+        self.0.count.load(Ordering::Acquire)
+    }
+
+    /// The TLS error last recorded, if it was recorded after `mark` was
+    /// taken.
+    pub(super) fn since(&self, mark: u64) -> Option<rustls::Error> {
+        let last = self.0.last.lock().unwrap_or_else(PoisonError::into_inner);
         match &*last {
-            Some((at, error)) if *at >= since => Some(error.clone()),
+            Some((number, error)) if *number > mark => Some(error.clone()),
             _ => None,
         }
     }

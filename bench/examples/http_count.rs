@@ -1,0 +1,104 @@
+//! A fixed number of HTTP calls, one at a time, for counting instructions
+//! per call with callgrind (BENCHMARKS.md, Analysis): the difference
+//! between two runs of different lengths, divided by the difference in
+//! calls, leaves out start-up and connection set-up.
+//!
+//! ```text
+//! http_count serve accord|axum 127.0.0.1:0        # until standard input closes
+//! http_count client accord|hyper get|post URL N   # N calls in a row
+//! ```
+//!
+//! The client side: `valgrind --tool=callgrind http_count client ...`
+//! against a server not under callgrind, on a one-thread runtime (with two
+//! workers the count moves by thousands with how often they park); the
+//! server side the other way round, with the bare hyper client sending.
+
+#![allow(dead_code)]
+
+#[path = "../src/work.rs"]
+mod work;
+
+#[path = "../src/server.rs"]
+mod server;
+
+use anyhow::{bail, Context, Result};
+use bytes::Bytes;
+use http_body_util::{BodyExt, Full};
+use hyper_util::client::legacy::connect::HttpConnector;
+use hyper_util::rt::TokioExecutor;
+use orders_contract::{Order, OrderId, OrdersClient};
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    let args: Vec<&str> = args.iter().map(String::as_str).collect();
+    match args.as_slice() {
+        ["serve", kind, addr] => {
+            let kind = match *kind {
+                "accord" => server::ServerKind::Accord,
+                "axum" => server::ServerKind::Axum,
+                other => bail!("unknown server {other:?}: expected accord or axum"),
+            };
+            server::serve(kind, addr.parse().context("the address")?)
+        }
+        ["client", kind, op, url, n] => {
+            let n: usize = n.parse().context("the number of calls")?;
+            let post = match *op {
+                "get" => false,
+                "post" => true,
+                other => bail!("unknown operation {other:?}: expected get or post"),
+            };
+            // One thread: the calls, the connection and the timers take turns
+            // on it in the same order every run, so the count repeats.
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()?;
+            runtime.block_on(async move {
+                match *kind {
+                    "accord" => accord_calls(url, post, n).await,
+                    "hyper" => hyper_calls(url, post, n).await,
+                    other => bail!("unknown client {other:?}: expected accord or hyper"),
+                }
+            })
+        }
+        _ => bail!("usage: http_count serve accord|axum ADDR | client accord|hyper get|post URL N"),
+    }
+}
+
+async fn accord_calls(url: &str, post: bool, n: usize) -> Result<()> {
+    let client = OrdersClient::new(url)?;
+    let order = work::new_order();
+    for _ in 0..n {
+        let placed: Order = if post {
+            client.place_order(&order).await?
+        } else {
+            client.get_order(&OrderId(work::GET_ID)).await?
+        };
+        std::hint::black_box(placed);
+    }
+    Ok(())
+}
+
+async fn hyper_calls(url: &str, post: bool, n: usize) -> Result<()> {
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
+    let order = work::new_order();
+    for _ in 0..n {
+        let request = if post {
+            http::Request::post(format!("{url}/orders"))
+                .header(http::header::CONTENT_TYPE, "application/json")
+                .body(Full::new(Bytes::from(serde_json::to_vec(&order)?)))?
+        } else {
+            http::Request::get(format!("{url}/orders/{}", work::GET_ID))
+                .body(Full::new(Bytes::new()))?
+        };
+        let response = client.request(request).await?;
+        if !response.status().is_success() {
+            bail!("status {}", response.status());
+        }
+        let body = response.into_body().collect().await?.to_bytes();
+        let placed: Order = serde_json::from_slice(&body)?;
+        std::hint::black_box(placed);
+    }
+    Ok(())
+}
