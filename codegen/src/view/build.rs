@@ -8,7 +8,7 @@ use accord::descriptor::{
     AuthRequirement, AuthScheme, OperationKind, ParamDescriptor, RequestDescriptor,
 };
 use accord::error::{INVALID_REQUEST, SERVICE_ERROR};
-use accord::spec::{bound_integer_formats, referenced_definitions, summary};
+use accord::spec::{bound_integer_formats, collect_refs, referenced_definitions, summary};
 use accord::ServiceDescriptor;
 use serde_json::{Map, Value};
 
@@ -258,6 +258,7 @@ fn union_alternatives(map: &Map<String, Value>) -> Option<Vec<Value>> {
 /// For each definition, the operations that use it.
 fn operations_using(descriptor: &ServiceDescriptor) -> BTreeMap<String, Vec<UsedBy>> {
     let mut found: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    let mut reaches: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (index, op) in descriptor.operations.iter().enumerate() {
         let schemas: Vec<&Value> = match &op.kind {
             OperationKind::Request(r) => r
@@ -275,8 +276,22 @@ fn operations_using(descriptor: &ServiceDescriptor) -> BTreeMap<String, Vec<Used
                 .collect(),
         };
         for schema in schemas {
-            for name in referenced_definitions(schema, &descriptor.definitions) {
-                found.entry(name).or_default().insert(index);
+            let mut direct = Vec::new();
+            collect_refs(schema, &mut direct);
+            for name in direct {
+                let Some(definition) = descriptor.definitions.get(&name) else {
+                    continue;
+                };
+                // What a reference to `name` reaches, worked out once per
+                // definition rather than once per operation using it.
+                let reached = reaches.entry(name).or_insert_with_key(|name| {
+                    let mut reached = referenced_definitions(definition, &descriptor.definitions);
+                    reached.insert(name.clone());
+                    reached
+                });
+                for used in reached.iter() {
+                    found.entry(used.clone()).or_default().insert(index);
+                }
             }
         }
     }
