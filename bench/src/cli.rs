@@ -209,6 +209,34 @@ mod tests {
 
     use super::*;
 
+    /// One emit of the synthetic services, as the section times it, into
+    /// `ACCORD_EMIT_OUT` (kept) or a scratch folder (removed). A profiling
+    /// aid, run by hand: `valgrind --tool=callgrind <test binary> --ignored
+    /// --exact cli::tests::emit_for_profiling`.
+    #[test]
+    #[ignore = "a profiling aid, run by hand"]
+    fn emit_for_profiling() {
+        let root = crate::workspace_root();
+        let (out, keep) = match std::env::var_os("ACCORD_EMIT_OUT") {
+            Some(out) => (PathBuf::from(out), true),
+            None => (
+                std::env::temp_dir().join(format!("accord-emit-{}", std::process::id())),
+                false,
+            ),
+        };
+        let _ = std::fs::remove_dir_all(&out);
+        let (millis, written) = emit_once(&root, &out).unwrap();
+        eprintln!(
+            "emitted {} files in {millis:.1} ms into {}",
+            written.files,
+            out.display()
+        );
+        assert_eq!(written.rendered, SYNTH_SERVICES);
+        if !keep {
+            let _ = std::fs::remove_dir_all(&out);
+        }
+    }
+
     /// The synthetic services this section emits render to the same bytes
     /// with the compiled built-in templates as with handlebars.
     #[test]

@@ -34,6 +34,7 @@ pub mod generate;
 pub mod lang;
 pub mod names;
 pub mod page;
+mod pretty;
 pub mod templates;
 pub mod view;
 

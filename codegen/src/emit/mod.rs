@@ -11,19 +11,19 @@ pub mod openapi30;
 use std::collections::{BTreeMap, BTreeSet};
 use std::path::{Path, PathBuf};
 
-use accord::spec::{asyncapi_with, bound_integer_formats, openapi, AsyncApiOptions};
+use accord::spec::{
+    asyncapi_document, bound_integer_formats, openapi, openapi_document, AsyncApiOptions,
+};
 use accord::ServiceDescriptor;
 use anyhow::{bail, Context, Result};
-use serde_json::{json, Value};
-
-use accord::spec::ref_name;
+use serde_json::Value;
 
 use crate::export::{write_if_changed, write_new, ExportedService};
 use crate::lang::Language;
 use crate::names::is_file_safe;
 use crate::templates::{TemplateSet, Templates};
 use crate::view::{ASYNCAPI_FILE, OPENAPI_FILE, PAGE_FILE, SCHEMAS_FOLDER};
-use crate::{lang, page, view};
+use crate::{lang, page, pretty, view};
 
 /// Which OpenAPI version `openapi.json` is written in.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default, clap::ValueEnum)]
@@ -44,8 +44,7 @@ pub fn template_sets() -> Vec<&'static TemplateSet> {
         .collect()
 }
 
-/// The JSON Schema dialect of the per-type schema files.
-pub const SCHEMA_DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
+pub use crate::view::SCHEMA_DIALECT;
 
 /// The descriptor as exported, which `accord check` compares contracts
 /// against.
@@ -95,22 +94,24 @@ pub fn render_with(
 
     let mut files = BTreeMap::new();
     let openapi = match openapi_version {
-        OpenApiVersion::V3_1 => openapi(descriptor),
-        OpenApiVersion::V3_0 => openapi30::downgrade(&openapi(descriptor)),
+        OpenApiVersion::V3_1 => pretty::to_file(&openapi_document(descriptor)),
+        OpenApiVersion::V3_0 => to_json(&openapi30::downgrade(&openapi(descriptor))),
     };
-    files.insert(OPENAPI_FILE.to_owned(), to_json(&openapi));
+    files.insert(OPENAPI_FILE.to_owned(), openapi);
     files.insert(
         ASYNCAPI_FILE.to_owned(),
-        to_json(&asyncapi_with(descriptor, asyncapi_options)),
+        pretty::to_file(&asyncapi_document(descriptor, asyncapi_options)),
     );
     files.insert(DESCRIPTOR_FILE.to_owned(), descriptor_json(descriptor));
 
-    let schemas = schema_files(descriptor);
-    for (name, schema) in &schemas {
-        files.insert(format!("{SCHEMAS_FOLDER}/{name}.json"), to_json(schema));
+    let view = view::build(descriptor, &service.package, &service.rust_path);
+    // The view spells each schema file already.
+    for def in &view.types {
+        let mut text = String::with_capacity(def.schema_json.len() + 1);
+        text.push_str(&def.schema_json);
+        text.push('\n');
+        files.insert(format!("{SCHEMAS_FOLDER}/{}.json", def.name), text);
     }
-
-    let view = view::build(descriptor, &service.package, &service.rust_path, &schemas);
     let failed = |what: &str| {
         format!(
             "cannot render {what} for service `{}` {}",
@@ -119,11 +120,12 @@ pub fn render_with(
     };
     let mut clients = Vec::new();
     for language in languages {
-        let client = language
+        let mut client = language
             .render(&view, templates)
             .with_context(|| failed(&format!("the {} client", language.title())))?;
-        for (path, contents) in &client.files {
-            if files.insert(path.clone(), contents.clone()).is_some() {
+        // The page needs the client's entry and calls, not its files.
+        for (path, contents) in std::mem::take(&mut client.files) {
+            if files.insert(path.clone(), contents).is_some() {
                 bail!(
                     "the {} client writes `{path}`, which another file already is",
                     language.title()
@@ -162,60 +164,29 @@ fn check_folder_name(value: &str, what: &str, service: &ExportedService) -> Resu
 }
 
 /// One JSON Schema 2020-12 document per named schema, referring to the
-/// others as sibling files (`"$ref": "Line.json"`).
+/// others as sibling files (`"$ref": "Line.json"`): what
+/// [`view::published_schema`] makes of each definition.
 pub fn schema_files(descriptor: &ServiceDescriptor) -> BTreeMap<String, Value> {
     descriptor
         .definitions
         .iter()
         .map(|(name, schema)| {
-            let mut schema = match schema {
-                Value::Object(_) => schema.clone(),
-                Value::Bool(true) => json!({}),
-                _ => json!({ "not": {} }),
-            };
-            rewrite_refs_to_files(&mut schema);
+            let mut schema = schema.clone();
             bound_integer_formats(&mut schema);
-            if let Value::Object(map) = &mut schema {
-                map.insert("$schema".into(), json!(SCHEMA_DIALECT));
-                map.entry("title").or_insert_with(|| json!(name));
-            }
-            (name.clone(), schema)
+            (name.clone(), view::published_schema(name, schema))
         })
         .collect()
-}
-
-fn rewrite_refs_to_files(schema: &mut Value) {
-    match schema {
-        Value::Object(map) => {
-            for (key, value) in map.iter_mut() {
-                match (key.as_str(), &mut *value) {
-                    ("$ref", Value::String(reference)) => {
-                        if let Some(name) = ref_name(reference) {
-                            *reference = format!("{name}.json");
-                        }
-                    }
-                    ("const" | "enum" | "default" | "examples" | "example", _) => {}
-                    _ => rewrite_refs_to_files(value),
-                }
-            }
-        }
-        Value::Array(items) => items.iter_mut().for_each(rewrite_refs_to_files),
-        _ => {}
-    }
 }
 
 /// The descriptor as JSON: pretty, keys sorted, operations in declaration
 /// order, with a final newline.
 pub fn descriptor_json(descriptor: &ServiceDescriptor) -> String {
-    to_json(&serde_json::to_value(descriptor).expect("descriptors always serialize"))
+    pretty::to_file_sorted(descriptor)
 }
 
 /// Pretty JSON with a final newline.
 pub fn to_json(value: &Value) -> String {
-    let mut text = Vec::with_capacity(4096);
-    serde_json::to_writer_pretty(&mut text, value).expect("JSON values always serialize");
-    text.push(b'\n');
-    String::from_utf8(text).expect("serde_json writes UTF-8")
+    pretty::to_file(value)
 }
 
 /// What [`write`] did.
@@ -325,6 +296,8 @@ fn remove_stale_schemas(folder: &Path, current: &BTreeSet<&str>) -> Result<Vec<P
 
 #[cfg(test)]
 mod tests {
+    use serde_json::json;
+
     use super::*;
 
     #[test]

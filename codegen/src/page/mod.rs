@@ -189,15 +189,14 @@ pub fn build(service: &neutral::ServiceView, clients: &[(&str, &Client)]) -> Pag
 }
 
 fn type_view(def: &neutral::TypeDef) -> TypeView {
-    let schema_value: serde_json::Value =
-        serde_json::from_str(&def.schema_json).unwrap_or_default();
+    let schema_value = &def.schema;
     let (properties, variants) = match &def.shape {
         Shape::Object(object) => (
             object
                 .properties
                 .iter()
                 .map(|p| {
-                    let own = schema::property(&schema_value, &p.name);
+                    let own = schema::property(schema_value, &p.name);
                     PropertyView {
                         name: p.name.clone(),
                         type_: notation(&p.ty),
@@ -231,8 +230,8 @@ fn type_view(def: &neutral::TypeDef) -> TypeView {
         summary: def.summary.clone(),
         kind: def.shape.kind().into(),
         type_: notation(&def.ty),
-        schema: schema::facts(&schema_value),
-        examples: schema::examples(&schema_value, true),
+        schema: schema::facts(schema_value),
+        examples: schema::examples(schema_value, true),
         properties,
         variants,
         refs: def.ty.refs(),
@@ -261,7 +260,6 @@ mod tests {
             &crate::view::tests::descriptor(),
             "shop-contract",
             "shop::Shop",
-            &BTreeMap::new(),
         );
         let client = Client {
             files: BTreeMap::new(),

@@ -8,21 +8,16 @@ use accord::descriptor::{
     AuthRequirement, AuthScheme, OperationKind, ParamDescriptor, RequestDescriptor,
 };
 use accord::error::{INVALID_REQUEST, SERVICE_ERROR};
-use accord::spec::{bound_integer_formats, referenced_definitions, summary};
+use accord::spec::{bound_integer_formats, collect_refs, referenced_definitions, summary};
 use accord::ServiceDescriptor;
 use serde_json::{Map, Value};
 
 use super::ty::Lowering;
 use super::*;
 
-/// Builds the view of `descriptor`; `schema_files` are the published
-/// per-type schemas by name.
-pub fn build(
-    descriptor: &ServiceDescriptor,
-    package: &str,
-    rust_path: &str,
-    schema_files: &BTreeMap<String, Value>,
-) -> ServiceView {
+/// Builds the view of `descriptor`, with each type's published schema
+/// file ([`TypeDef::schema_json`]).
+pub fn build(descriptor: &ServiceDescriptor, package: &str, rust_path: &str) -> ServiceView {
     // Integer formats as bounds, so every language sees them the same way.
     let definitions: BTreeMap<String, Value> = descriptor
         .definitions
@@ -94,14 +89,13 @@ pub fn build(
         .collect();
 
     let used_by = operations_using(descriptor);
-    let types = definitions
+    let mut types: Vec<TypeDef> = definitions
         .iter()
         .map(|(name, schema)| {
             let docs = schema
                 .get("description")
                 .and_then(Value::as_str)
                 .map(str::to_owned);
-            let published = schema_files.get(name).unwrap_or(schema);
             TypeDef {
                 name: name.clone(),
                 summary: docs.as_deref().map(summary),
@@ -109,11 +103,18 @@ pub fn build(
                 shape: shape(&lowering, schema),
                 ty: lowering.lower(schema),
                 schema_file: format!("{SCHEMAS_FOLDER}/{name}.json"),
-                schema_json: serde_json::to_string_pretty(published).unwrap_or_default(),
+                schema_json: String::new(),
+                schema: Value::Null,
                 used_by: used_by.get(name).cloned().unwrap_or_default(),
             }
         })
         .collect();
+    // The lowered definitions, already bounded, become the schema files.
+    for (def, (name, schema)) in types.iter_mut().zip(definitions) {
+        let published = published_schema(&name, schema);
+        def.schema_json = crate::pretty::to_string(&published);
+        def.schema = published;
+    }
 
     ServiceView {
         service: ServiceInfo {
@@ -257,6 +258,7 @@ fn union_alternatives(map: &Map<String, Value>) -> Option<Vec<Value>> {
 /// For each definition, the operations that use it.
 fn operations_using(descriptor: &ServiceDescriptor) -> BTreeMap<String, Vec<UsedBy>> {
     let mut found: BTreeMap<String, BTreeSet<usize>> = BTreeMap::new();
+    let mut reaches: BTreeMap<String, BTreeSet<String>> = BTreeMap::new();
     for (index, op) in descriptor.operations.iter().enumerate() {
         let schemas: Vec<&Value> = match &op.kind {
             OperationKind::Request(r) => r
@@ -274,8 +276,22 @@ fn operations_using(descriptor: &ServiceDescriptor) -> BTreeMap<String, Vec<Used
                 .collect(),
         };
         for schema in schemas {
-            for name in referenced_definitions(schema, &descriptor.definitions) {
-                found.entry(name).or_default().insert(index);
+            let mut direct = Vec::new();
+            collect_refs(schema, &mut direct);
+            for name in direct {
+                let Some(definition) = descriptor.definitions.get(&name) else {
+                    continue;
+                };
+                // What a reference to `name` reaches, worked out once per
+                // definition rather than once per operation using it.
+                let reached = reaches.entry(name).or_insert_with_key(|name| {
+                    let mut reached = referenced_definitions(definition, &descriptor.definitions);
+                    reached.insert(name.clone());
+                    reached
+                });
+                for used in reached.iter() {
+                    found.entry(used.clone()).or_default().insert(index);
+                }
             }
         }
     }
@@ -317,12 +333,7 @@ mod tests {
 
     #[test]
     fn the_view_reads_operations_types_and_bounds() {
-        let view = build(
-            &descriptor(),
-            "shop-contract",
-            "shop::Shop",
-            &BTreeMap::new(),
-        );
+        let view = build(&descriptor(), "shop-contract", "shop::Shop");
         let request = &view.requests[0];
         let arguments = request.arguments();
         let order: Vec<(&str, &str, bool)> = arguments

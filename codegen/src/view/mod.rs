@@ -26,6 +26,49 @@ pub const SCHEMAS_FOLDER: &str = "schemas";
 /// The documentation page, below the service folder.
 pub const PAGE_FILE: &str = "index.html";
 
+/// The JSON Schema dialect of the per-type schema files.
+pub const SCHEMA_DIALECT: &str = "https://json-schema.org/draft/2020-12/schema";
+
+/// The schema file of the definition `name`, from its `schema` with
+/// integer bounds already added ([`accord::spec::bound_integer_formats`]):
+/// a JSON Schema 2020-12 document that refers to the other types as
+/// sibling files (`"$ref": "Line.json"`) and has a `title`.
+pub fn published_schema(name: &str, schema: serde_json::Value) -> serde_json::Value {
+    use serde_json::{json, Value};
+    let mut schema = match schema {
+        Value::Object(_) => schema,
+        Value::Bool(true) => json!({}),
+        _ => json!({ "not": {} }),
+    };
+    rewrite_refs_to_files(&mut schema);
+    if let Value::Object(map) = &mut schema {
+        map.insert("$schema".into(), json!(SCHEMA_DIALECT));
+        map.entry("title").or_insert_with(|| json!(name));
+    }
+    schema
+}
+
+fn rewrite_refs_to_files(schema: &mut serde_json::Value) {
+    use serde_json::Value;
+    match schema {
+        Value::Object(map) => {
+            for (key, value) in map.iter_mut() {
+                match (key.as_str(), &mut *value) {
+                    ("$ref", Value::String(reference)) => {
+                        if let Some(name) = accord::spec::ref_name(reference) {
+                            *reference = format!("{name}.json");
+                        }
+                    }
+                    ("const" | "enum" | "default" | "examples" | "example", _) => {}
+                    _ => rewrite_refs_to_files(value),
+                }
+            }
+        }
+        Value::Array(items) => items.iter_mut().for_each(rewrite_refs_to_files),
+        _ => {}
+    }
+}
+
 /// One service version, as every target sees it.
 #[derive(Debug, Clone)]
 pub struct ServiceView {
@@ -281,8 +324,10 @@ pub struct TypeDef {
     pub ty: Ty,
     /// The JSON Schema file, relative to the service folder.
     pub schema_file: String,
-    /// The contents of that file.
+    /// The contents of that file, without its final newline.
     pub schema_json: String,
+    /// The published schema that [`schema_json`](Self::schema_json) spells.
+    pub schema: serde_json::Value,
     /// The operations that use the type, directly or through other types.
     pub used_by: Vec<UsedBy>,
 }

@@ -14,6 +14,9 @@
 use schemars::transform::{
     RemoveRefSiblings, ReplacePrefixItems, ReplaceUnevaluatedProperties, Transform,
 };
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use schemars::Schema;
 use serde_json::{json, Map, Value};
 
@@ -25,7 +28,7 @@ use crate::transport::broker::{CORRELATION_ID, PATH_PREFIX, QUERY, STATUS};
 use crate::transport::request_topic;
 
 use super::bindings::{self, AsyncApiOptions};
-use super::{bound_integer_formats, rewrite_refs, security, summary};
+use super::{finish_document, object, security, summary, Document};
 
 const SCHEMAS: &str = "#/components/schemas/";
 
@@ -45,6 +48,18 @@ pub fn asyncapi(descriptor: &ServiceDescriptor) -> Value {
 /// protocols (every protocol's when there are none) under the prefixes
 /// `options` names.
 pub fn asyncapi_with(descriptor: &ServiceDescriptor, options: &AsyncApiOptions) -> Value {
+    asyncapi_document(descriptor, options).into_value()
+}
+
+/// [`asyncapi_with`], to be written: the named schemas are borrowed from
+/// `descriptor` (those that draft-07 says as they are, most of them), not
+/// copied into the document.
+pub fn asyncapi_document<'a>(
+    descriptor: &'a ServiceDescriptor,
+    options: &AsyncApiOptions,
+) -> Document<'a> {
+    let problem = super::problem_schema_name(descriptor);
+    let problem_ref = format!("{SCHEMAS}{problem}");
     let mut channels = Map::new();
     let mut operations = Map::new();
     let mut messages = Map::new();
@@ -56,6 +71,7 @@ pub fn asyncapi_with(descriptor: &ServiceDescriptor, options: &AsyncApiOptions) 
             }
             crate::descriptor::OperationKind::Request(request) => describe_request(
                 descriptor,
+                &problem_ref,
                 op,
                 request,
                 &mut channels,
@@ -65,39 +81,33 @@ pub fn asyncapi_with(descriptor: &ServiceDescriptor, options: &AsyncApiOptions) 
         }
     }
 
-    let mut schemas: Map<String, Value> = descriptor
+    let mut schemas: BTreeMap<&str, Cow<'_, Value>> = descriptor
         .definitions
         .iter()
-        .map(|(name, schema)| (name.clone(), to_draft07(schema.clone())))
+        .map(|(name, schema)| (name.as_str(), draft07(schema)))
         .collect();
-    let problem = super::problem_schema_name(descriptor);
     if descriptor.requests().next().is_some() {
-        schemas.insert(problem.to_owned(), super::openapi::problem_schema());
+        schemas.insert(problem, Cow::Owned(super::openapi::problem_schema()));
     }
 
     let info = super::info(descriptor);
-    let mut components = json!({
-        "messages": messages,
-        "schemas": schemas,
-    });
+    // `schemas` is written into `components` by the document.
+    let mut components = object([("messages", Value::Object(messages))]);
     if let Some(schemes) = security::asyncapi_schemes(descriptor) {
         components["securitySchemes"] = schemes;
     }
-    let mut document = json!({
-        "asyncapi": "3.0.0",
-        "info": info,
-        "defaultContentType": "application/json",
-        "channels": channels,
-        "operations": operations,
-        "components": components,
-    });
-    rewrite_refs(&mut document, SCHEMAS);
-    let problem_ref = format!("{SCHEMAS}{problem}");
-    replace_placeholder(&mut document, &problem_ref);
-    bound_integer_formats(&mut document);
+    let mut document = object([
+        ("asyncapi", json!("3.0.0")),
+        ("info", info),
+        ("defaultContentType", json!("application/json")),
+        ("channels", Value::Object(channels)),
+        ("operations", Value::Object(operations)),
+        ("components", components),
+    ]);
+    finish_document(&mut document, SCHEMAS);
     bindings::apply(&mut document, descriptor, options);
     message_examples(&mut document, descriptor);
-    document
+    Document::new(document, SCHEMAS, schemas)
 }
 
 /// The most examples an event message lists: 3.
@@ -125,36 +135,50 @@ fn message_examples(document: &mut Value, descriptor: &ServiceDescriptor) {
     }
 }
 
-/// Replies refer to the problem schema before its final name is known.
-const PROBLEM_PLACEHOLDER: &str = "#/$problem";
-
-fn replace_placeholder(value: &mut Value, problem_ref: &str) {
-    match value {
-        Value::Object(map) => {
-            for (key, v) in map.iter_mut() {
-                if key == "$ref" && v == PROBLEM_PLACEHOLDER {
-                    *v = json!(problem_ref);
-                } else {
-                    replace_placeholder(v, problem_ref);
-                }
-            }
+/// `schema` in draft-07: itself, unless [`to_draft07`] changes it.
+fn draft07(schema: &Value) -> Cow<'_, Value> {
+    match schema {
+        Value::Object(map) if object_needs_draft07(map) || map.values().any(needs_draft07) => {
+            Cow::Owned(to_draft07(schema.clone()))
         }
-        Value::Array(items) => items
-            .iter_mut()
-            .for_each(|v| replace_placeholder(v, problem_ref)),
-        _ => {}
+        _ => Cow::Borrowed(schema),
     }
 }
 
 /// Converts a 2020-12 schema (as schemars writes them) to draft-07.
 pub fn to_draft07(schema: Value) -> Value {
-    let Ok(mut schema) = Schema::try_from(schema.clone()) else {
+    // Most schemas are draft-07 already: they are returned as they are,
+    // without a copy or schemars' three walks.
+    let Value::Object(map) = schema else {
+        // A boolean schema is the same in both dialects.
         return schema;
     };
+    if !map.values().any(needs_draft07) && !object_needs_draft07(&map) {
+        return Value::Object(map);
+    }
+    let mut schema = Schema::from(map);
     ReplaceUnevaluatedProperties::default().transform(&mut schema);
     RemoveRefSiblings::default().transform(&mut schema);
     ReplacePrefixItems::default().transform(&mut schema);
     schema.to_value()
+}
+
+/// Whether `value`, or any value in it, is an object that one of
+/// [`to_draft07`]'s transforms changes: one with `unevaluatedProperties`,
+/// `prefixItems`, or `$ref` beside other keywords. Instance data is looked
+/// at too, which at worst runs the transforms for nothing.
+fn needs_draft07(value: &Value) -> bool {
+    match value {
+        Value::Object(map) => object_needs_draft07(map) || map.values().any(needs_draft07),
+        Value::Array(items) => items.iter().any(needs_draft07),
+        _ => false,
+    }
+}
+
+fn object_needs_draft07(map: &Map<String, Value>) -> bool {
+    map.contains_key("unevaluatedProperties")
+        || map.contains_key("prefixItems")
+        || (map.len() > 1 && map.contains_key("$ref"))
 }
 
 fn docs_fields(target: &mut Map<String, Value>, docs: &Option<String>) {
@@ -234,6 +258,7 @@ fn describe_event(
 
 fn describe_request(
     descriptor: &ServiceDescriptor,
+    problem_ref: &str,
     op: &OperationDescriptor,
     request: &RequestDescriptor,
     channels: &mut Map<String, Value>,
@@ -293,7 +318,11 @@ fn describe_request(
     request_message.insert("contentType".into(), json!("application/json"));
     request_message.insert(
         "headers".into(),
-        json!({ "type": "object", "required": required, "properties": header_props }),
+        object([
+            ("type", json!("object")),
+            ("required", Value::Array(required)),
+            ("properties", Value::Object(header_props)),
+        ]),
     );
     if let Some(body) = &request.body {
         request_message.insert("payload".into(), to_draft07(body.schema.clone()));
@@ -305,7 +334,7 @@ fn describe_request(
         Some(schema) if request.status != 204 => to_draft07(schema.clone()),
         _ => json!({ "type": "null", "description": "No content." }),
     };
-    let reply_message = json!({
+    let mut reply_message = json!({
         "name": reply_id,
         "title": format!("{name} reply"),
         "contentType": "application/json",
@@ -322,9 +351,12 @@ fn describe_request(
                 "content-type": { "enum": ["application/json", "application/problem+json"] },
             },
         },
-        "payload": { "oneOf": [success, { "$ref": PROBLEM_PLACEHOLDER }] },
-        "correlationId": correlation,
     });
+    reply_message["payload"] = object([(
+        "oneOf",
+        Value::Array(vec![success, json!({ "$ref": problem_ref })]),
+    )]);
+    reply_message["correlationId"] = correlation;
     messages.insert(reply_id.clone(), reply_message);
 
     let mut request_channel = Map::new();

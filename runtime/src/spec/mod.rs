@@ -2,6 +2,7 @@
 
 mod asyncapi;
 mod bindings;
+mod document;
 mod openapi;
 mod security;
 
@@ -9,9 +10,10 @@ use std::collections::{BTreeMap, BTreeSet};
 
 use serde_json::Value;
 
-pub use asyncapi::{asyncapi, asyncapi_with, to_draft07};
+pub use asyncapi::{asyncapi, asyncapi_document, asyncapi_with, to_draft07};
 pub use bindings::{AsyncApiOptions, AsyncApiServer};
-pub use openapi::openapi;
+pub use document::Document;
+pub use openapi::{openapi, openapi_document};
 
 /// Rewrites every `$ref` of the form `#/$defs/<name>` in `schema` to
 /// `<prefix><name>`, where each document format resolves named schemas.
@@ -48,6 +50,66 @@ pub fn bound_integer_formats(schema: &mut Value) {
         }
         return;
     };
+    bound_integer_format(map);
+    for (key, value) in map.iter_mut() {
+        if !holds_instance_data(key) {
+            bound_integer_formats(value);
+        }
+    }
+}
+
+/// Whether the value of the schema keyword `key` is instance data (values,
+/// not schemas).
+fn holds_instance_data(key: &str) -> bool {
+    matches!(key, "const" | "enum" | "default" | "example" | "examples")
+}
+
+/// [`rewrite_refs`] with `prefix`, then [`bound_integer_formats`], in one
+/// walk of `document`: how each document is finished once built.
+pub(crate) fn finish_document(document: &mut Value, prefix: &str) {
+    finish(document, prefix, true, true);
+}
+
+/// The walk of [`finish_document`]. `refs` and `bounds` say whether each
+/// of the two still applies below `value`: [`rewrite_refs`] does not go
+/// below a `$ref` that is not a string, [`bound_integer_formats`] not into
+/// instance data.
+fn finish(value: &mut Value, prefix: &str, refs: bool, bounds: bool) {
+    match value {
+        Value::Object(map) => {
+            if bounds {
+                bound_integer_format(map);
+            }
+            for (key, value) in map.iter_mut() {
+                if key == "$ref" {
+                    match value {
+                        Value::String(reference) if refs => {
+                            if let Some(name) = reference.strip_prefix("#/$defs/") {
+                                *reference = format!("{prefix}{name}");
+                            }
+                        }
+                        Value::String(_) => {}
+                        _ if bounds => finish(value, prefix, false, true),
+                        _ => {}
+                    }
+                } else {
+                    let bounds = bounds && !holds_instance_data(key);
+                    if refs || bounds {
+                        finish(value, prefix, refs, bounds);
+                    }
+                }
+            }
+        }
+        Value::Array(items) => items
+            .iter_mut()
+            .for_each(|v| finish(v, prefix, refs, bounds)),
+        _ => {}
+    }
+}
+
+/// The range of the integer type `map`'s `format` names, added to `map`
+/// where it is an integer schema without it.
+fn bound_integer_format(map: &mut serde_json::Map<String, Value>) {
     let is_integer = match map.get("type") {
         Some(Value::String(t)) => t == "integer",
         Some(Value::Array(types)) => types.iter().any(|t| t == "integer"),
@@ -61,15 +123,6 @@ pub fn bound_integer_formats(schema: &mut Value) {
         {
             map.entry("minimum").or_insert(min);
             map.entry("maximum").or_insert(max);
-        }
-    }
-    for (key, value) in map.iter_mut() {
-        // These hold instance data, not schemas.
-        if !matches!(
-            key.as_str(),
-            "const" | "enum" | "default" | "example" | "examples"
-        ) {
-            bound_integer_formats(value);
         }
     }
 }
@@ -149,6 +202,18 @@ pub fn ref_name(reference: &str) -> Option<String> {
         percent_encoding::percent_decode_str(&unescaped)
             .decode_utf8_lossy()
             .into_owned(),
+    )
+}
+
+/// A JSON object of `entries`, moved in. `json!` serializes each value it
+/// is given into a new one, a deep copy; documents are assembled with this
+/// instead wherever a value is large or already built.
+pub(crate) fn object<const N: usize>(entries: [(&str, Value); N]) -> Value {
+    Value::Object(
+        entries
+            .into_iter()
+            .map(|(key, value)| (key.to_owned(), value))
+            .collect(),
     )
 }
 

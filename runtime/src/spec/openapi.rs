@@ -1,12 +1,15 @@
 //! OpenAPI 3.1 from a descriptor.
 
+use std::borrow::Cow;
+use std::collections::BTreeMap;
+
 use serde_json::{json, Map, Value};
 
 use crate::descriptor::{
     OperationDescriptor, ParamDescriptor, RequestDescriptor, ServiceDescriptor,
 };
 
-use super::{bound_integer_formats, referenced_definitions, rewrite_refs, security, summary};
+use super::{finish_document, object, referenced_definitions, security, summary, Document};
 
 const SCHEMAS: &str = "#/components/schemas/";
 
@@ -15,6 +18,12 @@ const SCHEMAS: &str = "#/components/schemas/";
 /// `components/schemas` holds the named schemas the operations use (event
 /// payloads, say, belong to other documents) and the problem document.
 pub fn openapi(descriptor: &ServiceDescriptor) -> Value {
+    openapi_document(descriptor).into_value()
+}
+
+/// [`openapi`], to be written: the named schemas are borrowed from
+/// `descriptor`, not copied into the document.
+pub fn openapi_document(descriptor: &ServiceDescriptor) -> Document<'_> {
     let problem_name = super::problem_schema_name(descriptor);
     let problem_ref = json!({ "$ref": format!("{SCHEMAS}{problem_name}") });
 
@@ -28,36 +37,35 @@ pub fn openapi(descriptor: &ServiceDescriptor) -> Value {
     }
     let paths = Value::Object(paths);
 
-    let mut schemas: Map<String, Value> = referenced_definitions(&paths, &descriptor.definitions)
-        .into_iter()
-        .map(|name| {
-            let schema = descriptor.definitions[&name].clone();
-            (name, schema)
-        })
-        .collect();
-    schemas.insert(problem_name.to_owned(), problem_schema());
+    let mut schemas: BTreeMap<&str, Cow<'_, Value>> =
+        referenced_definitions(&paths, &descriptor.definitions)
+            .iter()
+            .filter_map(|name| descriptor.definitions.get_key_value(name))
+            .map(|(name, schema)| (name.as_str(), Cow::Borrowed(schema)))
+            .collect();
+    schemas.insert(problem_name, Cow::Owned(problem_schema()));
 
     let info = super::info(descriptor);
 
-    let mut components = json!({ "schemas": schemas });
+    // `schemas` is written into `components` by the document.
+    let mut components = Value::Object(Map::new());
     if let Some(schemes) = security::openapi_schemes(descriptor) {
         components["securitySchemes"] = schemes;
     }
-    let mut document = json!({
-        "openapi": "3.1.0",
-        "info": info,
+    let mut document = object([
+        ("openapi", json!("3.1.0")),
+        ("info", info),
         // The API is served where the document is: OpenAPI's default, said
         // explicitly for tools that want a server listed.
-        "servers": [{ "url": "/" }],
-        "paths": paths,
-        "components": components,
-    });
+        ("servers", json!([{ "url": "/" }])),
+        ("paths", paths),
+        ("components", components),
+    ]);
     if let Some(security) = security::openapi_default(descriptor) {
         document["security"] = security;
     }
-    rewrite_refs(&mut document, SCHEMAS);
-    bound_integer_formats(&mut document);
-    document
+    finish_document(&mut document, SCHEMAS);
+    Document::new(document, SCHEMAS, schemas)
 }
 
 fn operation(
@@ -82,13 +90,13 @@ fn operation(
     }
     if let Some(query) = &request.query {
         if query.fields.is_empty() {
-            parameters.push(json!({
-                "name": query.argument,
-                "in": "query",
-                "style": "form",
-                "explode": true,
-                "schema": query.schema,
-            }));
+            parameters.push(object([
+                ("name", json!(query.argument)),
+                ("in", json!("query")),
+                ("style", json!("form")),
+                ("explode", json!(true)),
+                ("schema", query.schema.clone()),
+            ]));
         } else {
             parameters.extend(query.fields.iter().map(|f| parameter(f, "query")));
         }
@@ -104,10 +112,10 @@ fn operation(
     if let Some(body) = &request.body {
         operation.insert(
             "requestBody".into(),
-            json!({
-                "required": true,
-                "content": { "application/json": { "schema": body.schema } },
-            }),
+            object([
+                ("required", json!(true)),
+                ("content", json_content(body.schema.clone())),
+            ]),
         );
     }
 
@@ -132,10 +140,10 @@ fn operation(
 
     let mut responses = Map::new();
     let success = match &request.response {
-        Some(schema) if request.status != 204 => json!({
-            "description": "Success.",
-            "content": { "application/json": { "schema": schema } },
-        }),
+        Some(schema) if request.status != 204 => object([
+            ("description", json!("Success.")),
+            ("content", json_content(schema.clone())),
+        ]),
         _ => json!({ "description": "Success, with no content." }),
     };
     responses.insert(request.status.to_string(), success);
@@ -151,7 +159,10 @@ fn operation(
         by_status.sort();
         for (status, names) in by_status {
             let mut description = format!("Service error: {}.", names.join(", "));
-            let mut typed = json!({ "type": "object", "properties": { "error": error.schema } });
+            let mut typed = object([
+                ("type", json!("object")),
+                ("properties", object([("error", error.schema.clone())])),
+            ]);
             // A status the server also answers for undecodable input carries
             // either kind of problem, so the typed error is optional there.
             match input_errors.iter().find(|(s, _)| *s == status) {
@@ -163,20 +174,24 @@ fn operation(
             }
             responses.insert(
                 status.to_string(),
-                json!({
-                    "description": description,
-                    "content": { "application/problem+json": { "schema": {
-                        "allOf": [problem, typed],
-                    } } },
-                }),
+                object([
+                    ("description", Value::String(description)),
+                    (
+                        "content",
+                        problem_content(object([(
+                            "allOf",
+                            Value::Array(vec![problem.clone(), typed]),
+                        )])),
+                    ),
+                ]),
             );
         }
     }
     let problem_response = |description: &str| {
-        json!({
-            "description": description,
-            "content": { "application/problem+json": { "schema": problem } },
-        })
+        object([
+            ("description", json!(description)),
+            ("content", problem_content(problem.clone())),
+        ])
     };
     for (status, description) in input_errors {
         responses
@@ -194,13 +209,23 @@ fn operation(
     Value::Object(operation)
 }
 
+/// `{"application/json": {"schema": schema}}`.
+fn json_content(schema: Value) -> Value {
+    object([("application/json", object([("schema", schema)]))])
+}
+
+/// `{"application/problem+json": {"schema": schema}}`.
+fn problem_content(schema: Value) -> Value {
+    object([("application/problem+json", object([("schema", schema)]))])
+}
+
 fn parameter(param: &ParamDescriptor, location: &str) -> Value {
-    let mut value = json!({
-        "name": param.name,
-        "in": location,
-        "required": param.required,
-        "schema": param.schema,
-    });
+    let mut value = object([
+        ("name", json!(param.name)),
+        ("in", json!(location)),
+        ("required", json!(param.required)),
+        ("schema", param.schema.clone()),
+    ]);
     if let Some(docs) = &param.docs {
         value["description"] = json!(docs);
     }

@@ -498,7 +498,7 @@ mod tests {
     use super::*;
 
     fn python(descriptor: &accord::ServiceDescriptor) -> PythonView {
-        let neutral = view::build(descriptor, "shop-contract", "shop::Shop", &BTreeMap::new());
+        let neutral = view::build(descriptor, "shop-contract", "shop::Shop");
         build(&neutral)
     }
 

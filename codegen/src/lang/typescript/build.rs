@@ -328,13 +328,11 @@ fn client_names(service: &str, types: &[TypeView], requests: &[RequestView]) -> 
 
 #[cfg(test)]
 mod tests {
-    use std::collections::BTreeMap;
-
     use super::*;
     use crate::view::tests::descriptor;
 
     fn typescript(descriptor: &accord::ServiceDescriptor) -> ServiceView {
-        let neutral = view::build(descriptor, "shop-contract", "shop::Shop", &BTreeMap::new());
+        let neutral = view::build(descriptor, "shop-contract", "shop::Shop");
         build(&neutral, "client.ts")
     }
 
