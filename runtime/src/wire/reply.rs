@@ -37,9 +37,10 @@ pub struct Reply {
     /// `WWW-Authenticate` challenge of a 401: a server sends them on every
     /// transport (as HTTP headers, or as a broker reply's headers), and a
     /// client receives them here. HTTP's own framing and connection headers
-    /// (`Content-Length`, `Date`, `Connection`, ...) are not among them. `None` when there are none, as for most
-    /// replies, so a reply stays small; [`Reply::header`] reads one and
-    /// [`Reply::headers_mut`] adds them.
+    /// (`Content-Length`, `Date`, `Connection`, ...) are not among them.
+    /// `None` when there are none, as for most replies, so a reply stays
+    /// small; [`Reply::header`] reads one and [`Reply::headers_mut`] adds
+    /// them.
     pub headers: Option<Box<HeaderMap>>,
 }
 
