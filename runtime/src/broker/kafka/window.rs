@@ -162,11 +162,15 @@ impl Resume {
 
     /// Whether the previous owner settled `offset` already.
     pub(crate) fn settled(&mut self, offset: i64) -> bool {
-        self.settled.remove(&offset)
+        // Mostly empty: no hashing per record then.
+        !self.settled.is_empty() && self.settled.remove(&offset)
     }
 
     /// The attempt `offset` comes as, given the attempt its record carries.
     pub(crate) fn attempt(&mut self, offset: i64, carried: u32) -> u32 {
+        if self.attempts.is_empty() {
+            return carried;
+        }
         match self.attempts.remove(&offset) {
             Some(handed) => carried.max(handed.saturating_add(1)),
             None => carried,
