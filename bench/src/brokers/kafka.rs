@@ -1,6 +1,7 @@
 //! Kafka: accord's `KafkaBroker` against a bare rdkafka loop with the same
 //! guarantees (acks=all idempotent publishes; a consumer group that commits
-//! an offset only once the record before it was handled).
+//! an offset only once the record before it was handled; each record's
+//! CloudEvents type checked before it is decoded).
 
 use std::time::Duration;
 
@@ -12,7 +13,7 @@ use orders_contract::OrderPlaced;
 use rdkafka::admin::{AdminClient, AdminOptions, NewTopic, TopicReplication};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
-use rdkafka::message::{Header, Message as _, OwnedHeaders};
+use rdkafka::message::{Header, Headers as _, Message as _, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
 use tokio::time::Instant;
@@ -186,6 +187,15 @@ async fn bare_measure(plan: &Plan, topic: &str, id: &str) -> Result<Cycle> {
     let consuming = tokio::spawn(async move {
         loop {
             let record = consumer.recv().await?;
+            // The type, as accord's subscriber checks it before decoding
+            // (reading a record's headers is a cost of its own).
+            let kind = record
+                .headers()
+                .and_then(|headers| headers.iter().find(|h| h.key == "ce_type"))
+                .and_then(|header| header.value);
+            if kind != Some(TOPIC.as_bytes()) {
+                bail!("a record of another type: {kind:?}");
+            }
             let event: OrderPlaced = serde_json::from_slice(record.payload().unwrap_or_default())?;
             consumer_sink.handle(&event);
             consumer.store_offset_from_message(&record)?;

@@ -91,6 +91,10 @@ struct Inner {
     admin: AdminClient<DefaultClientContext>,
     /// Topics known to exist, with their partition counts.
     topics: Mutex<HashMap<String, i32>>,
+    /// Held while topics are created or looked up, so that concurrent
+    /// publishes to a topic not yet known wait for one creation instead of
+    /// each sending their own (one admin request in flight per handle).
+    declaring: tokio::sync::Mutex<()>,
     /// Consumers of this handle's subscriptions not yet closed.
     members: AtomicUsize,
     /// The handover notes of this handle's members (see the `window`
@@ -159,6 +163,7 @@ impl KafkaBroker {
                 producer,
                 admin,
                 topics: Mutex::new(HashMap::new()),
+                declaring: tokio::sync::Mutex::new(()),
                 members: AtomicUsize::new(0),
                 notes: Mutex::new(HashMap::new()),
             }),

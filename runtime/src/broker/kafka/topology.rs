@@ -38,14 +38,13 @@ impl KafkaBroker {
     /// partitions and replicas; a topic that exists already is kept as it
     /// is.
     pub(super) async fn ensure_topics(&self, topics: &[&str]) -> Result<(), BrokerError> {
-        let missing: Vec<&str> = {
-            let known = self.inner.topics.lock().expect("topic cache poisoned");
-            topics
-                .iter()
-                .copied()
-                .filter(|t| !known.contains_key(*t))
-                .collect()
-        };
+        if self.missing(topics).is_empty() {
+            return Ok(());
+        }
+        // One declaration at a time: those who waited find their topics
+        // created by the one before them.
+        let _declaring = self.inner.declaring.lock().await;
+        let missing = self.missing(topics);
         if missing.is_empty() {
             return Ok(());
         }
@@ -97,6 +96,16 @@ impl KafkaBroker {
             self.known(&topic, partitions);
         }
         Ok(())
+    }
+
+    /// Those of `topics` not known to exist.
+    fn missing<'a>(&self, topics: &[&'a str]) -> Vec<&'a str> {
+        let known = self.inner.topics.lock().expect("topic cache poisoned");
+        topics
+            .iter()
+            .copied()
+            .filter(|t| !known.contains_key(*t))
+            .collect()
     }
 
     fn known(&self, topic: &str, partitions: i32) {

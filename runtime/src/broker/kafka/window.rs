@@ -14,7 +14,7 @@
 //! note says is settled and counts attempts on ([`Resume`]), so records
 //! come again in partition order, each once and with its attempt.
 
-use std::collections::{BTreeMap, HashMap, HashSet};
+use std::collections::{HashMap, HashSet, VecDeque};
 use std::fmt::Write as _;
 
 /// The longest note a commit carries, in bytes: below the 4,096 bytes of
@@ -41,19 +41,34 @@ struct Slot {
 /// Offsets read from one partition and not yet covered by a commit.
 #[derive(Debug, Default)]
 pub(crate) struct Window {
-    /// Read offsets, with whether each is settled.
-    read: BTreeMap<i64, Slot>,
+    /// Read offsets in ascending order, with whether each is settled. A
+    /// partition's records are read in offset order, so a read is mostly
+    /// a push at the back, and a settlement a search and a pop at the
+    /// front.
+    read: VecDeque<(i64, Slot)>,
 }
 
 impl Window {
+    fn slot(&mut self, offset: i64) -> Option<&mut Slot> {
+        let index = self.read.binary_search_by_key(&offset, |(o, _)| *o).ok()?;
+        Some(&mut self.read[index].1)
+    }
+
     /// Records that `offset` was read.
     pub(crate) fn read(&mut self, offset: i64) {
-        self.read.entry(offset).or_default();
+        match self.read.back() {
+            Some((last, _)) if *last >= offset => {
+                if let Err(index) = self.read.binary_search_by_key(&offset, |(o, _)| *o) {
+                    self.read.insert(index, (offset, Slot::default()));
+                }
+            }
+            _ => self.read.push_back((offset, Slot::default())),
+        }
     }
 
     /// Records that `offset` was handed out as `attempt`.
     pub(crate) fn handed_out(&mut self, offset: i64, attempt: u32) {
-        if let Some(slot) = self.read.get_mut(&offset) {
+        if let Some(slot) = self.slot(offset) {
             slot.attempt = attempt;
         }
     }
@@ -61,17 +76,14 @@ impl Window {
     /// Settles `offset`; returns the offset to commit (the next one to
     /// read) when the settled front moved.
     pub(crate) fn settle(&mut self, offset: i64) -> Option<i64> {
-        match self.read.get_mut(&offset) {
-            Some(slot) => slot.settled = true,
-            None => return None,
-        }
+        self.slot(offset)?.settled = true;
         let mut commit = None;
-        while let Some(entry) = self.read.first_entry() {
-            if !entry.get().settled {
+        while let Some((front, slot)) = self.read.front() {
+            if !slot.settled {
                 break;
             }
-            commit = Some(*entry.key() + 1);
-            entry.remove();
+            commit = Some(front + 1);
+            self.read.pop_front();
         }
         commit
     }
@@ -80,16 +92,16 @@ impl Window {
     /// unsettled offset and the note for the next owner, or `None` when
     /// every record read is settled (the settlements' commit covers it).
     pub(crate) fn handover(&self) -> Option<(i64, String)> {
-        let front = *self.read.keys().next()?;
+        let front = self.read.front()?.0;
         let mut note = String::from(NOTE_TAG);
         let mut items = self.read.iter().peekable();
-        while let Some((&offset, slot)) = items.next() {
+        while let Some(&(offset, slot)) = items.next() {
             let start = note.len();
             let delta = offset - front;
             if slot.settled {
                 // A run of settled offsets in a row is written as a range.
                 let mut last = offset;
-                while let Some((&next, _)) = items.next_if(|(&o, s)| s.settled && o == last + 1) {
+                while let Some(&(next, _)) = items.next_if(|(o, s)| s.settled && *o == last + 1) {
                     last = next;
                 }
                 if last == offset {
@@ -111,7 +123,7 @@ impl Window {
     /// How many read records are not settled.
     #[cfg(test)]
     pub(crate) fn unsettled(&self) -> usize {
-        self.read.values().filter(|s| !s.settled).count()
+        self.read.iter().filter(|(_, s)| !s.settled).count()
     }
 }
 
@@ -162,11 +174,15 @@ impl Resume {
 
     /// Whether the previous owner settled `offset` already.
     pub(crate) fn settled(&mut self, offset: i64) -> bool {
-        self.settled.remove(&offset)
+        // Mostly empty: no hashing per record then.
+        !self.settled.is_empty() && self.settled.remove(&offset)
     }
 
     /// The attempt `offset` comes as, given the attempt its record carries.
     pub(crate) fn attempt(&mut self, offset: i64, carried: u32) -> u32 {
+        if self.attempts.is_empty() {
+            return carried;
+        }
         match self.attempts.remove(&offset) {
             Some(handed) => carried.max(handed.saturating_add(1)),
             None => carried,
@@ -191,6 +207,19 @@ mod tests {
         assert_eq!(window.unsettled(), 1);
         assert_eq!(window.settle(13), Some(15));
         assert_eq!(window.unsettled(), 0);
+    }
+
+    #[test]
+    fn a_read_out_of_order_takes_its_place() {
+        let mut window = Window::default();
+        for offset in [5, 3, 7, 3, 4] {
+            window.read(offset);
+        }
+        assert_eq!(window.unsettled(), 4, "3 is read once");
+        assert_eq!(window.settle(4), None);
+        assert_eq!(window.settle(3), Some(5), "3 and 4 settled, 5 next");
+        assert_eq!(window.settle(7), None);
+        assert_eq!(window.settle(5), Some(8));
     }
 
     #[test]

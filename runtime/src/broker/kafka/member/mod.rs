@@ -19,11 +19,12 @@
 //!
 //! [`KafkaOptions::max_buffered`]: super::KafkaOptions::max_buffered
 
-use std::collections::{HashMap, HashSet, VecDeque};
+use std::borrow::Borrow;
+use std::collections::{HashMap, VecDeque};
+use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Rebalance};
-use rdkafka::{ClientContext, Offset, TopicPartitionList};
+use rdkafka::{Offset, TopicPartitionList};
 use tokio::sync::{watch, Notify};
 
 use super::window::{Resume, Window};
@@ -31,11 +32,13 @@ use super::KafkaBroker;
 use crate::broker::Message;
 
 mod reader;
+mod rebalance;
+mod tp;
 
 pub(super) use reader::pump;
-
-/// A topic and partition.
-pub(super) type Tp = (Arc<str>, i32);
+pub(super) use rebalance::Context;
+pub(super) use tp::Tp;
+use tp::{TpMap, TpSet};
 
 /// Handover notes kept by a handle: per consumer group and partition, the
 /// offset committed at the partition's last handover and its note.
@@ -62,25 +65,70 @@ struct PartitionState {
     resume: Resume,
     /// Keys with a record out (or waiting to be handed out), and the later
     /// records of each key, waiting behind it.
-    keys: HashMap<String, VecDeque<Entry>>,
+    keys: HashMap<KeyOf, VecDeque<Entry>>,
+}
+
+/// The key of a keyed record, as the key map holds it: the record's shared
+/// message, hashed and compared by its key (no copy of the key per
+/// record).
+struct KeyOf(Arc<Message>);
+
+impl KeyOf {
+    fn as_str(&self) -> &str {
+        self.0.key.as_deref().unwrap_or_default()
+    }
+}
+
+impl PartialEq for KeyOf {
+    fn eq(&self, other: &Self) -> bool {
+        self.as_str() == other.as_str()
+    }
+}
+
+impl Eq for KeyOf {}
+
+impl Hash for KeyOf {
+    fn hash<H: Hasher>(&self, state: &mut H) {
+        self.as_str().hash(state);
+    }
+}
+
+impl Borrow<str> for KeyOf {
+    fn borrow(&self) -> &str {
+        self.as_str()
+    }
+}
+
+/// What the reading task needs to know of the member's state, read under
+/// one lock.
+pub(super) struct View {
+    pub(super) closing: bool,
+    pub(super) outstanding: usize,
+    /// Read records not handed out, against [`Shared::max_buffered`].
+    pub(super) buffered: usize,
+    /// A delivery passed its ack wait since the last look (taken).
+    pub(super) release: bool,
+    pub(super) commits_waiting: bool,
+    /// Some assigned partition has no committed starting offset yet.
+    pub(super) unstarted: bool,
 }
 
 #[derive(Default)]
 struct State {
-    partitions: HashMap<Tp, PartitionState>,
+    partitions: TpMap<PartitionState>,
     ready: VecDeque<Entry>,
     /// Records read and not handed out: in `ready` or behind a key.
     buffered: usize,
     /// Deliveries handed out and not settled (or being republished).
     outstanding: usize,
-    commits: HashMap<Tp, i64>,
+    commits: TpMap<i64>,
     next_epoch: u64,
     closing: bool,
     /// A delivery passed its ack wait: hand every partition over (see
     /// [`Shared::expired`]).
     release: bool,
     /// Partitions assigned whose starting offset is not yet committed.
-    unstarted: HashSet<Tp>,
+    unstarted: TpSet,
 }
 
 /// What the member's reading task, its subscription and its deliveries
@@ -95,7 +143,7 @@ pub(super) struct Shared {
     rebalances: watch::Sender<u64>,
     pub(super) broker: KafkaBroker,
     pub(super) group: Arc<str>,
-    max_buffered: usize,
+    pub(super) max_buffered: usize,
     /// A group new to a partition starts at its oldest record rather than
     /// its end (dead letters, kept until read).
     from_oldest: bool,
@@ -122,6 +170,25 @@ impl Shared {
 
     pub(super) fn rebalances(&self) -> watch::Receiver<u64> {
         self.rebalances.subscribe()
+    }
+
+    /// The member's state as the reading task sees it; takes the
+    /// [`release`](View::release) request.
+    pub(super) fn view(&self) -> View {
+        let mut state = self.lock();
+        View {
+            closing: state.closing,
+            outstanding: state.outstanding,
+            buffered: state.buffered,
+            release: std::mem::take(&mut state.release),
+            commits_waiting: !state.commits.is_empty(),
+            unstarted: !state.unstarted.is_empty(),
+        }
+    }
+
+    /// Whether `tp` is assigned and waits for its starting offset.
+    pub(super) fn is_unstarted(&self, tp: &Tp) -> bool {
+        self.lock().unstarted.contains(tp)
     }
 
     /// Waits until a record may be ready.
@@ -180,65 +247,48 @@ impl Shared {
         None
     }
 
-    /// A record read from the consumer.
-    fn push(&self, entry: Entry) {
+    /// Records read from the consumer, in the order read (`entries` is
+    /// left empty). The reading task, the caller, finds the commits this
+    /// makes possible in its next [`view`](Shared::view).
+    pub(super) fn push_all(&self, entries: &mut Vec<Entry>) {
         let mut guard = self.lock();
         let state = &mut *guard;
-        let Some(partition) = state.partitions.get_mut(&entry.tp) else {
-            return;
-        };
-        if state.unstarted.contains(&entry.tp) {
-            // Read again after the seek to the partition's start.
-            return;
-        }
-        let mut entry = entry;
-        entry.epoch = partition.epoch;
-        partition.window.read(entry.offset);
-        if partition.resume.settled(entry.offset) {
-            // Settled by the partition's previous owner after its last
-            // committed offset.
-            if let Some(commit) = partition.window.settle(entry.offset) {
-                state.commits.insert(entry.tp, commit);
-                drop(guard);
-                self.pump.notify_one();
-            }
-            return;
-        }
-        entry.attempt = partition.resume.attempt(entry.offset, entry.attempt);
-        state.buffered += 1;
-        match &entry.message.key {
-            Some(key) => match partition.keys.get_mut(key) {
-                Some(waiting) => waiting.push_back(entry),
-                None => {
-                    partition.keys.insert(key.clone(), VecDeque::new());
-                    state.ready.push_back(entry);
-                }
-            },
-            None => state.ready.push_back(entry),
+        let mut ready = false;
+        for entry in entries.drain(..) {
+            ready |= state.push(entry);
         }
         drop(guard);
-        self.reader.notify_one();
+        if ready {
+            self.reader.notify_one();
+        }
     }
 
     /// A handed-out record is settled: its offset may be committed and the
     /// next record of its key handed out.
     pub(super) fn settle(&self, entry: &Entry) {
-        let mut state = self.lock();
-        let state = &mut *state;
+        let mut guard = self.lock();
+        let state = &mut *guard;
         state.outstanding -= 1;
+        // The reading task is woken only for what it acts on: the first
+        // commit waiting (it then commits within COMMIT_INTERVAL, whatever
+        // settles meanwhile), and the last delivery out of a closing
+        // member.
+        let mut wake = state.closing && state.outstanding == 0;
+        let mut next_ready = false;
         if let Some(partition) = state
             .partitions
             .get_mut(&entry.tp)
             .filter(|p| p.epoch == entry.epoch)
         {
             if let Some(commit) = partition.window.settle(entry.offset) {
+                wake |= state.commits.is_empty();
                 state.commits.insert(entry.tp.clone(), commit);
             }
-            if let Some(key) = &entry.message.key {
+            if let Some(key) = entry.message.key.as_deref() {
                 match partition.keys.get_mut(key).and_then(VecDeque::pop_front) {
                     Some(next) => {
                         state.ready.push_back(next);
-                        self.reader.notify_one();
+                        next_ready = true;
                     }
                     None => {
                         partition.keys.remove(key);
@@ -246,7 +296,13 @@ impl Shared {
                 }
             }
         }
-        self.pump.notify_one();
+        drop(guard);
+        if next_ready {
+            self.reader.notify_one();
+        }
+        if wake {
+            self.pump.notify_one();
+        }
     }
 
     /// A handed-out record comes again as `entry.attempt`, ahead of what
@@ -342,55 +398,39 @@ impl Shared {
     }
 }
 
-/// The consumer's callbacks: rebalances update the member's state.
-pub(super) struct Context {
-    pub(super) shared: Arc<Shared>,
-}
-
-impl ClientContext for Context {}
-
-impl ConsumerContext for Context {
-    fn pre_rebalance(&self, consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        let Rebalance::Revoke(list) = rebalance else {
-            return;
+impl State {
+    /// Takes in a record read from the consumer; whether it is ready to be
+    /// handed out (not waiting behind an earlier record of its key).
+    fn push(&mut self, mut entry: Entry) -> bool {
+        let Some(partition) = self.partitions.get_mut(&entry.tp) else {
+            return false;
         };
-        let revoked: HashSet<Tp> = list
-            .elements()
-            .iter()
-            .map(|e| (e.topic().into(), e.partition()))
-            .collect();
-        // What was settled of the revoked partitions is committed before
-        // they move, so their next owner starts after it and skips what
-        // was settled beyond.
-        if let Some(commits) = self.shared.hand_over(|tp| revoked.contains(tp)) {
-            if let Err(error) = consumer.commit(&commits, CommitMode::Sync) {
-                tracing::debug!(%error, "could not commit before a rebalance");
+        if !self.unstarted.is_empty() && self.unstarted.contains(&entry.tp) {
+            // Read again after the seek to the partition's start.
+            return false;
+        }
+        entry.epoch = partition.epoch;
+        partition.window.read(entry.offset);
+        if partition.resume.settled(entry.offset) {
+            // Settled by the partition's previous owner after its last
+            // committed offset.
+            if let Some(commit) = partition.window.settle(entry.offset) {
+                self.commits.insert(entry.tp, commit);
             }
+            return false;
         }
-    }
-
-    fn post_rebalance(&self, _consumer: &BaseConsumer<Self>, rebalance: &Rebalance<'_>) {
-        let Rebalance::Assign(list) = rebalance else {
-            return;
-        };
-        let mut state = self.shared.lock();
-        for element in list.elements() {
-            let tp: Tp = (element.topic().into(), element.partition());
-            state.next_epoch += 1;
-            let epoch = state.next_epoch;
-            state.unstarted.insert(tp.clone());
-            state.partitions.insert(
-                tp,
-                PartitionState {
-                    epoch,
-                    window: Window::default(),
-                    resume: Resume::default(),
-                    keys: HashMap::new(),
-                },
-            );
+        entry.attempt = partition.resume.attempt(entry.offset, entry.attempt);
+        self.buffered += 1;
+        if let Some(key) = entry.message.key.as_deref() {
+            if let Some(waiting) = partition.keys.get_mut(key) {
+                waiting.push_back(entry);
+                return false;
+            }
+            partition
+                .keys
+                .insert(KeyOf(entry.message.clone()), VecDeque::new());
         }
-        drop(state);
-        self.shared.pump.notify_one();
-        self.shared.rebalances.send_modify(|n| *n += 1);
+        self.ready.push_back(entry);
+        true
     }
 }

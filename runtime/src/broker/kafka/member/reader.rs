@@ -8,9 +8,11 @@ use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
 
+use futures_util::{FutureExt, StreamExt};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
-use rdkafka::message::Message as _;
+use rdkafka::message::{BorrowedMessage, Message as _};
 use rdkafka::{Offset, TopicPartitionList};
+use tokio::time::Instant;
 
 use super::super::headers;
 use super::super::window::Resume;
@@ -28,157 +30,7 @@ pub(in crate::broker::kafka) async fn pump(
 ) {
     shared.broker.inner.members.fetch_add(1, Ordering::AcqRel);
     let open = OpenConsumer(shared.broker.clone());
-    let mut failures = 0u32;
-    let mut paused = false;
-    // Since when the member is full without pausing.
-    let mut full_since: Option<tokio::time::Instant> = None;
-    let mut last_commit = tokio::time::Instant::now();
-    // When a member that left the group to hand its partitions over joins
-    // again.
-    let mut rejoin_at: Option<tokio::time::Instant> = None;
-    let rejoin_delay = rejoin_delay(&shared.broker.inner.options);
-    let mut last_topic: Option<Arc<str>> = None;
-    loop {
-        let woken = shared.pump.notified();
-        tokio::pin!(woken);
-        woken.as_mut().enable();
-        let commit_due = last_commit + COMMIT_INTERVAL;
-        if tokio::time::Instant::now() >= commit_due {
-            if let Some(commits) = shared.take_commits() {
-                last_commit = tokio::time::Instant::now();
-                if let Err(error) = consumer.commit(&commits, CommitMode::Async) {
-                    tracing::debug!(%error, group = %shared.group, "could not commit offsets");
-                }
-            }
-        }
-        let commits_waiting = !shared.lock().commits.is_empty();
-        let (closing, outstanding, full, release) = {
-            let mut state = shared.lock();
-            (
-                state.closing,
-                state.outstanding,
-                state.buffered >= shared.max_buffered,
-                std::mem::take(&mut state.release),
-            )
-        };
-        if release {
-            // A delivery passed its ack wait: every partition is committed
-            // up to its first unsettled record and handed over (the
-            // commit waits for the broker: a rare event, and the next
-            // owner must find it).
-            if let Some(commits) = shared.hand_over(|_| true) {
-                last_commit = tokio::time::Instant::now();
-                if let Err(error) = consumer.commit(&commits, CommitMode::Sync) {
-                    tracing::warn!(%error, group = %shared.group, "could not commit before handing the partitions over; their next owner reads from the last commit");
-                }
-            }
-            if closing {
-                break;
-            }
-            if rejoin_at.is_none() {
-                // Leave now, join again only once the group has rebalanced
-                // without this member: joining at once would put it in the
-                // very rebalance its leaving starts, where it may be given
-                // its partitions back. Once another member holds them, the
-                // sticky assignor leaves them there.
-                consumer.unsubscribe();
-                rejoin_at = Some(tokio::time::Instant::now() + rejoin_delay);
-                paused = false;
-            }
-        }
-        if closing && outstanding == 0 {
-            break;
-        }
-        // Full: stop taking records, which stay in the consumer's own
-        // queue. Only when nothing goes out for STALL_PAUSE are the
-        // partitions paused, so that the consumer is polled again for the
-        // group's rebalances: pausing drops what the consumer fetched
-        // ahead, and resuming fetches it again, too slow to do each time
-        // the member fills up.
-        let stalled = match (full, full_since) {
-            (false, _) => {
-                full_since = None;
-                false
-            }
-            (true, None) => {
-                full_since = Some(tokio::time::Instant::now());
-                false
-            }
-            (true, Some(since)) => since.elapsed() >= STALL_PAUSE,
-        };
-        let pause = full && (paused || stalled);
-        if pause != paused {
-            if let Ok(assignment) = consumer.assignment() {
-                let done = if pause {
-                    consumer.pause(&assignment)
-                } else {
-                    consumer.resume(&assignment)
-                };
-                if done.is_ok() {
-                    paused = pause;
-                }
-            }
-        }
-        let unstarted = !shared.started();
-        let holding = full && !paused;
-        let stall_due = full_since.map_or(last_commit, |since| since + STALL_PAUSE);
-        tokio::select! {
-            () = &mut woken => {}
-            () = tokio::time::sleep_until(stall_due), if holding => {}
-            () = tokio::time::sleep_until(commit_due), if commits_waiting => {}
-            () = tokio::time::sleep_until(rejoin_at.unwrap_or(last_commit)), if rejoin_at.is_some() => {
-                rejoin_at = None;
-                if !closing {
-                    let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-                    if let Err(error) = consumer.subscribe(&names) {
-                        tracing::warn!(%error, group = %shared.group, "could not join the group again");
-                    }
-                }
-            }
-            () = tokio::time::sleep(START_POLL), if unstarted && !closing => {
-                commit_starts(&consumer, &shared);
-            }
-            received = consumer.recv(), if !holding => match received {
-                Ok(record) => {
-                    failures = 0;
-                    if closing {
-                        continue;
-                    }
-                    // Records mostly come from one topic: its name is
-                    // shared, not copied per record.
-                    let topic = match &last_topic {
-                        Some(topic) if **topic == *record.topic() => topic.clone(),
-                        _ => last_topic.insert(record.topic().into()).clone(),
-                    };
-                    let (mut message, attempt) = headers::from_kafka(
-                        record.topic(),
-                        record.key(),
-                        record.headers(),
-                        record.payload(),
-                    );
-                    if shared.from_oldest {
-                        // A dead letter keeps the topic it was published on.
-                        if let Some(original) = message.headers.get(DEAD_LETTER_TOPIC) {
-                            message.topic = original.clone();
-                        }
-                    }
-                    shared.push(Entry {
-                        tp: (topic, record.partition()),
-                        offset: record.offset(),
-                        epoch: 0,
-                        message: Arc::new(message),
-                        attempt,
-                        handed_out: false,
-                    });
-                }
-                Err(error) => {
-                    failures += 1;
-                    tracing::warn!(%error, group = %shared.group, "reading from Kafka failed; reading again");
-                    tokio::time::sleep(backoff(failures, Duration::from_secs(2))).await;
-                }
-            },
-        }
-    }
+    read(&consumer, &shared, &topics).await;
     // The last commits, with the notes for the partitions' next owners,
     // then leave the group (closing the consumer blocks while it hands its
     // partitions back).
@@ -194,6 +46,246 @@ pub(in crate::broker::kafka) async fn pump(
     })
     .await;
 }
+
+/// The reading loop of [`pump`]: returns once the member is closed and
+/// its deliveries are settled (or its partitions handed over).
+async fn read(consumer: &StreamConsumer<Context>, shared: &Shared, topics: &[String]) {
+    let mut stream = consumer.stream();
+    let mut failures = 0u32;
+    let mut paused = false;
+    // Since when the member is full without pausing.
+    let mut full_since: Option<Instant> = None;
+    let mut last_commit = Instant::now();
+    // When a member that left the group to hand its partitions over joins
+    // again.
+    let mut rejoin_at: Option<Instant> = None;
+    let rejoin_delay = rejoin_delay(&shared.broker.inner.options);
+    // When to look for the starting offsets of newly assigned partitions.
+    let mut start_at: Option<Instant> = None;
+    let mut topic = TopicName::default();
+    let mut batch = Vec::with_capacity(READ_BATCH);
+    // One timer for the earliest of the deadlines above, moved only when
+    // that changes (not registered again per record).
+    let timer = tokio::time::sleep_until(Instant::now());
+    tokio::pin!(timer);
+    loop {
+        let woken = shared.pump.notified();
+        tokio::pin!(woken);
+        woken.as_mut().enable();
+        let now = Instant::now();
+        if now >= last_commit + COMMIT_INTERVAL {
+            if let Some(commits) = shared.take_commits() {
+                last_commit = now;
+                if let Err(error) = consumer.commit(&commits, CommitMode::Async) {
+                    tracing::debug!(%error, group = %shared.group, "could not commit offsets");
+                }
+            }
+        }
+        let view = shared.view();
+        if view.release {
+            // A delivery passed its ack wait: every partition is committed
+            // up to its first unsettled record and handed over (the
+            // commit waits for the broker: a rare event, and the next
+            // owner must find it).
+            if let Some(commits) = shared.hand_over(|_| true) {
+                last_commit = Instant::now();
+                if let Err(error) = consumer.commit(&commits, CommitMode::Sync) {
+                    tracing::warn!(%error, group = %shared.group, "could not commit before handing the partitions over; their next owner reads from the last commit");
+                }
+            }
+            if view.closing {
+                return;
+            }
+            if rejoin_at.is_none() {
+                // Leave now, join again only once the group has rebalanced
+                // without this member: joining at once would put it in the
+                // very rebalance its leaving starts, where it may be given
+                // its partitions back. Once another member holds them, the
+                // sticky assignor leaves them there.
+                consumer.unsubscribe();
+                rejoin_at = Some(Instant::now() + rejoin_delay);
+                paused = false;
+            }
+            // Look at the state again, as the handover left it.
+            continue;
+        }
+        if view.closing && view.outstanding == 0 {
+            return;
+        }
+        if rejoin_at.is_some_and(|at| at <= now) {
+            rejoin_at = None;
+            if !view.closing {
+                let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+                if let Err(error) = consumer.subscribe(&names) {
+                    tracing::warn!(%error, group = %shared.group, "could not join the group again");
+                }
+            }
+        }
+        if view.unstarted && !view.closing {
+            // Looked for at once, then every START_POLL until every
+            // partition has its start.
+            let at = *start_at.get_or_insert(now);
+            if now >= at {
+                commit_starts(consumer, shared);
+                start_at = Some(Instant::now() + START_POLL);
+            }
+        } else {
+            start_at = None;
+        }
+        // Full: stop taking records, which stay in the consumer's own
+        // queue. Only when nothing goes out for STALL_PAUSE are the
+        // partitions paused, so that the consumer is polled again for the
+        // group's rebalances: pausing drops what the consumer fetched
+        // ahead, and resuming fetches it again, too slow to do each time
+        // the member fills up.
+        let full = view.buffered >= shared.max_buffered;
+        let stalled = match (full, full_since) {
+            (false, _) => {
+                full_since = None;
+                false
+            }
+            (true, None) => {
+                full_since = Some(now);
+                false
+            }
+            (true, Some(since)) => now >= since + STALL_PAUSE,
+        };
+        let pause = full && (paused || stalled);
+        if pause != paused {
+            if let Ok(assignment) = consumer.assignment() {
+                let done = if pause {
+                    consumer.pause(&assignment)
+                } else {
+                    consumer.resume(&assignment)
+                };
+                if done.is_ok() {
+                    paused = pause;
+                }
+            }
+        }
+        let holding = full && !paused;
+        let deadline = [
+            full_since
+                .filter(|_| holding)
+                .map(|since| since + STALL_PAUSE),
+            view.commits_waiting
+                .then_some(last_commit + COMMIT_INTERVAL),
+            rejoin_at,
+            start_at,
+        ]
+        .into_iter()
+        .flatten()
+        .min();
+        if let Some(deadline) = deadline {
+            if timer.deadline() != deadline {
+                timer.as_mut().reset(deadline);
+            }
+        }
+        tokio::select! {
+            biased;
+            () = &mut woken => {}
+            () = &mut timer, if deadline.is_some() => {}
+            received = stream.next(), if !holding => {
+                let error = match received {
+                    Some(Ok(record)) => {
+                        failures = 0;
+                        if view.closing {
+                            continue;
+                        }
+                        batch.extend(entry(&record, &mut topic, shared, view.unstarted));
+                        // What else the consumer has at hand, up to the
+                        // room left, goes in under the same lock.
+                        let room = shared
+                            .max_buffered
+                            .saturating_sub(view.buffered)
+                            .min(READ_BATCH);
+                        let mut error = None;
+                        while batch.len() < room {
+                            match stream.next().now_or_never() {
+                                Some(Some(Ok(record))) => {
+                                    batch.extend(entry(&record, &mut topic, shared, view.unstarted));
+                                }
+                                Some(Some(Err(e))) => {
+                                    error = Some(e);
+                                    break;
+                                }
+                                Some(None) | None => break,
+                            }
+                        }
+                        shared.push_all(&mut batch);
+                        error
+                    }
+                    Some(Err(error)) => Some(error),
+                    // The consumer's stream never ends.
+                    None => None,
+                };
+                if let Some(error) = error {
+                    failures += 1;
+                    tracing::warn!(%error, group = %shared.group, "reading from Kafka failed; reading again");
+                    tokio::time::sleep(backoff(failures, Duration::from_secs(2))).await;
+                }
+            }
+        }
+    }
+}
+
+/// The member's entry of a record just read; `None` for a record of a
+/// partition not yet started (`unstarted`: some may not be), which is read
+/// again after the seek to the partition's start.
+fn entry(
+    record: &BorrowedMessage<'_>,
+    topic: &mut TopicName,
+    shared: &Shared,
+    unstarted: bool,
+) -> Option<Entry> {
+    let tp = (topic.of(record.topic()), record.partition());
+    if unstarted && shared.is_unstarted(&tp) {
+        return None;
+    }
+    let (mut message, attempt) = headers::from_kafka(
+        record.topic(),
+        record.key(),
+        record.headers(),
+        record.payload(),
+    );
+    if shared.from_oldest {
+        // A dead letter keeps the topic it was published on.
+        if let Some(original) = message.headers.get(DEAD_LETTER_TOPIC) {
+            message.topic = original.clone();
+        }
+    }
+    Some(Entry {
+        tp,
+        offset: record.offset(),
+        epoch: 0,
+        message: Arc::new(message),
+        attempt,
+        handed_out: false,
+    })
+}
+
+/// The name of the topic records were last read from, shared by their
+/// entries: records mostly come from one topic, and its name is not
+/// copied per record.
+#[derive(Default)]
+struct TopicName(Option<Arc<str>>);
+
+impl TopicName {
+    fn of(&mut self, name: &str) -> Arc<str> {
+        match &self.0 {
+            Some(topic) if **topic == *name => topic.clone(),
+            _ => self.0.insert(name.into()).clone(),
+        }
+    }
+}
+
+/// The most records the reading task takes from the consumer per wake-up
+/// (within the room [`KafkaOptions::max_buffered`] leaves): what the
+/// consumer has at hand is taken in under one lock of the member's state,
+/// and the handlers are woken once for it.
+///
+/// [`KafkaOptions::max_buffered`]: super::super::KafkaOptions::max_buffered
+const READ_BATCH: usize = 64;
 
 /// The shortest time between two commits of a member: settlements in
 /// between are committed together (a commit per record would cost a

@@ -1,0 +1,287 @@
+//! The client-side cost of Kafka publishing and consuming, accord against a
+//! bare rdkafka loop, for counting instructions per record under callgrind
+//! (wall time on a shared machine says little):
+//!
+//! ```text
+//! cargo build --release -p accord-bench --example kafka_cost
+//! K=$CARGO_TARGET_DIR/release/examples/kafka_cost
+//! valgrind --tool=callgrind $K accord publish 2000     # and 12000: the
+//! valgrind --tool=callgrind $K bare publish 2000       # difference / 10000
+//! $K accord prepare g1 && $K fill 2000                 # is per record
+//! valgrind --tool=callgrind $K accord consume 2000 g1
+//! $K fill 2000 && valgrind --tool=callgrind $K bare consume 2000 g2
+//! ```
+//!
+//! Both sides send the records the `kafka` section of `accord-bench` sends
+//! (the same headers, key and payload, acks=all and idempotent, 1,024 in
+//! flight) to one topic, `accord-cost.orders.placed`, and the bare consumer
+//! checks each record's type, as accord's subscriber does; `prepare` joins
+//! accord's group before `fill` publishes (a new accord group starts at the
+//! end of each partition), the bare group starts at the oldest record.
+//! `clean` deletes the topic. The broker is `ACCORD_KAFKA_URL`
+//! (`kafka://127.0.0.1:19092` by default).
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+use std::time::Duration;
+
+use accord::broker::kafka::{KafkaBroker, KafkaOptions};
+use accord::broker::{Subscribe, SubscribeOptions};
+use accord::Subscriber;
+use anyhow::{bail, Context, Result};
+use futures_util::stream::FuturesUnordered;
+use futures_util::StreamExt;
+use orders_contract::{CustomerId, Line, OrderId, OrderPlaced};
+use rdkafka::admin::{AdminClient, AdminOptions};
+use rdkafka::client::DefaultClientContext;
+use rdkafka::consumer::{Consumer, StreamConsumer};
+use rdkafka::message::{Header, Headers as _, Message as _, OwnedHeaders};
+use rdkafka::producer::{FutureProducer, FutureRecord};
+use rdkafka::ClientConfig;
+
+/// The event, on a topic of its own.
+#[accord::service(name = "bench-orders", version = "1.0.0")]
+pub trait CostOrders {
+    /// Published once an order is accepted.
+    #[event(topic = "accord-cost.orders.placed", key = "customer_id")]
+    async fn order_placed(&self, event: OrderPlaced);
+}
+
+const TOPIC: &str = "accord-cost.orders.placed";
+const CUSTOMERS: u64 = 1024;
+const WINDOW: usize = 1024;
+const IN_FLIGHT: usize = 256;
+
+fn url() -> String {
+    std::env::var("ACCORD_KAFKA_URL").unwrap_or_else(|_| "kafka://127.0.0.1:19092".to_owned())
+}
+
+fn servers() -> String {
+    let url = url();
+    let address = url
+        .split_once('?')
+        .map_or(url.as_str(), |(address, _)| address);
+    address.trim_start_matches("kafka://").to_owned()
+}
+
+fn order_placed(n: u64) -> OrderPlaced {
+    OrderPlaced {
+        order_id: OrderId(n),
+        customer_id: CustomerId(format!("customer-{:04}", n % CUSTOMERS)),
+        lines: vec![
+            Line {
+                sku: "apple".into(),
+                quantity: 3,
+            },
+            Line {
+                sku: "pear".into(),
+                quantity: 1,
+            },
+        ],
+        total_cents: 0,
+    }
+}
+
+async fn broker() -> Result<KafkaBroker> {
+    Ok(KafkaBroker::connect_with(&url(), KafkaOptions::new().prefix("accord-cost")).await?)
+}
+
+fn bare_producer() -> Result<FutureProducer> {
+    Ok(ClientConfig::new()
+        .set("bootstrap.servers", servers())
+        .set("acks", "all")
+        .set("enable.idempotence", "true")
+        .set("linger.ms", "1")
+        .create()?)
+}
+
+/// The bench's hand-written publish: CloudEvents as `ce_` headers, the
+/// customer as the key, awaiting the broker's ack.
+async fn bare_publish(producer: &FutureProducer, event: &OrderPlaced) -> Result<()> {
+    let payload = serde_json::to_vec(event)?;
+    let id = uuid::Uuid::new_v4().to_string();
+    let key = event.customer_id.0.as_str();
+    let time = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
+    let traceparent = format!(
+        "00-{:032x}-{:016x}-01",
+        fastrand::u128(1..),
+        fastrand::u64(1..)
+    );
+    let pairs = [
+        ("ce_specversion", "1.0"),
+        ("ce_id", id.as_str()),
+        ("ce_source", "/bench-orders"),
+        ("ce_type", TOPIC),
+        ("ce_time", time.as_str()),
+        ("content-type", "application/json"),
+        ("traceparent", traceparent.as_str()),
+    ];
+    let mut headers = OwnedHeaders::new_with_capacity(pairs.len());
+    for (key, value) in pairs {
+        headers = headers.insert(Header {
+            key,
+            value: Some(value),
+        });
+    }
+    let record = FutureRecord::to(TOPIC)
+        .payload(&payload)
+        .key(key)
+        .headers(headers);
+    producer
+        .send(record, Duration::from_secs(30))
+        .await
+        .map_err(|(e, _)| anyhow::anyhow!(e))?;
+    Ok(())
+}
+
+/// Keeps [`WINDOW`] publishes in flight until `count` are confirmed.
+async fn windowed<F, Fut>(count: u64, mut publish: F) -> Result<()>
+where
+    F: FnMut(u64) -> Fut,
+    Fut: std::future::Future<Output = Result<()>>,
+{
+    let mut next = 0;
+    let mut in_flight = FuturesUnordered::new();
+    loop {
+        while in_flight.len() < WINDOW && next < count {
+            in_flight.push(publish(next));
+            next += 1;
+        }
+        match in_flight.next().await {
+            Some(result) => result?,
+            None => return Ok(()),
+        }
+    }
+}
+
+#[derive(Clone)]
+struct Count(Arc<AtomicU64>);
+
+impl Count {
+    fn handle(&self, event: &OrderPlaced) {
+        std::hint::black_box(event.lines.len());
+        self.0.fetch_add(1, Ordering::Relaxed);
+    }
+
+    async fn wait_for(&self, count: u64) -> Result<()> {
+        let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
+        while self.0.load(Ordering::Relaxed) < count {
+            if tokio::time::Instant::now() > deadline {
+                bail!("only {} of {count} handled", self.0.load(Ordering::Relaxed));
+            }
+            tokio::time::sleep(Duration::from_millis(5)).await;
+        }
+        Ok(())
+    }
+}
+
+impl CostOrdersSubscriber for Count {
+    async fn order_placed(&self, event: OrderPlaced) {
+        self.handle(&event);
+    }
+}
+
+async fn run(args: &[String]) -> Result<()> {
+    let arg = |n: usize| args.get(n).map(String::as_str).unwrap_or_default();
+    let count = || arg(2).parse::<u64>().context("a record count");
+    match (arg(0), arg(1)) {
+        ("accord", "publish") => {
+            let publisher = CostOrdersPublisher::new(broker().await?);
+            windowed(count()?, |n| {
+                let publisher = publisher.clone();
+                async move {
+                    publisher.order_placed(&order_placed(n)).await?;
+                    Ok(())
+                }
+            })
+            .await
+        }
+        ("bare", "publish") | ("fill", _) => {
+            let count = if arg(0) == "fill" {
+                arg(1).parse::<u64>().context("a record count")?
+            } else {
+                count()?
+            };
+            let producer = bare_producer()?;
+            windowed(count, |n| {
+                let producer = producer.clone();
+                async move { bare_publish(&producer, &order_placed(n)).await }
+            })
+            .await
+        }
+        ("accord", "prepare") => {
+            let broker = broker().await?;
+            drop(
+                broker
+                    .subscribe(SubscribeOptions::new(arg(2), [TOPIC]))
+                    .await?,
+            );
+            while broker.open_consumers() > 0 {
+                tokio::time::sleep(Duration::from_millis(20)).await;
+            }
+            Ok(())
+        }
+        ("accord", "consume") => {
+            let count = count()?;
+            let broker = broker().await?;
+            let handled = Count(Arc::default());
+            let handle = Subscriber::new(broker.clone(), arg(3))
+                .concurrency(IN_FLIGHT)
+                .start(handled.clone().into_event_handlers())
+                .await?;
+            handled.wait_for(count).await?;
+            handle.shutdown().await;
+            Ok(())
+        }
+        ("bare", "consume") => {
+            let count = count()?;
+            let consumer: StreamConsumer = ClientConfig::new()
+                .set("bootstrap.servers", servers())
+                .set("group.id", arg(3))
+                .set("auto.offset.reset", "earliest")
+                .set("session.timeout.ms", "6000")
+                .set("heartbeat.interval.ms", "500")
+                .set("enable.auto.commit", "true")
+                .set("enable.auto.offset.store", "false")
+                .set("allow.auto.create.topics", "false")
+                .create()?;
+            consumer.subscribe(&[TOPIC])?;
+            let handled = Count(Arc::default());
+            for _ in 0..count {
+                let record = consumer.recv().await?;
+                let kind = record
+                    .headers()
+                    .and_then(|headers| headers.iter().find(|h| h.key == "ce_type"))
+                    .and_then(|header| header.value);
+                if kind != Some(TOPIC.as_bytes()) {
+                    bail!("a record of another type: {kind:?}");
+                }
+                let event: OrderPlaced =
+                    serde_json::from_slice(record.payload().unwrap_or_default())?;
+                handled.handle(&event);
+                consumer.store_offset_from_message(&record)?;
+            }
+            Ok(())
+        }
+        ("clean", _) => {
+            let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
+                .set("bootstrap.servers", servers())
+                .create()?;
+            let options = AdminOptions::new().operation_timeout(Some(Duration::from_secs(10)));
+            admin.delete_topics(&[TOPIC], &options).await?;
+            Ok(())
+        }
+        _ => bail!(
+            "use: kafka_cost accord|bare publish N | accord prepare GROUP | fill N | \
+             accord|bare consume N GROUP | clean"
+        ),
+    }
+}
+
+fn main() -> Result<()> {
+    let args: Vec<String> = std::env::args().skip(1).collect();
+    tokio::runtime::Builder::new_multi_thread()
+        .enable_all()
+        .build()?
+        .block_on(run(&args))
+}
