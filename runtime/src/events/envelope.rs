@@ -1,7 +1,6 @@
 //! The CloudEvents 1.0 envelope in binary content mode: the event data is
 //! the message body (JSON) and each context attribute is a `ce-` header.
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
@@ -9,9 +8,9 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::broker::limits::cap_text;
-use crate::broker::Headers;
+use crate::broker::{HeaderName, Headers};
 use crate::observe::CarrierMut;
-use crate::trace::TRACEPARENT;
+use crate::trace::{TraceContext, TRACEPARENT};
 
 /// `ce-specversion`.
 pub const SPEC_VERSION: &str = "ce-specversion";
@@ -42,17 +41,6 @@ pub const NAMES: [&str; 7] = [
     TRACEPARENT,
 ];
 
-/// `name` as the static name of the envelope's header it equals, if any:
-/// one of [`NAMES`] or `ce-subject`. Each is a valid, lower-case header
-/// name, which a receiver can use instead of copying the one that arrived.
-pub fn known_name(name: &str) -> Option<&'static str> {
-    NAMES
-        .iter()
-        .copied()
-        .chain([SUBJECT])
-        .find(|known| *known == name)
-}
-
 /// An event id (a UUID).
 pub type EventId = String;
 
@@ -71,7 +59,7 @@ pub fn headers(id: &str, source: &str, event_type: &str, traceparent: &str) -> H
     NAMES
         .iter()
         .zip(values)
-        .map(|(name, value)| ((*name).to_owned(), value.to_owned()))
+        .map(|(name, value)| (HeaderName::from_static(name), value.to_owned()))
         .collect()
 }
 
@@ -123,26 +111,30 @@ impl std::fmt::Write for Timestamp {
 /// whatever its propagator adds. Bounded by the propagator's fields (one
 /// entry per name).
 #[derive(Debug, Default)]
-pub(crate) struct TraceHeaders(Vec<(Cow<'static, str>, String)>);
+pub(crate) struct TraceHeaders(Vec<(HeaderName, String)>);
 
 impl TraceHeaders {
-    pub(crate) fn as_slice(&self) -> &[(Cow<'static, str>, String)] {
+    pub(crate) fn as_slice(&self) -> &[(HeaderName, String)] {
         &self.0
     }
 }
 
 impl CarrierMut for TraceHeaders {
+    fn set_traceparent(&mut self, trace: &TraceContext) {
+        // Every event sends one: written from a fixed buffer rather than
+        // formatted.
+        let bytes = trace.header_bytes();
+        let value = std::str::from_utf8(&bytes).expect("a traceparent is visible ASCII");
+        self.set(TRACEPARENT, value.to_owned());
+    }
+
     fn set(&mut self, name: &str, value: String) {
         if let Some(entry) = self.0.iter_mut().find(|(n, _)| n == name) {
             entry.1 = value;
             return;
         }
-        let name = if name == TRACEPARENT {
-            Cow::Borrowed(TRACEPARENT)
-        } else {
-            Cow::Owned(name.to_owned())
-        };
-        self.0.push((name, value));
+        // `traceparent` and `tracestate` are shared, not copied.
+        self.0.push((HeaderName::new(name), value));
     }
 }
 
