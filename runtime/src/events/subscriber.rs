@@ -47,7 +47,9 @@ use super::intercept::{
 use super::publisher::EventRoute;
 use crate::broker::dead_letters::{replay_count, REPLAY_GROUP};
 use crate::broker::limits::{cap_text, dead_letter_reason, MAX_REASON_BYTES};
-use crate::broker::{BrokerError, ConsumeEvents, KeyOrder, Retry, SubscribeOptions, Subscription};
+use crate::broker::{
+    BrokerError, ConsumeEvents, KeyOrder, Message, Retry, SubscribeOptions, Subscription,
+};
 use crate::context::Context;
 use crate::dispatch::BoxFuture;
 use crate::observe;
@@ -499,7 +501,6 @@ impl Worker {
         let message = delivery.message();
         let attempt = delivery.attempt();
         let topic = message.topic.as_str();
-        let id = message.id().unwrap_or_default().to_owned();
         let route = self.handlers.get(topic);
         let span = tracing::info_span!(
             "accord.event",
@@ -507,20 +508,29 @@ impl Worker {
             operation = route.map_or("", |(r, _)| r.operation),
             topic = %topic,
             group = %self.group,
-            event_id = %id,
+            event_id = message.id().unwrap_or_default(),
             attempt,
             trace_id = tracing::field::Empty,
             span_id = tracing::field::Empty,
         );
         let trace = observe::continue_trace(&span, &message.headers);
         trace
-            .scope(self.settle(delivery, id, attempt, trace).instrument(span))
+            .scope(
+                self.settle(delivery, route, attempt, trace)
+                    .instrument(span),
+            )
             .await;
     }
 
-    async fn settle<D: Retry>(&self, delivery: D, id: String, attempt: u32, trace: TraceContext) {
+    async fn settle<D: Retry>(
+        &self,
+        delivery: D,
+        route: Option<&(&'static EventRoute, EventHandler)>,
+        attempt: u32,
+        trace: TraceContext,
+    ) {
         let message = delivery.message();
-        let Some((route, handler)) = self.handlers.get(message.topic.as_str()) else {
+        let Some((route, handler)) = route else {
             let reason = format!("no handler for topic `{}`", message.topic);
             self.dead_letter(delivery, UNKNOWN_OPERATION, &reason).await;
             return;
@@ -559,10 +569,13 @@ impl Worker {
         // replay is deduped by its event id and replay number: the same
         // replay twice is handled once.
         let id = match replay_count(message) {
-            0 => id,
-            n => format!("{id}\u{0}replay {n}"),
+            0 => ClaimId::Event(message.clone()),
+            n => ClaimId::Replay(format!(
+                "{}\u{0}replay {n}",
+                message.id().unwrap_or_default()
+            )),
         };
-        let begun = self.dedupe.begin(&self.group, &id).await;
+        let begun = self.dedupe.begin(&self.group, id.as_str()).await;
         let claim = match begun {
             Begin::New => Claim {
                 store: self.dedupe.clone(),
@@ -690,20 +703,36 @@ impl Worker {
 struct Claim {
     store: Arc<dyn DedupeStore>,
     group: Arc<str>,
-    id: String,
+    id: ClaimId,
     open: bool,
+}
+
+/// The id a claim is on: the event's own, read from the delivered message
+/// (no copy of it), or a replay's.
+enum ClaimId {
+    Event(Arc<Message>),
+    Replay(String),
+}
+
+impl ClaimId {
+    fn as_str(&self) -> &str {
+        match self {
+            ClaimId::Event(message) => message.id().unwrap_or_default(),
+            ClaimId::Replay(id) => id,
+        }
+    }
 }
 
 impl Claim {
     /// Records that the group is done with the event.
     async fn complete(mut self) {
-        self.store.complete(&self.group, &self.id).await;
+        self.store.complete(&self.group, self.id.as_str()).await;
         self.open = false;
     }
 
     /// Releases the claim for another attempt.
     async fn abort(mut self) {
-        self.store.abort(&self.group, &self.id).await;
+        self.store.abort(&self.group, self.id.as_str()).await;
         self.open = false;
     }
 }
@@ -716,8 +745,8 @@ impl Drop for Claim {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let store = self.store.clone();
             let group = self.group.clone();
-            let id = std::mem::take(&mut self.id);
-            runtime.spawn(async move { store.abort(&group, &id).await });
+            let id = std::mem::replace(&mut self.id, ClaimId::Replay(String::new()));
+            runtime.spawn(async move { store.abort(&group, id.as_str()).await });
         }
     }
 }
@@ -750,7 +779,9 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
 
     use super::*;
-    use crate::broker::{Delivery, MemoryBroker, Message, Publish, Subscribe, DEAD_LETTER_REASON};
+    use crate::broker::{
+        Delivery, MemoryBroker, Publish, Subscribe, Subscription, DEAD_LETTER_REASON,
+    };
     use crate::events::MemoryDedupe;
 
     static ROUTE: EventRoute = EventRoute {
