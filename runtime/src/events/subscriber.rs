@@ -34,8 +34,7 @@ use bytes::Bytes;
 use futures_util::future::Either;
 use futures_util::FutureExt;
 use serde::de::DeserializeOwned;
-use tokio::sync::{watch, Semaphore};
-use tokio::task::JoinSet;
+use tokio::sync::watch;
 use tower::ServiceExt;
 use tracing::Instrument;
 
@@ -45,11 +44,10 @@ use super::intercept::{
     delivery_context, failure_reason, run_plain, EventCall, EventRun, EventService, RunHandler,
 };
 use super::publisher::EventRoute;
+use super::takers;
 use crate::broker::dead_letters::{replay_count, REPLAY_GROUP};
 use crate::broker::limits::{cap_text, dead_letter_reason, MAX_REASON_BYTES};
-use crate::broker::{
-    BrokerError, ConsumeEvents, KeyOrder, Message, Retry, SubscribeOptions, Subscription,
-};
+use crate::broker::{BrokerError, ConsumeEvents, KeyOrder, Message, Retry, SubscribeOptions};
 use crate::context::Context;
 use crate::dispatch::BoxFuture;
 use crate::observe;
@@ -386,12 +384,18 @@ impl<B: ConsumeEvents> Subscriber<B> {
             stats: stats.clone(),
             layered: self.layered,
         };
-        let task = tokio::spawn(run(
+        let worker = Arc::new(worker);
+        let group: Arc<str> = worker.group.clone();
+        let task = tokio::spawn(takers::run(
             subscription,
-            Arc::new(worker),
+            move |delivery| {
+                let worker = worker.clone();
+                async move { worker.handle(delivery).await }
+            },
             self.concurrency,
             self.shutdown_grace,
             stop_rx,
+            group,
         ));
         tracing::info!(group = %self.group, service = handlers.service, "subscriber started");
         Ok(SubscriberHandle {
@@ -449,51 +453,6 @@ struct Worker {
     dedupe: Arc<dyn DedupeStore>,
     stats: Arc<SubscriberStats>,
     layered: Option<EventService>,
-}
-
-async fn run<S: Subscription<Delivery: Retry>>(
-    mut subscription: S,
-    worker: Arc<Worker>,
-    concurrency: usize,
-    grace: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
-    let slots = Arc::new(Semaphore::new(concurrency));
-    let mut in_flight = JoinSet::new();
-    loop {
-        // Reap finished handlers so the set does not grow.
-        while in_flight.try_join_next().is_some() {}
-        let slot = tokio::select! {
-            _ = stop_requested(&mut stop) => break,
-            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
-        };
-        let delivery = tokio::select! {
-            _ = stop_requested(&mut stop) => break,
-            delivery = subscription.next() => delivery,
-        };
-        let Some(delivery) = delivery else {
-            tracing::info!(group = %worker.group, "subscription closed");
-            break;
-        };
-        let worker = worker.clone();
-        in_flight.spawn(async move {
-            worker.handle(delivery).await;
-            drop(slot);
-        });
-    }
-    drop(subscription);
-    let drained = tokio::time::timeout(grace, async {
-        while in_flight.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!(
-            group = %worker.group,
-            remaining = in_flight.len(),
-            "handlers still running after the shutdown grace; their events are released for redelivery"
-        );
-        in_flight.shutdown().await;
-    }
 }
 
 impl Worker {
@@ -748,13 +707,6 @@ impl Drop for Claim {
             let id = std::mem::replace(&mut self.id, ClaimId::Replay(String::new()));
             runtime.spawn(async move { store.abort(&group, id.as_str()).await });
         }
-    }
-}
-
-/// Completes once shutdown is asked for; never, if the handle was dropped.
-async fn stop_requested(stop: &mut watch::Receiver<bool>) {
-    if stop.wait_for(|stopped| *stopped).await.is_err() {
-        std::future::pending::<()>().await;
     }
 }
 
