@@ -152,25 +152,46 @@ const QUOTED_MAX: usize = 96;
 /// carries (accord's event type is its topic), `ce-time`, when present, is
 /// an RFC 3339 timestamp, and the data is JSON.
 pub fn check(headers: &Headers, topic: &str) -> Result<(), String> {
-    for required in [SPEC_VERSION, ID, SOURCE, TYPE] {
-        if headers.get(required).is_none_or(String::is_empty) {
+    // One pass over the headers picks out the attributes looked at, rather
+    // than a lookup for each.
+    let [mut spec_version, mut id, mut source, mut event_type, mut time, mut content_type] =
+        [None; 6];
+    for (name, value) in headers {
+        let slot = match name.as_str() {
+            SPEC_VERSION => &mut spec_version,
+            ID => &mut id,
+            SOURCE => &mut source,
+            TYPE => &mut event_type,
+            TIME => &mut time,
+            CONTENT_TYPE => &mut content_type,
+            _ => continue,
+        };
+        *slot = Some(value.as_str());
+    }
+    for (required, value) in [
+        (SPEC_VERSION, spec_version),
+        (ID, id),
+        (SOURCE, source),
+        (TYPE, event_type),
+    ] {
+        if value.is_none_or(str::is_empty) {
             return Err(format!("the `{required}` header is missing"));
         }
     }
-    if headers.get(SPEC_VERSION).map(String::as_str) != Some("1.0") {
+    let (spec_version, event_type) = (spec_version.unwrap_or(""), event_type.unwrap_or(""));
+    if spec_version != "1.0" {
         return Err(format!(
             "unsupported CloudEvents version {}; expected 1.0",
-            quoted(&headers[SPEC_VERSION])
+            quoted(spec_version)
         ));
     }
-    let event_type = &headers[TYPE];
     if event_type != topic {
         return Err(format!(
             "the `{TYPE}` header is {}, but topic `{topic}` carries events of type `{topic}`",
             quoted(event_type)
         ));
     }
-    if let Some(time) = headers.get(TIME) {
+    if let Some(time) = time {
         if OffsetDateTime::parse(time, &Rfc3339).is_err() {
             return Err(format!(
                 "the `{TIME}` header is {}, not an RFC 3339 timestamp",
@@ -178,7 +199,7 @@ pub fn check(headers: &Headers, topic: &str) -> Result<(), String> {
             ));
         }
     }
-    match headers.get(CONTENT_TYPE).map(String::as_str) {
+    match content_type {
         None => Ok(()),
         Some(ct) if ct.split(';').next().unwrap_or("").trim() == "application/json" => Ok(()),
         Some(ct) => Err(format!(
@@ -239,6 +260,36 @@ mod tests {
             let err = check(&headers, "orders.placed").unwrap_err();
             assert!(err.contains("not an RFC 3339 timestamp"), "{time}: {err}");
         }
+    }
+
+    #[test]
+    fn a_missing_attribute_a_version_and_a_content_type_are_named() {
+        for required in [SPEC_VERSION, ID, SOURCE, TYPE] {
+            let mut headers = valid();
+            headers.remove(required);
+            assert_eq!(
+                check(&headers, "orders.placed"),
+                Err(format!("the `{required}` header is missing"))
+            );
+            headers.insert(required.into(), String::new());
+            assert!(
+                check(&headers, "orders.placed").is_err(),
+                "{required} empty"
+            );
+        }
+        let mut headers = valid();
+        headers.insert(SPEC_VERSION.into(), "0.3".into());
+        let err = check(&headers, "orders.placed").unwrap_err();
+        assert!(err.contains("version \"0.3\"; expected 1.0"), "{err}");
+        let mut headers = valid();
+        headers.insert(
+            CONTENT_TYPE.into(),
+            "application/json; charset=utf-8".into(),
+        );
+        assert_eq!(check(&headers, "orders.placed"), Ok(()));
+        headers.insert(CONTENT_TYPE.into(), "text/plain".into());
+        let err = check(&headers, "orders.placed").unwrap_err();
+        assert!(err.contains("expected application/json"), "{err}");
     }
 
     #[test]
