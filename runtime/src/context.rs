@@ -327,7 +327,7 @@ mod tests {
             .with_header("ce-id", "e-1")
             .with_header("x-a", "1");
         let group: Arc<str> = "billing".into();
-        let delivered = Delivered::new(&message, "orders.placed", &group, 2);
+        let delivered = Delivered::new(&Arc::new(message), "orders.placed", &group, 2);
         let trace = TraceContext::new_root();
         let mut context = Context::delivery("billing", "order_placed", delivered, trace);
         assert_eq!(context.operation(), Some("order_placed"));

@@ -42,6 +42,21 @@ fn write_hex(out: &mut [u8], value: u128) {
     }
 }
 
+/// The value of at most 16 lower-case hex digits; `None` for any other
+/// byte.
+fn hex_u64(digits: &[u8]) -> Option<u64> {
+    let mut value = 0u64;
+    for &digit in digits {
+        let nibble = match digit {
+            b'0'..=b'9' => digit - b'0',
+            b'a'..=b'f' => digit - b'a' + 10,
+            _ => return None,
+        };
+        value = value << 4 | u64::from(nibble);
+    }
+    Some(value)
+}
+
 /// A random id other than zero (an all-zero id is invalid), from the
 /// thread's generator. Drawn over the full range and drawn again on zero,
 /// rather than over `1..`: a range below the full one costs a division per
@@ -122,35 +137,31 @@ impl TraceContext {
             .map_or_else(Self::new_root, |c| c.child())
     }
 
-    /// Parses a `traceparent` value (version 00).
+    /// Parses a `traceparent` value (version 00; a later version's fields
+    /// after the four it shares with 00 are ignored).
+    ///
+    /// The value is read at its fixed positions, with no splitting or
+    /// general number parsing: every event delivered and every call served
+    /// parses one.
     pub fn parse(value: &str) -> Option<Self> {
-        let mut parts = value.trim().split('-');
-        let (version, trace, span, flags) =
-            (parts.next()?, parts.next()?, parts.next()?, parts.next()?);
-        if version.len() != 2
-            || version == "ff"
-            || trace.len() != 32
-            || span.len() != 16
-            || flags.len() != 2
-        {
+        let value = value.trim().as_bytes();
+        // `vv-<32 hex>-<16 hex>-ff`, then, for a version after 00 only,
+        // more fields each after a `-`.
+        let (head, rest) = value.split_at_checked(TRACEPARENT_LEN)?;
+        if head[2] != b'-' || head[35] != b'-' || head[52] != b'-' {
             return None;
         }
-        if version == "00" && parts.next().is_some() {
+        let version = hex_u64(&head[0..2])?;
+        if version == 0xff || (!rest.is_empty() && (version == 0 || rest[0] != b'-')) {
             return None;
         }
-        let hex = |s: &str| {
-            s.bytes()
-                .all(|b| b.is_ascii_digit() || (b'a'..=b'f').contains(&b))
-        };
-        if !hex(version) || !hex(trace) || !hex(span) || !hex(flags) {
-            return None;
-        }
-        let trace_id = u128::from_str_radix(trace, 16).ok()?;
-        let span_id = u64::from_str_radix(span, 16).ok()?;
+        let trace_id =
+            u128::from(hex_u64(&head[3..19])?) << 64 | u128::from(hex_u64(&head[19..35])?);
+        let span_id = hex_u64(&head[36..52])?;
+        let flags = hex_u64(&head[53..55])?;
         if trace_id == 0 || span_id == 0 {
             return None;
         }
-        let flags = u8::from_str_radix(flags, 16).ok()?;
         Some(TraceContext {
             trace_id,
             span_id,
@@ -235,6 +246,28 @@ mod tests {
     }
 
     #[test]
+    fn a_later_version_is_read_as_far_as_version_00_goes() {
+        let expected = TraceContext {
+            trace_id: 0x4bf9_2f35_77b3_4da6_a3ce_929d_0e0e_4736,
+            span_id: 0x00f0_67aa_0ba9_02b7,
+            sampled: true,
+        };
+        for value in [
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            " 00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01\t",
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-03-later-fields",
+            "cc-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+        ] {
+            assert_eq!(TraceContext::parse(value), Some(expected), "{value}");
+        }
+        let unsampled = "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-00";
+        assert_eq!(
+            TraceContext::parse(unsampled).map(|c| c.sampled),
+            Some(false)
+        );
+    }
+
+    #[test]
     fn rejects_malformed_values() {
         for bad in [
             "",
@@ -244,6 +277,15 @@ mod tests {
             "00-4BF92F3577B34DA6A3CE929D0E0E4736-00f067aa0ba902b7-01",
             "ff-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
             "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-extra",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01-",
+            "01-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01x",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0",
+            "00_4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b-701",
+            "00-4bf92f3577b34da6a3ce929d0e0e473-600f067aa0ba902b7-01",
+            "0g-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-01",
+            "00-4bf92f3577b34da6a3ce929d0e0e4736-00f067aa0ba902b7-0z",
+            "00-4bf92f3577b34da6a3ce929d0e0e47é-00f067aa0ba902b7-01",
         ] {
             assert_eq!(TraceContext::parse(bad), None, "{bad}");
         }

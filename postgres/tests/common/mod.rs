@@ -203,7 +203,10 @@ impl Received {
         let messages = received.messages.clone();
         tokio::spawn(async move {
             while let Some(delivery) = subscription.next().await {
-                messages.lock().unwrap().push(delivery.message().clone());
+                messages
+                    .lock()
+                    .unwrap()
+                    .push(Message::clone(delivery.message()));
                 delivery.ack().await.expect("ack");
             }
         });

@@ -17,6 +17,7 @@
 //! offers every capability.
 
 use std::future::Future;
+use std::sync::Arc;
 use std::time::Duration;
 
 use super::{BrokerError, DeadLetter, EventEnvelope, Message, SubscribeOptions, TooLarge};
@@ -176,8 +177,9 @@ pub trait Subscription: Send + 'static {
 /// One delivery of a message to a group member. Settle it exactly once;
 /// dropping it unsettled releases it for redelivery.
 pub trait Delivery: Send + 'static {
-    /// The message.
-    fn message(&self) -> &Message;
+    /// The message, shared: a subscriber keeps it, without copying it, for
+    /// the handler's [`Context`](crate::Context) while the handler runs.
+    fn message(&self) -> &Arc<Message>;
 
     /// Which delivery of this message to this group this is, from 1.
     fn attempt(&self) -> u32;

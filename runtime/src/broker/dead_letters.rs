@@ -101,8 +101,8 @@ impl DeadLetter {
         let next = replay_count(&self.message).saturating_add(1);
         message
             .headers
-            .insert(REPLAY_GROUP.to_owned(), group.to_owned());
-        message.headers.insert(REPLAY.to_owned(), next.to_string());
+            .insert(REPLAY_GROUP.into(), group.to_owned());
+        message.headers.insert(REPLAY.into(), next.to_string());
         message
     }
 }

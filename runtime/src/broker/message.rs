@@ -1,13 +1,20 @@
 //! Messages as published and delivered, and how a group subscribes.
 
-use std::borrow::Cow;
 use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
 
-/// Message headers, by lower-case name.
-pub type Headers = BTreeMap<String, String>;
+use super::HeaderName;
+
+/// Message headers, by lower-case name. The names accord knows are shared
+/// rather than copied (see [`HeaderName`]); look a header up by its text:
+/// `headers.get("ce-id")`.
+pub type Headers = BTreeMap<HeaderName, String>;
+
+/// Header: the message key, on the backends that carry it as a header
+/// (NATS, RabbitMQ); it is [`Message::key`], not one of the headers.
+pub(crate) const KEY_HEADER: &str = "accord-key";
 
 /// Header: why a message was dead-lettered.
 pub const DEAD_LETTER_REASON: &str = "accord-dead-letter-reason";
@@ -43,7 +50,7 @@ impl Message {
     }
 
     /// Adds a header.
-    pub fn with_header(mut self, name: impl Into<String>, value: impl Into<String>) -> Self {
+    pub fn with_header(mut self, name: impl Into<HeaderName>, value: impl Into<String>) -> Self {
         self.headers.insert(name.into(), value.into());
         self
     }
@@ -84,19 +91,32 @@ pub struct EventEnvelope<'a> {
     /// `ce-time` (RFC 3339).
     pub time: &'a str,
     /// Further headers, by lower-case name: the trace context.
-    pub extra: &'a [(Cow<'static, str>, String)],
+    pub extra: &'a [(HeaderName, String)],
     /// The body: the event data as JSON.
     pub payload: Bytes,
 }
 
+/// The names of [`EventEnvelope::headers`]' CloudEvents attributes: those
+/// of [`NAMES`](crate::events::envelope::NAMES) but its last, the trace
+/// context, which is in [`EventEnvelope::extra`].
+static ATTRIBUTE_NAMES: [HeaderName; 6] = {
+    use crate::events::envelope::NAMES;
+    [
+        HeaderName::from_static(NAMES[0]),
+        HeaderName::from_static(NAMES[1]),
+        HeaderName::from_static(NAMES[2]),
+        HeaderName::from_static(NAMES[3]),
+        HeaderName::from_static(NAMES[4]),
+        HeaderName::from_static(NAMES[5]),
+    ]
+};
+
 impl<'a> EventEnvelope<'a> {
     /// The headers, by lower-case name: the CloudEvents attributes, then
-    /// [`extra`](Self::extra). Each name is static but for those in
-    /// `extra` that are not (see [`HeaderName`]).
-    pub fn headers(&self) -> impl Iterator<Item = (HeaderName<'a>, &'a str)> + 'a {
-        use crate::events::envelope::NAMES;
-        // The attributes of `NAMES`, but its last name: the trace context
-        // is in `extra`.
+    /// [`extra`](Self::extra). The attributes' names are static
+    /// ([`HeaderName::as_static`]), and so are those of `extra` that
+    /// accord knows.
+    pub fn headers(&self) -> impl Iterator<Item = (&'a HeaderName, &'a str)> + 'a {
         let values = [
             "1.0",
             self.id,
@@ -105,29 +125,26 @@ impl<'a> EventEnvelope<'a> {
             self.time,
             "application/json",
         ];
-        let attributes = NAMES
+        let attributes = ATTRIBUTE_NAMES.iter().zip(values);
+        let extra = self
+            .extra
             .iter()
-            .zip(values)
-            .map(|(name, value)| (HeaderName::Static(name), value));
-        let extra = self.extra.iter().map(|(name, value)| {
-            let name = match name {
-                Cow::Borrowed(name) => HeaderName::Static(name),
-                Cow::Owned(name) => HeaderName::Borrowed(name.as_str()),
-            };
-            (name, value.as_str())
-        });
+            .map(|(name, value)| (name, value.as_str()));
         attributes.chain(extra)
     }
 
-    /// The same event as a [`Message`].
+    /// The same event as a [`Message`]; its header names are shared as
+    /// they are here.
     pub fn to_message(&self) -> Message {
+        // Inserted one by one: collecting would sort a vector of them first.
+        let mut headers = Headers::new();
+        for (name, value) in self.headers() {
+            headers.insert(name.clone(), value.to_owned());
+        }
         Message {
             topic: self.topic.to_owned(),
             key: self.key.map(str::to_owned),
-            headers: self
-                .headers()
-                .map(|(name, value)| (name.as_str().to_owned(), value.to_owned()))
-                .collect(),
+            headers,
             payload: self.payload.clone(),
         }
     }
@@ -137,7 +154,7 @@ impl<'a> EventEnvelope<'a> {
 impl<'a> EventEnvelope<'a> {
     /// An `orders.placed` event keyed `customer-7`, id `e-1`, with `extra`:
     /// what the backends' encoding tests publish.
-    pub(crate) fn sample(extra: &'a [(Cow<'static, str>, String)]) -> Self {
+    pub(crate) fn sample(extra: &'a [(HeaderName, String)]) -> Self {
         EventEnvelope {
             topic: "orders.placed",
             key: Some("customer-7"),
@@ -146,26 +163,6 @@ impl<'a> EventEnvelope<'a> {
             time: "2026-12-06T02:00:00.000Z",
             extra,
             payload: Bytes::from_static(b"{}"),
-        }
-    }
-}
-
-/// The name of a header of an [`EventEnvelope`]: static, so a backend can
-/// use it without copying or checking it again, or borrowed.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum HeaderName<'a> {
-    /// A name fixed in the program (a valid header name, lower case).
-    Static(&'static str),
-    /// Any other name.
-    Borrowed(&'a str),
-}
-
-impl<'a> HeaderName<'a> {
-    /// The name.
-    pub fn as_str(&self) -> &'a str {
-        match *self {
-            HeaderName::Static(name) => name,
-            HeaderName::Borrowed(name) => name,
         }
     }
 }

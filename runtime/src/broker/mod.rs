@@ -23,7 +23,10 @@
 //!   a correlation id.
 //!
 //! Header names are lower case; the CloudEvents attributes travel as `ce-*`
-//! headers (binary content mode), see [`crate::events::envelope`].
+//! headers (binary content mode), see [`crate::events::envelope`]. A
+//! [`HeaderName`] accord knows (those attributes, the trace context, the
+//! dead-letter headers) is shared by every message that carries it, so a
+//! backend receiving an event copies none of them.
 //!
 //! Each backend measures a message against its broker's size limits before
 //! it sends it, and refuses one over them with [`BrokerError::TooLarge`]
@@ -40,6 +43,7 @@ pub mod amqp_names;
 pub mod capability;
 pub mod dead_letters;
 mod error;
+mod header_name;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod limits;
@@ -61,11 +65,12 @@ pub use capability::{
 };
 pub use dead_letters::{replay_dead_letters, DeadLetter, Selection};
 pub use error::BrokerError;
+pub use header_name::HeaderName;
 pub use limits::{
     MessagePart, TooLarge, DEAD_LETTER_HEADROOM, DEFAULT_MAX_HEADER_BYTES, MAX_REASON_BYTES,
 };
 pub use memory::MemoryBroker;
 pub use message::{
-    EventEnvelope, HeaderName, Headers, KeyOrder, Message, SubscribeOptions, DEAD_LETTER_ATTEMPTS,
+    EventEnvelope, Headers, KeyOrder, Message, SubscribeOptions, DEAD_LETTER_ATTEMPTS,
     DEAD_LETTER_GROUP, DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
 };

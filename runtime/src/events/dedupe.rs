@@ -6,7 +6,8 @@
 //! its `max_id_len` is kept as its SHA-256 digest (32 bytes), and the
 //! oldest handled ids are forgotten first when either bound is reached.
 
-use std::collections::{HashSet, VecDeque};
+use std::cell::Cell;
+use std::collections::{HashMap, VecDeque};
 use std::future::Future;
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
@@ -161,14 +162,23 @@ fn write_part(out: &mut [u8], part: &str, max_id_len: usize) -> bool {
     }
 }
 
+/// Whether an id held is claimed by an attempt in progress or done with.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+enum Held {
+    Claimed,
+    Done,
+}
+
 #[derive(Debug, Default)]
 struct DedupeState {
-    /// Handled ids; each is shared with `order`, not copied.
-    done: HashSet<Arc<Key>>,
-    /// Handled ids, oldest first, to forget them in that order.
+    /// Every id held, claimed or done: one map, so that a claim and its
+    /// completion each hash the id once. The state is a `Cell` so that a
+    /// completed claim is marked done where it is, its key shared with
+    /// `order` rather than copied.
+    ids: HashMap<Arc<Key>, Cell<Held>>,
+    /// The done ids, oldest first, to forget them in that order.
     order: VecDeque<Arc<Key>>,
-    in_progress: HashSet<Box<Key>>,
-    /// What `done` and `in_progress` hold, by [`key_size`].
+    /// What `ids` holds, by [`key_size`].
     bytes: usize,
 }
 
@@ -176,19 +186,13 @@ impl DedupeState {
     /// Forgets the oldest handled ids until the store is within its
     /// bounds, or only claims in progress are left.
     fn trim(&mut self, capacity: usize, max_bytes: usize) {
-        while self.done.len() + self.in_progress.len() > capacity || self.bytes > max_bytes {
+        while self.ids.len() > capacity || self.bytes > max_bytes {
             let Some(old) = self.order.pop_front() else {
                 break;
             };
-            self.done.remove(&old);
+            self.ids.remove(&old);
             self.bytes -= key_size(&old);
         }
-    }
-
-    fn release(&mut self, key: &Key) -> Option<Box<Key>> {
-        let claim = self.in_progress.take(key)?;
-        self.bytes -= key_size(&claim);
-        Some(claim)
     }
 }
 
@@ -228,7 +232,7 @@ impl MemoryDedupe {
 
     /// How many ids the store holds: handled, and claimed in progress.
     pub fn len(&self) -> usize {
-        self.with(|s| s.done.len() + s.in_progress.len())
+        self.with(|s| s.ids.len())
     }
 
     /// Whether the store holds no id.
@@ -256,46 +260,90 @@ impl DedupeStore for MemoryDedupe {
     fn begin<'a>(&'a self, group: &'a str, id: &'a str) -> StoreFuture<'a, Begin> {
         let (capacity, max_bytes) = (self.capacity, self.max_bytes);
         let result = self.with_key(group, id, |key| {
-            self.with(|s| {
-                if s.done.contains(key) {
-                    Begin::Duplicate
-                } else if s.in_progress.contains(key) {
-                    Begin::InProgress
-                } else {
+            self.with(|s| match s.ids.get(key).map(Cell::get) {
+                Some(Held::Done) => Begin::Duplicate,
+                Some(Held::Claimed) => Begin::InProgress,
+                None => {
                     s.bytes += key_size(key);
-                    s.in_progress.insert(key.into());
+                    s.ids.insert(key.into(), Cell::new(Held::Claimed));
                     s.trim(capacity, max_bytes);
                     Begin::New
                 }
             })
         });
-        Box::pin(std::future::ready(result))
+        match result {
+            Begin::New => Box::pin(Answer::<NEW>),
+            Begin::Duplicate => Box::pin(Answer::<DUPLICATE>),
+            Begin::InProgress => Box::pin(Answer::<IN_PROGRESS>),
+        }
     }
 
     fn complete<'a>(&'a self, group: &'a str, id: &'a str) -> StoreFuture<'a, ()> {
         let (capacity, max_bytes) = (self.capacity, self.max_bytes);
         self.with_key(group, id, |key| {
             self.with(|s| {
-                s.release(key);
-                if !s.done.contains(key) {
-                    let key: Arc<Key> = key.into();
-                    s.bytes += key_size(&key);
-                    s.done.insert(key.clone());
-                    s.order.push_back(key);
-                    s.trim(capacity, max_bytes);
+                match s.ids.get_key_value(key) {
+                    Some((_, held)) if held.get() == Held::Done => return,
+                    Some((held_key, held)) => {
+                        held.set(Held::Done);
+                        s.order.push_back(held_key.clone());
+                    }
+                    None => {
+                        let key: Arc<Key> = key.into();
+                        s.bytes += key_size(&key);
+                        s.ids.insert(key.clone(), Cell::new(Held::Done));
+                        s.order.push_back(key);
+                    }
                 }
+                s.trim(capacity, max_bytes);
             })
         });
-        Box::pin(std::future::ready(()))
+        Box::pin(Done)
     }
 
     fn abort<'a>(&'a self, group: &'a str, id: &'a str) -> StoreFuture<'a, ()> {
         self.with_key(group, id, |key| {
             self.with(|s| {
-                s.release(key);
+                if s.ids.get(key).map(Cell::get) == Some(Held::Claimed) {
+                    s.ids.remove(key);
+                    s.bytes -= key_size(key);
+                }
             })
         });
-        Box::pin(std::future::ready(()))
+        Box::pin(Done)
+    }
+}
+
+/// A store future that is already done: of no size, so boxing it
+/// allocates nothing, where `std::future::ready` would allocate per call.
+#[derive(Debug)]
+struct Done;
+
+impl Future for Done {
+    type Output = ();
+
+    fn poll(self: Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<()> {
+        std::task::Poll::Ready(())
+    }
+}
+
+const NEW: u8 = 0;
+const DUPLICATE: u8 = 1;
+const IN_PROGRESS: u8 = 2;
+
+/// [`Done`] with a [`Begin`], one type for each.
+#[derive(Debug)]
+struct Answer<const BEGIN: u8>;
+
+impl<const BEGIN: u8> Future for Answer<BEGIN> {
+    type Output = Begin;
+
+    fn poll(self: Pin<&mut Self>, _: &mut std::task::Context<'_>) -> std::task::Poll<Begin> {
+        std::task::Poll::Ready(match BEGIN {
+            NEW => Begin::New,
+            DUPLICATE => Begin::Duplicate,
+            _ => Begin::InProgress,
+        })
     }
 }
 

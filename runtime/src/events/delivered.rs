@@ -1,9 +1,9 @@
 //! What a delivery's [`Context`](crate::Context) is made from: the
-//! message's headers and key copied into one buffer, from which the
-//! handler's header map and [`EventAttributes`] are built when first read.
+//! delivered message, shared with the delivery, from which the handler's
+//! header map and [`EventAttributes`] are built when first read.
 //!
-//! Most handlers read neither, so a delivery pays one copy of its headers
-//! instead of a header map and the attributes' strings.
+//! Most handlers read neither, so a delivery pays for neither, nor for a
+//! copy of the message.
 
 use std::sync::Arc;
 
@@ -11,21 +11,13 @@ use http::header::{HeaderName, HeaderValue};
 use http::HeaderMap;
 
 use super::envelope;
-use crate::broker::Message;
+use crate::broker::{self, Message};
 use crate::context::EventAttributes;
-
-/// The bytes of a part's length in [`Delivered`]'s buffer.
-const LEN: usize = std::mem::size_of::<usize>();
 
 /// A delivery as its context keeps it until the handler reads it.
 #[derive(Clone)]
 pub(crate) struct Delivered {
-    /// Each header as its name and then its value, each part preceded by
-    /// its length in bytes; then the key's text, if there is one.
-    text: Box<[u8]>,
-    /// Where the headers end in `text`.
-    headers_end: usize,
-    has_key: bool,
+    message: Arc<Message>,
     topic: &'static str,
     group: Arc<str>,
     attempt: u32,
@@ -35,56 +27,27 @@ impl Delivered {
     /// `message`, delivered on `topic` (the message's own) to `group` for
     /// attempt number `attempt`.
     pub(crate) fn new(
-        message: &Message,
+        message: &Arc<Message>,
         topic: &'static str,
         group: &Arc<str>,
         attempt: u32,
     ) -> Self {
-        let headers_len: usize = message
-            .headers
-            .iter()
-            .map(|(name, value)| 2 * LEN + name.len() + value.len())
-            .sum();
-        let key = message.key.as_deref();
-        let mut text = Vec::with_capacity(headers_len + key.map_or(0, str::len));
-        for (name, value) in &message.headers {
-            for part in [name, value] {
-                text.extend_from_slice(&part.len().to_ne_bytes());
-                text.extend_from_slice(part.as_bytes());
-            }
-        }
-        if let Some(key) = key {
-            text.extend_from_slice(key.as_bytes());
-        }
         Delivered {
-            text: text.into_boxed_slice(),
-            headers_end: headers_len,
-            has_key: key.is_some(),
+            message: message.clone(),
             topic,
             group: group.clone(),
             attempt,
         }
     }
 
-    /// The headers, by name, in the message's order.
-    fn headers(&self) -> impl Iterator<Item = (&str, &str)> + '_ {
-        let mut rest = &self.text[..self.headers_end];
-        std::iter::from_fn(move || {
-            let name = take_part(&mut rest)?;
-            let value = take_part(&mut rest)?;
-            Some((name, value))
-        })
-    }
-
-    fn header(&self, name: &str) -> Option<&str> {
-        self.headers().find(|(n, _)| *n == name).map(|(_, v)| v)
-    }
-
     /// The handler's header map: each header that is a valid HTTP header.
     pub(crate) fn header_map(&self) -> HeaderMap {
-        let mut map = HeaderMap::with_capacity(self.headers().count());
-        for (name, value) in self.headers() {
-            if let (Ok(name), Ok(value)) = (header_name(name), HeaderValue::try_from(value)) {
+        let headers = &self.message.headers;
+        let mut map = HeaderMap::with_capacity(headers.len());
+        for (name, value) in headers {
+            if let (Ok(name), Ok(value)) =
+                (header_name(name), HeaderValue::try_from(value.as_str()))
+            {
                 map.append(name, value);
             }
         }
@@ -93,12 +56,7 @@ impl Delivered {
 
     /// The CloudEvents attributes and the attempt.
     pub(crate) fn attributes(&self) -> EventAttributes {
-        let text = |name: &str| self.header(name).map(str::to_owned);
-        let key = self.has_key.then(|| {
-            std::str::from_utf8(&self.text[self.headers_end..])
-                .unwrap_or_default()
-                .to_owned()
-        });
+        let text = |name: &str| self.message.header(name).map(str::to_owned);
         EventAttributes {
             id: text(envelope::ID).unwrap_or_default(),
             source: text(envelope::SOURCE).unwrap_or_default(),
@@ -106,29 +64,19 @@ impl Delivered {
             time: text(envelope::TIME),
             subject: text(envelope::SUBJECT),
             topic: self.topic.to_owned(),
-            key,
+            key: self.message.key.clone(),
             group: self.group.as_ref().to_owned(),
             attempt: self.attempt,
         }
     }
 }
 
-/// The next part of `rest`, taken off it. Every part was written whole
-/// from a `str`, so it is text.
-fn take_part<'a>(rest: &mut &'a [u8]) -> Option<&'a str> {
-    let (len, after) = rest.split_first_chunk::<LEN>()?;
-    let len = usize::from_ne_bytes(*len);
-    let (part, after) = after.split_at_checked(len)?;
-    *rest = after;
-    std::str::from_utf8(part).ok()
-}
-
-/// The HTTP header name `name`: the names of the envelope without copying
-/// them, any other name parsed.
-fn header_name(name: &str) -> Result<HeaderName, http::header::InvalidHeaderName> {
-    match envelope::known_name(name) {
-        Some(known) => Ok(HeaderName::from_static(known)),
-        None => HeaderName::try_from(name),
+/// The HTTP header name of `name`: a shared name as it is (it is a valid,
+/// lower-case one), any other parsed.
+fn header_name(name: &broker::HeaderName) -> Result<HeaderName, http::header::InvalidHeaderName> {
+    match name.as_static() {
+        Some(name) => Ok(HeaderName::from_static(name)),
+        None => HeaderName::try_from(name.as_str()),
     }
 }
 
@@ -148,7 +96,7 @@ mod tests {
             .with_header("Not A Name", "v")
             .with_key("customer-7");
         let group: Arc<str> = "billing".into();
-        let delivered = Delivered::new(&message, "orders.placed", &group, 3);
+        let delivered = Delivered::new(&Arc::new(message), "orders.placed", &group, 3);
         let map = delivered.header_map();
         assert_eq!(map.len(), 5, "the line break and the bad name are left out");
         assert_eq!(map[envelope::ID], "e-1");
@@ -167,7 +115,7 @@ mod tests {
                 attempt: 3,
             }
         );
-        let bare = Delivered::new(&Message::new("t", "{}"), "t", &group, 1);
+        let bare = Delivered::new(&Arc::new(Message::new("t", "{}")), "t", &group, 1);
         assert!(bare.header_map().is_empty());
         assert_eq!(bare.attributes().key, None);
         assert_eq!(bare.attributes().id, "");

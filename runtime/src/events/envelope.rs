@@ -1,7 +1,6 @@
 //! The CloudEvents 1.0 envelope in binary content mode: the event data is
 //! the message body (JSON) and each context attribute is a `ce-` header.
 
-use std::borrow::Cow;
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
@@ -9,9 +8,9 @@ use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::broker::limits::cap_text;
-use crate::broker::Headers;
+use crate::broker::{HeaderName, Headers};
 use crate::observe::CarrierMut;
-use crate::trace::TRACEPARENT;
+use crate::trace::{TraceContext, TRACEPARENT};
 
 /// `ce-specversion`.
 pub const SPEC_VERSION: &str = "ce-specversion";
@@ -42,17 +41,6 @@ pub const NAMES: [&str; 7] = [
     TRACEPARENT,
 ];
 
-/// `name` as the static name of the envelope's header it equals, if any:
-/// one of [`NAMES`] or `ce-subject`. Each is a valid, lower-case header
-/// name, which a receiver can use instead of copying the one that arrived.
-pub fn known_name(name: &str) -> Option<&'static str> {
-    NAMES
-        .iter()
-        .copied()
-        .chain([SUBJECT])
-        .find(|known| *known == name)
-}
-
 /// An event id (a UUID).
 pub type EventId = String;
 
@@ -71,7 +59,7 @@ pub fn headers(id: &str, source: &str, event_type: &str, traceparent: &str) -> H
     NAMES
         .iter()
         .zip(values)
-        .map(|(name, value)| ((*name).to_owned(), value.to_owned()))
+        .map(|(name, value)| (HeaderName::from_static(name), value.to_owned()))
         .collect()
 }
 
@@ -123,26 +111,30 @@ impl std::fmt::Write for Timestamp {
 /// whatever its propagator adds. Bounded by the propagator's fields (one
 /// entry per name).
 #[derive(Debug, Default)]
-pub(crate) struct TraceHeaders(Vec<(Cow<'static, str>, String)>);
+pub(crate) struct TraceHeaders(Vec<(HeaderName, String)>);
 
 impl TraceHeaders {
-    pub(crate) fn as_slice(&self) -> &[(Cow<'static, str>, String)] {
+    pub(crate) fn as_slice(&self) -> &[(HeaderName, String)] {
         &self.0
     }
 }
 
 impl CarrierMut for TraceHeaders {
+    fn set_traceparent(&mut self, trace: &TraceContext) {
+        // Every event sends one: written from a fixed buffer rather than
+        // formatted.
+        let bytes = trace.header_bytes();
+        let value = std::str::from_utf8(&bytes).expect("a traceparent is visible ASCII");
+        self.set(TRACEPARENT, value.to_owned());
+    }
+
     fn set(&mut self, name: &str, value: String) {
         if let Some(entry) = self.0.iter_mut().find(|(n, _)| n == name) {
             entry.1 = value;
             return;
         }
-        let name = if name == TRACEPARENT {
-            Cow::Borrowed(TRACEPARENT)
-        } else {
-            Cow::Owned(name.to_owned())
-        };
-        self.0.push((name, value));
+        // `traceparent` and `tracestate` are shared, not copied.
+        self.0.push((HeaderName::new(name), value));
     }
 }
 
@@ -160,25 +152,46 @@ const QUOTED_MAX: usize = 96;
 /// carries (accord's event type is its topic), `ce-time`, when present, is
 /// an RFC 3339 timestamp, and the data is JSON.
 pub fn check(headers: &Headers, topic: &str) -> Result<(), String> {
-    for required in [SPEC_VERSION, ID, SOURCE, TYPE] {
-        if headers.get(required).is_none_or(String::is_empty) {
+    // One pass over the headers picks out the attributes looked at, rather
+    // than a lookup for each.
+    let [mut spec_version, mut id, mut source, mut event_type, mut time, mut content_type] =
+        [None; 6];
+    for (name, value) in headers {
+        let slot = match name.as_str() {
+            SPEC_VERSION => &mut spec_version,
+            ID => &mut id,
+            SOURCE => &mut source,
+            TYPE => &mut event_type,
+            TIME => &mut time,
+            CONTENT_TYPE => &mut content_type,
+            _ => continue,
+        };
+        *slot = Some(value.as_str());
+    }
+    for (required, value) in [
+        (SPEC_VERSION, spec_version),
+        (ID, id),
+        (SOURCE, source),
+        (TYPE, event_type),
+    ] {
+        if value.is_none_or(str::is_empty) {
             return Err(format!("the `{required}` header is missing"));
         }
     }
-    if headers.get(SPEC_VERSION).map(String::as_str) != Some("1.0") {
+    let (spec_version, event_type) = (spec_version.unwrap_or(""), event_type.unwrap_or(""));
+    if spec_version != "1.0" {
         return Err(format!(
             "unsupported CloudEvents version {}; expected 1.0",
-            quoted(&headers[SPEC_VERSION])
+            quoted(spec_version)
         ));
     }
-    let event_type = &headers[TYPE];
     if event_type != topic {
         return Err(format!(
             "the `{TYPE}` header is {}, but topic `{topic}` carries events of type `{topic}`",
             quoted(event_type)
         ));
     }
-    if let Some(time) = headers.get(TIME) {
+    if let Some(time) = time {
         if OffsetDateTime::parse(time, &Rfc3339).is_err() {
             return Err(format!(
                 "the `{TIME}` header is {}, not an RFC 3339 timestamp",
@@ -186,7 +199,7 @@ pub fn check(headers: &Headers, topic: &str) -> Result<(), String> {
             ));
         }
     }
-    match headers.get(CONTENT_TYPE).map(String::as_str) {
+    match content_type {
         None => Ok(()),
         Some(ct) if ct.split(';').next().unwrap_or("").trim() == "application/json" => Ok(()),
         Some(ct) => Err(format!(
@@ -247,6 +260,36 @@ mod tests {
             let err = check(&headers, "orders.placed").unwrap_err();
             assert!(err.contains("not an RFC 3339 timestamp"), "{time}: {err}");
         }
+    }
+
+    #[test]
+    fn a_missing_attribute_a_version_and_a_content_type_are_named() {
+        for required in [SPEC_VERSION, ID, SOURCE, TYPE] {
+            let mut headers = valid();
+            headers.remove(required);
+            assert_eq!(
+                check(&headers, "orders.placed"),
+                Err(format!("the `{required}` header is missing"))
+            );
+            headers.insert(required.into(), String::new());
+            assert!(
+                check(&headers, "orders.placed").is_err(),
+                "{required} empty"
+            );
+        }
+        let mut headers = valid();
+        headers.insert(SPEC_VERSION.into(), "0.3".into());
+        let err = check(&headers, "orders.placed").unwrap_err();
+        assert!(err.contains("version \"0.3\"; expected 1.0"), "{err}");
+        let mut headers = valid();
+        headers.insert(
+            CONTENT_TYPE.into(),
+            "application/json; charset=utf-8".into(),
+        );
+        assert_eq!(check(&headers, "orders.placed"), Ok(()));
+        headers.insert(CONTENT_TYPE.into(), "text/plain".into());
+        let err = check(&headers, "orders.placed").unwrap_err();
+        assert!(err.contains("expected application/json"), "{err}");
     }
 
     #[test]

@@ -119,7 +119,7 @@ pub(super) fn failure_reason(error: BoxError) -> String {
 /// The context of a delivery of `message` to `route`'s handler; its
 /// headers and attributes are made when the handler first reads them.
 pub(super) fn delivery_context(
-    message: &Message,
+    message: &Arc<Message>,
     route: &'static EventRoute,
     group: &Arc<str>,
     attempt: u32,

@@ -13,6 +13,7 @@ pub mod envelope;
 mod intercept;
 mod publisher;
 mod subscriber;
+mod takers;
 
 pub use dedupe::{Begin, DedupeStore, MemoryDedupe};
 pub(crate) use delivered::Delivered;

@@ -34,8 +34,7 @@ use bytes::Bytes;
 use futures_util::future::Either;
 use futures_util::FutureExt;
 use serde::de::DeserializeOwned;
-use tokio::sync::{watch, Semaphore};
-use tokio::task::JoinSet;
+use tokio::sync::watch;
 use tower::ServiceExt;
 use tracing::Instrument;
 
@@ -45,9 +44,10 @@ use super::intercept::{
     delivery_context, failure_reason, run_plain, EventCall, EventRun, EventService, RunHandler,
 };
 use super::publisher::EventRoute;
+use super::takers;
 use crate::broker::dead_letters::{replay_count, REPLAY_GROUP};
 use crate::broker::limits::{cap_text, dead_letter_reason, MAX_REASON_BYTES};
-use crate::broker::{BrokerError, ConsumeEvents, KeyOrder, Retry, SubscribeOptions, Subscription};
+use crate::broker::{BrokerError, ConsumeEvents, KeyOrder, Message, Retry, SubscribeOptions};
 use crate::context::Context;
 use crate::dispatch::BoxFuture;
 use crate::observe;
@@ -384,12 +384,18 @@ impl<B: ConsumeEvents> Subscriber<B> {
             stats: stats.clone(),
             layered: self.layered,
         };
-        let task = tokio::spawn(run(
+        let worker = Arc::new(worker);
+        let group: Arc<str> = worker.group.clone();
+        let task = tokio::spawn(takers::run(
             subscription,
-            Arc::new(worker),
+            move |delivery| {
+                let worker = worker.clone();
+                async move { worker.handle(delivery).await }
+            },
             self.concurrency,
             self.shutdown_grace,
             stop_rx,
+            group,
         ));
         tracing::info!(group = %self.group, service = handlers.service, "subscriber started");
         Ok(SubscriberHandle {
@@ -449,57 +455,11 @@ struct Worker {
     layered: Option<EventService>,
 }
 
-async fn run<S: Subscription<Delivery: Retry>>(
-    mut subscription: S,
-    worker: Arc<Worker>,
-    concurrency: usize,
-    grace: Duration,
-    mut stop: watch::Receiver<bool>,
-) {
-    let slots = Arc::new(Semaphore::new(concurrency));
-    let mut in_flight = JoinSet::new();
-    loop {
-        // Reap finished handlers so the set does not grow.
-        while in_flight.try_join_next().is_some() {}
-        let slot = tokio::select! {
-            _ = stop_requested(&mut stop) => break,
-            slot = slots.clone().acquire_owned() => slot.expect("the semaphore is never closed"),
-        };
-        let delivery = tokio::select! {
-            _ = stop_requested(&mut stop) => break,
-            delivery = subscription.next() => delivery,
-        };
-        let Some(delivery) = delivery else {
-            tracing::info!(group = %worker.group, "subscription closed");
-            break;
-        };
-        let worker = worker.clone();
-        in_flight.spawn(async move {
-            worker.handle(delivery).await;
-            drop(slot);
-        });
-    }
-    drop(subscription);
-    let drained = tokio::time::timeout(grace, async {
-        while in_flight.join_next().await.is_some() {}
-    })
-    .await;
-    if drained.is_err() {
-        tracing::warn!(
-            group = %worker.group,
-            remaining = in_flight.len(),
-            "handlers still running after the shutdown grace; their events are released for redelivery"
-        );
-        in_flight.shutdown().await;
-    }
-}
-
 impl Worker {
     async fn handle<D: Retry>(&self, delivery: D) {
         let message = delivery.message();
         let attempt = delivery.attempt();
         let topic = message.topic.as_str();
-        let id = message.id().unwrap_or_default().to_owned();
         let route = self.handlers.get(topic);
         let span = tracing::info_span!(
             "accord.event",
@@ -507,20 +467,29 @@ impl Worker {
             operation = route.map_or("", |(r, _)| r.operation),
             topic = %topic,
             group = %self.group,
-            event_id = %id,
+            event_id = message.id().unwrap_or_default(),
             attempt,
             trace_id = tracing::field::Empty,
             span_id = tracing::field::Empty,
         );
         let trace = observe::continue_trace(&span, &message.headers);
         trace
-            .scope(self.settle(delivery, id, attempt, trace).instrument(span))
+            .scope(
+                self.settle(delivery, route, attempt, trace)
+                    .instrument(span),
+            )
             .await;
     }
 
-    async fn settle<D: Retry>(&self, delivery: D, id: String, attempt: u32, trace: TraceContext) {
+    async fn settle<D: Retry>(
+        &self,
+        delivery: D,
+        route: Option<&(&'static EventRoute, EventHandler)>,
+        attempt: u32,
+        trace: TraceContext,
+    ) {
         let message = delivery.message();
-        let Some((route, handler)) = self.handlers.get(message.topic.as_str()) else {
+        let Some((route, handler)) = route else {
             let reason = format!("no handler for topic `{}`", message.topic);
             self.dead_letter(delivery, UNKNOWN_OPERATION, &reason).await;
             return;
@@ -559,10 +528,13 @@ impl Worker {
         // replay is deduped by its event id and replay number: the same
         // replay twice is handled once.
         let id = match replay_count(message) {
-            0 => id,
-            n => format!("{id}\u{0}replay {n}"),
+            0 => ClaimId::Event(message.clone()),
+            n => ClaimId::Replay(format!(
+                "{}\u{0}replay {n}",
+                message.id().unwrap_or_default()
+            )),
         };
-        let begun = self.dedupe.begin(&self.group, &id).await;
+        let begun = self.dedupe.begin(&self.group, id.as_str()).await;
         let claim = match begun {
             Begin::New => Claim {
                 store: self.dedupe.clone(),
@@ -690,20 +662,36 @@ impl Worker {
 struct Claim {
     store: Arc<dyn DedupeStore>,
     group: Arc<str>,
-    id: String,
+    id: ClaimId,
     open: bool,
+}
+
+/// The id a claim is on: the event's own, read from the delivered message
+/// (no copy of it), or a replay's.
+enum ClaimId {
+    Event(Arc<Message>),
+    Replay(String),
+}
+
+impl ClaimId {
+    fn as_str(&self) -> &str {
+        match self {
+            ClaimId::Event(message) => message.id().unwrap_or_default(),
+            ClaimId::Replay(id) => id,
+        }
+    }
 }
 
 impl Claim {
     /// Records that the group is done with the event.
     async fn complete(mut self) {
-        self.store.complete(&self.group, &self.id).await;
+        self.store.complete(&self.group, self.id.as_str()).await;
         self.open = false;
     }
 
     /// Releases the claim for another attempt.
     async fn abort(mut self) {
-        self.store.abort(&self.group, &self.id).await;
+        self.store.abort(&self.group, self.id.as_str()).await;
         self.open = false;
     }
 }
@@ -716,16 +704,9 @@ impl Drop for Claim {
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
             let store = self.store.clone();
             let group = self.group.clone();
-            let id = std::mem::take(&mut self.id);
-            runtime.spawn(async move { store.abort(&group, &id).await });
+            let id = std::mem::replace(&mut self.id, ClaimId::Replay(String::new()));
+            runtime.spawn(async move { store.abort(&group, id.as_str()).await });
         }
-    }
-}
-
-/// Completes once shutdown is asked for; never, if the handle was dropped.
-async fn stop_requested(stop: &mut watch::Receiver<bool>) {
-    if stop.wait_for(|stopped| *stopped).await.is_err() {
-        std::future::pending::<()>().await;
     }
 }
 
@@ -750,7 +731,9 @@ mod tests {
     use std::sync::atomic::AtomicUsize;
 
     use super::*;
-    use crate::broker::{Delivery, MemoryBroker, Message, Publish, Subscribe, DEAD_LETTER_REASON};
+    use crate::broker::{
+        Delivery, MemoryBroker, Publish, Subscribe, Subscription, DEAD_LETTER_REASON,
+    };
     use crate::events::MemoryDedupe;
 
     static ROUTE: EventRoute = EventRoute {

@@ -17,7 +17,7 @@ pub mod otel;
 use http::{HeaderMap, HeaderValue};
 use tracing::Span;
 
-use crate::broker::Headers;
+use crate::broker::{HeaderName, Headers};
 use crate::trace::{TraceContext, TRACEPARENT};
 
 /// Headers a trace context is read from: an HTTP header map or a broker
@@ -76,13 +76,13 @@ impl Carrier for Headers {
     }
 
     fn keys(&self) -> Vec<&str> {
-        Headers::keys(self).map(String::as_str).collect()
+        Headers::keys(self).map(HeaderName::as_str).collect()
     }
 }
 
 impl CarrierMut for Headers {
     fn set(&mut self, name: &str, value: String) {
-        self.insert(name.to_owned(), value);
+        self.insert(HeaderName::new(name), value);
     }
 }
 

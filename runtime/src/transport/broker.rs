@@ -82,21 +82,21 @@ impl<B: RequestReply> Transport for BrokerTransport<B> {
             if let Ok(value) = value.to_str() {
                 message
                     .headers
-                    .insert(name.as_str().to_owned(), value.to_owned());
+                    .insert(name.as_str().into(), value.to_owned());
             }
         }
         for (name, value) in path_params {
             message
                 .headers
-                .insert(format!("{PATH_PREFIX}{name}"), value);
+                .insert(format!("{PATH_PREFIX}{name}").into(), value);
         }
         if let Some(query) = query {
-            message.headers.insert(QUERY.to_owned(), query);
+            message.headers.insert(QUERY.into(), query);
         }
         let correlation = uuid::Uuid::new_v4().to_string();
         message
             .headers
-            .insert(CORRELATION_ID.to_owned(), correlation.clone());
+            .insert(CORRELATION_ID.into(), correlation.clone());
         let reply = match self.broker.request(message, timeout).await {
             Ok(reply) => reply,
             Err(BrokerError::TooLarge(too_large)) => return Ok(too_large_call(&too_large)),
@@ -239,15 +239,15 @@ fn reply_message(reply: Reply, correlation: Option<String>) -> Message {
     let mut headers = Headers::new();
     for (name, value) in reply.headers.iter().flat_map(|h| h.iter()) {
         if let Ok(value) = value.to_str() {
-            headers.insert(name.as_str().to_owned(), value.to_owned());
+            headers.insert(name.as_str().into(), value.to_owned());
         }
     }
-    headers.insert(STATUS.to_owned(), reply.status.to_string());
+    headers.insert(STATUS.into(), reply.status.to_string());
     if let Some(ct) = reply.content_type.as_ref().and_then(|ct| ct.to_str().ok()) {
-        headers.insert("content-type".to_owned(), ct.to_owned());
+        headers.insert("content-type".into(), ct.to_owned());
     }
     if let Some(correlation) = correlation {
-        headers.insert(CORRELATION_ID.to_owned(), correlation);
+        headers.insert(CORRELATION_ID.into(), correlation);
     }
     Message {
         topic: String::new(),

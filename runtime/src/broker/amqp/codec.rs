@@ -26,10 +26,12 @@ use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::BasicProperties;
 
 use super::super::limits::{self, MessagePart, TooLarge};
-use super::super::{BrokerError, EventEnvelope, Headers, Message};
+use super::super::message::KEY_HEADER;
+use super::super::{BrokerError, EventEnvelope, HeaderName, Headers, Message};
+use crate::events::envelope;
 
 /// Header: the message key.
-pub(crate) const KEY: &str = "accord-key";
+pub(crate) const KEY: &str = KEY_HEADER;
 /// Header: the attempt the next delivery of this copy is (absent: 1).
 pub(crate) const ATTEMPT: &str = "accord-attempt";
 /// Header: the topic, on messages not routed by it.
@@ -278,18 +280,16 @@ pub(crate) fn decode(routing_key: &str, properties: &BasicProperties, payload: B
             let attribute = name
                 .strip_prefix(CLOUD_EVENTS_PREFIX)
                 .or_else(|| name.strip_prefix(CLOUD_EVENTS_ALT_PREFIX));
-            // One copy of the name, lower-cased in place.
-            let mut name = match attribute {
-                Some(attribute) => [CE_PREFIX, attribute].concat(),
-                None => name.to_owned(),
+            let name = match attribute {
+                Some(attribute) => attribute_name(attribute),
+                None => lower_case_name(name),
             };
-            name.make_ascii_lowercase();
             headers.insert(name, value);
         }
     }
     if let Some(content_type) = properties.content_type() {
         headers
-            .entry(CONTENT_TYPE.to_owned())
+            .entry(HeaderName::from_static(CONTENT_TYPE))
             .or_insert_with(|| content_type.as_str().to_owned());
     }
     Message {
@@ -298,6 +298,38 @@ pub(crate) fn decode(routing_key: &str, properties: &BasicProperties, payload: B
         headers,
         payload,
     }
+}
+
+/// The accord name of CloudEvents attribute `attribute` (`ce-<attribute>`,
+/// lower case): shared for the attributes accord writes, one copy
+/// otherwise.
+fn attribute_name(attribute: &str) -> HeaderName {
+    let known = [
+        envelope::SPEC_VERSION,
+        envelope::ID,
+        envelope::SOURCE,
+        envelope::TYPE,
+        envelope::TIME,
+        envelope::SUBJECT,
+    ]
+    .into_iter()
+    .find(|name| name[CE_PREFIX.len()..] == *attribute);
+    match known {
+        Some(name) => HeaderName::from_static(name),
+        None => {
+            let mut name = [CE_PREFIX, attribute].concat();
+            name.make_ascii_lowercase();
+            HeaderName::from(name)
+        }
+    }
+}
+
+/// `name` in lower case: shared if accord knows it, one copy otherwise.
+fn lower_case_name(name: &str) -> HeaderName {
+    if !name.bytes().any(|b| b.is_ascii_uppercase()) {
+        return HeaderName::new(name);
+    }
+    HeaderName::from(name.to_ascii_lowercase())
 }
 
 /// Which attempt a delivery is: the attempt recorded on this copy, plus
@@ -413,7 +445,7 @@ mod tests {
     #[test]
     fn an_event_envelope_encodes_as_its_message_does() {
         let extra = [(
-            std::borrow::Cow::Borrowed("traceparent"),
+            HeaderName::from_static("traceparent"),
             "00-abc-def-01".to_owned(),
         )];
         let event = EventEnvelope::sample(&extra);
@@ -422,6 +454,11 @@ mod tests {
         assert_eq!(direct, via_message);
         let back = decode("orders.placed", &direct, event.payload.clone());
         assert_eq!(back, event.to_message());
+        assert!(
+            back.headers.keys().all(|name| name.as_static().is_some()),
+            "received, the envelope's names are shared: {:?}",
+            back.headers.keys().collect::<Vec<_>>()
+        );
 
         let long_source = "s".repeat(100);
         let long = EventEnvelope {

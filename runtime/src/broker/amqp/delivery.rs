@@ -70,7 +70,8 @@ pub(super) struct Unsettled {
     _channel: Channel,
     properties: BasicProperties,
     payload: Bytes,
-    message: Message,
+    /// Shared with the delivery, not copied.
+    message: Arc<Message>,
     pub(super) attempt: u32,
     /// From a key partition queue: handed back to its queue, never copied
     /// to the end of one.
@@ -83,7 +84,7 @@ pub(super) struct Unsettled {
 /// attempt: RabbitMQ only flags a returned message as redelivered, so the
 /// member counts the attempts of the one message of the partition it
 /// retries (one per partition: the prefetch is one).
-pub(super) type Returned = Arc<std::sync::Mutex<Option<(Message, u32)>>>;
+pub(super) type Returned = Arc<std::sync::Mutex<Option<(Arc<Message>, u32)>>>;
 
 impl Unsettled {
     pub(super) fn new(
@@ -103,11 +104,15 @@ impl Unsettled {
             ..
         } = delivery;
         let payload = Bytes::from(data);
-        let message = codec::decode(routing_key.as_str(), &properties, payload.clone());
+        let message = Arc::new(codec::decode(
+            routing_key.as_str(),
+            &properties,
+            payload.clone(),
+        ));
         let mut attempt = codec::attempt(&properties, redelivered);
         if let (Some(returned), true) = (&returned, redelivered) {
             let mut last = returned.lock().unwrap_or_else(|p| p.into_inner());
-            if let Some((_, before)) = last.take().filter(|(same, _)| *same == message) {
+            if let Some((_, before)) = last.take().filter(|(same, _)| **same == *message) {
                 attempt = before.saturating_add(1);
             }
         }
@@ -317,7 +322,7 @@ impl Unsettled {
 /// A delivery from an [`AmqpBroker`](super::AmqpBroker).
 pub struct AmqpDelivery {
     unsettled: Arc<Unsettled>,
-    message: Message,
+    message: Arc<Message>,
     attempt: u32,
     timer: AbortHandle,
     _slot: OwnedSemaphorePermit,
@@ -389,7 +394,7 @@ impl Drop for AmqpDelivery {
 }
 
 impl Delivery for AmqpDelivery {
-    fn message(&self) -> &Message {
+    fn message(&self) -> &Arc<Message> {
         &self.message
     }
 

@@ -15,7 +15,7 @@ use bytes::Bytes;
 use rdkafka::message::{Header, Headers, OwnedHeaders};
 
 use crate::broker::limits::{self, MessagePart, TooLarge, DEAD_LETTER_HEADROOM};
-use crate::broker::{BrokerError, EventEnvelope, Headers as MessageHeaders, Message};
+use crate::broker::{BrokerError, EventEnvelope, HeaderName, Headers as MessageHeaders, Message};
 use crate::events::envelope::{ID, SOURCE, SPEC_VERSION, SUBJECT, TIME, TYPE};
 
 /// Record header: which delivery a copy of a record is, from 2.
@@ -54,14 +54,15 @@ fn to_record_name(name: &str) -> Cow<'_, str> {
     }
 }
 
-/// The accord header name of a record header.
-fn from_record_name(name: &str) -> String {
+/// The accord header name of a record header: shared for the names accord
+/// knows, one copy otherwise.
+fn from_record_name(name: &str) -> HeaderName {
     if let Some((accord, _)) = ATTRIBUTES.iter().find(|(_, record)| *record == name) {
-        return (*accord).to_owned();
+        return HeaderName::from_static(accord);
     }
     match name.strip_prefix(KAFKA_CE) {
-        Some(attribute) => format!("{ACCORD_CE}{attribute}"),
-        None => name.to_owned(),
+        Some(attribute) => HeaderName::from(format!("{ACCORD_CE}{attribute}")),
+        None => HeaderName::new(name),
     }
 }
 
@@ -252,10 +253,10 @@ mod tests {
     fn an_event_envelope_is_sent_as_its_message_is_and_received_as_it() {
         let extra = [
             (
-                Cow::Borrowed(crate::trace::TRACEPARENT),
+                HeaderName::from_static(crate::trace::TRACEPARENT),
                 "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_owned(),
             ),
-            (Cow::Owned("tracestate".to_owned()), "a=1".to_owned()),
+            (HeaderName::from("x-vendor".to_owned()), "a=1".to_owned()),
         ];
         let event = EventEnvelope::sample(&extra);
         let message = event.to_message();

@@ -197,7 +197,7 @@ impl Drop for KafkaDelivery {
 }
 
 impl Delivery for KafkaDelivery {
-    fn message(&self) -> &Message {
+    fn message(&self) -> &Arc<Message> {
         &self.message
     }
 

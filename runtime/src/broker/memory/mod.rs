@@ -236,13 +236,15 @@ impl Publish for MemoryBroker {
         let size = message_size(&message);
         let message = Arc::new(message);
         let wait = self.shared.limits.publish_wait;
-        let deadline = Instant::now() + wait;
+        // The clock is read only once a queue is full.
+        let mut deadline = None;
         let mut expired = false;
         loop {
             let full = match self.try_publish(&message, size) {
                 Ok(done) => return done,
                 Err(full) => full,
             };
+            let deadline = *deadline.get_or_insert_with(|| Instant::now() + wait);
             // Register for room, then look again: room made before the
             // registration is seen by the second look, room made after it
             // ends the wait.

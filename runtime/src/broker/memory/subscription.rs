@@ -143,7 +143,7 @@ impl Drop for MemoryDelivery {
 }
 
 impl Delivery for MemoryDelivery {
-    fn message(&self) -> &Message {
+    fn message(&self) -> &Arc<Message> {
         &self.message
     }
 

@@ -9,10 +9,11 @@ use async_nats::header::{HeaderMap, HeaderName, HeaderValue};
 use bytes::Bytes;
 
 use crate::broker::limits::{self, MessagePart, TooLarge, DEAD_LETTER_HEADROOM};
-use crate::broker::{BrokerError, EventEnvelope, HeaderName as EnvelopeName, Headers, Message};
+use crate::broker::message::KEY_HEADER;
+use crate::broker::{BrokerError, EventEnvelope, HeaderName as MessageName, Headers, Message};
 
 /// Header: the message key.
-pub const KEY: &str = "accord-key";
+pub const KEY: &str = KEY_HEADER;
 
 /// Header: the id JetStream drops a repeated publish by.
 pub(crate) const MESSAGE_ID: &str = "Nats-Msg-Id";
@@ -55,20 +56,21 @@ pub(crate) fn event_to_nats(
     event: &EventEnvelope<'_>,
     header_limit: Option<usize>,
 ) -> Result<HeaderMap, BrokerError> {
+    static KEY_NAME: MessageName = MessageName::from_static(KEY);
     let mut map = HeaderMap::new();
-    let key = event.key.map(|key| (EnvelopeName::Static(KEY), key));
+    let key = event.key.map(|key| (&KEY_NAME, key));
     for (name, value) in event.headers().chain(key) {
         if let Some(limit) = header_limit {
-            limits::check_header(name.as_str(), value, limit, || {
+            limits::check_header(name, value, limit, || {
                 format!("accord for one header (NatsOptions::max_header_bytes is {limit})")
             })?;
         }
-        match name {
-            EnvelopeName::Static(name) => {
+        match name.as_static() {
+            Some(name) => {
                 let value: HeaderValue = value.parse().map_err(|_| value_error(name))?;
                 map.insert(HeaderName::from_static(name), value);
             }
-            EnvelopeName::Borrowed(name) => insert(&mut map, name, value)?,
+            None => insert(&mut map, name, value)?,
         }
     }
     Ok(map)
@@ -186,7 +188,8 @@ pub(crate) fn from_nats(subject: &str, headers: Option<&HeaderMap>, payload: Byt
             if name == KEY {
                 key = Some(value.as_str().to_owned());
             } else if !name.starts_with(NATS_PREFIX) {
-                out.insert(name.to_owned(), value.as_str().to_owned());
+                // The envelope's names are shared, not copied.
+                out.insert(MessageName::new(name), value.as_str().to_owned());
             }
         }
     }
@@ -219,13 +222,10 @@ mod tests {
     fn an_event_envelope_is_sent_as_its_message_is_and_received_as_it() {
         let extra = [
             (
-                std::borrow::Cow::Borrowed(crate::trace::TRACEPARENT),
+                MessageName::from_static(crate::trace::TRACEPARENT),
                 "00-0af7651916cd43dd8448eb211c80319c-b7ad6b7169203331-01".to_owned(),
             ),
-            (
-                std::borrow::Cow::Owned("tracestate".to_owned()),
-                "a=1".to_owned(),
-            ),
+            (MessageName::from("x-vendor".to_owned()), "a=1".to_owned()),
         ];
         let event = EventEnvelope::sample(&extra);
         let message = event.to_message();
@@ -235,6 +235,24 @@ mod tests {
         let back = from_nats("orders.placed", Some(&direct), event.payload.clone());
         assert_eq!(back, message);
         assert_eq!(back.id(), Some("e-1"));
+        let shared: Vec<&str> = back
+            .headers
+            .keys()
+            .filter_map(MessageName::as_static)
+            .collect();
+        assert_eq!(
+            shared,
+            [
+                "ce-id",
+                "ce-source",
+                "ce-specversion",
+                "ce-time",
+                "ce-type",
+                "content-type",
+                "traceparent"
+            ],
+            "received, the envelope's names are shared, the others copied"
+        );
 
         let long_source = "s".repeat(100);
         let long = EventEnvelope {
@@ -243,7 +261,7 @@ mod tests {
         };
         let error = event_to_nats(&long, Some(50)).unwrap_err();
         assert!(error.to_string().contains("`ce-source`"), "{error}");
-        let bad = [(std::borrow::Cow::Owned("a b".to_owned()), "v".to_owned())];
+        let bad = [(MessageName::from("a b".to_owned()), "v".to_owned())];
         let event = EventEnvelope {
             extra: &bad,
             ..event

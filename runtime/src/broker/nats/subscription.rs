@@ -334,7 +334,7 @@ impl Pump {
 /// A delivery from a [`NatsBroker`]: one JetStream message of a durable
 /// consumer, acknowledged explicitly.
 pub struct NatsDelivery {
-    message: Message,
+    message: Arc<Message>,
     attempt: u32,
     stream: Arc<str>,
     sequence: u64,
@@ -390,7 +390,7 @@ impl NatsDelivery {
             }
         }
         NatsDelivery {
-            message,
+            message: Arc::new(message),
             attempt,
             stream,
             sequence,
@@ -445,7 +445,7 @@ impl Drop for NatsDelivery {
 }
 
 impl Delivery for NatsDelivery {
-    fn message(&self) -> &Message {
+    fn message(&self) -> &Arc<Message> {
         &self.message
     }
 

@@ -39,12 +39,12 @@ async fn fan_out_and_redelivery_share_one_copy_of_the_message() {
         .unwrap();
     let from_a = take(&mut a).await;
     let from_b = take(&mut b).await;
-    assert!(std::ptr::eq(from_a.message(), from_b.message()));
-    let first: *const Message = from_a.message();
+    assert!(std::sync::Arc::ptr_eq(from_a.message(), from_b.message()));
+    let first: *const Message = &**from_a.message();
     drop(from_a);
     let again = take(&mut a).await;
     assert_eq!(again.attempt(), 2);
-    assert!(std::ptr::eq(again.message(), first));
+    assert!(std::ptr::eq(&**again.message(), first));
 }
 
 /// The number `n` a test message carries in its payload.

@@ -1,0 +1,122 @@
+//! The per-event cost of the generated glue on the memory broker, for a
+//! profiler: the memory section's events published by the generated
+//! publisher and handled by the generated subscriber, on one thread so
+//! that instruction counts repeat from run to run.
+//!
+//! ```text
+//! cargo build --release -p accord-bench --example memory_delivery
+//! valgrind --tool=callgrind target/release/examples/memory_delivery 10000
+//! valgrind --tool=callgrind target/release/examples/memory_delivery 30000
+//! ```
+//!
+//! The difference between two counts of events, divided by it, is the
+//! cost of one event published and handled, start-up and warm-up left
+//! out; `valgrind --tool=memcheck` (its "total heap usage") the same way
+//! gives the allocations per event. Nothing in it depends on the clock:
+//! the program waits for its handler, not for time to pass.
+
+use std::sync::atomic::{AtomicU64, Ordering};
+use std::sync::Arc;
+
+use accord::{MemoryBroker, Subscriber};
+use orders_contract::{CustomerId, Line, OrderId, OrderPlaced};
+use tokio::sync::Notify;
+
+/// The benchmark's event, on a topic of its own.
+#[accord::service(name = "profile-orders", version = "1.0.0")]
+pub trait ProfileOrders {
+    /// Published once an order is accepted.
+    #[event(topic = "accord-profile.orders.placed", key = "customer_id")]
+    async fn order_placed(&self, event: OrderPlaced);
+}
+
+/// Events handled before the measured part.
+const WARM_UP: u64 = 2_000;
+
+/// Customers the keys are spread over, as in the benchmark.
+const CUSTOMERS: u64 = 1024;
+
+/// Counts what it handles, looking at each event as the benchmark does.
+#[derive(Default)]
+struct Sink {
+    handled: AtomicU64,
+    lines: AtomicU64,
+    /// The count [`Sink::done`] is notified at.
+    target: AtomicU64,
+    done: Notify,
+}
+
+struct Handler(Arc<Sink>);
+
+impl ProfileOrdersSubscriber for Handler {
+    async fn order_placed(&self, event: OrderPlaced) {
+        self.0
+            .lines
+            .fetch_add(event.lines.len() as u64, Ordering::Relaxed);
+        let handled = self.0.handled.fetch_add(1, Ordering::AcqRel) + 1;
+        if handled == self.0.target.load(Ordering::Acquire) {
+            self.0.done.notify_one();
+        }
+    }
+}
+
+fn main() {
+    let events: u64 = std::env::args()
+        .nth(1)
+        .map(|n| n.parse().expect("the number of events"))
+        .unwrap_or(10_000);
+    let runtime = tokio::runtime::Builder::new_current_thread()
+        .enable_all()
+        .build()
+        .expect("a runtime");
+    runtime.block_on(run(events));
+}
+
+async fn run(events: u64) {
+    let broker = MemoryBroker::new();
+    let sink = Arc::new(Sink::default());
+    let handle = Subscriber::new(broker.clone(), "profile")
+        .concurrency(256)
+        .start(Handler(sink.clone()).into_event_handlers())
+        .await
+        .expect("the subscriber starts");
+    let publisher = ProfileOrdersPublisher::new(broker.clone());
+    let orders: Vec<OrderPlaced> = (0..CUSTOMERS)
+        .map(|n| OrderPlaced {
+            order_id: OrderId(n),
+            customer_id: CustomerId(format!("customer-{n:04}")),
+            lines: vec![
+                Line {
+                    sku: "apple".into(),
+                    quantity: 3,
+                },
+                Line {
+                    sku: "pear".into(),
+                    quantity: 1,
+                },
+            ],
+            total_cents: 0,
+        })
+        .collect();
+    let publish = |from: u64, to: u64| {
+        let (publisher, orders, sink) = (&publisher, &orders, &sink);
+        async move {
+            sink.target.store(to, Ordering::Release);
+            for n in from..to {
+                publisher
+                    .order_placed(&orders[(n % CUSTOMERS) as usize])
+                    .await
+                    .expect("published");
+            }
+            // `notify_one` keeps its wake-up for a waiter to come.
+            while sink.handled.load(Ordering::Acquire) < to {
+                sink.done.notified().await;
+            }
+        }
+    };
+    publish(0, WARM_UP).await;
+    publish(WARM_UP, WARM_UP + events).await;
+    println!("{WARM_UP} + {events} events published and handled");
+    handle.shutdown().await;
+    broker.close();
+}
