@@ -316,7 +316,13 @@ impl<B: ConsumeEvents> Subscriber<B> {
         self
     }
 
-    /// How many handlers run at once (at least 1).
+    /// How many handlers run at once (at least 1; default 16), which is
+    /// also how many deliveries the subscription holds unsettled at once.
+    ///
+    /// Each is a handling task started with the subscriber and kept until
+    /// it shuts down, taking one delivery after another: an idle one holds
+    /// its future's state (a few KB, the size of the largest handler's
+    /// future), so memory grows with `limit` from the start.
     pub fn concurrency(mut self, limit: usize) -> Self {
         self.concurrency = limit.max(1);
         self
