@@ -3,7 +3,7 @@
 //! and accord's counts and latencies reach it; without one they cost a
 //! clock read and a few no-op calls per request. The keys of the
 //! per-request and per-delivery metrics are made once per thread and
-//! reused ([`route_metric`], and `event_metric` for the deliveries), so a
+//! reused (`route_metric`, and `event_metric` for the deliveries), so a
 //! request, a call or a delivery allocates none.
 //!
 //! Every label has a bounded set of values: service and operation names

@@ -26,6 +26,7 @@ pub use self::broker::{request_topic, serve_requests, BrokerTransport, RequestSe
 pub use self::http::{
     HttpTransport, HttpTransportBuilder, HttpTransportError, InvalidBaseUrl,
     DEFAULT_CONNECT_TIMEOUT, DEFAULT_POOL_IDLE_TIMEOUT, DEFAULT_POOL_MAX_IDLE_PER_HOST,
+    DEFAULT_REPLY_LIMIT,
 };
 use attempt::TraceHeaders;
 pub use attempt::{AttemptHeaders, Sending};

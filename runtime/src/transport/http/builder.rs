@@ -30,7 +30,7 @@ use super::{HttpTransport, InvalidBaseUrl, DEFAULT_REPLY_LIMIT};
 /// | idle connections kept per host | [`DEFAULT_POOL_MAX_IDLE_PER_HOST`](super::DEFAULT_POOL_MAX_IDLE_PER_HOST): [`pool_max_idle_per_host`](Self::pool_max_idle_per_host) |
 /// | idle connection lifetime | [`DEFAULT_POOL_IDLE_TIMEOUT`](super::DEFAULT_POOL_IDLE_TIMEOUT): [`pool_idle_timeout`](Self::pool_idle_timeout) |
 /// | opening a connection (TCP and TLS) | [`DEFAULT_CONNECT_TIMEOUT`](super::DEFAULT_CONNECT_TIMEOUT): [`connect_timeout`](Self::connect_timeout) |
-/// | reply body | [`DEFAULT_REPLY_LIMIT`]: [`reply_limit`](Self::reply_limit) |
+/// | reply body | [`DEFAULT_REPLY_LIMIT`](super::DEFAULT_REPLY_LIMIT): [`reply_limit`](Self::reply_limit) |
 /// | `Retry-After` reported | [`DEFAULT_MAX_RETRY_AFTER`]: [`max_retry_after`](Self::max_retry_after) |
 /// | circuit breaker | on, [`BreakerSettings::default`]: [`circuit_breaker`](Self::circuit_breaker) |
 /// | retries of idempotent calls | on, [`RetrySettings::default`]: [`retries`](Self::retries) |
@@ -249,7 +249,7 @@ impl HttpTransportBuilder {
         self
     }
 
-    /// Sets the largest reply body read, in bytes ([`DEFAULT_REPLY_LIMIT`]
+    /// Sets the largest reply body read, in bytes ([`DEFAULT_REPLY_LIMIT`](super::DEFAULT_REPLY_LIMIT)
     /// unless set); a larger reply is a protocol error rather than
     /// unbounded buffering.
     pub fn reply_limit(mut self, bytes: usize) -> Self {

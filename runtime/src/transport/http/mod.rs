@@ -152,7 +152,7 @@ impl HttpTransport {
     }
 
     /// Sets the longest `Retry-After` reported for a reply
-    /// ([`DEFAULT_MAX_RETRY_AFTER`] unless set): a longer one is reported as
+    /// ([`DEFAULT_MAX_RETRY_AFTER`](crate::error::DEFAULT_MAX_RETRY_AFTER) unless set): a longer one is reported as
     /// this, so a server cannot make a caller that honours it wait for
     /// ever.
     pub fn max_retry_after(mut self, max: Duration) -> Self {
