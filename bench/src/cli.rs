@@ -209,12 +209,11 @@ mod tests {
 
     use super::*;
 
-    /// One emit of the synthetic services, as the section times it, into
-    /// `ACCORD_EMIT_OUT` (kept) or a scratch folder (removed). A profiling
-    /// aid, run by hand: `valgrind --tool=callgrind <test binary> --ignored
-    /// --exact cli::tests::emit_for_profiling`.
+    /// One emit of the synthetic services, as the section times it, renders
+    /// every one of them, into `ACCORD_EMIT_OUT` (kept) or a scratch folder
+    /// (removed). Also the way to profile the emit: `valgrind
+    /// --tool=callgrind <test binary> --exact cli::tests::emit_for_profiling`.
     #[test]
-    #[ignore = "a profiling aid, run by hand"]
     fn emit_for_profiling() {
         let root = crate::workspace_root();
         let (out, keep) = match std::env::var_os("ACCORD_EMIT_OUT") {
