@@ -19,25 +19,18 @@ use super::dead_letters::{REPLAY, REPLAY_GROUP};
 use super::message::{
     DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP, DEAD_LETTER_REASON, DEAD_LETTER_TOPIC, KEY_HEADER,
 };
-use crate::events::envelope::{CONTENT_TYPE, ID, SOURCE, SPEC_VERSION, SUBJECT, TIME, TYPE};
-use crate::trace::TRACEPARENT;
+use crate::events::envelope::{self, SUBJECT};
 
 /// The W3C trace context's vendor header, which OpenTelemetry's propagator
 /// writes beside `traceparent`.
 const TRACESTATE: &str = "tracestate";
 
-/// The names [`HeaderName::new`] shares rather than copies: the envelope's
-/// (in the order an event carries them, the most frequent first), the
-/// dead-letter and replay headers, and the key header of the backends that
-/// carry the key as a header. Each is a valid, lower-case header name.
-const KNOWN: [&str; 16] = [
-    SPEC_VERSION,
-    ID,
-    SOURCE,
-    TYPE,
-    TIME,
-    CONTENT_TYPE,
-    TRACEPARENT,
+/// The names [`HeaderName::new`] shares rather than copies besides the
+/// envelope's own ([`envelope::NAMES`], looked in first: every event
+/// carries them): the dead-letter and replay headers, the key header of
+/// the backends that carry the key as a header, and the headers an event
+/// may carry beside the envelope's. Each is a valid, lower-case header name.
+const OTHERS: [&str; 9] = [
     TRACESTATE,
     SUBJECT,
     DEAD_LETTER_REASON,
@@ -48,6 +41,11 @@ const KNOWN: [&str; 16] = [
     REPLAY,
     KEY_HEADER,
 ];
+
+/// Every name [`HeaderName::new`] shares, most frequent first.
+fn known_names() -> impl Iterator<Item = &'static str> {
+    envelope::NAMES.into_iter().chain(OTHERS)
+}
 
 /// The name of a message header, by which [`Headers`](super::Headers) are
 /// kept.
@@ -104,7 +102,7 @@ impl HeaderName {
     /// and `accord-key`. Each is a valid, lower-case header name.
     pub fn known(name: &str) -> Option<&'static str> {
         // Unequal lengths fail at once: a few instructions per name.
-        KNOWN.iter().copied().find(|known| *known == name)
+        known_names().find(|known| *known == name)
     }
 
     /// The name.
@@ -279,10 +277,12 @@ mod tests {
     use std::collections::BTreeMap;
 
     use super::*;
+    use crate::events::envelope::ID;
+    use crate::trace::TRACEPARENT;
 
     #[test]
     fn known_names_are_shared_and_others_owned() {
-        for name in KNOWN {
+        for name in known_names() {
             assert_eq!(HeaderName::new(name).as_static(), Some(name));
             assert_eq!(
                 name,
