@@ -34,15 +34,14 @@ use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
-use metrics::{counter, gauge, histogram, Key, Label, Level, Metadata, Recorder, Unit};
+use metrics::{counter, gauge, Key, Label, Level, Metadata, Recorder, Unit};
 
 use crate::error::{CallError, ServiceError};
-use crate::events::EventRoute;
 use crate::wire::Route;
 
 mod events;
 
-pub(crate) use events::{event_handled, event_settled, Settled, UNKNOWN_OPERATION};
+pub(crate) use events::{event_handled, event_settled, published, Settled, UNKNOWN_OPERATION};
 
 /// Requests a server answered, by `status_class` (`1xx` to `5xx`).
 pub const REQUESTS: &str = "accord_requests_total";
@@ -227,16 +226,6 @@ pub(crate) fn call_ended<R, E: ServiceError>(
         r.register_histogram(key, &METADATA)
     })
     .record(started.elapsed().as_secs_f64());
-}
-
-/// An event of `route` was published (`ok`) or not, `started` ago.
-pub(crate) fn published(route: &'static EventRoute, ok: bool, started: Instant) {
-    let (service, operation) = (route.service, route.operation);
-    let outcome = if ok { "ok" } else { "error" };
-    counter!(PUBLISHED, "service" => service, "operation" => operation, "outcome" => outcome)
-        .increment(1);
-    histogram!(PUBLISH_DURATION, "service" => service, "operation" => operation)
-        .record(started.elapsed().as_secs_f64());
 }
 
 /// A circuit breaker's state, as the gauge shows it.

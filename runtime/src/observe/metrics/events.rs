@@ -1,6 +1,8 @@
-//! The per-delivery metrics of a subscriber group
-//! ([`EVENTS`](super::EVENTS), [`EVENT_DURATION`](super::EVENT_DURATION)),
-//! their keys made once per thread and reused.
+//! The per-event metrics: those of a subscriber group's deliveries
+//! ([`EVENTS`](super::EVENTS), [`EVENT_DURATION`](super::EVENT_DURATION))
+//! and of publishes ([`PUBLISHED`](super::PUBLISHED),
+//! [`PUBLISH_DURATION`](super::PUBLISH_DURATION)), their keys made once
+//! per thread and reused.
 
 use std::cell::RefCell;
 use std::collections::HashMap;
@@ -11,7 +13,7 @@ use std::time::Instant;
 
 use metrics::{Key, Label, Recorder};
 
-use super::{IdHasher, EVENTS, EVENT_DURATION, METADATA};
+use super::{IdHasher, EVENTS, EVENT_DURATION, METADATA, PUBLISHED, PUBLISH_DURATION};
 use crate::events::EventRoute;
 
 /// How a subscriber group settled a delivery.
@@ -27,20 +29,21 @@ pub(crate) enum Settled {
 /// topic.
 pub(crate) const UNKNOWN_OPERATION: &str = "unknown";
 
-/// Which per-delivery metric: its name, service, operation, group and
-/// outcome (0 for none), each by address. The group's address stays its
-/// own while the entry holds the group.
+/// Which per-event metric: its name, service, operation, group (0 for a
+/// publish's) and outcome (0 for none), each by address. The group's
+/// address stays its own while the entry holds the group.
 type EventMetricId = (usize, usize, usize, usize, usize);
 
-/// The per-delivery metric keys kept, with the group each names.
-type EventKeys = HashMap<EventMetricId, (Arc<str>, Rc<Key>), BuildHasherDefault<IdHasher>>;
+/// The per-event metric keys kept, with the group each names.
+type EventKeys = HashMap<EventMetricId, (Option<Arc<str>>, Rc<Key>), BuildHasherDefault<IdHasher>>;
 
-/// The most per-delivery metric keys a thread keeps ([`EVENT_KEYS`]).
+/// The most per-event metric keys a thread keeps ([`EVENT_KEYS`]).
 const EVENT_KEYS_MAX: usize = 1024;
 
 thread_local! {
-    /// The keys of the per-delivery metrics this thread has recorded, with
-    /// the group each names. One per metric, handler, group and outcome:
+    /// The keys of the per-event metrics this thread has recorded, with
+    /// the group each names. One per metric, handler or publisher, group and
+    /// outcome:
     /// bounded by the contracts and the groups the application starts,
     /// and at most [`EVENT_KEYS_MAX`]; when full (an application that
     /// starts subscribers anew, each with a new group name) it is emptied
@@ -48,14 +51,14 @@ thread_local! {
     static EVENT_KEYS: RefCell<EventKeys> = RefCell::default();
 }
 
-/// Registers per-delivery metric `name` (labels `service`, `operation`,
-/// `group`, and `outcome` if any) with `register`, the key made once per
+/// Registers per-event metric `name` (labels `service`, `operation`, and
+/// `group` and `outcome` if any) with `register`, the key made once per
 /// thread.
 fn event_metric<T>(
     name: &'static str,
     service: &'static str,
     operation: &'static str,
-    group: &Arc<str>,
+    group: Option<&Arc<str>>,
     outcome: Option<&'static str>,
     register: impl FnOnce(&dyn Recorder, &Key) -> T,
 ) -> T {
@@ -63,7 +66,7 @@ fn event_metric<T>(
         name.as_ptr() as usize,
         service.as_ptr() as usize,
         operation.as_ptr() as usize,
-        group.as_ptr() as usize,
+        group.map_or(0, |group| group.as_ptr() as usize),
         outcome.map_or(0, |value| value.as_ptr() as usize),
     );
     let key = EVENT_KEYS.with(|keys| {
@@ -77,13 +80,15 @@ fn event_metric<T>(
         let mut labels = vec![
             Label::from_static_parts("service", service),
             Label::from_static_parts("operation", operation),
-            Label::new("group", group.clone()),
         ];
+        if let Some(group) = group {
+            labels.push(Label::new("group", group.clone()));
+        }
         if let Some(value) = outcome {
             labels.push(Label::from_static_parts("outcome", value));
         }
         let key = Rc::new(Key::from_parts(name, labels));
-        keys.insert(id, (group.clone(), key.clone()));
+        keys.insert(id, (group.cloned(), key.clone()));
         key
     });
     // The cache is not borrowed while the recorder runs.
@@ -107,7 +112,7 @@ pub(crate) fn event_settled(
         EVENTS,
         service,
         operation,
-        group,
+        Some(group),
         Some(outcome),
         |r, key| r.register_counter(key, &METADATA),
     )
@@ -120,7 +125,31 @@ pub(crate) fn event_handled(route: &EventRoute, group: &Arc<str>, started: Insta
         EVENT_DURATION,
         route.service,
         route.operation,
-        group,
+        Some(group),
+        None,
+        |r, key| r.register_histogram(key, &METADATA),
+    )
+    .record(started.elapsed().as_secs_f64());
+}
+
+/// An event of `route` was published (`ok`) or not, `started` ago.
+pub(crate) fn published(route: &'static EventRoute, ok: bool, started: Instant) {
+    let (service, operation) = (route.service, route.operation);
+    let outcome = if ok { "ok" } else { "error" };
+    event_metric(
+        PUBLISHED,
+        service,
+        operation,
+        None,
+        Some(outcome),
+        |r, key| r.register_counter(key, &METADATA),
+    )
+    .increment(1);
+    event_metric(
+        PUBLISH_DURATION,
+        service,
+        operation,
+        None,
         None,
         |r, key| r.register_histogram(key, &METADATA),
     )
