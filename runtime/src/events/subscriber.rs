@@ -22,7 +22,6 @@
 //! delivered again after the backoff of its attempt rather than at once,
 //! and the event counts as dead-lettered only once it was stored.
 
-use std::collections::HashMap;
 use std::fmt;
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -31,6 +30,7 @@ use std::sync::Arc;
 use std::time::Duration;
 
 use bytes::Bytes;
+use foldhash::HashMap;
 use futures_util::future::Either;
 use futures_util::FutureExt;
 use serde::de::DeserializeOwned;

@@ -2,9 +2,10 @@
 //! them, the backlog kept for topics no group consumes yet, and the rules
 //! for admitting a message.
 
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::sync::Arc;
 
+use foldhash::HashMap;
 use tokio::sync::{mpsc, Notify};
 
 use super::group::Group;
