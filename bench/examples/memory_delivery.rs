@@ -9,6 +9,11 @@
 //! valgrind --tool=callgrind target/release/examples/memory_delivery 30000
 //! ```
 //!
+//! A second argument runs it on a multi-thread runtime with that many
+//! workers, as the benchmark does (`memory_delivery 30000 2`): the counts
+//! then vary a little from run to run, and include the hand-offs between
+//! the workers (their wake-ups and parking) that one thread never makes.
+//!
 //! The difference between two counts of events, divided by it, is the
 //! cost of one event published and handled, start-up and warm-up left
 //! out; `valgrind --tool=memcheck` (its "total heap usage") the same way
@@ -65,10 +70,18 @@ fn main() {
         .nth(1)
         .map(|n| n.parse().expect("the number of events"))
         .unwrap_or(10_000);
-    let runtime = tokio::runtime::Builder::new_current_thread()
-        .enable_all()
-        .build()
-        .expect("a runtime");
+    let workers: usize = std::env::args()
+        .nth(2)
+        .map(|n| n.parse().expect("the number of worker threads"))
+        .unwrap_or(0);
+    let mut builder = if workers == 0 {
+        tokio::runtime::Builder::new_current_thread()
+    } else {
+        let mut builder = tokio::runtime::Builder::new_multi_thread();
+        builder.worker_threads(workers);
+        builder
+    };
+    let runtime = builder.enable_all().build().expect("a runtime");
     runtime.block_on(run(events));
 }
 
