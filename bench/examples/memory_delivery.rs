@@ -13,6 +13,8 @@
 //! workers, as the benchmark does (`memory_delivery 30000 2`): the counts
 //! then vary a little from run to run, and include the hand-offs between
 //! the workers (their wake-ups and parking) that one thread never makes.
+//! A third sets the subscriber's concurrency (default 256, the
+//! benchmark's).
 //!
 //! The difference between two counts of events, divided by it, is the
 //! cost of one event published and handled, start-up and warm-up left
@@ -82,14 +84,18 @@ fn main() {
         builder
     };
     let runtime = builder.enable_all().build().expect("a runtime");
-    runtime.block_on(run(events));
+    let concurrency: usize = std::env::args()
+        .nth(3)
+        .map(|n| n.parse().expect("the subscriber's concurrency"))
+        .unwrap_or(256);
+    runtime.block_on(run(events, concurrency));
 }
 
-async fn run(events: u64) {
+async fn run(events: u64, concurrency: usize) {
     let broker = MemoryBroker::new();
     let sink = Arc::new(Sink::default());
     let handle = Subscriber::new(broker.clone(), "profile")
-        .concurrency(256)
+        .concurrency(concurrency)
         .start(Handler(sink.clone()).into_event_handlers())
         .await
         .expect("the subscriber starts");
