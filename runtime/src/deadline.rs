@@ -13,6 +13,7 @@
 //! timeout and the time left of the call being served, so a chain of calls
 //! never works past the first caller's deadline.
 
+use std::cell::RefCell;
 use std::time::Duration;
 
 use http::HeaderValue;
@@ -56,9 +57,28 @@ pub fn parse_timeout(value: &[u8]) -> Result<Duration, String> {
 /// The `accord-timeout` value for `remaining`: whole milliseconds, rounded
 /// down (the server must not believe it has more time than the caller),
 /// capped at [`MAX_TIMEOUT`].
+///
+/// The last value made on each thread is kept and shared: a client's first
+/// attempt sends its whole timeout, the same value call after call, which
+/// then costs no allocation.
 pub fn timeout_value(remaining: Duration) -> HeaderValue {
+    thread_local! {
+        static LAST: RefCell<Option<(u64, HeaderValue)>> = const { RefCell::new(None) };
+    }
     let millis = remaining.min(MAX_TIMEOUT).as_millis() as u64;
-    HeaderValue::from(millis)
+    LAST.with(|last| {
+        let mut last = last.borrow_mut();
+        match &*last {
+            Some((kept, value)) if *kept == millis => value.clone(),
+            _ => {
+                // Shared bytes: a clone of the kept value is a count, not a copy.
+                let value = HeaderValue::from_maybe_shared(bytes::Bytes::from(millis.to_string()))
+                    .expect("digits are a valid header value");
+                *last = Some((millis, value.clone()));
+                value
+            }
+        }
+    })
 }
 
 /// Reads the call's `accord-timeout` into its deadline. `Err` is the reply

@@ -151,6 +151,18 @@ impl Dispatcher {
     pub fn dispatch(
         &self,
         index: usize,
+        call: Call,
+    ) -> impl Future<Output = Reply> + Send + 'static {
+        self.dispatch_arrived(index, tokio::time::Instant::now(), call)
+    }
+
+    /// [`dispatch`](Self::dispatch) of a call that arrived at `arrived`,
+    /// for a transport that read the clock as it did: the call's
+    /// `accord-timeout` counts from then, and so does its latency.
+    pub(crate) fn dispatch_arrived(
+        &self,
+        index: usize,
+        arrived: tokio::time::Instant,
         mut call: Call,
     ) -> impl Future<Output = Reply> + Send + 'static {
         let route = &self.inner.endpoint.table.routes[index];
@@ -167,7 +179,7 @@ impl Dispatcher {
         let timeout = deadline::timeout_sent(sent.timeout, sent.timeout_again);
         // The clock for the metrics and the debug event; the trace id only
         // when the per-request debug event is wanted.
-        let started = std::time::Instant::now();
+        let started = arrived.into_std();
         let logged =
             tracing::enabled!(tracing::Level::DEBUG).then(|| trace.trace_id_hex().to_string());
         let context = call.context_mut();
@@ -175,7 +187,7 @@ impl Dispatcher {
         context.set_trace(trace);
         let deadline = timeout.map(|timeout| {
             if let Some(timeout) = timeout {
-                context.shorten_deadline(tokio::time::Instant::now() + timeout);
+                context.shorten_deadline(arrived + timeout);
             }
         });
         let at = context.deadline();

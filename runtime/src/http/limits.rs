@@ -90,14 +90,18 @@ impl LoadShedding {
     }
 }
 
-/// `future`'s output, or `Err` when it has not completed `limit` after this
-/// call began; the future is then dropped.
+/// `future`'s output, or `Err` when it has not completed `limit` after
+/// `started` (the time the caller read as it began); the future is then
+/// dropped.
 ///
 /// A future that completes when first polled (a handler that does not
-/// wait, a body already received) never makes a timer: the time is read at
-/// the start, and the timer is set from it only once the future waits.
-pub(super) async fn within<F: Future>(limit: Duration, future: F) -> Result<F::Output, Elapsed> {
-    let started = tokio::time::Instant::now();
+/// wait, a body already received) never makes a timer: the timer is set
+/// from `started` only once the future waits.
+pub(super) async fn within<F: Future>(
+    started: tokio::time::Instant,
+    limit: Duration,
+    future: F,
+) -> Result<F::Output, Elapsed> {
     let mut future = std::pin::pin!(future);
     if let Poll::Ready(output) = poll_fn(|cx| Poll::Ready(future.as_mut().poll(cx))).await {
         return Ok(output);

@@ -260,9 +260,14 @@ impl HttpServer {
                 request.uri().path()
             )))
         })
+        // Every handler made a route now, once: a router left without state
+        // would make each request's handler into a route again (a clone
+        // and two allocations per request).
+        .with_state(())
     }
 
     async fn serve(&self, index: usize, request: Request) -> Response {
+        let arrived = tokio::time::Instant::now();
         let route = &self.dispatcher.routes()[index];
         let (mut parts, body) = request.into_parts();
         let path_params = match path_params(route, &mut parts).await {
@@ -274,12 +279,13 @@ impl HttpServer {
         if body.size_hint().lower() > self.body_limit as u64 {
             return self.too_large();
         }
-        let body = if body.is_end_stream() {
+        let body_read = !body.is_end_stream();
+        let body = if !body_read {
             // Nothing to read (a GET, say): no reader and no timer.
             Bytes::new()
         } else {
             let read = axum::body::to_bytes(body, self.body_limit);
-            match limits::within(self.body_read_timeout, read).await {
+            match limits::within(arrived, self.body_read_timeout, read).await {
                 Ok(Ok(body)) => body,
                 Ok(Err(error)) if is_length_limit(&error) => return self.too_large(),
                 Ok(Err(error)) => {
@@ -295,9 +301,18 @@ impl HttpServer {
         };
         let query = parts.uri.query().map(str::to_owned);
         let call = Call::from_parts(path_params, query, parts.headers, body);
+        // The handler's time, the caller's deadline and the latency count
+        // from when the body has been read: for a request without one, when
+        // it arrived.
+        let started = if body_read {
+            tokio::time::Instant::now()
+        } else {
+            arrived
+        };
+        let dispatched = self.dispatcher.dispatch_arrived(index, started, call);
         // The handler's future is dropped when the timeout fires, so a stuck
         // handler stops holding its concurrency slot.
-        match limits::within(self.request_timeout, self.dispatcher.dispatch(index, call)).await {
+        match limits::within(started, self.request_timeout, dispatched).await {
             Ok(reply) => reply_response(reply),
             Err(_elapsed) => limits::handler_timed_out(self.request_timeout),
         }

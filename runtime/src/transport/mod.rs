@@ -181,17 +181,19 @@ impl<T: Transport> ClientCore<T> {
         route: &'static Route,
         call: Call,
     ) -> Result<R, CallError<E>> {
-        let started = std::time::Instant::now();
-        let result = self.send_call(route, call).await;
-        crate::observe::metrics::call_ended(route, &result, started);
+        // One clock read: the call's deadline and its latency count from it.
+        let started = tokio::time::Instant::now();
+        let result = self.send_call(route, call, started).await;
+        crate::observe::metrics::call_ended(route, &result, started.into_std());
         result
     }
 
-    /// [`call`](Self::call) but for the metrics.
+    /// [`call`](Self::call), begun at `started`, but for the metrics.
     async fn send_call<R: DeserializeOwned, E: ServiceError>(
         &self,
         route: &'static Route,
         mut call: Call,
+        started: tokio::time::Instant,
     ) -> Result<R, CallError<E>> {
         let timeout = crate::context::Context::with_current(|c| c.remaining())
             .flatten()
@@ -201,7 +203,6 @@ impl<T: Transport> ClientCore<T> {
         }
         // The time is read once for the deadline, and for the first
         // attempt's time left as long as nothing has waited since.
-        let started = tokio::time::Instant::now();
         let deadline = started + timeout;
         let mut now = Some(started);
         // Written once, sent by every attempt.

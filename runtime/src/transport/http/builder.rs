@@ -17,7 +17,7 @@ use crate::tls::{ClientTls, Roots, TlsConfigError};
 
 use super::error::Peer;
 use super::pool::{self, PoolSettings, Versions};
-use super::{HttpTransport, InvalidBaseUrl, DEFAULT_REPLY_LIMIT};
+use super::{HttpTransport, InvalidBaseUrl, Origin, DEFAULT_REPLY_LIMIT};
 
 /// Builds an [`HttpTransport`]: `HttpTransport::builder(url)`, the settings,
 /// then [`build`](Self::build).
@@ -316,6 +316,7 @@ impl HttpTransportBuilder {
         if uri.query().is_some() {
             return Err(invalid("a base URL cannot have a query string").into());
         }
+        let origin = Origin::new(&uri).ok_or_else(|| invalid("the URL has no host"))?;
         let port = authority.port_u16().unwrap_or(if https { 443 } else { 80 });
         let authority = format!("{}:{port}", authority.host());
         let (config, peer) = if https {
@@ -353,6 +354,7 @@ impl HttpTransportBuilder {
             tls_failures,
             defences: Arc::new(Defences::new(base.clone(), self.defences)),
             base,
+            origin: Arc::new(origin),
             peer: Arc::new(peer),
             reply_limit: self.reply_limit,
             max_retry_after: self.max_retry_after,

@@ -20,6 +20,7 @@ use http::header::{
     HeaderName, HeaderValue, CONNECTION, CONTENT_LENGTH, CONTENT_TYPE, DATE, RETRY_AFTER,
     TRANSFER_ENCODING,
 };
+use http::uri::{self, Authority, PathAndQuery, Scheme};
 use http::{HeaderMap, Request, Uri};
 use http_body_util::{BodyExt, Full, LengthLimitError, Limited};
 use percent_encoding::{utf8_percent_encode, AsciiSet, CONTROLS};
@@ -83,10 +84,35 @@ pub struct HttpTransport {
     client: pool::PooledClient,
     tls_failures: pool::TlsFailures,
     base: Arc<str>,
+    /// The base URL parsed once: each request's URI is made from its
+    /// scheme and authority and a path of its own, so only the path is
+    /// checked per call.
+    origin: Arc<Origin>,
     peer: Arc<error::Peer>,
     reply_limit: usize,
     max_retry_after: Duration,
     defences: Arc<Defences>,
+}
+
+/// The parts of the base URL every request's URI repeats.
+#[derive(Debug)]
+pub(super) struct Origin {
+    scheme: Scheme,
+    authority: Authority,
+    /// The base URL's path, without a trailing slash: empty, or such as
+    /// `/api`.
+    prefix: Box<str>,
+}
+
+impl Origin {
+    /// The origin of `base`, a URL with a scheme and an authority.
+    pub(super) fn new(base: &Uri) -> Option<Self> {
+        Some(Origin {
+            scheme: base.scheme()?.clone(),
+            authority: base.authority()?.clone(),
+            prefix: base.path().trim_end_matches('/').into(),
+        })
+    }
 }
 
 /// The default largest reply body a client reads: 32 MiB.
@@ -178,11 +204,12 @@ impl HttpTransport {
     }
 
     fn uri(&self, route: &Route, call: &Call) -> Result<Uri, TransportError> {
-        let mut uri = String::with_capacity(self.base.len() + route.path.len() + 32);
-        uri.push_str(&self.base);
+        let origin = &*self.origin;
+        let mut path = String::with_capacity(origin.prefix.len() + route.path.len() + 32);
+        path.push_str(&origin.prefix);
         for segment in route.segments {
             match segment {
-                Segment::Literal(text) => uri.push_str(text),
+                Segment::Literal(text) => path.push_str(text),
                 Segment::Param(name) => {
                     let value = call
                         .path_params()
@@ -190,22 +217,28 @@ impl HttpTransport {
                         .find(|(n, _)| n == name)
                         .map(|(_, v)| v.as_str())
                         .unwrap_or_default();
-                    push_segment(&mut uri, value);
+                    push_segment(&mut path, value);
                 }
             }
         }
         if let Some(query) = call.query_string() {
-            uri.push('?');
-            uri.push_str(query);
+            path.push('?');
+            path.push_str(query);
         }
-        Uri::try_from(uri).map_err(|e| {
+        let cannot = |reason: String| {
             TransportError::Protocol(ProtocolError {
                 status: None,
-                reason: format!("cannot build the request URL: {e}"),
+                reason: format!("cannot build the request URL: {reason}"),
                 body_excerpt: String::new(),
                 retry_after: None,
             })
-        })
+        };
+        let path = PathAndQuery::try_from(path).map_err(|e| cannot(e.to_string()))?;
+        let mut parts = uri::Parts::default();
+        parts.scheme = Some(origin.scheme.clone());
+        parts.authority = Some(origin.authority.clone());
+        parts.path_and_query = Some(path);
+        Uri::from_parts(parts).map_err(|e| cannot(e.to_string()))
     }
 }
 
