@@ -238,12 +238,13 @@ fn entry(
     shared: &Shared,
     unstarted: bool,
 ) -> Option<Entry> {
-    let tp = (topic.of(record.topic()), record.partition());
+    let name = record.topic();
+    let tp = (topic.of(name), record.partition());
     if unstarted && shared.is_unstarted(&tp) {
         return None;
     }
     let (mut message, attempt) = headers::from_kafka(
-        record.topic(),
+        name,
         record.key(),
         record.headers(),
         record.payload(),
