@@ -356,7 +356,11 @@ mod tests {
             .with_header("ce-id", "42")
             .with_header("x-a", "\u{fffd}!")
             .with_key("k\u{fffd}");
-        assert_eq!((message, attempt), (expected, 1), "an attempt not a number is 1");
+        assert_eq!(
+            (message, attempt),
+            (expected, 1),
+            "an attempt not a number is 1"
+        );
     }
 
     #[test]

@@ -241,12 +241,8 @@ fn entry(
     if unstarted && shared.is_unstarted(&tp) {
         return None;
     }
-    let (mut message, attempt) = headers::from_kafka(
-        name,
-        record.key(),
-        record.headers(),
-        record.payload(),
-    );
+    let (mut message, attempt) =
+        headers::from_kafka(name, record.key(), record.headers(), record.payload());
     if shared.from_oldest {
         // A dead letter keeps the topic it was published on.
         if let Some(original) = message.headers.get(DEAD_LETTER_TOPIC) {
