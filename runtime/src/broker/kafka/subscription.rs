@@ -62,7 +62,9 @@ async fn open(
     let shared = Shared::new(broker.clone(), group, from_oldest);
     let consumer: StreamConsumer<Context> = broker
         .consumer_config(consumer_group)
-        .create_with_context(Context::new(shared.clone()))
+        .create_with_context(Context {
+            shared: shared.clone(),
+        })
         .map_err(|e| kafka_error(&format!("joining the group `{consumer_group}`"), e))?;
     let subscribed: Vec<&str> = topics.iter().map(String::as_str).collect();
     consumer

@@ -33,7 +33,6 @@ use crate::broker::Message;
 
 mod reader;
 mod rebalance;
-mod start;
 mod tp;
 
 pub(super) use reader::pump;
@@ -222,16 +221,6 @@ impl Shared {
 
     pub(super) fn is_closing(&self) -> bool {
         self.lock().closing
-    }
-
-    /// `tp` has its start (with what its previous owner noted): its
-    /// records are taken in from now on.
-    fn start(&self, tp: &Tp, resume: Resume) {
-        let mut state = self.lock();
-        if let Some(partition) = state.partitions.get_mut(tp) {
-            partition.resume = resume;
-        }
-        state.unstarted.remove(tp);
     }
 
     /// Takes the next record to hand out.

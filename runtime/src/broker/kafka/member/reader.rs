@@ -3,6 +3,7 @@
 //! what the settlements allowed, pauses when the member is full, hands the
 //! partitions over when asked, and leaves the group when the member closes.
 
+use std::collections::HashMap;
 use std::sync::atomic::Ordering;
 use std::sync::Arc;
 use std::time::Duration;
@@ -10,12 +11,13 @@ use std::time::Duration;
 use futures_util::{FutureExt, StreamExt};
 use rdkafka::consumer::{CommitMode, Consumer, StreamConsumer};
 use rdkafka::message::{BorrowedMessage, Message as _};
+use rdkafka::{Offset, TopicPartitionList};
 use tokio::time::Instant;
 
 use super::super::headers;
+use super::super::window::Resume;
 use super::super::KafkaBroker;
-use super::start::commit_starts;
-use super::{Context, Entry, Shared};
+use super::{Context, Entry, Shared, Tp};
 use crate::broker::reconnect::backoff;
 use crate::broker::DEAD_LETTER_TOPIC;
 
@@ -306,6 +308,101 @@ fn rejoin_delay(options: &super::super::KafkaOptions) -> Duration {
 
 /// How often a member looks for the starting offsets of new partitions.
 const START_POLL: Duration = Duration::from_millis(50);
+
+/// Starts each newly assigned partition: at the group's committed offset
+/// where it has one, otherwise at the partition's end (or its oldest
+/// record, for dead letters), committed at once,
+/// so that a group new to a partition receives every record published from
+/// then on, also if this member leaves before reading one. Records read
+/// before a partition is started are dropped, and read again after the
+/// seek to its start.
+fn commit_starts(consumer: &StreamConsumer<Context>, shared: &Shared) {
+    let timeout = shared.broker.inner.options.admin_timeout;
+    let unstarted: Vec<Tp> = shared.lock().unstarted.iter().cloned().collect();
+    let mut list = TopicPartitionList::new();
+    for (topic, partition) in &unstarted {
+        list.add_partition(topic, *partition);
+    }
+    let committed = match consumer.committed_offsets(list, timeout) {
+        Ok(committed) => committed,
+        Err(error) => {
+            tracing::debug!(%error, group = %shared.group, "could not read committed offsets");
+            return;
+        }
+    };
+    let mut starts = TopicPartitionList::new();
+    let mut new = TopicPartitionList::new();
+    let mut notes = HashMap::new();
+    for element in committed.elements() {
+        let offset = match element.offset() {
+            Offset::Offset(offset) => {
+                let tp: Tp = (element.topic().into(), element.partition());
+                // The note of the partition's last handover: in the
+                // commit's metadata, or kept by this handle where the
+                // broker does not keep metadata (tansu).
+                let kept = shared
+                    .broker
+                    .inner
+                    .notes
+                    .lock()
+                    .expect("notes poisoned")
+                    .remove(&(shared.group.clone(), tp.clone()))
+                    .filter(|(front, _)| *front == offset)
+                    .map(|(_, note)| note);
+                let note = match element.metadata() {
+                    "" => kept.unwrap_or_default(),
+                    metadata => metadata.to_owned(),
+                };
+                tracing::debug!(group = %shared.group, topic = %tp.0, partition = tp.1, offset, %note, "a partition starts at its committed offset");
+                notes.insert(tp, Resume::parse(offset, &note));
+                offset
+            }
+            _ => match consumer.fetch_watermarks(element.topic(), element.partition(), timeout) {
+                Ok((low, high)) => {
+                    let start = if shared.from_oldest { low } else { high };
+                    let _ = new.add_partition_offset(
+                        element.topic(),
+                        element.partition(),
+                        Offset::Offset(start),
+                    );
+                    start
+                }
+                Err(error) => {
+                    tracing::debug!(%error, "could not read the end of a partition");
+                    continue;
+                }
+            },
+        };
+        let _ = starts.add_partition_offset(
+            element.topic(),
+            element.partition(),
+            Offset::Offset(offset),
+        );
+    }
+    if new.count() > 0 {
+        if let Err(error) = consumer.commit(&new, CommitMode::Sync) {
+            tracing::debug!(%error, group = %shared.group, "could not commit starting offsets");
+            return;
+        }
+    }
+    for element in starts.elements() {
+        let Offset::Offset(offset) = element.offset() else {
+            continue;
+        };
+        let (topic, partition) = (element.topic(), element.partition());
+        if let Err(error) = consumer.seek(topic, partition, Offset::Offset(offset), timeout) {
+            tracing::debug!(%error, "could not seek to the start of a partition");
+            continue;
+        }
+        let tp: Tp = (topic.into(), partition);
+        let mut state = shared.lock();
+        if let (Some(partition), Some(resume)) = (state.partitions.get_mut(&tp), notes.remove(&tp))
+        {
+            partition.resume = resume;
+        }
+        state.unstarted.remove(&tp);
+    }
+}
 
 /// Counts an open consumer until dropped.
 struct OpenConsumer(KafkaBroker);
