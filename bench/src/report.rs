@@ -392,7 +392,8 @@ const METHOD: &str = "## Method
   consumer group of its own per run, an offset committed only once every
   record before it was handled, on tansu with 2 s session timeouts on both
   sides, the group joined before publishing, each record's `ce_type` header checked
-  before it is decoded). The hand-written consumer handles and
+  before it is decoded, consuming timed on both sides from the first record
+  handled, so that neither side's group join counts). The hand-written consumer handles and
   acks one delivery at a time in one task; accord's subscriber runs up to
   256 handlers at once. The events are spread over 1,024 customers, the
   event key. Publishing runs for 3 s after 0.5 s of

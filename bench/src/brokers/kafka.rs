@@ -2,7 +2,15 @@
 //! guarantees (acks=all idempotent publishes; a consumer group that commits
 //! an offset only once the record before it was handled; each record's
 //! CloudEvents type checked before it is decoded).
+//!
+//! Consuming is timed on both sides from the first record handled to the
+//! last, so that neither side's group join counts: accord's subscription
+//! returns once the group's rebalance has been quiet for three heartbeats,
+//! the bare consumer starts on its first assignment, and each fetches from
+//! then on (accord's member holds at most `max_buffered` records, 1,024,
+//! before it pauses).
 
+use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use accord::broker::kafka::{KafkaBroker, KafkaOptions, DEFAULT_PARTITIONS};
@@ -58,6 +66,41 @@ async fn delete_topics(admin: &AdminClient<DefaultClientContext>, topics: &[&str
     .await;
 }
 
+/// When the first record of a consume phase was handled.
+#[derive(Debug, Clone, Default)]
+struct First(Arc<OnceLock<Instant>>);
+
+impl First {
+    fn note(&self) {
+        self.0.get_or_init(Instant::now);
+    }
+
+    /// `cycle`'s consume rate counted from the first record handled instead
+    /// of from `started`: its `published` records were handled between
+    /// `started` and the end of its consume phase.
+    fn rate_from_first(&self, mut cycle: Cycle, started: Instant) -> Result<Cycle> {
+        let first = self.0.get().context("no record was handled")?;
+        let since_start = cycle.published as f64 / cycle.consume_rate;
+        let since_first = since_start - first.duration_since(started).as_secs_f64();
+        cycle.consume_rate = cycle.published as f64 / since_first;
+        Ok(cycle)
+    }
+}
+
+/// accord's handler, noting when the first record was handled.
+#[derive(Debug, Clone)]
+struct Timed {
+    handler: Handler,
+    first: First,
+}
+
+impl BenchOrdersSubscriber for Timed {
+    async fn order_placed(&self, event: OrderPlaced) {
+        self.first.note();
+        self.handler.order_placed(event).await;
+    }
+}
+
 async fn accord_cycle(plan: &Plan) -> Result<Cycle> {
     let id = run_id();
     let options = KafkaOptions::new()
@@ -90,10 +133,15 @@ async fn accord_measure(plan: &Plan, broker: &KafkaBroker, group: &str) -> Resul
     .await?;
 
     let sink = Sink::new();
+    let first = First::default();
     let started = Instant::now();
+    let handler = Timed {
+        handler: Handler(sink.clone()),
+        first: first.clone(),
+    };
     let handle = Subscriber::new(broker.clone(), group)
         .concurrency(IN_FLIGHT)
-        .start(Handler(sink.clone()).into_event_handlers())
+        .start(handler.into_event_handlers())
         .await?;
     let cycle = consume_and_probe(plan, &sink, started, published, publish_rate, |n| {
         let publisher = publisher.clone();
@@ -107,7 +155,7 @@ async fn accord_measure(plan: &Plan, broker: &KafkaBroker, group: &str) -> Resul
     })
     .await;
     handle.shutdown().await;
-    cycle
+    first.rate_from_first(cycle?, started)
 }
 
 async fn bare_cycle(plan: &Plan) -> Result<Cycle> {
@@ -169,6 +217,7 @@ async fn bare_measure(plan: &Plan, topic: &str, id: &str) -> Result<Cycle> {
     .await?;
 
     let sink = Sink::new();
+    let first = First::default();
     let started = Instant::now();
     // Offsets are stored once a record is handled and committed from the
     // store: the commit never passes an unhandled record.
@@ -184,6 +233,7 @@ async fn bare_measure(plan: &Plan, topic: &str, id: &str) -> Result<Cycle> {
         .create()?;
     consumer.subscribe(&[topic])?;
     let consumer_sink = sink.clone();
+    let consumer_first = first.clone();
     let consuming = tokio::spawn(async move {
         loop {
             let record = consumer.recv().await?;
@@ -197,6 +247,7 @@ async fn bare_measure(plan: &Plan, topic: &str, id: &str) -> Result<Cycle> {
                 bail!("a record of another type: {kind:?}");
             }
             let event: OrderPlaced = serde_json::from_slice(record.payload().unwrap_or_default())?;
+            consumer_first.note();
             consumer_sink.handle(&event);
             consumer.store_offset_from_message(&record)?;
         }
@@ -213,5 +264,5 @@ async fn bare_measure(plan: &Plan, topic: &str, id: &str) -> Result<Cycle> {
     })
     .await;
     consuming.abort();
-    cycle
+    first.rate_from_first(cycle?, started)
 }

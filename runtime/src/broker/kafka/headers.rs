@@ -33,14 +33,15 @@ const ACCORD_CE: &str = "ce-";
 const KAFKA_CE: &str = "ce_";
 
 /// The CloudEvents attributes accord writes, as accord and as record
-/// headers name them: looked up, so the common names cost no copy.
-const ATTRIBUTES: [(&str, &str); 6] = [
-    (SPEC_VERSION, "ce_specversion"),
-    (ID, "ce_id"),
-    (SOURCE, "ce_source"),
-    (TYPE, "ce_type"),
-    (TIME, "ce_time"),
-    (SUBJECT, "ce_subject"),
+/// headers name them: looked up, so the common names cost no copy (the
+/// accord names are shared, built once).
+static ATTRIBUTES: [(HeaderName, &str); 6] = [
+    (HeaderName::from_static(SPEC_VERSION), "ce_specversion"),
+    (HeaderName::from_static(ID), "ce_id"),
+    (HeaderName::from_static(SOURCE), "ce_source"),
+    (HeaderName::from_static(TYPE), "ce_type"),
+    (HeaderName::from_static(TIME), "ce_time"),
+    (HeaderName::from_static(SUBJECT), "ce_subject"),
 ];
 
 /// The record header name of an accord header.
@@ -58,7 +59,7 @@ fn to_record_name(name: &str) -> Cow<'_, str> {
 /// knows, one copy otherwise.
 fn from_record_name(name: &str) -> HeaderName {
     if let Some((accord, _)) = ATTRIBUTES.iter().find(|(_, record)| *record == name) {
-        return HeaderName::from_static(accord);
+        return accord.clone();
     }
     match name.strip_prefix(KAFKA_CE) {
         Some(attribute) => HeaderName::from(format!("{ACCORD_CE}{attribute}")),
@@ -193,31 +194,49 @@ fn check_record(
 }
 
 /// The accord message of a record on `topic`, and which attempt it is.
+///
+/// The headers are gathered first and the map built from them in one go
+/// (sorted, then filled in order): cheaper than looking up the place of
+/// each in turn. A name that comes twice keeps its last value, as
+/// inserting them one by one would.
 pub(crate) fn from_kafka<H: Headers>(
     topic: &str,
     key: Option<&[u8]>,
     headers: Option<&H>,
     payload: Option<&[u8]>,
 ) -> (Message, u32) {
-    let mut out = MessageHeaders::new();
     let mut attempt = 1;
+    let mut pairs = Vec::with_capacity(headers.map_or(0, Headers::count));
     if let Some(headers) = headers {
         for header in headers.iter() {
-            let value = String::from_utf8_lossy(header.value.unwrap_or_default());
+            let value = header.value.unwrap_or_default();
             if header.key == ATTEMPT {
-                attempt = value.parse().unwrap_or(1).max(1);
+                attempt = std::str::from_utf8(value)
+                    .ok()
+                    .and_then(|value| value.parse().ok())
+                    .unwrap_or(1)
+                    .max(1);
             } else {
-                out.insert(from_record_name(header.key), value.into_owned());
+                pairs.push((from_record_name(header.key), text(value)));
             }
         }
     }
     let message = Message {
         topic: topic.to_owned(),
-        key: key.map(|k| String::from_utf8_lossy(k).into_owned()),
-        headers: out,
+        key: key.map(text),
+        headers: pairs.into_iter().collect::<MessageHeaders>(),
         payload: Bytes::copy_from_slice(payload.unwrap_or_default()),
     };
     (message, attempt)
+}
+
+/// `bytes` as text: copied as they are when they are UTF-8 (nearly
+/// always), with U+FFFD for what is not otherwise.
+fn text(bytes: &[u8]) -> String {
+    match std::str::from_utf8(bytes) {
+        Ok(text) => text.to_owned(),
+        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
+    }
 }
 
 #[cfg(test)]
@@ -314,6 +333,34 @@ mod tests {
         let (headers, _) = to_kafka(&message, &[(ATTEMPT, "3")], None).unwrap();
         let (back, attempt) = from_kafka("t", None, Some(&headers), Some(b"x"));
         assert_eq!((back, attempt), (message, 3));
+    }
+
+    #[test]
+    fn a_repeated_header_keeps_its_last_value_and_bytes_not_utf8_are_replaced() {
+        let mut headers = OwnedHeaders::new();
+        for (key, value) in [
+            ("x-b", &b"first"[..]),
+            ("ce_id", b"42"),
+            ("x-a", b"\xff!"),
+            ("x-b", b"second"),
+            (ATTEMPT, b"x"),
+        ] {
+            headers = headers.insert(Header {
+                key,
+                value: Some(value),
+            });
+        }
+        let (message, attempt) = from_kafka("t", Some(b"k\xff"), Some(&headers), None);
+        let expected = Message::new("t", "")
+            .with_header("x-b", "second")
+            .with_header("ce-id", "42")
+            .with_header("x-a", "\u{fffd}!")
+            .with_key("k\u{fffd}");
+        assert_eq!(
+            (message, attempt),
+            (expected, 1),
+            "an attempt not a number is 1"
+        );
     }
 
     #[test]

@@ -20,7 +20,7 @@
 //! [`KafkaOptions::max_buffered`]: super::KafkaOptions::max_buffered
 
 use std::borrow::Borrow;
-use std::collections::{HashMap, VecDeque};
+use std::collections::{hash_map, HashMap, VecDeque};
 use std::hash::{Hash, Hasher};
 use std::sync::{Arc, Mutex, MutexGuard};
 
@@ -421,14 +421,17 @@ impl State {
         }
         entry.attempt = partition.resume.attempt(entry.offset, entry.attempt);
         self.buffered += 1;
-        if let Some(key) = entry.message.key.as_deref() {
-            if let Some(waiting) = partition.keys.get_mut(key) {
-                waiting.push_back(entry);
-                return false;
+        if entry.message.key.is_some() {
+            // One lookup of the key: its place is taken or free.
+            match partition.keys.entry(KeyOf(entry.message.clone())) {
+                hash_map::Entry::Occupied(mut waiting) => {
+                    waiting.get_mut().push_back(entry);
+                    return false;
+                }
+                hash_map::Entry::Vacant(free) => {
+                    free.insert(VecDeque::new());
+                }
             }
-            partition
-                .keys
-                .insert(KeyOf(entry.message.clone()), VecDeque::new());
         }
         self.ready.push_back(entry);
         true

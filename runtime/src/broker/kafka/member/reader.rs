@@ -238,16 +238,13 @@ fn entry(
     shared: &Shared,
     unstarted: bool,
 ) -> Option<Entry> {
-    let tp = (topic.of(record.topic()), record.partition());
+    let name = record.topic();
+    let tp = (topic.of(name), record.partition());
     if unstarted && shared.is_unstarted(&tp) {
         return None;
     }
-    let (mut message, attempt) = headers::from_kafka(
-        record.topic(),
-        record.key(),
-        record.headers(),
-        record.payload(),
-    );
+    let (mut message, attempt) =
+        headers::from_kafka(name, record.key(), record.headers(), record.payload());
     if shared.from_oldest {
         // A dead letter keeps the topic it was published on.
         if let Some(original) = message.headers.get(DEAD_LETTER_TOPIC) {
