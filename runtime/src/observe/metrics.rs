@@ -29,7 +29,6 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::{BuildHasherDefault, Hasher};
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
@@ -120,36 +119,15 @@ static METADATA: Metadata<'static> =
 /// addresses make two entries for the same key, which is only a miss.
 type MetricId = (usize, usize, usize);
 
+/// How the metric key caches hash their ids (a few addresses): foldhash's
+/// fast hasher with a fixed seed, since the addresses are the program's own.
+type KeyHasher = foldhash::fast::FixedState;
+
 thread_local! {
     /// The keys of the per-request metrics this thread has recorded. At
     /// most one per metric name below, route served or called, and value
     /// of the fixed label sets above: bounded by the contracts.
-    static ROUTE_KEYS: RefCell<HashMap<MetricId, Rc<Key>, BuildHasherDefault<IdHasher>>> =
-        RefCell::default();
-}
-
-/// Hashes a [`MetricId`]: three addresses, mixed, no more.
-#[derive(Default)]
-struct IdHasher(u64);
-
-impl Hasher for IdHasher {
-    fn finish(&self) -> u64 {
-        self.0
-    }
-
-    fn write(&mut self, bytes: &[u8]) {
-        for &byte in bytes {
-            self.write_u64(u64::from(byte));
-        }
-    }
-
-    fn write_usize(&mut self, n: usize) {
-        self.write_u64(n as u64);
-    }
-
-    fn write_u64(&mut self, n: u64) {
-        self.0 = (self.0.rotate_left(5) ^ n).wrapping_mul(0x51_7c_c1_b7_27_22_0a_95);
-    }
+    static ROUTE_KEYS: RefCell<HashMap<MetricId, Rc<Key>, KeyHasher>> = RefCell::default();
 }
 
 /// Registers metric `name` of `route` (labels `service`, `operation` and

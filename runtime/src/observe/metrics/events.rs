@@ -6,14 +6,13 @@
 
 use std::cell::RefCell;
 use std::collections::HashMap;
-use std::hash::BuildHasherDefault;
 use std::rc::Rc;
 use std::sync::Arc;
 use std::time::Instant;
 
 use metrics::{Key, Label, Recorder};
 
-use super::{IdHasher, EVENTS, EVENT_DURATION, METADATA, PUBLISHED, PUBLISH_DURATION};
+use super::{KeyHasher, EVENTS, EVENT_DURATION, METADATA, PUBLISHED, PUBLISH_DURATION};
 use crate::events::EventRoute;
 
 /// How a subscriber group settled a delivery.
@@ -35,7 +34,7 @@ pub(crate) const UNKNOWN_OPERATION: &str = "unknown";
 type EventMetricId = (usize, usize, usize, usize, usize);
 
 /// The per-event metric keys kept, with the group each names.
-type EventKeys = HashMap<EventMetricId, (Option<Arc<str>>, Rc<Key>), BuildHasherDefault<IdHasher>>;
+type EventKeys = HashMap<EventMetricId, (Option<Arc<str>>, Rc<Key>), KeyHasher>;
 
 /// The most per-event metric keys a thread keeps ([`EVENT_KEYS`]).
 const EVENT_KEYS_MAX: usize = 1024;
