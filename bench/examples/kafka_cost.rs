@@ -21,6 +21,10 @@
 //! `clean` deletes the topic. The broker is `ACCORD_KAFKA_URL`
 //! (`kafka://127.0.0.1:19092` by default).
 
+#[path = "../src/work.rs"]
+#[allow(dead_code)]
+mod work;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
@@ -31,7 +35,7 @@ use accord::Subscriber;
 use anyhow::{bail, Context, Result};
 use futures_util::stream::FuturesUnordered;
 use futures_util::StreamExt;
-use orders_contract::{CustomerId, Line, OrderId, OrderPlaced};
+use orders_contract::OrderPlaced;
 use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
 use rdkafka::consumer::{Consumer, StreamConsumer};
@@ -48,7 +52,6 @@ pub trait CostOrders {
 }
 
 const TOPIC: &str = "accord-cost.orders.placed";
-const CUSTOMERS: u64 = 1024;
 const WINDOW: usize = 1024;
 const IN_FLIGHT: usize = 256;
 
@@ -62,24 +65,6 @@ fn servers() -> String {
         .split_once('?')
         .map_or(url.as_str(), |(address, _)| address);
     address.trim_start_matches("kafka://").to_owned()
-}
-
-fn order_placed(n: u64) -> OrderPlaced {
-    OrderPlaced {
-        order_id: OrderId(n),
-        customer_id: CustomerId(format!("customer-{:04}", n % CUSTOMERS)),
-        lines: vec![
-            Line {
-                sku: "apple".into(),
-                quantity: 3,
-            },
-            Line {
-                sku: "pear".into(),
-                quantity: 1,
-            },
-        ],
-        total_cents: 0,
-    }
 }
 
 async fn broker() -> Result<KafkaBroker> {
@@ -190,7 +175,7 @@ async fn run(args: &[String]) -> Result<()> {
             windowed(count()?, |n| {
                 let publisher = publisher.clone();
                 async move {
-                    publisher.order_placed(&order_placed(n)).await?;
+                    publisher.order_placed(&work::order_placed(n, 0)).await?;
                     Ok(())
                 }
             })
@@ -205,7 +190,7 @@ async fn run(args: &[String]) -> Result<()> {
             let producer = bare_producer()?;
             windowed(count, |n| {
                 let producer = producer.clone();
-                async move { bare_publish(&producer, &order_placed(n)).await }
+                async move { bare_publish(&producer, &work::order_placed(n, 0)).await }
             })
             .await
         }

@@ -22,12 +22,17 @@
 //! gives the allocations per event. Nothing in it depends on the clock:
 //! the program waits for its handler, not for time to pass.
 
+#[path = "../src/work.rs"]
+#[allow(dead_code)]
+mod work;
+
 use std::sync::atomic::{AtomicU64, Ordering};
 use std::sync::Arc;
 
 use accord::{MemoryBroker, Subscriber};
-use orders_contract::{CustomerId, Line, OrderId, OrderPlaced};
+use orders_contract::OrderPlaced;
 use tokio::sync::Notify;
+use work::CUSTOMERS;
 
 /// The benchmark's event, on a topic of its own.
 #[accord::service(name = "profile-orders", version = "1.0.0")]
@@ -39,9 +44,6 @@ pub trait ProfileOrders {
 
 /// Events handled before the measured part.
 const WARM_UP: u64 = 2_000;
-
-/// Customers the keys are spread over, as in the benchmark.
-const CUSTOMERS: u64 = 1024;
 
 /// Counts what it handles, looking at each event as the benchmark does.
 #[derive(Default)]
@@ -100,23 +102,7 @@ async fn run(events: u64, concurrency: usize) {
         .await
         .expect("the subscriber starts");
     let publisher = ProfileOrdersPublisher::new(broker.clone());
-    let orders: Vec<OrderPlaced> = (0..CUSTOMERS)
-        .map(|n| OrderPlaced {
-            order_id: OrderId(n),
-            customer_id: CustomerId(format!("customer-{n:04}")),
-            lines: vec![
-                Line {
-                    sku: "apple".into(),
-                    quantity: 3,
-                },
-                Line {
-                    sku: "pear".into(),
-                    quantity: 1,
-                },
-            ],
-            total_cents: 0,
-        })
-        .collect();
+    let orders: Vec<OrderPlaced> = (0..CUSTOMERS).map(|n| work::order_placed(n, 0)).collect();
     let publish = |from: u64, to: u64| {
         let (publisher, orders, sink) = (&publisher, &orders, &sink);
         async move {
