@@ -323,6 +323,12 @@ impl<B: ConsumeEvents> Subscriber<B> {
     /// it shuts down, taking one delivery after another: an idle one holds
     /// its future's state (a few KB, the size of the largest handler's
     /// future), so memory grows with `limit` from the start.
+    ///
+    /// Handlers run at once while they wait (on a database, a call, a
+    /// timer). A handler that finishes without waiting is run by the task
+    /// that took its delivery, which then takes the next one itself, so
+    /// such handlers run one after another: CPU-heavy work belongs in
+    /// `tokio::task::spawn_blocking`, as anywhere on a tokio runtime.
     pub fn concurrency(mut self, limit: usize) -> Self {
         self.concurrency = limit.max(1);
         self
