@@ -1,4 +1,4 @@
-//! Per-key order, shared messages, redelivery, and what a delivery costs.
+//! Per-key order, shared messages and redelivery.
 
 use std::time::Duration;
 
@@ -228,67 +228,4 @@ async fn per_key_order_holds_with_many_keys_retries_and_releases() {
 /// A handler time of up to a millisecond, varied by message.
 fn rng_delay(n: u64) -> u64 {
     (n * 7_919) % 1_000
-}
-
-/// Events per second through one subscriber that settles each delivery in
-/// its own task, as the subscriber runtime does, with `keys` distinct keys.
-async fn events_per_second(events: u64, keys: u64) -> f64 {
-    use std::sync::atomic::{AtomicU64, Ordering};
-
-    let broker = MemoryBroker::new();
-    let mut sub = broker
-        .subscribe(SubscribeOptions::new("g", ["t"]).max_in_flight(16))
-        .await
-        .unwrap();
-    let acked = Arc::new(AtomicU64::new(0));
-    let consumer = tokio::spawn({
-        let acked = acked.clone();
-        async move {
-            let mut settles = tokio::task::JoinSet::new();
-            for _ in 0..events {
-                let delivery = sub.next().await.expect("open");
-                let acked = acked.clone();
-                settles.spawn(async move {
-                    tokio::task::yield_now().await;
-                    delivery.ack().await.unwrap();
-                    acked.fetch_add(1, Ordering::Relaxed);
-                });
-                while settles.try_join_next().is_some() {}
-            }
-            while settles.join_next().await.is_some() {}
-        }
-    });
-    let payload = bytes::Bytes::from(vec![b'x'; 200]);
-    let started = Instant::now();
-    for n in 0..events {
-        let message = Message::new("t", payload.clone())
-            .with_key(format!("k{}", n % keys))
-            .with_header("ce-id", n.to_string());
-        broker.publish(message).await.unwrap();
-    }
-    within(Duration::from_secs(120), "the measured events", consumer)
-        .await
-        .unwrap();
-    assert_eq!(acked.load(Ordering::Relaxed), events);
-    events as f64 / started.elapsed().as_secs_f64()
-}
-
-/// Run with `cargo test --release -p accord --lib measure -- --ignored
-/// --nocapture`; `EVENTS` sets how many, `KEYS` how many distinct keys
-/// (a comma-separated list; 1,024 then 1 unless set).
-#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
-#[ignore = "a measurement, not a check: run it in a release build"]
-async fn measure_events_per_second_with_hot_and_spread_keys() {
-    let events = std::env::var("EVENTS")
-        .ok()
-        .and_then(|v| v.parse().ok())
-        .unwrap_or(100_000);
-    let keys = std::env::var("KEYS").unwrap_or_else(|_| "1024,1".to_owned());
-    for keys in keys
-        .split(',')
-        .map(|k| k.trim().parse::<u64>().expect("KEYS"))
-    {
-        let rate = events_per_second(events, keys.max(1)).await;
-        println!("{keys} keys: {events} events at {rate:.0} events/s");
-    }
 }
