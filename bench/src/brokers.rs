@@ -4,7 +4,7 @@
 
 use std::future::Future;
 use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::{Arc, Mutex};
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use anyhow::{bail, Context, Result};
@@ -52,6 +52,8 @@ pub struct Sink {
     handled: AtomicU64,
     lines: AtomicU64,
     latencies: Mutex<Vec<u64>>,
+    /// When the first event was handled.
+    first: OnceLock<Instant>,
 }
 
 impl Sink {
@@ -61,6 +63,7 @@ impl Sink {
             handled: AtomicU64::new(0),
             lines: AtomicU64::new(0),
             latencies: Mutex::new(Vec::new()),
+            first: OnceLock::new(),
         })
     }
 
@@ -73,6 +76,7 @@ impl Sink {
 
     /// The handler's work: look at the event, record a probe's latency.
     pub fn handle(&self, event: &OrderPlaced) {
+        self.first.get_or_init(Instant::now);
         self.lines
             .fetch_add(event.lines.len() as u64, Ordering::Relaxed);
         if event.total_cents != 0 {
@@ -191,12 +195,21 @@ where
     Ok(sent)
 }
 
-/// Drains `published` messages into `sink` from `started`, then measures
+/// Where a consume phase's time counts from.
+#[derive(Debug, Clone, Copy)]
+pub enum ConsumeFrom {
+    /// From this instant: the subscriber's start, its join included.
+    Start(Instant),
+    /// From the first event handled, so that no side's group join counts.
+    FirstHandled,
+}
+
+/// Drains `published` messages into `sink`, timed `from`, then measures
 /// the latency at the fixed rate with `spawn`.
 pub async fn consume_and_probe<F>(
     plan: &Plan,
     sink: &Sink,
-    started: Instant,
+    from: ConsumeFrom,
     published: u64,
     publish_rate: f64,
     spawn: F,
@@ -205,6 +218,10 @@ where
     F: FnMut(u64) -> JoinHandle<Result<()>>,
 {
     sink.wait_for(published, DRAIN_TIMEOUT).await?;
+    let started = match from {
+        ConsumeFrom::Start(started) => started,
+        ConsumeFrom::FirstHandled => *sink.first.get().context("no event was handled")?,
+    };
     let consume_rate = published as f64 / started.elapsed().as_secs_f64();
     let sent = paced(plan, spawn).await?;
     sink.wait_for(published + sent, Duration::from_secs(30))

@@ -17,8 +17,8 @@ use orders_contract::OrderPlaced;
 use tokio::time::Instant;
 
 use super::{
-    consume_and_probe, event_headers, events, interleave, publish_windowed, run_id, Cycle, Handler,
-    Sink, IN_FLIGHT,
+    consume_and_probe, event_headers, events, interleave, publish_windowed, run_id, ConsumeFrom,
+    Cycle, Handler, Sink, IN_FLIGHT,
 };
 use crate::contract::{BenchOrdersPublisher, BenchOrdersSubscriber, TOPIC};
 use crate::work::{order_placed, CUSTOMERS};
@@ -59,16 +59,23 @@ async fn accord_measure(plan: &Plan, broker: &AmqpBroker) -> Result<Cycle> {
         .concurrency(IN_FLIGHT)
         .start(Handler(sink.clone()).into_event_handlers())
         .await?;
-    let cycle = consume_and_probe(plan, &sink, started, published, publish_rate, |n| {
-        let publisher = publisher.clone();
-        let sink = sink.clone();
-        tokio::spawn(async move {
-            publisher
-                .order_placed(&order_placed(n, sink.stamp()))
-                .await?;
-            Ok(())
-        })
-    })
+    let cycle = consume_and_probe(
+        plan,
+        &sink,
+        ConsumeFrom::Start(started),
+        published,
+        publish_rate,
+        |n| {
+            let publisher = publisher.clone();
+            let sink = sink.clone();
+            tokio::spawn(async move {
+                publisher
+                    .order_placed(&order_placed(n, sink.stamp()))
+                    .await?;
+                Ok(())
+            })
+        },
+    )
     .await;
     handle.shutdown().await;
     cycle
@@ -234,11 +241,18 @@ async fn bare_measure(plan: &Plan, bare: &std::sync::Arc<Bare>) -> Result<Cycle>
         }
         anyhow::Ok(())
     });
-    let cycle = consume_and_probe(plan, &sink, started, published, publish_rate, |n| {
-        let bare = bare.clone();
-        let sink = sink.clone();
-        tokio::spawn(async move { bare.publish(&order_placed(n, sink.stamp())).await })
-    })
+    let cycle = consume_and_probe(
+        plan,
+        &sink,
+        ConsumeFrom::Start(started),
+        published,
+        publish_rate,
+        |n| {
+            let bare = bare.clone();
+            let sink = sink.clone();
+            tokio::spawn(async move { bare.publish(&order_placed(n, sink.stamp())).await })
+        },
+    )
     .await;
     consuming.abort();
     let _ = channel.close(200, "OK".into()).await;

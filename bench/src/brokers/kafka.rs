@@ -10,7 +10,6 @@
 //! then on (accord's member holds at most `max_buffered` records, 1,024,
 //! before it pauses).
 
-use std::sync::{Arc, OnceLock};
 use std::time::Duration;
 
 use accord::broker::kafka::{KafkaBroker, KafkaOptions, DEFAULT_PARTITIONS};
@@ -27,8 +26,8 @@ use rdkafka::ClientConfig;
 use tokio::time::Instant;
 
 use super::{
-    consume_and_probe, event_headers, events, interleave, publish_windowed, run_id, Cycle, Handler,
-    Sink, IN_FLIGHT,
+    consume_and_probe, event_headers, events, interleave, publish_windowed, run_id, ConsumeFrom,
+    Cycle, Handler, Sink, IN_FLIGHT,
 };
 use crate::contract::{BenchOrdersPublisher, BenchOrdersSubscriber, TOPIC};
 use crate::work::{order_placed, CUSTOMERS};
@@ -66,41 +65,6 @@ async fn delete_topics(admin: &AdminClient<DefaultClientContext>, topics: &[&str
     .await;
 }
 
-/// When the first record of a consume phase was handled.
-#[derive(Debug, Clone, Default)]
-struct First(Arc<OnceLock<Instant>>);
-
-impl First {
-    fn note(&self) {
-        self.0.get_or_init(Instant::now);
-    }
-
-    /// `cycle`'s consume rate counted from the first record handled instead
-    /// of from `started`: its `published` records were handled between
-    /// `started` and the end of its consume phase.
-    fn rate_from_first(&self, mut cycle: Cycle, started: Instant) -> Result<Cycle> {
-        let first = self.0.get().context("no record was handled")?;
-        let since_start = cycle.published as f64 / cycle.consume_rate;
-        let since_first = since_start - first.duration_since(started).as_secs_f64();
-        cycle.consume_rate = cycle.published as f64 / since_first;
-        Ok(cycle)
-    }
-}
-
-/// accord's handler, noting when the first record was handled.
-#[derive(Debug, Clone)]
-struct Timed {
-    handler: Handler,
-    first: First,
-}
-
-impl BenchOrdersSubscriber for Timed {
-    async fn order_placed(&self, event: OrderPlaced) {
-        self.first.note();
-        self.handler.order_placed(event).await;
-    }
-}
-
 async fn accord_cycle(plan: &Plan) -> Result<Cycle> {
     let id = run_id();
     let options = KafkaOptions::new()
@@ -133,29 +97,30 @@ async fn accord_measure(plan: &Plan, broker: &KafkaBroker, group: &str) -> Resul
     .await?;
 
     let sink = Sink::new();
-    let first = First::default();
-    let started = Instant::now();
-    let handler = Timed {
-        handler: Handler(sink.clone()),
-        first: first.clone(),
-    };
     let handle = Subscriber::new(broker.clone(), group)
         .concurrency(IN_FLIGHT)
-        .start(handler.into_event_handlers())
+        .start(Handler(sink.clone()).into_event_handlers())
         .await?;
-    let cycle = consume_and_probe(plan, &sink, started, published, publish_rate, |n| {
-        let publisher = publisher.clone();
-        let sink = sink.clone();
-        tokio::spawn(async move {
-            publisher
-                .order_placed(&order_placed(n, sink.stamp()))
-                .await?;
-            Ok(())
-        })
-    })
+    let cycle = consume_and_probe(
+        plan,
+        &sink,
+        ConsumeFrom::FirstHandled,
+        published,
+        publish_rate,
+        |n| {
+            let publisher = publisher.clone();
+            let sink = sink.clone();
+            tokio::spawn(async move {
+                publisher
+                    .order_placed(&order_placed(n, sink.stamp()))
+                    .await?;
+                Ok(())
+            })
+        },
+    )
     .await;
     handle.shutdown().await;
-    first.rate_from_first(cycle?, started)
+    cycle
 }
 
 async fn bare_cycle(plan: &Plan) -> Result<Cycle> {
@@ -217,8 +182,6 @@ async fn bare_measure(plan: &Plan, topic: &str, id: &str) -> Result<Cycle> {
     .await?;
 
     let sink = Sink::new();
-    let first = First::default();
-    let started = Instant::now();
     // Offsets are stored once a record is handled and committed from the
     // store: the commit never passes an unhandled record.
     let consumer: StreamConsumer = ClientConfig::new()
@@ -233,7 +196,6 @@ async fn bare_measure(plan: &Plan, topic: &str, id: &str) -> Result<Cycle> {
         .create()?;
     consumer.subscribe(&[topic])?;
     let consumer_sink = sink.clone();
-    let consumer_first = first.clone();
     let consuming = tokio::spawn(async move {
         loop {
             let record = consumer.recv().await?;
@@ -247,22 +209,28 @@ async fn bare_measure(plan: &Plan, topic: &str, id: &str) -> Result<Cycle> {
                 bail!("a record of another type: {kind:?}");
             }
             let event: OrderPlaced = serde_json::from_slice(record.payload().unwrap_or_default())?;
-            consumer_first.note();
             consumer_sink.handle(&event);
             consumer.store_offset_from_message(&record)?;
         }
         #[allow(unreachable_code)]
         anyhow::Ok(())
     });
-    let cycle = consume_and_probe(plan, &sink, started, published, publish_rate, |n| {
-        let producer = producer.clone();
-        let topic = topic.to_owned();
-        let sink = sink.clone();
-        tokio::spawn(
-            async move { publish(&producer, &topic, &order_placed(n, sink.stamp())).await },
-        )
-    })
+    let cycle = consume_and_probe(
+        plan,
+        &sink,
+        ConsumeFrom::FirstHandled,
+        published,
+        publish_rate,
+        |n| {
+            let producer = producer.clone();
+            let topic = topic.to_owned();
+            let sink = sink.clone();
+            tokio::spawn(
+                async move { publish(&producer, &topic, &order_placed(n, sink.stamp())).await },
+            )
+        },
+    )
     .await;
     consuming.abort();
-    first.rate_from_first(cycle?, started)
+    cycle
 }
