@@ -10,7 +10,7 @@
 //! ```
 //!
 //! A second argument runs it on a multi-thread runtime with that many
-//! workers, as the benchmark does (`memory_delivery 30000 2`): the counts
+//! workers (0, the default, is one thread), as the benchmark does (`memory_delivery 30000 2`): the counts
 //! then vary a little from run to run, and include the hand-offs between
 //! the workers (their wake-ups and parking) that one thread never makes.
 //! A third sets the subscriber's concurrency (default 256, the
@@ -70,14 +70,9 @@ impl ProfileOrdersSubscriber for Handler {
 }
 
 fn main() {
-    let events: u64 = std::env::args()
-        .nth(1)
-        .map(|n| n.parse().expect("the number of events"))
-        .unwrap_or(10_000);
-    let workers: usize = std::env::args()
-        .nth(2)
-        .map(|n| n.parse().expect("the number of worker threads"))
-        .unwrap_or(0);
+    let events: u64 = arg(1, "the number of events", 10_000);
+    let workers: usize = arg(2, "the number of worker threads", 0);
+    let concurrency: usize = arg(3, "the subscriber's concurrency", 256);
     let mut builder = if workers == 0 {
         tokio::runtime::Builder::new_current_thread()
     } else {
@@ -86,11 +81,16 @@ fn main() {
         builder
     };
     let runtime = builder.enable_all().build().expect("a runtime");
-    let concurrency: usize = std::env::args()
-        .nth(3)
-        .map(|n| n.parse().expect("the subscriber's concurrency"))
-        .unwrap_or(256);
     runtime.block_on(run(events, concurrency));
+}
+
+/// Command-line argument `n`, or `default` when it is not given.
+fn arg<T: std::str::FromStr>(n: usize, what: &str, default: T) -> T {
+    std::env::args().nth(n).map_or(default, |value| {
+        value
+            .parse()
+            .unwrap_or_else(|_| panic!("{what}: `{value}` is not a number"))
+    })
 }
 
 async fn run(events: u64, concurrency: usize) {

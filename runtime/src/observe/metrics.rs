@@ -2,9 +2,9 @@
 //! recorder (`metrics-exporter-prometheus`, an OpenTelemetry bridge, ...)
 //! and accord's counts and latencies reach it; without one they cost a
 //! clock read and a few no-op calls per request. The keys of the
-//! per-request and per-delivery metrics are made once per thread and
-//! reused (`route_metric`, and `event_metric` for the deliveries), so a
-//! request, a call or a delivery allocates none.
+//! per-request, per-delivery and per-publish metrics are made once per
+//! thread and reused (`route_metric`, and `event_metric` for the events),
+//! so a request, a call, a delivery or a publish allocates none.
 //!
 //! Every label has a bounded set of values: service and operation names
 //! come from the contract, `group` from the subscriber groups the
