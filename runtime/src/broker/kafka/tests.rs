@@ -271,6 +271,52 @@ async fn a_member_alone_past_its_ack_wait_gets_the_record_again_in_order() {
     delete(&broker, &[&topic, &broker.dead_letter_topic(&group)]).await;
 }
 
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_member_that_paused_reads_on_at_once_when_it_has_room_again() {
+    let Some(broker) = broker(KafkaOptions::new().partitions(1).max_buffered(2)).await else {
+        return;
+    };
+    let topic = unique("resume");
+    let group = unique("group");
+    let mut member = broker
+        .subscribe(SubscribeOptions::new(&group, [&topic]).max_in_flight(8))
+        .await
+        .expect("subscribing");
+    for n in 0..9 {
+        broker
+            .publish(Message::new(&topic, format!("m{n}")))
+            .await
+            .expect("publishing");
+    }
+    // Three times: the member holds two records and, with nothing taken,
+    // pauses its partition, long enough for the consumer's last fetch to
+    // return (librdkafka's `fetch.wait.max.ms`, 500 ms); once both are
+    // taken, the next record is fetched again. librdkafka alone would
+    // start that fetch up to a second later; the member wakes its fetcher.
+    let mut next = 0;
+    for round in 0..3 {
+        tokio::time::sleep(Duration::from_millis(1200)).await;
+        let room = tokio::time::Instant::now();
+        for _ in 0..2 {
+            let held = next_within(&mut member, WAIT).await;
+            assert_eq!(held.message().payload, format!("m{next}"));
+            held.ack().await.unwrap();
+            next += 1;
+        }
+        let fetched = next_within(&mut member, WAIT).await;
+        let waited = room.elapsed();
+        assert_eq!(fetched.message().payload, format!("m{next}"));
+        assert!(
+            waited < Duration::from_millis(300),
+            "round {round}: the record after the paused ones came {waited:?} after the member had room"
+        );
+        fetched.ack().await.unwrap();
+        next += 1;
+    }
+    drop(member);
+    delete(&broker, &[&topic, &broker.dead_letter_topic(&group)]).await;
+}
+
 /// The member's next delivery within `limit`.
 async fn next_within(member: &mut KafkaSubscription, limit: Duration) -> KafkaDelivery {
     tokio::time::timeout(limit, member.next())

@@ -160,6 +160,9 @@ async fn read(consumer: &StreamConsumer<Context>, shared: &Shared, topics: &[Str
                 };
                 if done.is_ok() {
                     paused = pause;
+                    if !pause {
+                        wake_fetchers(consumer, &assignment, shared);
+                    }
                 }
             }
         }
@@ -295,6 +298,55 @@ const COMMIT_INTERVAL: Duration = Duration::from_millis(100);
 /// again: the longest a rebalance waits on a member whose handlers are all
 /// busy.
 const STALL_PAUSE: Duration = Duration::from_millis(50);
+
+/// Makes the consumer fetch the resumed partitions now. librdkafka does
+/// not wake its fetchers when partitions are resumed (their fetch state
+/// never left "active"), so a resumed member would wait for each leader's
+/// next wake-up, up to a second, for its first record; a request sent to
+/// a leader wakes its fetcher. So the member reads its topics' leaders
+/// and asks each leader of an assigned partition for one partition's
+/// watermarks: a few round trips, each bounded by
+/// [`KafkaOptions::admin_timeout`], and only after a pause, which is rare
+/// (a member pauses only when nothing went out for [`STALL_PAUSE`]).
+///
+/// [`KafkaOptions::admin_timeout`]: super::super::KafkaOptions::admin_timeout
+fn wake_fetchers(
+    consumer: &StreamConsumer<Context>,
+    assignment: &TopicPartitionList,
+    shared: &Shared,
+) {
+    let timeout = shared.broker.inner.options.admin_timeout;
+    // One partition per leader broker.
+    let mut leaders: HashMap<i32, (String, i32)> = HashMap::new();
+    let mut topics: Vec<String> = Vec::new();
+    for element in assignment.elements() {
+        let topic = element.topic();
+        if topics.iter().any(|t| t == topic) {
+            continue;
+        }
+        topics.push(topic.to_owned());
+        let metadata = match consumer.fetch_metadata(Some(topic), timeout) {
+            Ok(metadata) => metadata,
+            Err(error) => {
+                tracing::debug!(%error, %topic, "could not read a topic's leaders after resuming");
+                continue;
+            }
+        };
+        for partition in metadata.topics().iter().flat_map(|t| t.partitions()) {
+            let assigned = assignment.find_partition(topic, partition.id()).is_some();
+            if assigned {
+                leaders
+                    .entry(partition.leader())
+                    .or_insert_with(|| (topic.to_owned(), partition.id()));
+            }
+        }
+    }
+    for (topic, partition) in leaders.values() {
+        if let Err(error) = consumer.fetch_watermarks(topic, *partition, timeout) {
+            tracing::debug!(%error, %topic, partition, "could not wake a partition's fetcher");
+        }
+    }
+}
 
 /// How long a member that left its group to hand its partitions over (it
 /// held a delivery past its ack wait while owning every partition) waits
