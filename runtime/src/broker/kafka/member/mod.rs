@@ -33,6 +33,7 @@ use crate::broker::Message;
 
 mod reader;
 mod rebalance;
+mod rejoin;
 mod tp;
 
 pub(super) use reader::pump;

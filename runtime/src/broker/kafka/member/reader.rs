@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use super::super::headers;
 use super::super::window::Resume;
 use super::super::KafkaBroker;
+use super::rejoin::Rejoin;
 use super::{Context, Entry, Shared, Tp};
 use crate::broker::reconnect::backoff;
 use crate::broker::DEAD_LETTER_TOPIC;
@@ -58,8 +59,7 @@ async fn read(consumer: &StreamConsumer<Context>, shared: &Shared, topics: &[Str
     let mut last_commit = Instant::now();
     // When a member that left the group to hand its partitions over joins
     // again.
-    let mut rejoin_at: Option<Instant> = None;
-    let rejoin_delay = rejoin_delay(&shared.broker.inner.options);
+    let mut rejoin = Rejoin::new(&shared.broker.inner.options);
     // When to look for the starting offsets of newly assigned partitions.
     let mut start_at: Option<Instant> = None;
     let mut topic = TopicName::default();
@@ -96,14 +96,11 @@ async fn read(consumer: &StreamConsumer<Context>, shared: &Shared, topics: &[Str
             if view.closing {
                 return;
             }
-            if rejoin_at.is_none() {
-                // Leave now, join again only once the group has rebalanced
-                // without this member: joining at once would put it in the
-                // very rebalance its leaving starts, where it may be given
-                // its partitions back. Once another member holds them, the
-                // sticky assignor leaves them there.
+            if !rejoin.is_out() {
+                // Leave now, join again once the group has rebalanced
+                // without this member (see `Rejoin`).
                 consumer.unsubscribe();
-                rejoin_at = Some(Instant::now() + rejoin_delay);
+                rejoin.left(Instant::now());
                 paused = false;
             }
             // Look at the state again, as the handover left it.
@@ -112,13 +109,10 @@ async fn read(consumer: &StreamConsumer<Context>, shared: &Shared, topics: &[Str
         if view.closing && view.outstanding == 0 {
             return;
         }
-        if rejoin_at.is_some_and(|at| at <= now) {
-            rejoin_at = None;
-            if !view.closing {
-                let names: Vec<&str> = topics.iter().map(String::as_str).collect();
-                if let Err(error) = consumer.subscribe(&names) {
-                    tracing::warn!(%error, group = %shared.group, "could not join the group again");
-                }
+        if rejoin.due(now, consumer, &shared.group) && !view.closing {
+            let names: Vec<&str> = topics.iter().map(String::as_str).collect();
+            if let Err(error) = consumer.subscribe(&names) {
+                tracing::warn!(%error, group = %shared.group, "could not join the group again");
             }
         }
         if view.unstarted && !view.closing {
@@ -173,7 +167,7 @@ async fn read(consumer: &StreamConsumer<Context>, shared: &Shared, topics: &[Str
                 .map(|since| since + STALL_PAUSE),
             view.commits_waiting
                 .then_some(last_commit + COMMIT_INTERVAL),
-            rejoin_at,
+            rejoin.deadline(),
             start_at,
         ]
         .into_iter()
@@ -346,16 +340,6 @@ fn wake_fetchers(
             tracing::debug!(%error, %topic, partition, "could not wake a partition's fetcher");
         }
     }
-}
-
-/// How long a member that left its group to hand its partitions over (it
-/// held a delivery past its ack wait while owning every partition) waits
-/// before it joins again: two heartbeat intervals, in which the other
-/// members learn of the rebalance and join it, and a second for the join
-/// and sync round trips (1.6 s with a 300 ms heartbeat; 7 s with Kafka's
-/// default 3 s).
-fn rejoin_delay(options: &super::super::KafkaOptions) -> Duration {
-    options.heartbeat_interval * 2 + Duration::from_secs(1)
 }
 
 /// How often a member looks for the starting offsets of new partitions.
