@@ -14,7 +14,7 @@ use orders_contract::OrderPlaced;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::contract::{BenchOrdersSubscriber, TOPIC};
+use crate::contract::{BenchOrdersPublisher, BenchOrdersSubscriber, TOPIC};
 use crate::report::{Better, Comparison, Metric, Report, Unit};
 use crate::stats::quantile;
 use crate::Plan;
@@ -202,6 +202,30 @@ pub enum ConsumeFrom {
     Start(Instant),
     /// From the first event handled, so that no side's group join counts.
     FirstHandled,
+}
+
+/// The probes of [`consume_and_probe`] on accord's side: event `n` through
+/// the generated publisher, stamped by `sink` so that its handling gives a
+/// latency.
+pub fn accord_probes<B>(
+    publisher: &BenchOrdersPublisher<B>,
+    sink: &Arc<Sink>,
+) -> impl FnMut(u64) -> JoinHandle<Result<()>>
+where
+    B: accord::broker::Publish + Clone + Send + Sync + 'static,
+{
+    let publisher = publisher.clone();
+    let sink = sink.clone();
+    move |n| {
+        let publisher = publisher.clone();
+        let sink = sink.clone();
+        tokio::spawn(async move {
+            publisher
+                .order_placed(&crate::work::order_placed(n, sink.stamp()))
+                .await?;
+            Ok(())
+        })
+    }
 }
 
 /// Drains `published` messages into `sink`, timed `from`, then measures

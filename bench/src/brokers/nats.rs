@@ -14,8 +14,8 @@ use orders_contract::OrderPlaced;
 use tokio::time::Instant;
 
 use super::{
-    consume_and_probe, event_headers, events, interleave, publish_windowed, run_id, ConsumeFrom,
-    Cycle, Handler, Sink, IN_FLIGHT,
+    accord_probes, consume_and_probe, event_headers, events, interleave, publish_windowed, run_id,
+    ConsumeFrom, Cycle, Handler, Sink, IN_FLIGHT,
 };
 use crate::contract::{BenchOrdersPublisher, BenchOrdersSubscriber, TOPIC};
 use crate::work::{order_placed, CUSTOMERS};
@@ -94,16 +94,7 @@ async fn accord_measure(plan: &Plan, broker: &NatsBroker, id: &str) -> Result<Cy
         ConsumeFrom::Start(started),
         published,
         publish_rate,
-        |n| {
-            let publisher = publisher.clone();
-            let sink = sink.clone();
-            tokio::spawn(async move {
-                publisher
-                    .order_placed(&order_placed(n, sink.stamp()))
-                    .await?;
-                Ok(())
-            })
-        },
+        accord_probes(&publisher, &sink),
     )
     .await;
     handle.shutdown().await;
