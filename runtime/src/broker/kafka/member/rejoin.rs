@@ -19,10 +19,9 @@ use super::super::KafkaOptions;
 use super::Context;
 
 pub(super) struct Rejoin {
-    /// When to look again, while the member is out of its group.
-    at: Option<Instant>,
-    /// When the member joins whatever the group's state.
-    latest: Instant,
+    /// While the member is out of its group: when to look again, and when
+    /// it joins whatever the group's state.
+    out: Option<(Instant, Instant)>,
     delay: Duration,
     /// How often the group's state is looked at, and how long one look may
     /// take.
@@ -33,8 +32,7 @@ pub(super) struct Rejoin {
 impl Rejoin {
     pub(super) fn new(options: &KafkaOptions) -> Rejoin {
         Rejoin {
-            at: None,
-            latest: Instant::now(),
+            out: None,
             delay: Rejoin::delay(options),
             poll: options.heartbeat_interval,
             session_timeout: options.session_timeout,
@@ -51,18 +49,18 @@ impl Rejoin {
 
     /// The member left its group at `now`.
     pub(super) fn left(&mut self, now: Instant) {
-        self.at = Some(now + self.delay);
-        self.latest = now + self.delay + self.session_timeout;
+        let at = now + self.delay;
+        self.out = Some((at, at + self.session_timeout));
     }
 
     /// Whether the member is out of its group.
     pub(super) fn is_out(&self) -> bool {
-        self.at.is_some()
+        self.out.is_some()
     }
 
     /// When to call [`due`](Rejoin::due) next.
     pub(super) fn deadline(&self) -> Option<Instant> {
-        self.at
+        self.out.map(|(at, _)| at)
     }
 
     /// Whether the member joins its group again now; if not, the next
@@ -73,14 +71,17 @@ impl Rejoin {
         consumer: &StreamConsumer<Context>,
         group: &str,
     ) -> bool {
-        if self.at.is_none_or(|at| now < at) {
+        let Some((at, latest)) = self.out else {
+            return false;
+        };
+        if now < at {
             return false;
         }
-        if now < self.latest && rebalancing(consumer, group, self.poll) {
-            self.at = Some(now + self.poll);
+        if now < latest && rebalancing(consumer, group, self.poll) {
+            self.out = Some((now + self.poll, latest));
             return false;
         }
-        self.at = None;
+        self.out = None;
         true
     }
 }
