@@ -49,7 +49,7 @@ pub async fn mislabelled_events_dead_lettered<B: Publish + ConsumeEvents>(
         };
         let id = uuid::Uuid::new_v4().to_string();
         let mut message = event_message(&topic, &id, probe_payload(&probe));
-        message.headers.insert(header.into(), value.to_owned());
+        message.headers.insert(header, value);
         (id, message)
     };
     let wrong_type = bad(1, envelope::TYPE, "payments.settled");

@@ -99,10 +99,8 @@ impl DeadLetter {
             message.headers.remove(header);
         }
         let next = replay_count(&self.message).saturating_add(1);
-        message
-            .headers
-            .insert(REPLAY_GROUP.into(), group.to_owned());
-        message.headers.insert(REPLAY.into(), next.to_string());
+        message.headers.insert(REPLAY_GROUP, group);
+        message.headers.insert(REPLAY, next.to_string());
         message
     }
 }

@@ -1,16 +1,10 @@
 //! Messages as published and delivered, and how a group subscribes.
 
-use std::collections::BTreeMap;
 use std::time::Duration;
 
 use bytes::Bytes;
 
-use super::HeaderName;
-
-/// Message headers, by lower-case name. The names accord knows are shared
-/// rather than copied (see [`HeaderName`]); look a header up by its text:
-/// `headers.get("ce-id")`.
-pub type Headers = BTreeMap<HeaderName, String>;
+use super::{HeaderName, Headers};
 
 /// Header: the message key, on the backends that carry it as a header
 /// (NATS, RabbitMQ); it is [`Message::key`], not one of the headers.
@@ -50,8 +44,8 @@ impl Message {
     }
 
     /// Adds a header.
-    pub fn with_header(mut self, name: impl Into<HeaderName>, value: impl Into<String>) -> Self {
-        self.headers.insert(name.into(), value.into());
+    pub fn with_header(mut self, name: impl Into<HeaderName>, value: impl AsRef<str>) -> Self {
+        self.headers.insert(name, value);
         self
     }
 
@@ -63,7 +57,7 @@ impl Message {
 
     /// A header's value.
     pub fn header(&self, name: &str) -> Option<&str> {
-        self.headers.get(name).map(String::as_str)
+        self.headers.get(name)
     }
 
     /// The message id: the CloudEvents `ce-id` header.
@@ -111,21 +105,16 @@ static ATTRIBUTE_NAMES: [HeaderName; 6] = {
     ]
 };
 
+/// The indexes of [`ATTRIBUTE_NAMES`] in the order of the names.
+const ATTRIBUTES_BY_NAME: [usize; 6] = [1, 2, 0, 4, 3, 5];
+
 impl<'a> EventEnvelope<'a> {
     /// The headers, by lower-case name: the CloudEvents attributes, then
     /// [`extra`](Self::extra). The attributes' names are static
     /// ([`HeaderName::as_static`]), and so are those of `extra` that
     /// accord knows.
     pub fn headers(&self) -> impl Iterator<Item = (&'a HeaderName, &'a str)> + 'a {
-        let values = [
-            "1.0",
-            self.id,
-            self.source,
-            self.topic,
-            self.time,
-            "application/json",
-        ];
-        let attributes = ATTRIBUTE_NAMES.iter().zip(values);
+        let attributes = ATTRIBUTE_NAMES.iter().zip(self.attribute_values());
         let extra = self
             .extra
             .iter()
@@ -133,14 +122,43 @@ impl<'a> EventEnvelope<'a> {
         attributes.chain(extra)
     }
 
+    /// The values of [`ATTRIBUTE_NAMES`], in their order.
+    fn attribute_values(&self) -> [&'a str; 6] {
+        [
+            "1.0",
+            self.id,
+            self.source,
+            self.topic,
+            self.time,
+            "application/json",
+        ]
+    }
+
     /// The same event as a [`Message`]; its header names are shared as
     /// they are here.
     pub fn to_message(&self) -> Message {
-        // Inserted one by one: collecting would sort a vector of them first.
-        let mut headers = Headers::new();
-        for (name, value) in self.headers() {
-            headers.insert(name.clone(), value.to_owned());
-        }
+        // Two allocations, sized once: the names and the values. The
+        // attributes go in in the order of their names, as `Headers` keeps
+        // them, so that only `extra` is looked at for its place.
+        let values = self.attribute_values();
+        let count = ATTRIBUTE_NAMES.len() + self.extra.len();
+        let bytes = values.iter().map(|value| value.len()).sum::<usize>()
+            + self
+                .extra
+                .iter()
+                .map(|(_, value)| value.len())
+                .sum::<usize>();
+        let mut headers = Headers::with_capacity(count, bytes);
+        headers.extend(
+            ATTRIBUTES_BY_NAME
+                .iter()
+                .map(|&at| (ATTRIBUTE_NAMES[at].clone(), values[at])),
+        );
+        headers.extend(
+            self.extra
+                .iter()
+                .map(|(name, value)| (name.clone(), value.as_str())),
+        );
         Message {
             topic: self.topic.to_owned(),
             key: self.key.map(str::to_owned),
@@ -245,5 +263,58 @@ impl SubscribeOptions {
     pub fn ack_wait(mut self, wait: Duration) -> Self {
         self.ack_wait = wait;
         self
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_attributes_by_name_are_in_the_order_of_their_names() {
+        let names: Vec<&str> = ATTRIBUTES_BY_NAME
+            .iter()
+            .map(|&at| ATTRIBUTE_NAMES[at].as_str())
+            .collect();
+        let mut sorted = names.clone();
+        sorted.sort_unstable();
+        sorted.dedup();
+        assert_eq!(names, sorted);
+        assert_eq!(names.len(), ATTRIBUTE_NAMES.len());
+    }
+
+    #[test]
+    fn an_envelope_as_a_message_has_every_header_once() {
+        let tracestate = [
+            (HeaderName::from_static("tracestate"), "a=1".to_owned()),
+            (HeaderName::from_static("traceparent"), "00-t".to_owned()),
+        ];
+        let mut envelope = EventEnvelope {
+            topic: "orders.placed",
+            key: Some("customer-7"),
+            id: "e-1",
+            source: "/orders",
+            time: "2026-12-06T02:00:00.000Z",
+            extra: &tracestate,
+            payload: Bytes::from_static(b"{}"),
+        };
+        let message = envelope.to_message();
+        let expected: Vec<(&str, &str)> = {
+            let mut all: Vec<(&str, &str)> =
+                envelope.headers().map(|(n, v)| (n.as_str(), v)).collect();
+            all.sort_unstable();
+            all
+        };
+        let got: Vec<(&str, &str)> = message
+            .headers
+            .iter()
+            .map(|(n, v)| (n.as_str(), v))
+            .collect();
+        assert_eq!(got, expected);
+        assert_eq!(message.id(), Some("e-1"));
+        assert_eq!(message.header("ce-type"), Some("orders.placed"));
+        assert_eq!(message.key.as_deref(), Some("customer-7"));
+        envelope.extra = &[];
+        assert_eq!(envelope.to_message().headers.len(), 6);
     }
 }

@@ -44,6 +44,7 @@ pub mod capability;
 pub mod dead_letters;
 mod error;
 mod header_name;
+mod headers;
 #[cfg(feature = "kafka")]
 pub mod kafka;
 pub mod limits;
@@ -66,11 +67,12 @@ pub use capability::{
 pub use dead_letters::{replay_dead_letters, DeadLetter, Selection};
 pub use error::BrokerError;
 pub use header_name::HeaderName;
+pub use headers::Headers;
 pub use limits::{
     MessagePart, TooLarge, DEAD_LETTER_HEADROOM, DEFAULT_MAX_HEADER_BYTES, MAX_REASON_BYTES,
 };
 pub use memory::MemoryBroker;
 pub use message::{
-    EventEnvelope, Headers, KeyOrder, Message, SubscribeOptions, DEAD_LETTER_ATTEMPTS,
-    DEAD_LETTER_GROUP, DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
+    EventEnvelope, KeyOrder, Message, SubscribeOptions, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP,
+    DEAD_LETTER_REASON, DEAD_LETTER_TOPIC,
 };

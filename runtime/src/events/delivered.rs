@@ -45,9 +45,7 @@ impl Delivered {
         let headers = &self.message.headers;
         let mut map = HeaderMap::with_capacity(headers.len());
         for (name, value) in headers {
-            if let (Ok(name), Ok(value)) =
-                (header_name(name), HeaderValue::try_from(value.as_str()))
-            {
+            if let (Ok(name), Ok(value)) = (header_name(name), HeaderValue::try_from(value)) {
                 map.append(name, value);
             }
         }

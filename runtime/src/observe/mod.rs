@@ -72,7 +72,7 @@ impl CarrierMut for HeaderMap {
 
 impl Carrier for Headers {
     fn get(&self, name: &str) -> Option<&str> {
-        Headers::get(self, name).map(String::as_str)
+        Headers::get(self, name)
     }
 
     fn keys(&self) -> Vec<&str> {

@@ -78,25 +78,21 @@ impl<B: RequestReply> Transport for BrokerTransport<B> {
     ) -> Result<Reply, TransportError> {
         let (path_params, query, headers, body) = call.into_parts();
         let mut message = Message::new(request_topic(route.service, route.operation), body);
-        for (name, value) in &headers {
-            if let Ok(value) = value.to_str() {
-                message
-                    .headers
-                    .insert(name.as_str().into(), value.to_owned());
-            }
-        }
-        for (name, value) in path_params {
-            message
-                .headers
-                .insert(format!("{PATH_PREFIX}{name}").into(), value);
-        }
+        message.headers.extend(
+            headers
+                .iter()
+                .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?))),
+        );
+        message.headers.extend(
+            path_params
+                .iter()
+                .map(|(name, value)| (format!("{PATH_PREFIX}{name}"), value)),
+        );
         if let Some(query) = query {
-            message.headers.insert(QUERY.into(), query);
+            message.headers.insert(QUERY, query);
         }
         let correlation = uuid::Uuid::new_v4().to_string();
-        message
-            .headers
-            .insert(CORRELATION_ID.into(), correlation.clone());
+        message.headers.insert(CORRELATION_ID, &correlation);
         let reply = match self.broker.request(message, timeout).await {
             Ok(reply) => reply,
             Err(BrokerError::TooLarge(too_large)) => return Ok(too_large_call(&too_large)),
@@ -120,7 +116,7 @@ impl<B: RequestReply> Transport for BrokerTransport<B> {
             }
             if let (Ok(name), Ok(value)) = (
                 HeaderName::try_from(name.as_str()),
-                HeaderValue::try_from(value.as_str()),
+                HeaderValue::try_from(value),
             ) {
                 headers.append(name, value);
             }
@@ -190,12 +186,12 @@ fn call_from(message: &Message) -> Call {
     let mut query = None;
     for (name, value) in &message.headers {
         if let Some(param) = name.strip_prefix(PATH_PREFIX) {
-            path_params.push((Cow::Owned(param.to_owned()), value.clone()));
+            path_params.push((Cow::Owned(param.to_owned()), value.to_owned()));
         } else if name == QUERY {
-            query = Some(value.clone());
+            query = Some(value.to_owned());
         } else if let (Ok(name), Ok(value)) = (
             HeaderName::try_from(name.as_str()),
-            HeaderValue::try_from(value.as_str()),
+            HeaderValue::try_from(value),
         ) {
             headers.append(name, value);
         }
@@ -236,18 +232,18 @@ async fn send_reply<R: PendingRequest>(request: R, reply: Reply, correlation: Op
 }
 
 fn reply_message(reply: Reply, correlation: Option<String>) -> Message {
-    let mut headers = Headers::new();
-    for (name, value) in reply.headers.iter().flat_map(|h| h.iter()) {
-        if let Ok(value) = value.to_str() {
-            headers.insert(name.as_str().into(), value.to_owned());
-        }
-    }
-    headers.insert(STATUS.into(), reply.status.to_string());
+    let mut headers: Headers = reply
+        .headers
+        .iter()
+        .flat_map(|h| h.iter())
+        .filter_map(|(name, value)| Some((name.as_str(), value.to_str().ok()?)))
+        .collect();
+    headers.insert(STATUS, reply.status.to_string());
     if let Some(ct) = reply.content_type.as_ref().and_then(|ct| ct.to_str().ok()) {
-        headers.insert("content-type".into(), ct.to_owned());
+        headers.insert("content-type", ct);
     }
     if let Some(correlation) = correlation {
-        headers.insert(CORRELATION_ID.into(), correlation);
+        headers.insert(CORRELATION_ID, correlation);
     }
     Message {
         topic: String::new(),

@@ -21,6 +21,8 @@
 //! publish is measured first ([`check_frame`]) and refused with
 //! [`BrokerError::TooLarge`] when it would not fit.
 
+use std::borrow::Cow;
+
 use bytes::Bytes;
 use lapin::types::{AMQPValue, FieldTable, LongString, ShortString};
 use lapin::BasicProperties;
@@ -89,7 +91,7 @@ pub(crate) fn encode(
     let headers = message
         .headers
         .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .map(|(n, v)| (n.as_str(), v))
         .chain(key);
     encode_headers(headers, message.id(), delivery_mode, header_limit)
 }
@@ -220,21 +222,26 @@ fn value_size(value: &AMQPValue) -> usize {
 
 /// The text of a header value as sent by any client.
 pub(crate) fn value_text(value: &AMQPValue) -> Option<String> {
+    value_str(value).map(Cow::into_owned)
+}
+
+/// A header value as text, borrowed where it is text already.
+fn value_str(value: &AMQPValue) -> Option<Cow<'_, str>> {
     Some(match value {
-        AMQPValue::LongString(s) => String::from_utf8_lossy(s.as_bytes()).into_owned(),
-        AMQPValue::ShortString(s) => s.as_str().to_owned(),
-        AMQPValue::Boolean(b) => b.to_string(),
-        AMQPValue::ShortShortInt(n) => n.to_string(),
-        AMQPValue::ShortShortUInt(n) => n.to_string(),
-        AMQPValue::ShortInt(n) => n.to_string(),
-        AMQPValue::ShortUInt(n) => n.to_string(),
-        AMQPValue::LongInt(n) => n.to_string(),
-        AMQPValue::LongUInt(n) => n.to_string(),
-        AMQPValue::LongLongInt(n) => n.to_string(),
-        AMQPValue::Float(n) => n.to_string(),
-        AMQPValue::Double(n) => n.to_string(),
-        AMQPValue::Timestamp(n) => n.to_string(),
-        AMQPValue::ByteArray(b) => String::from_utf8_lossy(b.as_slice()).into_owned(),
+        AMQPValue::LongString(s) => String::from_utf8_lossy(s.as_bytes()),
+        AMQPValue::ShortString(s) => Cow::Borrowed(s.as_str()),
+        AMQPValue::Boolean(b) => Cow::Owned(b.to_string()),
+        AMQPValue::ShortShortInt(n) => Cow::Owned(n.to_string()),
+        AMQPValue::ShortShortUInt(n) => Cow::Owned(n.to_string()),
+        AMQPValue::ShortInt(n) => Cow::Owned(n.to_string()),
+        AMQPValue::ShortUInt(n) => Cow::Owned(n.to_string()),
+        AMQPValue::LongInt(n) => Cow::Owned(n.to_string()),
+        AMQPValue::LongUInt(n) => Cow::Owned(n.to_string()),
+        AMQPValue::LongLongInt(n) => Cow::Owned(n.to_string()),
+        AMQPValue::Float(n) => Cow::Owned(n.to_string()),
+        AMQPValue::Double(n) => Cow::Owned(n.to_string()),
+        AMQPValue::Timestamp(n) => Cow::Owned(n.to_string()),
+        AMQPValue::ByteArray(b) => String::from_utf8_lossy(b.as_slice()),
         AMQPValue::DecimalValue(_)
         | AMQPValue::FieldArray(_)
         | AMQPValue::FieldTable(_)
@@ -257,10 +264,11 @@ fn header_u32(properties: &BasicProperties, name: &str) -> Option<u32> {
 
 /// The message a delivery carries, published on `routing_key`.
 pub(crate) fn decode(routing_key: &str, properties: &BasicProperties, payload: Bytes) -> Message {
-    let mut headers = Headers::new();
+    let mut pairs = Vec::new();
     let mut key = None;
     let mut topic = None;
     if let Some(table) = properties.headers() {
+        pairs.reserve(table.inner().len());
         for (name, value) in table {
             let name = name.as_str();
             if name == KEY {
@@ -274,7 +282,7 @@ pub(crate) fn decode(routing_key: &str, properties: &BasicProperties, payload: B
             if is_internal_header(name) || is_broker_header(name) {
                 continue;
             }
-            let Some(value) = value_text(value) else {
+            let Some(value) = value_str(value) else {
                 continue;
             };
             let attribute = name
@@ -284,13 +292,14 @@ pub(crate) fn decode(routing_key: &str, properties: &BasicProperties, payload: B
                 Some(attribute) => attribute_name(attribute),
                 None => lower_case_name(name),
             };
-            headers.insert(name, value);
+            pairs.push((name, value));
         }
     }
+    let mut headers: Headers = pairs.into_iter().collect();
     if let Some(content_type) = properties.content_type() {
-        headers
-            .entry(HeaderName::from_static(CONTENT_TYPE))
-            .or_insert_with(|| content_type.as_str().to_owned());
+        if !headers.contains_key(CONTENT_TYPE) {
+            headers.insert(HeaderName::from_static(CONTENT_TYPE), content_type.as_str());
+        }
     }
     Message {
         topic: topic.unwrap_or_else(|| super::names::topic_of_routing_key(routing_key).to_owned()),

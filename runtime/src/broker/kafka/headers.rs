@@ -78,7 +78,7 @@ pub(crate) fn to_kafka(
     let pairs = message
         .headers
         .iter()
-        .map(|(n, v)| (n.as_str(), v.as_str()))
+        .map(|(n, v)| (n.as_str(), v))
         .chain(extra.iter().copied());
     encode(pairs, message.headers.len() + extra.len(), header_limit)
 }
@@ -223,7 +223,7 @@ pub(crate) fn from_kafka<H: Headers>(
     }
     let message = Message {
         topic: topic.to_owned(),
-        key: key.map(text),
+        key: key.map(|key| text(key).into_owned()),
         headers: pairs.into_iter().collect::<MessageHeaders>(),
         payload: Bytes::copy_from_slice(payload.unwrap_or_default()),
     };
@@ -232,11 +232,8 @@ pub(crate) fn from_kafka<H: Headers>(
 
 /// `bytes` as text: copied as they are when they are UTF-8 (nearly
 /// always), with U+FFFD for what is not otherwise.
-fn text(bytes: &[u8]) -> String {
-    match std::str::from_utf8(bytes) {
-        Ok(text) => text.to_owned(),
-        Err(_) => String::from_utf8_lossy(bytes).into_owned(),
-    }
+fn text(bytes: &[u8]) -> Cow<'_, str> {
+    String::from_utf8_lossy(bytes)
 }
 
 #[cfg(test)]

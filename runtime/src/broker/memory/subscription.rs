@@ -116,18 +116,14 @@ impl MemoryDelivery {
         // carries headers the delivered message does not.
         let mut message = Message::clone(&self.message);
         message.headers.insert(
-            DEAD_LETTER_REASON.into(),
-            crate::broker::limits::dead_letter_reason(reason).into_owned(),
+            DEAD_LETTER_REASON,
+            crate::broker::limits::dead_letter_reason(reason),
         );
         message
             .headers
-            .insert(DEAD_LETTER_ATTEMPTS.into(), self.attempt.to_string());
-        message
-            .headers
-            .insert(DEAD_LETTER_TOPIC.into(), message.topic.clone());
-        message
-            .headers
-            .insert(DEAD_LETTER_GROUP.into(), self.group.to_string());
+            .insert(DEAD_LETTER_ATTEMPTS, self.attempt.to_string());
+        message.headers.insert(DEAD_LETTER_TOPIC, &message.topic);
+        message.headers.insert(DEAD_LETTER_GROUP, &*self.group);
         let size = message_size(&message);
         (message, size)
     }

@@ -37,7 +37,7 @@ pub(crate) fn to_nats(
         .headers
         .iter()
         .map(|(n, v)| (n.as_str(), v))
-        .chain(key)
+        .chain(key.map(|(n, v)| (n, v.as_str())))
     {
         if let Some(limit) = header_limit {
             limits::check_header(name, value, limit, || {
@@ -180,18 +180,22 @@ pub(crate) fn from_nats(subject: &str, headers: Option<&HeaderMap>, payload: Byt
     let mut out = Headers::new();
     let mut key = None;
     if let Some(headers) = headers {
-        for (name, values) in headers.iter() {
-            let name: &str = name.as_ref();
-            let Some(value) = values.first() else {
-                continue;
-            };
-            if name == KEY {
-                key = Some(value.as_str().to_owned());
-            } else if !name.starts_with(NATS_PREFIX) {
-                // The envelope's names are shared, not copied.
-                out.insert(MessageName::new(name), value.as_str().to_owned());
-            }
-        }
+        out = headers
+            .iter()
+            .filter_map(|(name, values)| {
+                let name: &str = name.as_ref();
+                let value = values.first()?.as_str();
+                if name == KEY {
+                    key = Some(value.to_owned());
+                    None
+                } else if name.starts_with(NATS_PREFIX) {
+                    None
+                } else {
+                    // The envelope's names are shared, not copied.
+                    Some((MessageName::new(name), value))
+                }
+            })
+            .collect();
     }
     Message {
         topic: subject.to_owned(),

@@ -245,7 +245,7 @@ fn entry(
     if shared.from_oldest {
         // A dead letter keeps the topic it was published on.
         if let Some(original) = message.headers.get(DEAD_LETTER_TOPIC) {
-            message.topic = original.clone();
+            message.topic = original.to_owned();
         }
     }
     Some(Entry {
