@@ -6,12 +6,13 @@
 //! its `max_id_len` is kept as its SHA-256 digest (32 bytes), and the
 //! oldest handled ids are forgotten first when either bound is reached.
 
-use std::cell::Cell;
-use std::collections::{HashMap, VecDeque};
+use std::collections::VecDeque;
 use std::future::Future;
+use std::hash::{BuildHasher, RandomState};
 use std::pin::Pin;
 use std::sync::{Arc, Mutex};
 
+use hashbrown::hash_table::{Entry, HashTable};
 use sha2::{Digest, Sha256};
 
 /// What a [`DedupeStore`] knows of an event id.
@@ -94,6 +95,9 @@ pub struct MemoryDedupe {
     capacity: usize,
     max_bytes: usize,
     max_id_len: usize,
+    /// SipHash with keys of its own: the ids come from publishers, so a
+    /// hash they could aim collisions at is not an option.
+    hasher: RandomState,
     state: Mutex<DedupeState>,
 }
 
@@ -169,15 +173,23 @@ enum Held {
     Done,
 }
 
+/// An id held, with its hash.
+#[derive(Debug)]
+struct HeldId {
+    hash: u64,
+    key: Arc<Key>,
+    held: Held,
+}
+
 #[derive(Debug, Default)]
 struct DedupeState {
-    /// Every id held, claimed or done: one map, so that a claim and its
-    /// completion each hash the id once. The state is a `Cell` so that a
-    /// completed claim is marked done where it is, its key shared with
-    /// `order` rather than copied.
-    ids: HashMap<Arc<Key>, Cell<Held>>,
-    /// The done ids, oldest first, to forget them in that order.
-    order: VecDeque<Arc<Key>>,
+    /// Every id held, claimed or done, with its hash: one table, so that a
+    /// claim and its completion each hash the id once, and growing it or
+    /// forgetting an id hashes none.
+    ids: HashTable<HeldId>,
+    /// The done ids, oldest first, with their hashes, to forget them in
+    /// that order; each key is shared with `ids`, not copied.
+    order: VecDeque<(u64, Arc<Key>)>,
     /// What `ids` holds, by [`key_size`].
     bytes: usize,
 }
@@ -187,10 +199,12 @@ impl DedupeState {
     /// bounds, or only claims in progress are left.
     fn trim(&mut self, capacity: usize, max_bytes: usize) {
         while self.ids.len() > capacity || self.bytes > max_bytes {
-            let Some(old) = self.order.pop_front() else {
+            let Some((hash, old)) = self.order.pop_front() else {
                 break;
             };
-            self.ids.remove(&old);
+            if let Ok(entry) = self.ids.find_entry(hash, |id| Arc::ptr_eq(&id.key, &old)) {
+                entry.remove();
+            }
             self.bytes -= key_size(&old);
         }
     }
@@ -211,6 +225,7 @@ impl MemoryDedupe {
             capacity: capacity.max(1),
             max_bytes: DEFAULT_DEDUPE_MAX_BYTES,
             max_id_len: DEFAULT_DEDUPE_MAX_ID_LEN,
+            hasher: RandomState::new(),
             state: Mutex::new(DedupeState::default()),
         }
     }
@@ -246,8 +261,11 @@ impl MemoryDedupe {
         self.with(|s| s.bytes)
     }
 
-    fn with_key<R>(&self, group: &str, id: &str, f: impl FnOnce(&Key) -> R) -> R {
-        with_key(group, id, self.max_id_len, f)
+    /// Calls `f` with the key of `group` and `id` and its hash.
+    fn with_key<R>(&self, group: &str, id: &str, f: impl FnOnce(&Key, u64) -> R) -> R {
+        with_key(group, id, self.max_id_len, |key| {
+            f(key, self.hasher.hash_one(key))
+        })
     }
 
     fn with<T>(&self, f: impl FnOnce(&mut DedupeState) -> T) -> T {
@@ -259,15 +277,26 @@ impl MemoryDedupe {
 impl DedupeStore for MemoryDedupe {
     fn begin<'a>(&'a self, group: &'a str, id: &'a str) -> StoreFuture<'a, Begin> {
         let (capacity, max_bytes) = (self.capacity, self.max_bytes);
-        let result = self.with_key(group, id, |key| {
-            self.with(|s| match s.ids.get(key).map(Cell::get) {
-                Some(Held::Done) => Begin::Duplicate,
-                Some(Held::Claimed) => Begin::InProgress,
-                None => {
-                    s.bytes += key_size(key);
-                    s.ids.insert(key.into(), Cell::new(Held::Claimed));
-                    s.trim(capacity, max_bytes);
-                    Begin::New
+        let result = self.with_key(group, id, |key, hash| {
+            self.with(|s| {
+                match s
+                    .ids
+                    .entry(hash, |held| *held.key == *key, |held| held.hash)
+                {
+                    Entry::Occupied(entry) => match entry.get().held {
+                        Held::Done => Begin::Duplicate,
+                        Held::Claimed => Begin::InProgress,
+                    },
+                    Entry::Vacant(entry) => {
+                        entry.insert(HeldId {
+                            hash,
+                            key: key.into(),
+                            held: Held::Claimed,
+                        });
+                        s.bytes += key_size(key);
+                        s.trim(capacity, max_bytes);
+                        Begin::New
+                    }
                 }
             })
         });
@@ -280,19 +309,24 @@ impl DedupeStore for MemoryDedupe {
 
     fn complete<'a>(&'a self, group: &'a str, id: &'a str) -> StoreFuture<'a, ()> {
         let (capacity, max_bytes) = (self.capacity, self.max_bytes);
-        self.with_key(group, id, |key| {
+        self.with_key(group, id, |key, hash| {
             self.with(|s| {
-                match s.ids.get_key_value(key) {
-                    Some((_, held)) if held.get() == Held::Done => return,
-                    Some((held_key, held)) => {
-                        held.set(Held::Done);
-                        s.order.push_back(held_key.clone());
+                match s.ids.find_mut(hash, |held| *held.key == *key) {
+                    Some(held) if held.held == Held::Done => return,
+                    Some(held) => {
+                        held.held = Held::Done;
+                        s.order.push_back((hash, held.key.clone()));
                     }
                     None => {
                         let key: Arc<Key> = key.into();
                         s.bytes += key_size(&key);
-                        s.ids.insert(key.clone(), Cell::new(Held::Done));
-                        s.order.push_back(key);
+                        let held = HeldId {
+                            hash,
+                            key: key.clone(),
+                            held: Held::Done,
+                        };
+                        s.ids.insert_unique(hash, held, |held| held.hash);
+                        s.order.push_back((hash, key));
                     }
                 }
                 s.trim(capacity, max_bytes);
@@ -302,11 +336,13 @@ impl DedupeStore for MemoryDedupe {
     }
 
     fn abort<'a>(&'a self, group: &'a str, id: &'a str) -> StoreFuture<'a, ()> {
-        self.with_key(group, id, |key| {
+        self.with_key(group, id, |key, hash| {
             self.with(|s| {
-                if s.ids.get(key).map(Cell::get) == Some(Held::Claimed) {
-                    s.ids.remove(key);
-                    s.bytes -= key_size(key);
+                if let Ok(entry) = s.ids.find_entry(hash, |held| *held.key == *key) {
+                    if entry.get().held == Held::Claimed {
+                        entry.remove();
+                        s.bytes -= key_size(key);
+                    }
                 }
             })
         });
