@@ -195,10 +195,9 @@ fn check_record(
 
 /// The accord message of a record on `topic`, and which attempt it is.
 ///
-/// The headers are gathered first and the map built from them in one go
-/// (sorted, then filled in order): cheaper than looking up the place of
-/// each in turn. A name that comes twice keeps its last value, as
-/// inserting them one by one would.
+/// The headers are gathered first (reading a record's header costs more
+/// than keeping it), then the message's headers are built from them in one
+/// go, sized once. A name that comes twice keeps its last value.
 pub(crate) fn from_kafka<H: Headers>(
     topic: &str,
     key: Option<&[u8]>,
@@ -207,6 +206,7 @@ pub(crate) fn from_kafka<H: Headers>(
 ) -> (Message, u32) {
     let mut attempt = 1;
     let mut pairs = Vec::with_capacity(headers.map_or(0, Headers::count));
+    let mut bytes = 0;
     if let Some(headers) = headers {
         for header in headers.iter() {
             let value = header.value.unwrap_or_default();
@@ -217,14 +217,18 @@ pub(crate) fn from_kafka<H: Headers>(
                     .unwrap_or(1)
                     .max(1);
             } else {
-                pairs.push((from_record_name(header.key), text(value)));
+                let value = text(value);
+                bytes += value.len();
+                pairs.push((from_record_name(header.key), value));
             }
         }
     }
+    let mut message_headers = MessageHeaders::with_capacity(pairs.len(), bytes);
+    message_headers.extend(pairs);
     let message = Message {
         topic: topic.to_owned(),
         key: key.map(|key| text(key).into_owned()),
-        headers: pairs.into_iter().collect::<MessageHeaders>(),
+        headers: message_headers,
         payload: Bytes::copy_from_slice(payload.unwrap_or_default()),
     };
     (message, attempt)

@@ -180,22 +180,27 @@ pub(crate) fn from_nats(subject: &str, headers: Option<&HeaderMap>, payload: Byt
     let mut out = Headers::new();
     let mut key = None;
     if let Some(headers) = headers {
-        out = headers
+        // Sized once: the values go into one buffer.
+        let (count, bytes) = headers
             .iter()
-            .filter_map(|(name, values)| {
-                let name: &str = name.as_ref();
-                let value = values.first()?.as_str();
-                if name == KEY {
-                    key = Some(value.to_owned());
-                    None
-                } else if name.starts_with(NATS_PREFIX) {
-                    None
-                } else {
-                    // The envelope's names are shared, not copied.
-                    Some((MessageName::new(name), value))
-                }
-            })
-            .collect();
+            .filter_map(|(_, values)| values.first())
+            .fold((0, 0), |(count, bytes), value| {
+                (count + 1, bytes + value.as_str().len())
+            });
+        out = Headers::with_capacity(count, bytes);
+        out.extend(headers.iter().filter_map(|(name, values)| {
+            let name: &str = name.as_ref();
+            let value = values.first()?.as_str();
+            if name == KEY {
+                key = Some(value.to_owned());
+                None
+            } else if name.starts_with(NATS_PREFIX) {
+                None
+            } else {
+                // The envelope's names are shared, not copied.
+                Some((MessageName::new(name), value))
+            }
+        }));
     }
     Message {
         topic: subject.to_owned(),
