@@ -31,6 +31,7 @@ use super::window::{Resume, Window};
 use super::KafkaBroker;
 use crate::broker::Message;
 
+mod blocking;
 mod reader;
 mod rebalance;
 mod rejoin;

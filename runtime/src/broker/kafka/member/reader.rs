@@ -17,6 +17,7 @@ use tokio::time::Instant;
 use super::super::headers;
 use super::super::window::Resume;
 use super::super::KafkaBroker;
+use super::blocking::blocking;
 use super::rejoin::Rejoin;
 use super::{Context, Entry, Shared, Tp};
 use crate::broker::reconnect::backoff;
@@ -89,7 +90,7 @@ async fn read(consumer: &StreamConsumer<Context>, shared: &Shared, topics: &[Str
             // owner must find it).
             if let Some(commits) = shared.hand_over(|_| true) {
                 last_commit = Instant::now();
-                if let Err(error) = consumer.commit(&commits, CommitMode::Sync) {
+                if let Err(error) = blocking(|| consumer.commit(&commits, CommitMode::Sync)) {
                     tracing::warn!(%error, group = %shared.group, "could not commit before handing the partitions over; their next owner reads from the last commit");
                 }
             }
@@ -120,7 +121,7 @@ async fn read(consumer: &StreamConsumer<Context>, shared: &Shared, topics: &[Str
             // partition has its start.
             let at = *start_at.get_or_insert(now);
             if now >= at {
-                commit_starts(consumer, shared);
+                blocking(|| commit_starts(consumer, shared));
                 start_at = Some(Instant::now() + START_POLL);
             }
         } else {
@@ -155,7 +156,7 @@ async fn read(consumer: &StreamConsumer<Context>, shared: &Shared, topics: &[Str
                 if done.is_ok() {
                     paused = pause;
                     if !pause {
-                        wake_fetchers(consumer, &assignment, shared);
+                        blocking(|| wake_fetchers(consumer, &assignment, shared));
                     }
                 }
             }

@@ -16,6 +16,7 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use tokio::time::Instant;
 
 use super::super::KafkaOptions;
+use super::blocking::blocking;
 use super::Context;
 
 pub(super) struct Rejoin {
@@ -77,7 +78,7 @@ impl Rejoin {
         if now < at {
             return false;
         }
-        if now < latest && rebalancing(consumer, group, self.poll) {
+        if now < latest && blocking(|| rebalancing(consumer, group, self.poll)) {
             self.out = Some((now + self.poll, latest));
             return false;
         }
