@@ -148,8 +148,8 @@ impl Headers {
     }
 
     /// The headers, by name in order, with their values.
-    pub fn iter(&self) -> Iter<'_> {
-        Iter {
+    pub fn iter(&self) -> HeadersIter<'_> {
+        HeadersIter {
             entries: self.entries.iter(),
             text: &self.text,
         }
@@ -238,12 +238,12 @@ impl<N: Into<HeaderName>, V: AsRef<str>> Extend<(N, V)> for Headers {
 
 /// The headers of a message, by name in order, with their values.
 #[derive(Debug, Clone)]
-pub struct Iter<'a> {
+pub struct HeadersIter<'a> {
     entries: std::slice::Iter<'a, (HeaderName, Range<usize>)>,
     text: &'a str,
 }
 
-impl<'a> Iterator for Iter<'a> {
+impl<'a> Iterator for HeadersIter<'a> {
     type Item = (&'a HeaderName, &'a str);
 
     fn next(&mut self) -> Option<Self::Item> {
@@ -256,9 +256,9 @@ impl<'a> Iterator for Iter<'a> {
     }
 }
 
-impl ExactSizeIterator for Iter<'_> {}
+impl ExactSizeIterator for HeadersIter<'_> {}
 
-impl DoubleEndedIterator for Iter<'_> {
+impl DoubleEndedIterator for HeadersIter<'_> {
     fn next_back(&mut self) -> Option<Self::Item> {
         let (name, range) = self.entries.next_back()?;
         Some((name, &self.text[range.clone()]))
@@ -267,9 +267,9 @@ impl DoubleEndedIterator for Iter<'_> {
 
 impl<'a> IntoIterator for &'a Headers {
     type Item = (&'a HeaderName, &'a str);
-    type IntoIter = Iter<'a>;
+    type IntoIter = HeadersIter<'a>;
 
-    fn into_iter(self) -> Iter<'a> {
+    fn into_iter(self) -> HeadersIter<'a> {
         self.iter()
     }
 }

@@ -67,7 +67,7 @@ pub use capability::{
 pub use dead_letters::{replay_dead_letters, DeadLetter, Selection};
 pub use error::BrokerError;
 pub use header_name::HeaderName;
-pub use headers::Headers;
+pub use headers::{Headers, HeadersIter};
 pub use limits::{
     MessagePart, TooLarge, DEAD_LETTER_HEADROOM, DEFAULT_MAX_HEADER_BYTES, MAX_REASON_BYTES,
 };
