@@ -110,7 +110,11 @@ async fn read(consumer: &StreamConsumer<Context>, shared: &Shared, topics: &[Str
         if view.closing && view.outstanding == 0 {
             return;
         }
-        if rejoin.due(now, consumer, &shared.group) && !view.closing {
+        if view.closing {
+            // No look at the group's state for a member that will not
+            // join again.
+            rejoin.stay_out();
+        } else if rejoin.due(now, consumer, &shared.group) {
             let names: Vec<&str> = topics.iter().map(String::as_str).collect();
             if let Err(error) = consumer.subscribe(&names) {
                 tracing::warn!(%error, group = %shared.group, "could not join the group again");

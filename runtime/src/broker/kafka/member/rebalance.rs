@@ -9,6 +9,7 @@ use rdkafka::consumer::{BaseConsumer, CommitMode, Consumer, ConsumerContext, Reb
 use rdkafka::ClientContext;
 
 use super::super::window::{Resume, Window};
+use super::blocking::blocking;
 use super::{PartitionState, Shared, Tp};
 
 /// The consumer's callbacks: rebalances update the member's state.
@@ -32,7 +33,9 @@ impl ConsumerContext for Context {
         // they move, so their next owner starts after it and skips what
         // was settled beyond.
         if let Some(commits) = self.shared.hand_over(|tp| revoked.contains(tp)) {
-            if let Err(error) = consumer.commit(&commits, CommitMode::Sync) {
+            // The callback runs where the consumer is polled: on the
+            // reading task's worker, whose other tasks go on meanwhile.
+            if let Err(error) = blocking(|| consumer.commit(&commits, CommitMode::Sync)) {
                 tracing::debug!(%error, "could not commit before a rebalance");
             }
         }

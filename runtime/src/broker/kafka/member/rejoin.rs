@@ -54,6 +54,11 @@ impl Rejoin {
         self.out = Some((at, at + self.session_timeout));
     }
 
+    /// The member is closing: it does not join again.
+    pub(super) fn stay_out(&mut self) {
+        self.out = None;
+    }
+
     /// Whether the member is out of its group.
     pub(super) fn is_out(&self) -> bool {
         self.out.is_some()
