@@ -114,7 +114,7 @@ impl Headers {
 
     /// Whether there is a header `name`.
     pub fn contains_key(&self, name: &str) -> bool {
-        self.find(name).is_ok()
+        self.get(name).is_some()
     }
 
     /// Sets header `name` to `value`, replacing any value it had.
@@ -209,6 +209,18 @@ impl Headers {
         });
         self.dead += dead;
         self.compact_if_wasteful();
+    }
+}
+
+/// The headers gathered in `pairs`, sized once from them (a decoder that
+/// gathers a message's headers first builds them so); of a name given more
+/// than once, the last value.
+impl<V: AsRef<str>> From<Vec<(HeaderName, V)>> for Headers {
+    fn from(pairs: Vec<(HeaderName, V)>) -> Self {
+        let bytes = pairs.iter().map(|(_, value)| value.as_ref().len()).sum();
+        let mut headers = Headers::with_capacity(pairs.len(), bytes);
+        headers.extend(pairs);
+        headers
     }
 }
 

@@ -295,10 +295,7 @@ pub(crate) fn decode(routing_key: &str, properties: &BasicProperties, payload: B
             pairs.push((name, value));
         }
     }
-    // Sized once: the values go into one buffer.
-    let bytes = pairs.iter().map(|(_, value)| value.len()).sum();
-    let mut headers = Headers::with_capacity(pairs.len() + 1, bytes);
-    headers.extend(pairs);
+    let mut headers = Headers::from(pairs);
     if let Some(content_type) = properties.content_type() {
         if !headers.contains_key(CONTENT_TYPE) {
             headers.insert(HeaderName::from_static(CONTENT_TYPE), content_type.as_str());

@@ -206,7 +206,6 @@ pub(crate) fn from_kafka<H: Headers>(
 ) -> (Message, u32) {
     let mut attempt = 1;
     let mut pairs = Vec::with_capacity(headers.map_or(0, Headers::count));
-    let mut bytes = 0;
     if let Some(headers) = headers {
         for header in headers.iter() {
             let value = header.value.unwrap_or_default();
@@ -217,18 +216,14 @@ pub(crate) fn from_kafka<H: Headers>(
                     .unwrap_or(1)
                     .max(1);
             } else {
-                let value = text(value);
-                bytes += value.len();
-                pairs.push((from_record_name(header.key), value));
+                pairs.push((from_record_name(header.key), text(value)));
             }
         }
     }
-    let mut message_headers = MessageHeaders::with_capacity(pairs.len(), bytes);
-    message_headers.extend(pairs);
     let message = Message {
         topic: topic.to_owned(),
         key: key.map(|key| text(key).into_owned()),
-        headers: message_headers,
+        headers: MessageHeaders::from(pairs),
         payload: Bytes::copy_from_slice(payload.unwrap_or_default()),
     };
     (message, attempt)
