@@ -4,11 +4,12 @@
 use std::fmt::Write as _;
 use std::time::SystemTime;
 
+use bytes::Bytes;
 use time::format_description::well_known::Rfc3339;
 use time::OffsetDateTime;
 
 use crate::broker::limits::cap_text;
-use crate::broker::{HeaderName, Headers};
+use crate::broker::{EventEnvelope, HeaderName, Headers};
 use crate::observe::CarrierMut;
 use crate::trace::{TraceContext, TRACEPARENT};
 
@@ -44,23 +45,21 @@ pub const NAMES: [&str; 7] = [
 /// An event id (a UUID).
 pub type EventId = String;
 
-/// The headers of a new event.
+/// The headers of a new event: those a publisher sends
+/// ([`EventEnvelope::to_message`]), with the time now.
 pub fn headers(id: &str, source: &str, event_type: &str, traceparent: &str) -> Headers {
     let time = Timestamp::now();
-    let values = [
-        "1.0",
+    let extra = [(HeaderName::from_static(TRACEPARENT), traceparent.to_owned())];
+    let envelope = EventEnvelope {
+        topic: event_type,
+        key: None,
         id,
         source,
-        event_type,
-        time.as_str(),
-        "application/json",
-        traceparent,
-    ];
-    NAMES
-        .iter()
-        .zip(values)
-        .map(|(name, value)| (HeaderName::from_static(name), value.to_owned()))
-        .collect()
+        time: time.as_str(),
+        extra: &extra,
+        payload: Bytes::new(),
+    };
+    envelope.to_message().headers
 }
 
 /// A `ce-time` value, formatted without allocating: RFC 3339 in UTC with
