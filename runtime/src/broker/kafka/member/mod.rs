@@ -32,6 +32,7 @@ use super::KafkaBroker;
 use crate::broker::Message;
 
 mod blocking;
+mod hand_back;
 mod reader;
 mod rebalance;
 mod rejoin;

@@ -18,6 +18,7 @@ use super::super::headers;
 use super::super::window::Resume;
 use super::super::KafkaBroker;
 use super::blocking::blocking;
+use super::hand_back;
 use super::rejoin::Rejoin;
 use super::{Context, Entry, Shared, Tp};
 use crate::broker::reconnect::backoff;
@@ -36,13 +37,14 @@ pub(in crate::broker::kafka) async fn pump(
     // The last commits, with the notes for the partitions' next owners,
     // then leave the group (closing the consumer blocks while it hands its
     // partitions back).
-    let last = shared.hand_over(|_| true);
-    let _ = tokio::task::spawn_blocking(move || {
-        if let Some(commits) = last {
-            if let Err(error) = consumer.commit(&commits, CommitMode::Sync) {
-                tracing::debug!(%error, "could not commit the last offsets");
-            }
+    if let Some(commits) = shared.hand_over(|_| true) {
+        let options = &shared.broker.inner.options;
+        let mut stream = consumer.stream();
+        if let Err(error) = hand_back::commit(&consumer, &mut stream, &commits, options).await {
+            tracing::warn!(%error, group = %shared.group, "could not commit the last offsets; the partitions' next owners read from the last commit");
         }
+    }
+    let _ = tokio::task::spawn_blocking(move || {
         drop(consumer);
         drop(open);
     })
@@ -89,8 +91,10 @@ async fn read(consumer: &StreamConsumer<Context>, shared: &Shared, topics: &[Str
             // commit waits for the broker: a rare event, and the next
             // owner must find it).
             if let Some(commits) = shared.hand_over(|_| true) {
+                let options = &shared.broker.inner.options;
+                let done = hand_back::commit(consumer, &mut stream, &commits, options).await;
                 last_commit = Instant::now();
-                if let Err(error) = blocking(|| consumer.commit(&commits, CommitMode::Sync)) {
+                if let Err(error) = done {
                     tracing::warn!(%error, group = %shared.group, "could not commit before handing the partitions over; their next owner reads from the last commit");
                 }
             }

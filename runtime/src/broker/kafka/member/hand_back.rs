@@ -1,0 +1,92 @@
+//! The commit that hands a member's partitions back, made again when a
+//! rebalance fenced it.
+//!
+//! A member commits synchronously before it gives its partitions up: when
+//! it closes and when a delivery passed its ack wait. If the group is
+//! rebalancing at that moment (other members joining or leaving, as in a
+//! rolling deploy), the coordinator may refuse the commit because the
+//! member's generation is no longer the group's (`ILLEGAL_GENERATION`) or
+//! a rebalance is under way (`REBALANCE_IN_PROGRESS`). The member is still
+//! in the group: once its consumer has joined the new generation (which it
+//! does while polled), the same commit is accepted. Given up, the
+//! partitions' next owners would start from the last commit that went
+//! through and deliver what this member settled since a second time.
+//!
+//! So a fenced commit is made again, with backoff, while the consumer is
+//! polled (what it reads meanwhile is dropped: the member's partitions are
+//! already handed over, and their next owner reads it), for at most the
+//! session timeout: a member not back in the group by then has been
+//! removed from it. Committing late never skips a record: what is
+//! committed is the first record the member did not settle.
+
+use futures_util::StreamExt;
+use rdkafka::consumer::{CommitMode, Consumer, MessageStream, StreamConsumer};
+use rdkafka::error::{KafkaError, KafkaResult, RDKafkaErrorCode};
+use rdkafka::TopicPartitionList;
+use tokio::time::Instant;
+
+use super::super::KafkaOptions;
+use super::blocking::blocking;
+use super::Context;
+use crate::broker::reconnect::backoff;
+
+/// Commits `commits` synchronously; when a rebalance fences the commit,
+/// polls the consumer through `stream` and commits again (at most a
+/// heartbeat interval apart), until it goes through, fails otherwise, or
+/// the session timeout has passed.
+pub(super) async fn commit(
+    consumer: &StreamConsumer<Context>,
+    stream: &mut MessageStream<'_, Context>,
+    commits: &TopicPartitionList,
+    options: &KafkaOptions,
+) -> KafkaResult<()> {
+    let deadline = Instant::now() + options.session_timeout;
+    let mut failures = 0u32;
+    loop {
+        let error = match blocking(|| consumer.commit(commits, CommitMode::Sync)) {
+            Ok(()) => return Ok(()),
+            Err(error) => error,
+        };
+        failures += 1;
+        let wait = backoff(failures, options.heartbeat_interval);
+        if !fenced(&error) || Instant::now() + wait >= deadline {
+            return Err(error);
+        }
+        tracing::debug!(%error, attempt = failures, "a rebalance fenced a handover commit; committing again once the member has rejoined");
+        // Polling serves the rebalance that lets the member rejoin.
+        let until = Instant::now() + wait;
+        while let Ok(Some(_)) = tokio::time::timeout_at(until, stream.next()).await {}
+    }
+}
+
+/// Whether `error` is the coordinator refusing a commit because the group
+/// is rebalancing, which the member's next generation resolves.
+fn fenced(error: &KafkaError) -> bool {
+    matches!(
+        error.rdkafka_error_code(),
+        Some(RDKafkaErrorCode::IllegalGeneration | RDKafkaErrorCode::RebalanceInProgress)
+    )
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_rebalance_refusals_are_committed_again() {
+        assert!(fenced(&KafkaError::ConsumerCommit(
+            RDKafkaErrorCode::IllegalGeneration
+        )));
+        assert!(fenced(&KafkaError::ConsumerCommit(
+            RDKafkaErrorCode::RebalanceInProgress
+        )));
+        // A member removed from its group has lost its partitions to
+        // others: its commit must not go through later.
+        assert!(!fenced(&KafkaError::ConsumerCommit(
+            RDKafkaErrorCode::UnknownMemberId
+        )));
+        assert!(!fenced(&KafkaError::ConsumerCommit(
+            RDKafkaErrorCode::BrokerTransportFailure
+        )));
+    }
+}
