@@ -1,5 +1,5 @@
-//! The commit that hands a member's partitions back, made again when a
-//! rebalance fenced it.
+//! How a member hands its partitions back: the commit, made again when a
+//! rebalance fenced it, and, when the member closes, leaving the group.
 //!
 //! A member commits synchronously before it gives its partitions up: when
 //! it closes and when a delivery passed its ack wait. If the group is
@@ -18,6 +18,13 @@
 //! session timeout: a member not back in the group by then has been
 //! removed from it. Committing late never skips a record: what is
 //! committed is the first record the member did not settle.
+//!
+//! A closing member then leaves its group while its reading task still
+//! polls the consumer ([`leave`]), so the revocation that leaving starts
+//! is served there, within a bound, and dropping the consumer finds the
+//! member out of the group already.
+
+use std::time::Duration;
 
 use futures_util::StreamExt;
 use rdkafka::consumer::{CommitMode, Consumer, MessageStream, StreamConsumer};
@@ -58,6 +65,37 @@ pub(super) async fn commit(
         while let Ok(Some(_)) = tokio::time::timeout_at(until, stream.next()).await {}
     }
 }
+
+/// Leaves the group: unsubscribes and polls the consumer through `stream`
+/// (dropping what it reads: the partitions were handed over) until it
+/// holds no partition, for at most the session timeout; whether it got
+/// there. Leaving revokes the member's partitions through the rebalance
+/// callback, which only the consumer's poll serves.
+pub(super) async fn leave(
+    consumer: &StreamConsumer<Context>,
+    stream: &mut MessageStream<'_, Context>,
+    options: &KafkaOptions,
+) -> bool {
+    let deadline = Instant::now() + options.session_timeout;
+    consumer.unsubscribe();
+    loop {
+        match consumer.assignment() {
+            Ok(assignment) if assignment.count() == 0 => return true,
+            Ok(_) => {}
+            // The consumer no longer answers: its close will tell.
+            Err(_) => return false,
+        }
+        let until = Instant::now() + LEAVE_POLL;
+        if until > deadline {
+            return false;
+        }
+        while let Ok(Some(_)) = tokio::time::timeout_at(until, stream.next()).await {}
+    }
+}
+
+/// How long a leaving member polls its consumer between two looks at
+/// whether it still holds partitions.
+const LEAVE_POLL: Duration = Duration::from_millis(20);
 
 /// Whether `error` is the coordinator refusing a commit because the group
 /// is rebalancing, which the member's next generation resolves.

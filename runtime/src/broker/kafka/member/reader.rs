@@ -35,20 +35,30 @@ pub(in crate::broker::kafka) async fn pump(
     let open = OpenConsumer(shared.broker.clone());
     read(&consumer, &shared, &topics).await;
     // The last commits, with the notes for the partitions' next owners,
-    // then leave the group (closing the consumer blocks while it hands its
-    // partitions back).
+    // then leave the group, polling the consumer here.
+    let options = &shared.broker.inner.options;
+    let mut stream = consumer.stream();
     if let Some(commits) = shared.hand_over(|_| true) {
-        let options = &shared.broker.inner.options;
-        let mut stream = consumer.stream();
         if let Err(error) = hand_back::commit(&consumer, &mut stream, &commits, options).await {
             tracing::warn!(%error, group = %shared.group, "could not commit the last offsets; the partitions' next owners read from the last commit");
         }
     }
-    let _ = tokio::task::spawn_blocking(move || {
+    if !hand_back::leave(&consumer, &mut stream, options).await {
+        tracing::warn!(group = %shared.group, "the member still held partitions a session timeout after leaving its group; closing its consumer");
+    }
+    drop(stream);
+    // Closing the consumer waits for the broker (the group's LeaveGroup);
+    // bounded here, so that the subscription's task ends even if the
+    // close does not (the consumer then closes in the background).
+    let timeout = options.session_timeout;
+    let group = shared.group.clone();
+    let closing = tokio::task::spawn_blocking(move || {
         drop(consumer);
         drop(open);
-    })
-    .await;
+    });
+    if tokio::time::timeout(timeout, closing).await.is_err() {
+        tracing::warn!(%group, "a member's consumer did not close within the session timeout; it closes in the background");
+    }
 }
 
 /// The reading loop of [`pump`]: returns once the member is closed and
