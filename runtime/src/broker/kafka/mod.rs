@@ -287,12 +287,27 @@ fn bootstrap_servers(url: &str) -> Result<String, BrokerError> {
     Ok(servers.join(","))
 }
 
+/// How often a client of the handle reads the metadata of the topics it
+/// uses again (librdkafka's `topic.metadata.refresh.interval.ms`): 10 s, so
+/// that partitions added to a topic, and a topic that was not yet visible
+/// when a member subscribed, are found within that.
+///
+/// Not shorter: librdkafka (2.12) restarts a group's join whenever the
+/// metadata of the subscription arrives while the group's leader waits for
+/// the metadata its assignor asked for, even when nothing changed, and a
+/// refresh sent while the leader's JoinGroup waits at the coordinator
+/// arrives just then. With a refresh every second and joins that take a
+/// second (tansu's, a Kafka group's first), the leader joined again every
+/// round and the group never got its assignment. With 10 s, a join round
+/// is restarted at most once per refresh.
+const METADATA_REFRESH_MS: &str = "10000";
+
 fn client_config(servers: &str, options: &KafkaOptions) -> ClientConfig {
     let mut config = ClientConfig::new();
     config
         .set("bootstrap.servers", servers)
         .set("client.id", &options.client_id)
-        .set("topic.metadata.refresh.interval.ms", "1000")
+        .set("topic.metadata.refresh.interval.ms", METADATA_REFRESH_MS)
         .set("reconnect.backoff.ms", "100")
         .set("reconnect.backoff.max.ms", "2000");
     config
