@@ -283,10 +283,9 @@ pub async fn dead_letter_after_last_attempt<B: Publish + ConsumeEvents>(broker: 
 /// deliveries, unsettled) loses nothing: another member gets them all.
 ///
 /// Messages are published in batches of 20 until the first member holds
-/// five of them: which member
-/// a message reaches is the backend's choice (Kafka's producer sends
-/// keyless records to one partition for a while, so one batch may reach
-/// the other member only).
+/// five of them: which member a message reaches is the backend's choice
+/// (Kafka's producer sends keyless records to one partition for a while,
+/// so one batch may reach the other member only).
 pub async fn no_loss_when_member_dropped_mid_handler<B: Publish + ConsumeEvents>(
     broker: &B,
     prefix: &str,

@@ -296,10 +296,11 @@ fn bootstrap_servers(url: &str) -> Result<String, BrokerError> {
 /// metadata of the subscription arrives while the group's leader waits for
 /// the metadata its assignor asked for, even when nothing changed, and a
 /// refresh sent while the leader's JoinGroup waits at the coordinator
-/// arrives just then. With a refresh every second and joins that take a
-/// second (tansu's, a Kafka group's first), the leader joined again every
-/// round and the group never got its assignment. With 10 s, a join round
-/// is restarted at most once per refresh.
+/// arrives just then. With a refresh every second and join rounds of a
+/// second or more (tansu's every time; a new Kafka group's first waits
+/// `group.initial.rebalance.delay.ms`, 3 s by default), the leader joined
+/// again every round and the group never got its assignment. With 10 s, a
+/// join round is restarted at most once per refresh.
 const METADATA_REFRESH_MS: &str = "10000";
 
 fn client_config(servers: &str, options: &KafkaOptions) -> ClientConfig {
