@@ -34,14 +34,33 @@ use tokio::time::Instant;
 
 use super::super::KafkaOptions;
 use super::blocking::blocking;
-use super::Context;
+use super::{Context, Shared};
 use crate::broker::reconnect::backoff;
+
+/// Hands every partition of the member over: commits each up to its
+/// first unsettled record, with the notes for the next owners
+/// (`Shared::hand_over`), through [`commit`]. Whether there was anything
+/// to commit.
+pub(super) async fn all(
+    consumer: &StreamConsumer<Context>,
+    stream: &mut MessageStream<'_, Context>,
+    shared: &Shared,
+) -> bool {
+    let Some(commits) = shared.hand_over(|_| true) else {
+        return false;
+    };
+    let options = &shared.broker.inner.options;
+    if let Err(error) = commit(consumer, stream, &commits, options).await {
+        tracing::warn!(%error, group = %shared.group, "could not commit before handing the partitions over; their next owners read from the last commit");
+    }
+    true
+}
 
 /// Commits `commits` synchronously; when a rebalance fences the commit,
 /// polls the consumer through `stream` and commits again (at most a
 /// heartbeat interval apart), until it goes through, fails otherwise, or
 /// the session timeout has passed.
-pub(super) async fn commit(
+async fn commit(
     consumer: &StreamConsumer<Context>,
     stream: &mut MessageStream<'_, Context>,
     commits: &TopicPartitionList,
@@ -61,36 +80,44 @@ pub(super) async fn commit(
         }
         tracing::debug!(%error, attempt = failures, "a rebalance fenced a handover commit; committing again once the member has rejoined");
         // Polling serves the rebalance that lets the member rejoin.
-        let until = Instant::now() + wait;
-        while let Ok(Some(_)) = tokio::time::timeout_at(until, stream.next()).await {}
+        poll_until(stream, Instant::now() + wait).await;
     }
 }
 
 /// Leaves the group: unsubscribes and polls the consumer through `stream`
-/// (dropping what it reads: the partitions were handed over) until it
-/// holds no partition, for at most the session timeout; whether it got
-/// there. Leaving revokes the member's partitions through the rebalance
-/// callback, which only the consumer's poll serves.
+/// until it holds no partition, for at most the session timeout (a `warn`
+/// says which it could not do). Leaving revokes the member's partitions
+/// through the rebalance callback, which only the consumer's poll serves.
 pub(super) async fn leave(
     consumer: &StreamConsumer<Context>,
     stream: &mut MessageStream<'_, Context>,
-    options: &KafkaOptions,
-) -> bool {
-    let deadline = Instant::now() + options.session_timeout;
+    shared: &Shared,
+) {
+    let deadline = Instant::now() + shared.broker.inner.options.session_timeout;
     consumer.unsubscribe();
     loop {
         match consumer.assignment() {
-            Ok(assignment) if assignment.count() == 0 => return true,
+            Ok(assignment) if assignment.count() == 0 => return,
             Ok(_) => {}
-            // The consumer no longer answers: its close will tell.
-            Err(_) => return false,
+            Err(error) => {
+                tracing::warn!(%error, group = %shared.group, "could not read the leaving member's partitions; closing its consumer, which leaves the group");
+                return;
+            }
         }
         let until = Instant::now() + LEAVE_POLL;
         if until > deadline {
-            return false;
+            tracing::warn!(group = %shared.group, "the member still held partitions a session timeout after leaving its group; closing its consumer");
+            return;
         }
-        while let Ok(Some(_)) = tokio::time::timeout_at(until, stream.next()).await {}
+        poll_until(stream, until).await;
     }
+}
+
+/// Polls the consumer through `stream` until `until`, which serves the
+/// group's rebalance callbacks; the records it reads are dropped (the
+/// member's partitions are handed over: their next owner reads them).
+async fn poll_until(stream: &mut MessageStream<'_, Context>, until: Instant) {
+    while let Ok(Some(_)) = tokio::time::timeout_at(until, stream.next()).await {}
 }
 
 /// How long a leaving member polls its consumer between two looks at

@@ -36,21 +36,14 @@ pub(in crate::broker::kafka) async fn pump(
     read(&consumer, &shared, &topics).await;
     // The last commits, with the notes for the partitions' next owners,
     // then leave the group, polling the consumer here.
-    let options = &shared.broker.inner.options;
     let mut stream = consumer.stream();
-    if let Some(commits) = shared.hand_over(|_| true) {
-        if let Err(error) = hand_back::commit(&consumer, &mut stream, &commits, options).await {
-            tracing::warn!(%error, group = %shared.group, "could not commit the last offsets; the partitions' next owners read from the last commit");
-        }
-    }
-    if !hand_back::leave(&consumer, &mut stream, options).await {
-        tracing::warn!(group = %shared.group, "the member still held partitions a session timeout after leaving its group; closing its consumer");
-    }
+    hand_back::all(&consumer, &mut stream, &shared).await;
+    hand_back::leave(&consumer, &mut stream, &shared).await;
     drop(stream);
     // Closing the consumer waits for the broker (the group's LeaveGroup);
     // bounded here, so that the subscription's task ends even if the
     // close does not (the consumer then closes in the background).
-    let timeout = options.session_timeout;
+    let timeout = shared.broker.inner.options.session_timeout;
     let group = shared.group.clone();
     let closing = tokio::task::spawn_blocking(move || {
         drop(consumer);
@@ -100,13 +93,8 @@ async fn read(consumer: &StreamConsumer<Context>, shared: &Shared, topics: &[Str
             // up to its first unsettled record and handed over (the
             // commit waits for the broker: a rare event, and the next
             // owner must find it).
-            if let Some(commits) = shared.hand_over(|_| true) {
-                let options = &shared.broker.inner.options;
-                let done = hand_back::commit(consumer, &mut stream, &commits, options).await;
+            if hand_back::all(consumer, &mut stream, shared).await {
                 last_commit = Instant::now();
-                if let Err(error) = done {
-                    tracing::warn!(%error, group = %shared.group, "could not commit before handing the partitions over; their next owner reads from the last commit");
-                }
             }
             if view.closing {
                 return;
