@@ -172,6 +172,24 @@ pub trait Subscription: Send + 'static {
     /// The next delivery; `None` once the subscription is closed. Waits
     /// while `max_in_flight` deliveries are unsettled.
     fn next(&mut self) -> impl Future<Output = Option<Self::Delivery>> + Send;
+
+    /// Stops taking deliveries and completes once the membership has
+    /// ended on the broker, so that a member joining the group afterwards
+    /// (in this process or another) joins a group without this one.
+    /// Deliveries still out may be settled meanwhile; those dropped
+    /// unsettled are released as on any drop.
+    ///
+    /// Dropping a subscription ends the membership too, in the background.
+    /// The default does that: a backend whose membership ends with the
+    /// drop, or whose broker keeps no membership, has nothing to wait for.
+    /// A backend that waits says for how long at most.
+    fn close(self) -> impl Future<Output = ()> + Send
+    where
+        Self: Sized,
+    {
+        drop(self);
+        std::future::ready(())
+    }
 }
 
 /// One delivery of a message to a group member. Settle it exactly once;

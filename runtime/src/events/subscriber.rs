@@ -449,7 +449,10 @@ impl SubscriberHandle {
     }
 
     /// Stops taking deliveries, waits for the handlers in flight (up to the
-    /// shutdown grace) and releases what is left for redelivery.
+    /// shutdown grace) and releases what is left for redelivery; returns
+    /// once the subscription is closed on the broker as well (see
+    /// [`Subscription::close`](crate::broker::Subscription::close)), so a
+    /// subscriber of the same group started next joins without this one.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;

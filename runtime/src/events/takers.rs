@@ -22,10 +22,12 @@
 //! does not keep the other tasks of its thread from running.
 //!
 //! Shutdown: once asked for, no task takes another delivery, and the
-//! subscription is dropped (what it had fetched and not handed out is
+//! subscription is closed (what it had fetched and not handed out is
 //! released). The handlers in flight get the grace period; those still
 //! running then are dropped, which releases their deliveries for
-//! redelivery.
+//! redelivery. The run ends once both are done: the handlers, and the
+//! subscription's close (see [`Subscription::close`]: on Kafka, the
+//! member's last commits and its leaving the consumer group).
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -77,17 +79,27 @@ pub(super) async fn run<S, H, F>(
     }
     // No task takes another delivery: those waiting at the subscription
     // gave up their turn when shutdown was asked for (or found it closed).
-    drop(shared.lock().await.take());
-    let drained =
-        tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
-    if drained.is_err() {
-        tracing::warn!(
-            group = %group,
-            remaining = tasks.len(),
-            "handlers still running after the shutdown grace; their events are released for redelivery"
-        );
-        tasks.shutdown().await;
-    }
+    // The subscription closes while the handlers in flight finish: a
+    // backend may wait for their settlements before it leaves the group.
+    let closing = shared.lock().await.take().map(Subscription::close);
+    let closed = async {
+        if let Some(closing) = closing {
+            closing.await;
+        }
+    };
+    let drained = async {
+        let drained =
+            tokio::time::timeout(grace, async { while tasks.join_next().await.is_some() {} }).await;
+        if drained.is_err() {
+            tracing::warn!(
+                group = %group,
+                remaining = tasks.len(),
+                "handlers still running after the shutdown grace; their events are released for redelivery"
+            );
+            tasks.shutdown().await;
+        }
+    };
+    tokio::join!(closed, drained);
 }
 
 /// One handling task: takes its turn at the subscription, takes a
@@ -153,5 +165,66 @@ async fn next<S: Subscription>(subscription: &mut Option<S>) -> Option<S::Delive
 pub(super) async fn stop_requested(stop: &mut watch::Receiver<bool>) {
     if stop.wait_for(|stopped| *stopped).await.is_err() {
         std::future::pending::<()>().await;
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicBool, Ordering};
+
+    use super::*;
+    use crate::broker::memory::MemorySubscription;
+    use crate::broker::{MemoryBroker, Subscribe, SubscribeOptions};
+
+    /// A subscription whose close takes a while, as a Kafka member's does
+    /// (its last commits and LeaveGroup).
+    struct SlowToClose {
+        inner: MemorySubscription,
+        closed: Arc<AtomicBool>,
+    }
+
+    impl Subscription for SlowToClose {
+        type Delivery = <MemorySubscription as Subscription>::Delivery;
+
+        async fn next(&mut self) -> Option<Self::Delivery> {
+            self.inner.next().await
+        }
+
+        async fn close(self) {
+            tokio::time::sleep(Duration::from_millis(200)).await;
+            self.closed.store(true, Ordering::SeqCst);
+        }
+    }
+
+    #[tokio::test]
+    async fn shutdown_ends_once_the_subscription_has_closed() {
+        let broker = MemoryBroker::new();
+        let inner = broker
+            .subscribe(SubscribeOptions::new("closing", ["orders"]))
+            .await
+            .expect("subscribing");
+        let closed = Arc::new(AtomicBool::new(false));
+        let subscription = SlowToClose {
+            inner,
+            closed: closed.clone(),
+        };
+        let (stop, stop_rx) = watch::channel(false);
+        let run = tokio::spawn(run(
+            subscription,
+            |_delivery| async {},
+            4,
+            Duration::from_secs(1),
+            stop_rx,
+            Arc::from("closing"),
+        ));
+        stop.send(true).expect("the run is listening");
+        tokio::time::timeout(Duration::from_secs(5), run)
+            .await
+            .expect("the run ended within 5 s")
+            .expect("the run did not panic");
+        assert!(
+            closed.load(Ordering::SeqCst),
+            "the run ended before the subscription's close completed"
+        );
     }
 }
