@@ -12,6 +12,7 @@ use std::time::Duration;
 
 use rdkafka::consumer::{Consumer, StreamConsumer};
 use tokio::sync::{OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
 
 use super::ack_wait::{AckWaits, Held};
 use super::member::{pump, Context, Entry, Shared};
@@ -27,6 +28,9 @@ pub struct KafkaSubscription {
     shared: Arc<Shared>,
     slots: Arc<Semaphore>,
     ack_waits: Arc<AckWaits>,
+    /// The member's reading task, which ends once the member has left the
+    /// group; taken by [`close`](Subscription::close).
+    member: Option<JoinHandle<()>>,
 }
 
 impl std::fmt::Debug for KafkaSubscription {
@@ -71,7 +75,7 @@ async fn open(
         .subscribe(&subscribed)
         .map_err(|e| kafka_error(&format!("subscribing `{consumer_group}` to {topics:?}"), e))?;
     let mut rebalances = shared.rebalances();
-    tokio::spawn(pump(consumer, shared.clone(), topics.clone()));
+    let member = tokio::spawn(pump(consumer, shared.clone(), topics.clone()));
 
     let join_limit = broker.inner.options.session_timeout + Duration::from_secs(10);
     let quiet = settle_time(broker);
@@ -89,6 +93,7 @@ async fn open(
         shared: shared.clone(),
         slots: Arc::new(Semaphore::new(max_in_flight)),
         ack_waits: AckWaits::start(options.ack_wait, max_in_flight, expire),
+        member: Some(member),
     };
     if joined.is_err() {
         return Err(BrokerError::Connection(format!(
@@ -119,6 +124,24 @@ impl Subscription for KafkaSubscription {
                 return None;
             }
             self.shared.wait_ready().await;
+        }
+    }
+
+    /// Completes once the member has left its consumer group: its
+    /// deliveries still out are settled or have passed their ack wait, the
+    /// partitions are committed for their next owners, and the consumer
+    /// has sent its LeaveGroup. That takes at most the ack wait and three
+    /// session timeouts (the last commits, the leave and the consumer's
+    /// close are each bounded by one).
+    async fn close(mut self) {
+        let member = self.member.take();
+        drop(self);
+        if let Some(member) = member {
+            if let Err(error) = member.await {
+                if error.is_panic() {
+                    tracing::error!(%error, "a Kafka member's reading task panicked");
+                }
+            }
         }
     }
 }

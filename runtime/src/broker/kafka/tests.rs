@@ -47,6 +47,20 @@ async fn delete(broker: &KafkaBroker, topics: &[&str]) {
     let _ = broker.admin().delete_topics(topics, &options).await;
 }
 
+/// The offset `group` has committed for `topic`'s partition 0.
+async fn committed(broker: &KafkaBroker, topic: &str, group: &str) -> Offset {
+    let (broker, topic, group) = (broker.clone(), topic.to_owned(), group.to_owned());
+    tokio::task::spawn_blocking(move || {
+        let consumer: BaseConsumer = broker.consumer_config(&group).create().unwrap();
+        let mut list = TopicPartitionList::new();
+        list.add_partition(&topic, 0);
+        let committed = consumer.committed_offsets(list, WAIT).unwrap();
+        committed.elements()[0].offset()
+    })
+    .await
+    .unwrap()
+}
+
 /// A plain consumer outside any accord group, reading `topic`'s partition
 /// 0 from its start.
 fn raw_reader(topic: &str) -> BaseConsumer {
@@ -180,19 +194,8 @@ async fn offsets_are_committed_only_past_settled_records() {
     for later in deliveries {
         later.ack().await.unwrap();
     }
-    let committed = |broker: KafkaBroker, topic: String, group: String| async move {
-        tokio::task::spawn_blocking(move || {
-            let consumer: BaseConsumer = broker.consumer_config(&group).create().unwrap();
-            let mut list = TopicPartitionList::new();
-            list.add_partition(&topic, 0);
-            let committed = consumer.committed_offsets(list, WAIT).unwrap();
-            committed.elements()[0].offset()
-        })
-        .await
-        .unwrap()
-    };
     tokio::time::sleep(Duration::from_millis(500)).await;
-    let start = committed(broker.clone(), topic.clone(), group.clone()).await;
+    let start = committed(&broker, &topic, &group).await;
     assert_eq!(
         start,
         Offset::Offset(0),
@@ -201,7 +204,7 @@ async fn offsets_are_committed_only_past_settled_records() {
     first.ack().await.unwrap();
     let deadline = tokio::time::Instant::now() + WAIT;
     loop {
-        let now = committed(broker.clone(), topic.clone(), group.clone()).await;
+        let now = committed(&broker, &topic, &group).await;
         if now == Offset::Offset(3) {
             break;
         }
@@ -212,6 +215,39 @@ async fn offsets_are_committed_only_past_settled_records() {
         tokio::time::sleep(Duration::from_millis(100)).await;
     }
     drop(member);
+    delete(&broker, &[&topic, &broker.dead_letter_topic(&group)]).await;
+}
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_member_has_committed_and_left_its_group() {
+    let Some(broker) = broker(KafkaOptions::new().partitions(1)).await else {
+        return;
+    };
+    let topic = unique("close");
+    let group = unique("group");
+    let mut member = broker
+        .subscribe(SubscribeOptions::new(&group, [&topic]))
+        .await
+        .expect("subscribing");
+    broker
+        .publish(Message::new(&topic, "m0"))
+        .await
+        .expect("publishing");
+    let delivery = next_within(&mut member, WAIT).await;
+    delivery.ack().await.expect("acking");
+    tokio::time::timeout(Duration::from_secs(30), member.close())
+        .await
+        .expect("the member closed within 30 s");
+    assert_eq!(
+        broker.open_consumers(),
+        0,
+        "close returned while the member's consumer was still open"
+    );
+    assert_eq!(
+        committed(&broker, &topic, &group).await,
+        Offset::Offset(1),
+        "the settled record was not committed when close returned"
+    );
     delete(&broker, &[&topic, &broker.dead_letter_topic(&group)]).await;
 }
 
