@@ -6,9 +6,12 @@
 //! `TRYBUILD=overwrite cargo test --workspace --test ui` and read the diff.
 //!
 //! The expected output is that of a workspace build, which enables accord's
-//! broker features: the compiler names some traits by a different path when
-//! those dependencies are linked, so run this suite with `--workspace` (as
-//! the README's test command does), not with `-p accord` alone.
+//! broker and `otel` features: the compiler names some traits by a
+//! different path, and lists their impls differently, when those
+//! dependencies are linked. So the suite requires those features
+//! (`required-features` in Cargo.toml): `--workspace` (as the README's test
+//! command does) turns them on, and `cargo test -p accord --test ui` alone
+//! names the features to pass.
 
 #[test]
 fn ui() {
