@@ -66,6 +66,7 @@ mod subscription;
 #[cfg(test)]
 mod tests;
 mod topology;
+mod unsettled;
 
 use std::collections::HashMap;
 use std::fmt;

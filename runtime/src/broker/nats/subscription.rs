@@ -14,6 +14,10 @@
 //! then holds no async-nats publish future. The queue needs no bound of its
 //! own: each entry holds its delivery's permit until the ack is sent, so it
 //! never holds more than `max_in_flight` entries.
+//!
+//! Closing a member waits for its deliveries' acks to be sent and flushed
+//! (see [`NatsSubscription::close`](Subscription::close) and the
+//! `unsettled` module).
 
 use std::collections::BTreeSet;
 use std::fmt;
@@ -29,6 +33,7 @@ use futures_util::StreamExt;
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
 use super::topology::{self, ConsumerSpec, MIN_MAX_ACK_PENDING};
+use super::unsettled::{Counted, Unsettled};
 use super::NatsBroker;
 use super::{headers, names};
 use crate::broker::reconnect::backoff;
@@ -48,6 +53,9 @@ const SHARED_EXPIRES: Duration = Duration::from_millis(500);
 const EXPIRY_SLACK: Duration = Duration::from_secs(2);
 /// The most messages one pull request asks for.
 pub(crate) const MAX_BATCH: usize = 256;
+/// How long closing a member waits for the server to confirm that the
+/// client's connection has sent the member's last acks (a flush).
+const CLOSE_FLUSH: Duration = Duration::from_secs(5);
 
 /// A member of a group (or a reader of a group's dead letters) on a
 /// [`NatsBroker`].
@@ -56,6 +64,10 @@ pub struct NatsSubscription {
     // Keeps `next` waiting rather than ending when the group has no topics.
     _open: mpsc::UnboundedSender<NatsDelivery>,
     group: Arc<str>,
+    unsettled: Arc<Unsettled>,
+    client: Client,
+    /// How long closing waits for the deliveries still out.
+    ack_wait: Duration,
 }
 
 impl fmt::Debug for NatsSubscription {
@@ -71,6 +83,42 @@ impl Subscription for NatsSubscription {
 
     async fn next(&mut self) -> Option<NatsDelivery> {
         self.deliveries.recv().await
+    }
+
+    /// Releases what the member pulled and did not hand out, then
+    /// completes once every delivery it handed out is settled (or dropped)
+    /// and the acks are sent: queued by the member's settler, and flushed
+    /// by the client's connection. It waits for the deliveries at most the
+    /// ack wait (the server delivers them again after it in any case), and
+    /// for the flush at most 5 s. Pull requests still open go on in the
+    /// background: what arrives for them is released.
+    async fn close(self) {
+        let NatsSubscription {
+            deliveries,
+            _open,
+            group,
+            unsettled,
+            client,
+            ack_wait,
+        } = self;
+        drop(deliveries);
+        drop(_open);
+        if tokio::time::timeout(ack_wait, unsettled.none_left())
+            .await
+            .is_err()
+        {
+            tracing::warn!(%group, ?ack_wait, "deliveries still unsettled when the member closed; the server delivers them again");
+        }
+        match tokio::time::timeout(CLOSE_FLUSH, client.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(error)) => {
+                tracing::warn!(%group, %error, "could not flush a closing member's acks")
+            }
+            Err(_) => tracing::warn!(
+                %group,
+                "a closing member's acks were not flushed within {CLOSE_FLUSH:?}"
+            ),
+        }
     }
 }
 
@@ -99,6 +147,7 @@ pub(crate) fn open(
     group: &str,
     sources: Vec<Source>,
     max_in_flight: usize,
+    ack_wait: Duration,
     reading: Reading,
 ) -> NatsSubscription {
     let (tx, rx) = mpsc::unbounded_channel();
@@ -108,11 +157,13 @@ pub(crate) fn open(
     let topics = sources.len();
     let (settle, settles) = mpsc::unbounded_channel();
     tokio::spawn(run_settler(broker.jetstream().client(), settles));
+    let unsettled = Arc::new(Unsettled::default());
     let origin = Arc::new(Origin {
         broker: broker.clone(),
         group: group.clone(),
         reading,
         settle,
+        unsettled: unsettled.clone(),
     });
     for source in sources {
         let pump = Pump {
@@ -140,6 +191,9 @@ pub(crate) fn open(
         deliveries: rx,
         _open: tx,
         group,
+        unsettled,
+        client: broker.jetstream().client(),
+        ack_wait,
     }
 }
 
@@ -150,6 +204,8 @@ struct Origin {
     reading: Reading,
     /// The member's settle queue (see the module documentation).
     settle: mpsc::UnboundedSender<Settle>,
+    /// The member's deliveries not yet settled on the server.
+    unsettled: Arc<Unsettled>,
 }
 
 /// An ack to send: the delivery's reply subject, what to send there, and
@@ -158,6 +214,7 @@ struct Settle {
     reply: Subject,
     kind: AckKind,
     _permit: Option<OwnedSemaphorePermit>,
+    _counted: Option<Counted>,
 }
 
 /// Sends the acks queued by a member's deliveries, in order, until every
@@ -343,6 +400,9 @@ pub struct NatsDelivery {
     reply: Option<Subject>,
     settled: bool,
     permit: Option<OwnedSemaphorePermit>,
+    /// Counts the delivery among the member's unsettled ones until its ack
+    /// is sent.
+    counted: Option<Counted>,
     origin: Arc<Origin>,
 }
 
@@ -397,6 +457,7 @@ impl NatsDelivery {
             reply,
             settled: false,
             permit: Some(permit),
+            counted: Some(origin.unsettled.count()),
             origin: origin.clone(),
         }
     }
@@ -426,6 +487,7 @@ impl NatsDelivery {
             reply,
             kind,
             _permit: self.permit.take(),
+            _counted: self.counted.take(),
         };
         self.origin
             .settle
@@ -529,6 +591,7 @@ impl Subscribe for NatsBroker {
             &options.group,
             sources,
             options.max_in_flight,
+            options.ack_wait,
             Reading::Group,
         ))
     }
@@ -559,6 +622,7 @@ impl Subscribe for NatsBroker {
                 max_batch: MAX_BATCH,
             }],
             options.max_in_flight,
+            options.ack_wait,
             Reading::DeadLetters,
         ))
     }

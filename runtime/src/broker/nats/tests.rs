@@ -350,3 +350,78 @@ async fn a_topic_too_long_for_a_subject_is_refused() {
     );
     delete_streams(&broker, &[broker.topic_stream_name(&topic)]).await;
 }
+
+#[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+async fn a_closed_member_has_sent_its_acks() {
+    let Some(broker) = broker(NatsOptions::new()).await else {
+        return;
+    };
+    let topic = format!("{}.placed", unique("close"));
+    let stream = broker.topic_stream_name(&topic);
+    let group = unique("group");
+    // Declared before the events, so that the group reads them.
+    drop(
+        broker
+            .subscribe(SubscribeOptions::new(&group, [&topic]))
+            .await
+            .unwrap(),
+    );
+    for n in 0..3 {
+        broker
+            .publish(Message::new(&topic, format!("m{n}")))
+            .await
+            .unwrap();
+    }
+    // A process of its own: its member acks all three, closes, and the
+    // process ends at once (its runtime, and every task on it, is gone).
+    let url = std::env::var("ACCORD_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
+    let (member_topic, member_group) = (topic.clone(), group.clone());
+    std::thread::spawn(move || {
+        let runtime = tokio::runtime::Builder::new_current_thread()
+            .enable_all()
+            .build()
+            .unwrap();
+        runtime.block_on(async move {
+            let broker = NatsBroker::connect(&url).await.unwrap();
+            let mut member = broker
+                .subscribe(SubscribeOptions::new(&member_group, [&member_topic]))
+                .await
+                .unwrap();
+            for _ in 0..3 {
+                let delivery = tokio::time::timeout(Duration::from_secs(10), member.next())
+                    .await
+                    .expect("a delivery within 10 s")
+                    .expect("open");
+                delivery.ack().await.unwrap();
+            }
+            tokio::time::timeout(Duration::from_secs(30), member.close())
+                .await
+                .expect("the member closed within 30 s");
+        });
+    })
+    .join()
+    .expect("the member's process did not panic");
+    let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
+    loop {
+        let info = broker
+            .jetstream()
+            .get_stream(&stream)
+            .await
+            .unwrap()
+            .consumer_info(&group)
+            .await
+            .unwrap()
+            .clone();
+        if info.num_ack_pending == 0 && info.ack_floor.stream_sequence == 3 {
+            break;
+        }
+        assert!(
+            tokio::time::Instant::now() < deadline,
+            "the acks of a closed member did not reach the server: {} pending, acked up to {}",
+            info.num_ack_pending,
+            info.ack_floor.stream_sequence
+        );
+        tokio::time::sleep(Duration::from_millis(50)).await;
+    }
+    delete_streams(&broker, &[stream]).await;
+}
