@@ -253,6 +253,7 @@ pub struct Subscriber<B> {
     backoff: Backoff,
     ack_wait: Duration,
     shutdown_grace: Duration,
+    close_wait: Duration,
     dedupe: Arc<dyn DedupeStore>,
     layered: Option<EventService>,
     key_order: KeyOrder,
@@ -273,7 +274,8 @@ impl<B> fmt::Debug for Subscriber<B> {
 
 impl<B: ConsumeEvents> Subscriber<B> {
     /// A subscriber for `group`: 16 handlers at once, 5 attempts, the
-    /// default backoff, 30 s ack wait and shutdown grace, in-memory dedupe.
+    /// default backoff, 30 s ack wait and shutdown grace, 10 s close wait,
+    /// in-memory dedupe.
     pub fn new(broker: B, group: impl Into<String>) -> Self {
         Subscriber {
             broker,
@@ -283,6 +285,7 @@ impl<B: ConsumeEvents> Subscriber<B> {
             backoff: Backoff::default(),
             ack_wait: Duration::from_secs(30),
             shutdown_grace: Duration::from_secs(30),
+            close_wait: Duration::from_secs(10),
             dedupe: Arc::new(MemoryDedupe::default()),
             layered: None,
             key_order: KeyOrder::Unordered,
@@ -353,9 +356,19 @@ impl<B: ConsumeEvents> Subscriber<B> {
         self
     }
 
-    /// How long shutdown waits for handlers in flight.
+    /// How long shutdown waits for handlers in flight (default 30 s).
     pub fn shutdown_grace(mut self, grace: Duration) -> Self {
         self.shutdown_grace = grace;
+        self
+    }
+
+    /// How long shutdown waits, once the handlers are done, for the
+    /// subscription to close on the broker (default 10 s): a Kafka
+    /// member's last commits and its leaving the group, a NATS member's
+    /// last acks. Past it the close goes on in the background and
+    /// shutdown returns (see [`SubscriberHandle::shutdown`]).
+    pub fn close_wait(mut self, wait: Duration) -> Self {
+        self.close_wait = wait;
         self
     }
 
@@ -405,7 +418,7 @@ impl<B: ConsumeEvents> Subscriber<B> {
                 async move { worker.handle(delivery).await }
             },
             self.concurrency,
-            self.shutdown_grace,
+            (self.shutdown_grace, self.close_wait),
             stop_rx,
             group,
         ));
@@ -452,7 +465,12 @@ impl SubscriberHandle {
     /// shutdown grace) and releases what is left for redelivery; returns
     /// once the subscription is closed on the broker as well (see
     /// [`Subscription::close`](crate::broker::Subscription::close)), so a
-    /// subscriber of the same group started next joins without this one.
+    /// subscriber of the same group started next joins without this one,
+    /// and a process that exits next has its last settlements on the
+    /// broker. The close runs while the handlers finish, and once they are
+    /// done is waited for at most the [close wait](Subscriber::close_wait);
+    /// one that takes longer (a broker that does not answer) goes on in the
+    /// background.
     pub async fn shutdown(self) {
         let _ = self.stop.send(true);
         let _ = self.task.await;

@@ -27,7 +27,9 @@
 //! running then are dropped, which releases their deliveries for
 //! redelivery. The run ends once both are done: the handlers, and the
 //! subscription's close (see [`Subscription::close`]: on Kafka, the
-//! member's last commits and its leaving the consumer group).
+//! member's last commits and its leaving the consumer group; on NATS, its
+//! last acks sent), which is waited for at most the subscriber's close
+//! wait once the handlers are done.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
@@ -36,7 +38,7 @@ use std::task::Poll;
 use std::time::Duration;
 
 use futures_util::FutureExt;
-use tokio::sync::{watch, Mutex};
+use tokio::sync::{oneshot, watch, Mutex};
 use tokio::task::JoinSet;
 
 use crate::broker::Subscription;
@@ -47,12 +49,13 @@ type Shared<S> = Arc<Mutex<Option<S>>>;
 /// Takes the deliveries of `subscription` with `concurrency` tasks, each
 /// running `handle` on what it took, until shutdown is asked for on `stop`
 /// or the subscription closes; then waits up to `grace` for the handlers
-/// in flight. `group` names the subscriber in the log.
+/// in flight while the subscription closes, and for the close at most
+/// `close_wait` more. `group` names the subscriber in the log.
 pub(super) async fn run<S, H, F>(
     subscription: S,
     handle: H,
     concurrency: usize,
-    grace: Duration,
+    (grace, close_wait): (Duration, Duration),
     mut stop: watch::Receiver<bool>,
     group: Arc<str>,
 ) where
@@ -81,10 +84,26 @@ pub(super) async fn run<S, H, F>(
     // gave up their turn when shutdown was asked for (or found it closed).
     // The subscription closes while the handlers in flight finish: a
     // backend may wait for their settlements before it leaves the group.
+    // Once the handlers are done, it is waited for at most `close_wait`;
+    // past that it goes on in the background (a broker that does not
+    // answer, say).
     let closing = shared.lock().await.take().map(Subscription::close);
+    let (handlers_done, handlers_gone) = oneshot::channel::<()>();
     let closed = async {
-        if let Some(closing) = closing {
-            closing.await;
+        let Some(closing) = closing else {
+            return;
+        };
+        tokio::pin!(closing);
+        tokio::select! {
+            () = &mut closing => return,
+            _ = handlers_gone => {}
+        }
+        if tokio::time::timeout(close_wait, closing).await.is_err() {
+            tracing::warn!(
+                group = %group,
+                ?close_wait,
+                "the subscription did not close in time after its handlers; it closes in the background"
+            );
         }
     };
     let drained = async {
@@ -98,6 +117,7 @@ pub(super) async fn run<S, H, F>(
             );
             tasks.shutdown().await;
         }
+        let _ = handlers_done.send(());
     };
     tokio::join!(closed, drained);
 }
@@ -213,7 +233,7 @@ mod tests {
             subscription,
             |_delivery| async {},
             4,
-            Duration::from_secs(1),
+            (Duration::from_secs(1), Duration::from_secs(1)),
             stop_rx,
             Arc::from("closing"),
         ));
@@ -226,5 +246,44 @@ mod tests {
             closed.load(Ordering::SeqCst),
             "the run ended before the subscription's close completed"
         );
+    }
+
+    /// A subscription whose close never completes (a broker that does not
+    /// answer).
+    struct NeverCloses(MemorySubscription);
+
+    impl Subscription for NeverCloses {
+        type Delivery = <MemorySubscription as Subscription>::Delivery;
+
+        async fn next(&mut self) -> Option<Self::Delivery> {
+            self.0.next().await
+        }
+
+        async fn close(self) {
+            std::future::pending::<()>().await;
+        }
+    }
+
+    #[tokio::test]
+    async fn shutdown_waits_for_a_close_at_most_the_close_wait() {
+        let broker = MemoryBroker::new();
+        let inner = broker
+            .subscribe(SubscribeOptions::new("stuck", ["orders"]))
+            .await
+            .expect("subscribing");
+        let (stop, stop_rx) = watch::channel(false);
+        let run = tokio::spawn(run(
+            NeverCloses(inner),
+            |_delivery| async {},
+            4,
+            (Duration::from_secs(1), Duration::from_millis(200)),
+            stop_rx,
+            Arc::from("stuck"),
+        ));
+        stop.send(true).expect("the run is listening");
+        tokio::time::timeout(Duration::from_secs(5), run)
+            .await
+            .expect("the run ended within 5 s although the close never completes")
+            .expect("the run did not panic");
     }
 }
