@@ -173,16 +173,17 @@ pub trait Subscription: Send + 'static {
     /// while `max_in_flight` deliveries are unsettled.
     fn next(&mut self) -> impl Future<Output = Option<Self::Delivery>> + Send;
 
-    /// Stops taking deliveries and completes once the membership has
-    /// ended on the broker, so that a member joining the group afterwards
-    /// (in this process or another) joins a group without this one.
-    /// Deliveries still out may be settled meanwhile; those dropped
-    /// unsettled are released as on any drop.
+    /// Stops taking deliveries and completes once the broker has what the
+    /// member owes it: the settlements of its deliveries (which may still
+    /// be settled meanwhile; those dropped unsettled are released as on
+    /// any drop) and, where the broker keeps group memberships (a Kafka
+    /// consumer group), its leaving, so that a member joining afterwards
+    /// joins a group without this one. A process may exit once it returns.
     ///
-    /// Dropping a subscription ends the membership too, in the background.
-    /// The default does that: a backend whose membership ends with the
-    /// drop, or whose broker keeps no membership, has nothing to wait for.
-    /// A backend that waits says for how long at most.
+    /// Dropping a subscription does the same in the background. The
+    /// default does that: a backend whose drop leaves nothing pending has
+    /// nothing to wait for. A backend that waits says for how long at
+    /// most.
     fn close(self) -> impl Future<Output = ()> + Send
     where
         Self: Sized,
