@@ -261,6 +261,14 @@ impl AmqpBroker {
         self.inner.runtime.spawn(future);
     }
 
+    /// [`spawn`](Self::spawn), with a handle to wait for the task.
+    pub(super) fn spawn_handle(
+        &self,
+        future: impl std::future::Future<Output = ()> + Send + 'static,
+    ) -> tokio::task::JoinHandle<()> {
+        self.inner.runtime.spawn(future)
+    }
+
     pub(super) fn record_group(&self, group: &str) {
         lock(&self.inner.groups).insert(group.to_owned());
     }

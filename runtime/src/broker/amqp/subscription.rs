@@ -21,8 +21,8 @@ use futures_util::StreamExt;
 use lapin::options::{BasicCancelOptions, BasicConsumeOptions, BasicQosOptions};
 use lapin::types::FieldTable;
 use lapin::{Channel, Consumer};
-use tokio::sync::{mpsc, OwnedSemaphorePermit, Semaphore};
-use tokio::task::AbortHandle;
+use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
+use tokio::task::JoinHandle;
 
 use super::connection::open_channel;
 use super::delivery::{AmqpDelivery, Returned, Taken, Unsettled};
@@ -61,7 +61,9 @@ enum Members {
     /// task of its own.
     Ordered {
         deliveries: mpsc::UnboundedReceiver<AmqpDelivery>,
-        tasks: Vec<AbortHandle>,
+        tasks: Vec<JoinHandle<Option<JoinHandle<()>>>>,
+        /// Asks the tasks to stop and hand back their members' leaving.
+        stop: watch::Sender<bool>,
     },
 }
 
@@ -87,6 +89,10 @@ impl Drop for AmqpSubscription {
     }
 }
 
+/// How long closing a subscription waits for its consumers to be
+/// cancelled and what they held to be handed back.
+const CLOSE_LIMIT: Duration = Duration::from_secs(10);
+
 impl Subscription for AmqpSubscription {
     type Delivery = AmqpDelivery;
 
@@ -94,6 +100,37 @@ impl Subscription for AmqpSubscription {
         match &mut self.members {
             Members::One(member) => member.next().await,
             Members::Ordered { deliveries, .. } => deliveries.recv().await,
+        }
+    }
+
+    /// Cancels the member's consumers and hands back what RabbitMQ sent
+    /// them ahead and no one took (as the same attempt), as a drop does in
+    /// the background; completes once that is done, or after 10 s, when it
+    /// goes on in the background. A process that exits without it leaves
+    /// those events to come back when its connection closes, counted as
+    /// one more delivery. Deliveries dropped unsettled are handed back in
+    /// the background, as on any drop.
+    async fn close(mut self) {
+        let left = async {
+            let mut leaving = Vec::new();
+            match &mut self.members {
+                Members::One(member) => leaving.extend(member.leave()),
+                Members::Ordered { tasks, stop, .. } => {
+                    let _ = stop.send(true);
+                    for task in std::mem::take(tasks) {
+                        if let Ok(Some(left)) = task.await {
+                            leaving.push(left);
+                        }
+                    }
+                }
+            }
+            futures_util::future::join_all(leaving).await;
+        };
+        if tokio::time::timeout(CLOSE_LIMIT, left).await.is_err() {
+            tracing::warn!(
+                "a RabbitMQ member's consumers were not cancelled within {CLOSE_LIMIT:?}; \
+                 they are in the background"
+            );
         }
     }
 }
@@ -166,25 +203,36 @@ pub(crate) async fn open(
         members.push(open_queue(broker.clone(), group.clone(), role, 1, options).await?);
     }
     let (tx, deliveries) = mpsc::unbounded_channel();
+    let (stop, stopped) = watch::channel(false);
     let tasks = members
         .into_iter()
         .map(|mut member| {
             let tx = tx.clone();
-            broker
-                .inner
-                .runtime
-                .spawn(async move {
-                    while let Some(delivery) = member.next().await {
-                        if tx.send(delivery).is_err() {
-                            break;
+            let mut stopped = stopped.clone();
+            broker.inner.runtime.spawn(async move {
+                loop {
+                    tokio::select! {
+                        biased;
+                        // Closing: the member leaves where the close can
+                        // wait for it.
+                        _ = stopped.wait_for(|stop| *stop) => return member.leave(),
+                        next = member.next() => {
+                            let delivery = next?;
+                            if tx.send(delivery).is_err() {
+                                return None;
+                            }
                         }
                     }
-                })
-                .abort_handle()
+                }
+            })
         })
         .collect();
     Ok(AmqpSubscription {
-        members: Members::Ordered { deliveries, tasks },
+        members: Members::Ordered {
+            deliveries,
+            tasks,
+            stop,
+        },
     })
 }
 
@@ -318,22 +366,28 @@ impl QueueMember {
 
 impl Drop for QueueMember {
     fn drop(&mut self) {
-        let Some(live) = self.live.take() else {
-            return;
-        };
+        // In the background; `leave` is also where a close waits for it.
+        let _ = self.leave();
+    }
+}
+
+impl QueueMember {
+    /// Cancels the consumer and hands back what it held, on a task of its
+    /// own (which outlives the member); `None` when not consuming.
+    fn leave(&mut self) -> Option<JoinHandle<()>> {
+        let live = self.live.take()?;
         if self.returned.is_some() {
             // Closing the channel hands back every event it holds unacked,
             // ahead of the rest of the partition, before the next member
             // becomes the active consumer.
-            self.broker.spawn(async move {
+            return Some(self.broker.spawn_handle(async move {
                 let _ = live.channel.close(200, "the member left".into()).await;
-            });
-            return;
+            }));
         }
         let broker = self.broker.clone();
         let group = self.group.clone();
         let queue = self.queue.clone();
-        self.broker.spawn(async move {
+        Some(self.broker.spawn_handle(async move {
             // Stop the flow, then hand back what the broker sent ahead but
             // no one took, as the same attempt.
             let Live {
@@ -362,7 +416,7 @@ impl Drop for QueueMember {
                     unsettled.requeue(unsettled.attempt).await;
                 }
             }
-        });
+        }))
     }
 }
 

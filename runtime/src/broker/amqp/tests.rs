@@ -217,3 +217,55 @@ async fn retries_wait_in_a_bucket_queue_and_come_back_to_their_group_only() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_closed_member_hands_back_what_it_was_sent_ahead_as_the_same_attempt() {
+    with_broker("close", |broker| async move {
+        let options = || SubscribeOptions::new("closing", ["orders.placed"]).max_in_flight(4);
+        drop(broker.subscribe(options()).await.unwrap());
+        for n in 0..4 {
+            broker
+                .publish(Message::new("orders.placed", format!("m{n}")))
+                .await
+                .unwrap();
+        }
+        // A process of its own: its member takes and acks one event while
+        // RabbitMQ sends it the other three ahead, closes, and the process
+        // ends at once (its runtime, and every task on it, is gone).
+        let url = std::env::var("ACCORD_AMQP_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned());
+        let member_options = broker.options().clone();
+        std::thread::spawn(move || {
+            let runtime = tokio::runtime::Builder::new_current_thread()
+                .enable_all()
+                .build()
+                .unwrap();
+            runtime.block_on(async move {
+                let broker = AmqpBroker::connect_with(&url, member_options)
+                    .await
+                    .unwrap();
+                let mut member = broker.subscribe(options()).await.unwrap();
+                let first = next(&mut member).await;
+                first.ack().await.unwrap();
+                // The other three have reached the member's consumer.
+                tokio::time::sleep(Duration::from_millis(300)).await;
+                tokio::time::timeout(Duration::from_secs(30), member.close())
+                    .await
+                    .expect("the member closed within 30 s");
+            });
+        })
+        .join()
+        .expect("the member's process did not panic");
+        let mut next_member = broker.subscribe(options()).await.unwrap();
+        for _ in 0..3 {
+            let delivery = next(&mut next_member).await;
+            assert_eq!(
+                delivery.attempt(),
+                1,
+                "{:?} came back counted as a second delivery",
+                delivery.message().payload
+            );
+            delivery.ack().await.unwrap();
+        }
+    })
+    .await;
+}
