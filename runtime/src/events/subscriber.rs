@@ -365,7 +365,9 @@ impl<B: ConsumeEvents> Subscriber<B> {
     /// How long shutdown waits, once the handlers are done, for the
     /// subscription to close on the broker (default 10 s): a Kafka
     /// member's last commits and its leaving the group, a NATS member's
-    /// last acks. Past it the close goes on in the background and
+    /// last acks, a RabbitMQ member's consumers cancelled and what they
+    /// were sent ahead handed back. Past it the close goes on in the
+    /// background and
     /// shutdown returns (see [`SubscriberHandle::shutdown`]).
     pub fn close_wait(mut self, wait: Duration) -> Self {
         self.close_wait = wait;

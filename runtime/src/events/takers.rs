@@ -28,8 +28,8 @@
 //! redelivery. The run ends once both are done: the handlers, and the
 //! subscription's close (see [`Subscription::close`]: on Kafka, the
 //! member's last commits and its leaving the consumer group; on NATS, its
-//! last acks sent), which is waited for at most the subscriber's close
-//! wait once the handlers are done.
+//! last acks sent; on RabbitMQ, its consumers cancelled), which is waited
+//! for at most the subscriber's close wait once the handlers are done.
 
 use std::future::Future;
 use std::panic::AssertUnwindSafe;
