@@ -367,8 +367,8 @@ impl<B: ConsumeEvents> Subscriber<B> {
     /// member's last commits and its leaving the group, a NATS member's
     /// last acks, a RabbitMQ member's consumers cancelled and what they
     /// were sent ahead handed back. Past it the close goes on in the
-    /// background and
-    /// shutdown returns (see [`SubscriberHandle::shutdown`]).
+    /// background and shutdown returns (see
+    /// [`SubscriberHandle::shutdown`]).
     pub fn close_wait(mut self, wait: Duration) -> Self {
         self.close_wait = wait;
         self
