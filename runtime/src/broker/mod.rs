@@ -57,6 +57,8 @@ pub mod nats;
 #[path = "nats/names.rs"]
 #[cfg_attr(not(feature = "nats"), allow(dead_code))]
 pub(crate) mod nats_names;
+#[cfg(all(test, any(feature = "nats", feature = "amqp")))]
+mod own_process;
 #[cfg(any(feature = "nats", feature = "amqp", feature = "kafka", test))]
 mod reconnect;
 

@@ -196,10 +196,12 @@ mod tests {
     use crate::broker::memory::MemorySubscription;
     use crate::broker::{MemoryBroker, Subscribe, SubscribeOptions};
 
-    /// A subscription whose close takes a while, as a Kafka member's does
-    /// (its last commits and LeaveGroup).
+    /// A subscription whose close takes `takes` (as a Kafka member's does:
+    /// its last commits and LeaveGroup), or never completes (`None`: a
+    /// broker that does not answer).
     struct SlowToClose {
         inner: MemorySubscription,
+        takes: Option<Duration>,
         closed: Arc<AtomicBool>,
     }
 
@@ -211,13 +213,18 @@ mod tests {
         }
 
         async fn close(self) {
-            tokio::time::sleep(Duration::from_millis(200)).await;
+            match self.takes {
+                Some(takes) => tokio::time::sleep(takes).await,
+                None => std::future::pending().await,
+            }
             self.closed.store(true, Ordering::SeqCst);
         }
     }
 
-    #[tokio::test]
-    async fn shutdown_ends_once_the_subscription_has_closed() {
+    /// Shuts a run down whose subscription's close `takes` that long, with
+    /// a grace and a close wait of `close_wait`; whether the close had
+    /// completed when the run ended (which it must within 5 s).
+    async fn shut_down(takes: Option<Duration>, close_wait: Duration) -> bool {
         let broker = MemoryBroker::new();
         let inner = broker
             .subscribe(SubscribeOptions::new("closing", ["orders"]))
@@ -226,6 +233,7 @@ mod tests {
         let closed = Arc::new(AtomicBool::new(false));
         let subscription = SlowToClose {
             inner,
+            takes,
             closed: closed.clone(),
         };
         let (stop, stop_rx) = watch::channel(false);
@@ -233,7 +241,7 @@ mod tests {
             subscription,
             |_delivery| async {},
             4,
-            (Duration::from_secs(1), Duration::from_secs(1)),
+            (Duration::from_secs(1), close_wait),
             stop_rx,
             Arc::from("closing"),
         ));
@@ -242,48 +250,21 @@ mod tests {
             .await
             .expect("the run ended within 5 s")
             .expect("the run did not panic");
+        closed.load(Ordering::SeqCst)
+    }
+
+    #[tokio::test]
+    async fn shutdown_ends_once_the_subscription_has_closed() {
         assert!(
-            closed.load(Ordering::SeqCst),
+            shut_down(Some(Duration::from_millis(200)), Duration::from_secs(1)).await,
             "the run ended before the subscription's close completed"
         );
     }
 
-    /// A subscription whose close never completes (a broker that does not
-    /// answer).
-    struct NeverCloses(MemorySubscription);
-
-    impl Subscription for NeverCloses {
-        type Delivery = <MemorySubscription as Subscription>::Delivery;
-
-        async fn next(&mut self) -> Option<Self::Delivery> {
-            self.0.next().await
-        }
-
-        async fn close(self) {
-            std::future::pending::<()>().await;
-        }
-    }
-
     #[tokio::test]
     async fn shutdown_waits_for_a_close_at_most_the_close_wait() {
-        let broker = MemoryBroker::new();
-        let inner = broker
-            .subscribe(SubscribeOptions::new("stuck", ["orders"]))
-            .await
-            .expect("subscribing");
-        let (stop, stop_rx) = watch::channel(false);
-        let run = tokio::spawn(run(
-            NeverCloses(inner),
-            |_delivery| async {},
-            4,
-            (Duration::from_secs(1), Duration::from_millis(200)),
-            stop_rx,
-            Arc::from("stuck"),
-        ));
-        stop.send(true).expect("the run is listening");
-        tokio::time::timeout(Duration::from_secs(5), run)
-            .await
-            .expect("the run ended within 5 s although the close never completes")
-            .expect("the run did not panic");
+        // Fails unless the run ends (within 5 s) although the close never
+        // completes.
+        shut_down(None, Duration::from_millis(200)).await;
     }
 }

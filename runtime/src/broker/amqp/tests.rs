@@ -234,27 +234,19 @@ async fn a_closed_member_hands_back_what_it_was_sent_ahead_as_the_same_attempt()
         // ends at once (its runtime, and every task on it, is gone).
         let url = std::env::var("ACCORD_AMQP_URL").unwrap_or_else(|_| DEFAULT_URL.to_owned());
         let member_options = broker.options().clone();
-        std::thread::spawn(move || {
-            let runtime = tokio::runtime::Builder::new_current_thread()
-                .enable_all()
-                .build()
+        crate::broker::own_process::run(move || async move {
+            let broker = AmqpBroker::connect_with(&url, member_options)
+                .await
                 .unwrap();
-            runtime.block_on(async move {
-                let broker = AmqpBroker::connect_with(&url, member_options)
-                    .await
-                    .unwrap();
-                let mut member = broker.subscribe(options()).await.unwrap();
-                let first = next(&mut member).await;
-                first.ack().await.unwrap();
-                // The other three have reached the member's consumer.
-                tokio::time::sleep(Duration::from_millis(300)).await;
-                tokio::time::timeout(Duration::from_secs(30), member.close())
-                    .await
-                    .expect("the member closed within 30 s");
-            });
-        })
-        .join()
-        .expect("the member's process did not panic");
+            let mut member = broker.subscribe(options()).await.unwrap();
+            let first = next(&mut member).await;
+            first.ack().await.unwrap();
+            // The other three have reached the member's consumer.
+            tokio::time::sleep(Duration::from_millis(300)).await;
+            tokio::time::timeout(Duration::from_secs(30), member.close())
+                .await
+                .expect("the member closed within 30 s");
+        });
         let mut next_member = broker.subscribe(options()).await.unwrap();
         for _ in 0..3 {
             let delivery = next(&mut next_member).await;

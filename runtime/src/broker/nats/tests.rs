@@ -376,31 +376,23 @@ async fn a_closed_member_has_sent_its_acks() {
     // process ends at once (its runtime, and every task on it, is gone).
     let url = std::env::var("ACCORD_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".into());
     let (member_topic, member_group) = (topic.clone(), group.clone());
-    std::thread::spawn(move || {
-        let runtime = tokio::runtime::Builder::new_current_thread()
-            .enable_all()
-            .build()
+    crate::broker::own_process::run(move || async move {
+        let broker = NatsBroker::connect(&url).await.unwrap();
+        let mut member = broker
+            .subscribe(SubscribeOptions::new(&member_group, [&member_topic]))
+            .await
             .unwrap();
-        runtime.block_on(async move {
-            let broker = NatsBroker::connect(&url).await.unwrap();
-            let mut member = broker
-                .subscribe(SubscribeOptions::new(&member_group, [&member_topic]))
+        for _ in 0..3 {
+            let delivery = tokio::time::timeout(Duration::from_secs(10), member.next())
                 .await
-                .unwrap();
-            for _ in 0..3 {
-                let delivery = tokio::time::timeout(Duration::from_secs(10), member.next())
-                    .await
-                    .expect("a delivery within 10 s")
-                    .expect("open");
-                delivery.ack().await.unwrap();
-            }
-            tokio::time::timeout(Duration::from_secs(30), member.close())
-                .await
-                .expect("the member closed within 30 s");
-        });
-    })
-    .join()
-    .expect("the member's process did not panic");
+                .expect("a delivery within 10 s")
+                .expect("open");
+            delivery.ack().await.unwrap();
+        }
+        tokio::time::timeout(Duration::from_secs(30), member.close())
+            .await
+            .expect("the member closed within 30 s");
+    });
     let deadline = tokio::time::Instant::now() + Duration::from_secs(2);
     loop {
         let info = broker
