@@ -47,5 +47,11 @@ macro_rules! for_each_scenario {
             use $crate::scenarios::poison_events_end_in_the_dead_letters_with_their_reasons as run;
             run::<$backend>().await;
         }
+
+        #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
+        async fn shutdown_with_the_broker_gone_returns_within_its_bounds() {
+            use $crate::scenarios::shutdown_with_the_broker_gone_returns_within_its_bounds as run;
+            run::<$backend>().await;
+        }
     };
 }

@@ -573,3 +573,74 @@ pub async fn poison_events_end_in_the_dead_letters_with_their_reasons<B: FaultBa
         "each published event is handled or dead-lettered"
     );
 }
+
+/// A subscriber shut down while its broker is gone, with a handler in
+/// flight, returns within its shutdown grace and its close wait: what its
+/// subscription's close waits for on the broker (a Kafka member's last
+/// commits and LeaveGroup, a NATS member's acks, a RabbitMQ member's
+/// consumer cancel) does not hold it longer.
+pub async fn shutdown_with_the_broker_gone_returns_within_its_bounds<B: FaultBackend>() {
+    const TOPIC: &str = "faults.gone";
+    const GROUP: &str = "gone";
+    const GRACE: Duration = Duration::from_secs(2);
+    const CLOSE_WAIT: Duration = Duration::from_secs(3);
+    /// Above the two bounds: the task hand-offs of a loaded machine.
+    const SLACK: Duration = Duration::from_secs(2);
+    let _serial = SERIAL.lock().await;
+    let Some(mut server) = start::<B>("gone").await else {
+        return;
+    };
+    let broker = server.connect("test").await;
+    let (started_tx, mut started) = tokio::sync::mpsc::unbounded_channel();
+    // The handler finishes once shutdown has begun, with the broker gone:
+    // its settlement is one the close has to give up on.
+    let (finish, finish_rx) = tokio::sync::watch::channel(false);
+    let handler = move |name: String| {
+        let started = started_tx.clone();
+        let mut finish = finish_rx.clone();
+        async move {
+            let _ = started.send(name);
+            let _ = tokio::time::timeout(Duration::from_secs(10), finish.wait_for(|f| *f)).await;
+            Ok(())
+        }
+    };
+    let handle = Subscriber::new(broker.clone(), GROUP)
+        .shutdown_grace(GRACE)
+        .close_wait(CLOSE_WAIT)
+        .start(handlers(TOPIC, handler))
+        .await
+        .unwrap();
+    broker.publish(event(TOPIC, "in-flight")).await.unwrap();
+    tokio::time::timeout(Duration::from_secs(30), started.recv())
+        .await
+        .expect("the handler started within 30 s");
+    server
+        .kill()
+        .await
+        .unwrap_or_else(|e| panic!("killing the broker: {e}"));
+    let began = Instant::now();
+    let bound = GRACE + CLOSE_WAIT + SLACK;
+    tokio::spawn(async move {
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let _ = finish.send(true);
+    });
+    tokio::time::timeout(bound, handle.shutdown())
+        .await
+        .unwrap_or_else(|_| {
+            panic!(
+                "shutdown with the broker gone took longer than {bound:?} \
+                 (grace {GRACE:?}, close wait {CLOSE_WAIT:?})"
+            )
+        });
+    println!(
+        "{}: shutdown with the broker gone took {:?}",
+        B::NAME,
+        began.elapsed()
+    );
+    // Back up, so that what goes on in the background (a Kafka consumer's
+    // close) ends before the test's runtime does.
+    server
+        .restart()
+        .await
+        .unwrap_or_else(|e| panic!("restarting the broker: {e}"));
+}
