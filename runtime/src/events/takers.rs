@@ -102,7 +102,9 @@ pub(super) async fn run<S, H, F>(
             tracing::warn!(
                 group = %group,
                 ?close_wait,
-                "the subscription did not close in time after its handlers; it closes in the background"
+                "the subscription did not close within the close wait after its handlers (the \
+                 broker did not answer in time); it closes in the background. \
+                 Subscriber::close_wait sets how long shutdown waits for it"
             );
         }
     };

@@ -257,12 +257,9 @@ impl AmqpBroker {
         self.inner.closed.subscribe()
     }
 
-    pub(super) fn spawn(&self, future: impl std::future::Future<Output = ()> + Send + 'static) {
-        self.inner.runtime.spawn(future);
-    }
-
-    /// [`spawn`](Self::spawn), with a handle to wait for the task.
-    pub(super) fn spawn_handle(
+    /// Spawns `future` on the runtime the broker was connected on; the
+    /// handle may be awaited or dropped (the task runs on).
+    pub(super) fn spawn(
         &self,
         future: impl std::future::Future<Output = ()> + Send + 'static,
     ) -> tokio::task::JoinHandle<()> {

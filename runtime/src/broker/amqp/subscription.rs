@@ -51,6 +51,7 @@ pub(crate) enum Role {
 
 /// A member of a group on an [`AmqpBroker`](super::AmqpBroker).
 pub struct AmqpSubscription {
+    group: Arc<str>,
     members: Members,
 }
 
@@ -128,8 +129,10 @@ impl Subscription for AmqpSubscription {
         };
         if tokio::time::timeout(CLOSE_LIMIT, left).await.is_err() {
             tracing::warn!(
-                "a RabbitMQ member's consumers were not cancelled within {CLOSE_LIMIT:?}; \
-                 they are in the background"
+                group = %self.group,
+                "a closing member's consumers were not cancelled within {CLOSE_LIMIT:?} (RabbitMQ \
+                 did not answer); they are cancelled in the background, and events they held come \
+                 back when the connection closes"
             );
         }
     }
@@ -180,6 +183,7 @@ pub(crate) async fn open(
     else {
         let member = open_queue(broker, group, role, options.max_in_flight, options).await?;
         return Ok(AmqpSubscription {
+            group: member.group.clone(),
             members: Members::One(Box::new(member)),
         });
     };
@@ -228,6 +232,7 @@ pub(crate) async fn open(
         })
         .collect();
     Ok(AmqpSubscription {
+        group: group.into(),
         members: Members::Ordered {
             deliveries,
             tasks,
@@ -380,14 +385,14 @@ impl QueueMember {
             // Closing the channel hands back every event it holds unacked,
             // ahead of the rest of the partition, before the next member
             // becomes the active consumer.
-            return Some(self.broker.spawn_handle(async move {
+            return Some(self.broker.spawn(async move {
                 let _ = live.channel.close(200, "the member left".into()).await;
             }));
         }
         let broker = self.broker.clone();
         let group = self.group.clone();
         let queue = self.queue.clone();
-        Some(self.broker.spawn_handle(async move {
+        Some(self.broker.spawn(async move {
             // Stop the flow, then hand back what the broker sent ahead but
             // no one took, as the same attempt.
             let Live {
