@@ -4,10 +4,11 @@
 //! A member's reading task makes a few calls that block until the broker
 //! answers: reading committed offsets and watermarks, a synchronous commit
 //! before a handover or a rebalance, the group's state before joining
-//! again. Each is bounded by its own timeout ([`KafkaOptions::admin_timeout`], the
-//! heartbeat interval), but for that long a tokio worker thread would run
-//! nothing else: on a two-core machine, half the process's handlers,
-//! HTTP requests and timers would wait on a slow coordinator.
+//! again. Each is bounded by its own timeout
+//! ([`KafkaOptions::admin_timeout`], the heartbeat interval), but for that
+//! long a tokio worker thread would run nothing else: on a two-core
+//! machine, half the process's handlers, HTTP requests and timers would
+//! wait on a slow coordinator.
 //!
 //! [`KafkaOptions::admin_timeout`]: super::super::KafkaOptions::admin_timeout
 
