@@ -15,11 +15,8 @@
 //!   `accord-topic`. These and the headers RabbitMQ adds when it
 //!   dead-letters a message (`x-death`, ...) are not shown as headers.
 //!
-//! The properties, headers included, travel in one content header frame,
-//! which must fit in the frame size the connection negotiated (128 KiB on
-//! RabbitMQ); RabbitMQ closes the connection on a larger one. So every
-//! publish is measured first ([`check_frame`]) and refused with
-//! [`BrokerError::TooLarge`] when it would not fit.
+//! Every publish is measured against the connection's frame first
+//! ([`super::frame`]).
 
 use std::borrow::Cow;
 
@@ -64,16 +61,13 @@ fn is_internal_header(name: &str) -> bool {
 /// The longest AMQP short string: header names, the content type, ids.
 const MAX_SHORT_STRING: usize = 255;
 
-/// The bytes of a content header frame besides the properties: the frame
-/// header (7) and end (1), class id (2), weight (2) and body size (8).
-const CONTENT_HEADER_OVERHEAD: usize = 20;
-
 /// `text` as an AMQP short string; the header `header` of the message
 /// otherwise is too large.
-fn short(text: &str, header: &str) -> Result<ShortString, TooLarge> {
+fn short(text: impl AsRef<str> + Into<String>, header: &str) -> Result<ShortString, TooLarge> {
+    let size = text.as_ref().len();
     ShortString::try_new(text).map_err(|_| TooLarge {
         part: MessagePart::Header(header.to_owned()),
-        size: text.len(),
+        size,
         limit: MAX_SHORT_STRING,
         limit_name: "AMQP for a short string (a header name, the content type)".to_owned(),
     })
@@ -128,11 +122,7 @@ fn encode_headers<'a>(
             properties = properties.with_content_type(short(value, name)?);
             continue;
         }
-        let wire_name = match name.strip_prefix(CE_PREFIX) {
-            Some(attribute) => format!("{CLOUD_EVENTS_PREFIX}{attribute}"),
-            None => name.to_owned(),
-        };
-        table.insert(short(&wire_name, name)?, text_value(value));
+        table.insert(short(wire_name(name), name)?, text_value(value));
     }
     if let Some(id) = id {
         if let Ok(id) = ShortString::try_new(id) {
@@ -142,81 +132,25 @@ fn encode_headers<'a>(
     Ok(properties.with_headers(table))
 }
 
-/// The size of `properties` as sent in a content header frame.
-pub(crate) fn properties_size(properties: &BasicProperties) -> usize {
-    let serialize = lapin::protocol::basic::gen_properties::<Vec<u8>>(properties);
-    match serialize(Vec::new().into()) {
-        Ok(written) => written.write.len(),
-        // Only a short string over 255 bytes fails to serialize, and
-        // nothing publishes one: treat it as too large.
-        Err(_) => usize::MAX,
+/// The name header `name` of a [`Message`] travels by in the AMQP table,
+/// written in one allocation.
+fn wire_name(name: &str) -> String {
+    match name.strip_prefix(CE_PREFIX) {
+        Some(attribute) => {
+            let mut wire = String::with_capacity(CLOUD_EVENTS_PREFIX.len() + attribute.len());
+            wire.push_str(CLOUD_EVENTS_PREFIX);
+            wire.push_str(attribute);
+            wire
+        }
+        None => name.to_owned(),
     }
-}
-
-/// Refuses `properties` that would not fit in a content header frame of
-/// `frame_max` bytes with `reserve` bytes to spare. A `frame_max` of 0
-/// means the connection set no limit.
-pub(crate) fn check_frame(
-    properties: &BasicProperties,
-    frame_max: u32,
-    reserve: usize,
-) -> Result<(), TooLarge> {
-    if frame_max == 0 {
-        return Ok(());
-    }
-    let frame_max = usize::try_from(frame_max).unwrap_or(usize::MAX);
-    let limit = frame_max.saturating_sub(CONTENT_HEADER_OVERHEAD + reserve);
-    let size = properties_size(properties);
-    if size <= limit {
-        return Ok(());
-    }
-    let largest = limits::largest_header(properties.headers().iter().flat_map(|table| {
-        table
-            .inner()
-            .iter()
-            .map(|(name, value)| (name.as_str(), name.as_str().len() + value_size(value)))
-    }));
-    let mut limit_name = format!(
-        "the AMQP frame size this connection negotiated ({frame_max} bytes), which the \
-         message properties and headers must fit in"
-    );
-    if reserve > 0 {
-        limit_name.push_str(&format!(
-            ", less {reserve} bytes kept for the headers of a dead letter"
-        ));
-    }
-    Err(TooLarge {
-        part: MessagePart::Headers {
-            largest: decoded_name(&largest),
-        },
-        size,
-        limit,
-        limit_name,
-    })
 }
 
 /// The name a header of the AMQP table is known by in a [`Message`].
-fn decoded_name(wire_name: &str) -> String {
+pub(super) fn decoded_name(wire_name: &str) -> String {
     match wire_name.strip_prefix(CLOUD_EVENTS_PREFIX) {
         Some(attribute) => format!("{CE_PREFIX}{attribute}"),
         None => wire_name.to_owned(),
-    }
-}
-
-/// Roughly how many bytes a header value takes: exactly, for the strings
-/// that make up nearly every header.
-fn value_size(value: &AMQPValue) -> usize {
-    match value {
-        AMQPValue::LongString(s) => s.as_bytes().len(),
-        AMQPValue::ShortString(s) => s.as_str().len(),
-        AMQPValue::ByteArray(b) => b.as_slice().len(),
-        AMQPValue::FieldTable(t) => t
-            .inner()
-            .iter()
-            .map(|(k, v)| k.as_str().len() + value_size(v))
-            .sum(),
-        AMQPValue::FieldArray(a) => a.as_slice().iter().map(value_size).sum(),
-        _ => 8,
     }
 }
 
@@ -535,32 +469,6 @@ mod tests {
         let long_type = Message::new("t", "").with_header(CONTENT_TYPE, "t".repeat(300));
         let error = encode(&long_type, PERSISTENT, 16 * 1024).unwrap_err();
         assert!(error.to_string().contains("`content-type`"), "{error}");
-    }
-
-    #[test]
-    fn the_properties_are_measured_as_sent_and_checked_against_the_frame() {
-        let small = encode(&event(), PERSISTENT, 1024).unwrap();
-        let size = properties_size(&small);
-        assert!(size > 100 && size < 300, "{size}");
-        let frame = u32::try_from(size + CONTENT_HEADER_OVERHEAD).unwrap();
-        assert!(check_frame(&small, frame, 0).is_ok());
-        assert!(check_frame(&small, frame - 1, 0).is_err());
-        assert!(check_frame(&small, frame + 10, 11).is_err());
-        assert!(check_frame(&small, 0, 0).is_ok(), "0: no limit");
-
-        let big = Message::new("t", "")
-            .with_header("ce-id", "x".repeat(100_000))
-            .with_header("other", "y".repeat(40_000));
-        let big = encode(&big, PERSISTENT, usize::MAX).unwrap();
-        let error = check_frame(&big, 131_072, 0).unwrap_err();
-        assert_eq!(
-            error.part,
-            MessagePart::Headers {
-                largest: "ce-id".into()
-            }
-        );
-        assert!(error.size > 140_000);
-        assert_eq!(error.limit, 131_072 - CONTENT_HEADER_OVERHEAD);
     }
 
     #[test]

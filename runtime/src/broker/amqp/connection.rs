@@ -87,6 +87,7 @@ impl AmqpBroker {
             inner: Arc::new(Inner {
                 url: url.to_owned(),
                 options,
+                events_exchange: names.events_exchange(),
                 names,
                 runtime,
                 closed: watch::Sender::new(false),

@@ -97,6 +97,7 @@ mod codec;
 mod connection;
 mod dead_letters;
 mod delivery;
+mod frame;
 use super::amqp_names as names;
 mod options;
 mod publish;
@@ -152,6 +153,8 @@ struct Inner {
     url: String,
     options: AmqpOptions,
     names: AmqpNames,
+    /// `names.events_exchange()`, kept: every event is published to it.
+    events_exchange: String,
     runtime: tokio::runtime::Handle,
     closed: watch::Sender<bool>,
     publish_link: Link,

@@ -144,7 +144,16 @@ pub(crate) const KEY_SLOTS: usize = 256;
 
 /// The routing key of a keyed event of `topic` in `slot`.
 pub(crate) fn slot_routing_key(topic: &str, slot: usize) -> String {
-    format!("{topic}.{KEY_WORD}.{slot}")
+    use std::fmt::Write;
+    // Written in place (one allocation, the strings copied as they are):
+    // a keyed event's routing key is made on every publish.
+    let mut key = String::with_capacity(topic.len() + KEY_WORD.len() + 2 + 20);
+    key.push_str(topic);
+    key.push('.');
+    key.push_str(KEY_WORD);
+    key.push('.');
+    let _ = write!(key, "{slot}");
+    key
 }
 
 /// The routing key a message with `key` on `topic` is published with.

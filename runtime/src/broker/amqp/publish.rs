@@ -12,7 +12,7 @@ use lapin::{BasicProperties, Channel, Confirmation, Connection};
 
 use super::connection::open_channel;
 use super::subscription::Role;
-use super::{codec, lapin_error, lock, names, short, AmqpBroker, AmqpNames, Routed};
+use super::{codec, frame, lapin_error, lock, names, short, AmqpBroker, AmqpNames, Routed};
 use crate::broker::limits::{MessagePart, TooLarge, DEAD_LETTER_HEADROOM};
 use crate::broker::{BrokerError, EventEnvelope, Message, Publish};
 
@@ -143,7 +143,7 @@ impl AmqpBroker {
         })?;
         self.check_payload(payload)?;
         let publisher = self.publisher().await?;
-        codec::check_frame(&properties, publisher.frame_max(), reserve)?;
+        frame::check_frame(&properties, publisher.frame_max(), reserve)?;
         let timeout = self.inner.options.confirm_timeout;
         let confirmed = tokio::time::timeout(timeout, async {
             publisher
@@ -247,7 +247,6 @@ impl AmqpBroker {
         payload: &[u8],
         properties: BasicProperties,
     ) -> Result<(), BrokerError> {
-        let exchange = self.inner.names.events_exchange();
         // A keyed event carries its key's slot in the routing key, where the
         // partition queues of groups ordered by key pick it up.
         let routing_key = match key {
@@ -255,7 +254,7 @@ impl AmqpBroker {
             None => Cow::Borrowed(topic),
         };
         self.publish_within(
-            &exchange,
+            &self.inner.events_exchange,
             &routing_key,
             false,
             payload,

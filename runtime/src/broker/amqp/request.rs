@@ -28,9 +28,9 @@ use lapin::{Channel, Confirmation, Consumer};
 use tokio::sync::oneshot;
 use tokio::task::AbortHandle;
 
-use super::codec;
 use super::connection::open_channel;
 use super::topology::bind;
+use super::{codec, frame};
 use super::{lapin_error, lock, short, AmqpBroker};
 use crate::broker::reconnect::{Next, Restarts};
 use crate::broker::{BrokerError, Message, PendingRequest, RequestReply, Responder, TooLarge};
@@ -189,7 +189,7 @@ async fn exchange(
     .with_correlation_id(short(&id)?)
     .with_expiration(short(&expiration)?);
     broker.check_payload(&message.payload)?;
-    codec::check_frame(&properties, requester.frame_max, 0)?;
+    frame::check_frame(&properties, requester.frame_max, 0)?;
     let confirm = requester
         .channel
         .basic_publish(
