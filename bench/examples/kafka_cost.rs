@@ -21,6 +21,10 @@
 //! `clean` deletes the topic. The broker is `ACCORD_KAFKA_URL`
 //! (`kafka://127.0.0.1:19092` by default).
 
+#[path = "support/cost_contract.rs"]
+mod cost_contract;
+#[path = "support/windowed.rs"]
+mod windowed;
 #[path = "../src/work.rs"]
 #[allow(dead_code)]
 mod work;
@@ -33,8 +37,7 @@ use accord::broker::kafka::{KafkaBroker, KafkaOptions};
 use accord::broker::{Subscribe, SubscribeOptions};
 use accord::Subscriber;
 use anyhow::{bail, Context, Result};
-use futures_util::stream::FuturesUnordered;
-use futures_util::StreamExt;
+use cost_contract::{CostOrdersPublisher, CostOrdersSubscriber, TOPIC};
 use orders_contract::OrderPlaced;
 use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
@@ -42,17 +45,8 @@ use rdkafka::consumer::{Consumer, StreamConsumer};
 use rdkafka::message::{Header, Headers as _, Message as _, OwnedHeaders};
 use rdkafka::producer::{FutureProducer, FutureRecord};
 use rdkafka::ClientConfig;
+use windowed::windowed;
 
-/// The event, on a topic of its own.
-#[accord::service(name = "bench-orders", version = "1.0.0")]
-pub trait CostOrders {
-    /// Published once an order is accepted.
-    #[event(topic = "accord-cost.orders.placed", key = "customer_id")]
-    async fn order_placed(&self, event: OrderPlaced);
-}
-
-const TOPIC: &str = "accord-cost.orders.placed";
-const WINDOW: usize = 1024;
 const IN_FLIGHT: usize = 256;
 
 fn url() -> String {
@@ -84,14 +78,12 @@ fn bare_producer() -> Result<FutureProducer> {
 /// customer as the key, awaiting the broker's ack.
 async fn bare_publish(producer: &FutureProducer, event: &OrderPlaced) -> Result<()> {
     let payload = serde_json::to_vec(event)?;
-    let id = uuid::Uuid::new_v4().to_string();
     let key = event.customer_id.0.as_str();
-    let time = humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string();
-    let traceparent = format!(
-        "00-{:032x}-{:016x}-01",
-        fastrand::u128(1..),
-        fastrand::u64(1..)
-    );
+    let work::EventAttributes {
+        id,
+        time,
+        traceparent,
+    } = work::EventAttributes::new();
     let pairs = [
         ("ce_specversion", "1.0"),
         ("ce_id", id.as_str()),
@@ -117,26 +109,6 @@ async fn bare_publish(producer: &FutureProducer, event: &OrderPlaced) -> Result<
         .await
         .map_err(|(e, _)| anyhow::anyhow!(e))?;
     Ok(())
-}
-
-/// Keeps [`WINDOW`] publishes in flight until `count` are confirmed.
-async fn windowed<F, Fut>(count: u64, mut publish: F) -> Result<()>
-where
-    F: FnMut(u64) -> Fut,
-    Fut: std::future::Future<Output = Result<()>>,
-{
-    let mut next = 0;
-    let mut in_flight = FuturesUnordered::new();
-    loop {
-        while in_flight.len() < WINDOW && next < count {
-            in_flight.push(publish(next));
-            next += 1;
-        }
-        match in_flight.next().await {
-            Some(result) => result?,
-            None => return Ok(()),
-        }
-    }
 }
 
 #[derive(Clone)]

@@ -4,6 +4,7 @@
 //! workspace root; `scripts/bench.sh` builds what it needs and runs it. See
 //! the Method section of BENCHMARKS.md for what each benchmark does.
 
+mod bare_lapin;
 mod brokers;
 mod cascade;
 mod cli;

@@ -132,6 +132,28 @@ pub fn order_placed(n: u64, stamp: u64) -> OrderPlaced {
     }
 }
 
+/// What a hand-written publisher makes anew for each event, as accord's
+/// publisher does: the CloudEvents id and time, and a trace context.
+pub struct EventAttributes {
+    pub id: String,
+    pub time: String,
+    pub traceparent: String,
+}
+
+impl EventAttributes {
+    pub fn new() -> Self {
+        EventAttributes {
+            id: uuid::Uuid::new_v4().to_string(),
+            time: humantime::format_rfc3339_millis(std::time::SystemTime::now()).to_string(),
+            traceparent: format!(
+                "00-{:032x}-{:016x}-01",
+                fastrand::u128(1..),
+                fastrand::u64(1..)
+            ),
+        }
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

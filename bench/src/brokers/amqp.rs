@@ -1,32 +1,22 @@
 //! RabbitMQ: accord's `AmqpBroker` against bare lapin.
 
-use std::sync::atomic::{AtomicUsize, Ordering};
-
 use accord::broker::amqp::{AmqpBroker, AmqpOptions};
 use accord::Subscriber;
-use anyhow::{ensure, Result};
+use anyhow::Result;
 use futures_util::StreamExt;
-use lapin::options::{
-    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
-    ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
-    QueueDeclareOptions, QueueDeleteOptions,
-};
-use lapin::types::{AMQPValue, FieldTable, LongString};
-use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
+use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
+use lapin::types::FieldTable;
 use orders_contract::OrderPlaced;
 use tokio::time::Instant;
 
 use super::{
-    accord_probes, consume_and_probe, event_headers, events, interleave, publish_windowed, run_id,
-    ConsumeFrom, Cycle, Handler, Sink, IN_FLIGHT,
+    accord_probes, consume_and_probe, events, interleave, publish_windowed, run_id, ConsumeFrom,
+    Cycle, Handler, Sink, IN_FLIGHT,
 };
+use crate::bare_lapin::BareLapin;
 use crate::contract::{BenchOrdersPublisher, BenchOrdersSubscriber, TOPIC};
 use crate::work::{order_placed, CUSTOMERS};
 use crate::Plan;
-
-/// Confirm channels publishing is spread over, on both sides (accord's
-/// default).
-const PUBLISH_CHANNELS: usize = 4;
 
 pub async fn run(plan: &Plan) -> Result<(Vec<Cycle>, Vec<Cycle>)> {
     interleave(plan, "amqp", || accord_cycle(plan), || bare_cycle(plan)).await
@@ -72,138 +62,15 @@ async fn accord_measure(plan: &Plan, broker: &AmqpBroker) -> Result<Cycle> {
     cycle
 }
 
-/// The hand-written side: one connection publishing over confirm
-/// channels, one consuming, as accord keeps them.
-struct Bare {
-    publishing: Connection,
-    consuming: Connection,
-    channels: Vec<Channel>,
-    next: AtomicUsize,
-    exchange: String,
-    queue: String,
-}
-
-impl Bare {
-    async fn connect(url: &str, id: &str) -> Result<Self> {
-        let publishing = Connection::connect(url, ConnectionProperties::default()).await?;
-        let consuming = Connection::connect(url, ConnectionProperties::default()).await?;
-        let exchange = format!("bench-bare-{id}.events");
-        let queue = format!("bench-bare-{id}.group");
-        let setup = publishing.create_channel().await?;
-        setup
-            .exchange_declare(
-                exchange.as_str().into(),
-                ExchangeKind::Topic,
-                ExchangeDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
-        setup
-            .queue_declare(
-                queue.as_str().into(),
-                QueueDeclareOptions {
-                    durable: true,
-                    ..Default::default()
-                },
-                FieldTable::default(),
-            )
-            .await?;
-        setup
-            .queue_bind(
-                queue.as_str().into(),
-                exchange.as_str().into(),
-                TOPIC.into(),
-                QueueBindOptions::default(),
-                FieldTable::default(),
-            )
-            .await?;
-        let _ = setup.close(200, "OK".into()).await;
-        let mut channels = Vec::with_capacity(PUBLISH_CHANNELS);
-        for _ in 0..PUBLISH_CHANNELS {
-            let channel = publishing.create_channel().await?;
-            channel
-                .confirm_select(ConfirmSelectOptions::default())
-                .await?;
-            channels.push(channel);
-        }
-        Ok(Bare {
-            publishing,
-            consuming,
-            channels,
-            next: AtomicUsize::new(0),
-            exchange,
-            queue,
-        })
-    }
-
-    /// One persistent publish with the headers accord sends, awaiting the
-    /// publisher confirm.
-    async fn publish(&self, event: &OrderPlaced) -> Result<()> {
-        let payload = serde_json::to_vec(event)?;
-        let id = uuid::Uuid::new_v4().to_string();
-        let mut headers = FieldTable::default();
-        let mut properties = BasicProperties::default().with_delivery_mode(2);
-        for (name, value) in event_headers(&id, &event.customer_id.0) {
-            if name == "content-type" {
-                properties = properties.with_content_type(value.into());
-                continue;
-            }
-            let name = match name.strip_prefix("ce-") {
-                Some(attribute) => format!("cloudEvents:{attribute}"),
-                None => name.to_owned(),
-            };
-            headers.insert(
-                name.into(),
-                AMQPValue::LongString(LongString::from(value.into_bytes())),
-            );
-        }
-        let properties = properties.with_message_id(id.into()).with_headers(headers);
-        let channel =
-            &self.channels[self.next.fetch_add(1, Ordering::Relaxed) % self.channels.len()];
-        let confirmation = channel
-            .basic_publish(
-                self.exchange.as_str().into(),
-                TOPIC.into(),
-                BasicPublishOptions::default(),
-                &payload,
-                properties,
-            )
-            .await?
-            .await?;
-        ensure!(confirmation.is_ack(), "RabbitMQ did not confirm a publish");
-        Ok(())
-    }
-
-    async fn delete(&self) {
-        if let Ok(channel) = self.publishing.create_channel().await {
-            let _ = channel
-                .queue_delete(self.queue.as_str().into(), QueueDeleteOptions::default())
-                .await;
-            let _ = channel
-                .exchange_delete(
-                    self.exchange.as_str().into(),
-                    ExchangeDeleteOptions::default(),
-                )
-                .await;
-            let _ = channel.close(200, "OK".into()).await;
-        }
-        let _ = self.publishing.close(200, "OK".into()).await;
-        let _ = self.consuming.close(200, "OK".into()).await;
-    }
-}
-
 async fn bare_cycle(plan: &Plan) -> Result<Cycle> {
     let id = run_id();
-    let bare = std::sync::Arc::new(Bare::connect(&plan.amqp_url, &id).await?);
+    let bare = std::sync::Arc::new(BareLapin::connect(&plan.amqp_url, &id, TOPIC).await?);
     let result = bare_measure(plan, &bare).await;
     bare.delete().await;
     result
 }
 
-async fn bare_measure(plan: &Plan, bare: &std::sync::Arc<Bare>) -> Result<Cycle> {
+async fn bare_measure(plan: &Plan, bare: &std::sync::Arc<BareLapin>) -> Result<Cycle> {
     let events = events();
     let (publish_rate, published) =
         publish_windowed(plan, |n| bare.publish(&events[(n % CUSTOMERS) as usize])).await?;
