@@ -23,6 +23,8 @@
 mod bare_lapin;
 #[path = "support/cost_contract.rs"]
 mod cost_contract;
+#[path = "support/sides.rs"]
+mod sides;
 #[path = "support/windowed.rs"]
 mod windowed;
 #[path = "../src/work.rs"]
@@ -30,7 +32,7 @@ mod windowed;
 mod work;
 
 use accord::broker::amqp::{AmqpBroker, AmqpOptions};
-use anyhow::{bail, Context, Result};
+use anyhow::Result;
 use bare_lapin::BareLapin;
 use cost_contract::{CostOrdersPublisher, TOPIC};
 use windowed::windowed;
@@ -71,18 +73,5 @@ async fn bare(count: u64) -> Result<()> {
 }
 
 fn main() -> Result<()> {
-    let args: Vec<String> = std::env::args().skip(1).collect();
-    let count = args
-        .get(1)
-        .context("use: amqp_cost accord|bare N")?
-        .parse::<u64>()
-        .context("a publish count")?;
-    let runtime = tokio::runtime::Builder::new_multi_thread()
-        .enable_all()
-        .build()?;
-    match args[0].as_str() {
-        "accord" => runtime.block_on(accord(count)),
-        "bare" => runtime.block_on(bare(count)),
-        other => bail!("use: amqp_cost accord|bare N (not `{other}`)"),
-    }
+    sides::run("amqp_cost", accord, bare)
 }

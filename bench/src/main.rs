@@ -5,6 +5,7 @@
 //! the Method section of BENCHMARKS.md for what each benchmark does.
 
 mod bare_lapin;
+mod bare_nats;
 mod brokers;
 mod cascade;
 mod cli;

@@ -21,13 +21,14 @@ use accord::broker::{Message, Publish};
 use accord_postgres::{Outbox, Relay, RelayOptions, Staged};
 use anyhow::{bail, Context, Result};
 use async_nats::jetstream::message::PublishMessage;
-use async_nats::jetstream::stream::{Config, DiscardPolicy, RetentionPolicy, StorageType};
+use async_nats::jetstream::stream::{Config, StorageType};
 use bytes::Bytes;
 use orders_contract::OrderPlaced;
 use sqlx::postgres::PgPoolOptions;
 use sqlx::{PgPool, Row};
 use tokio::time::Instant;
 
+use crate::bare_nats;
 use crate::brokers::{event_headers, run_id};
 use crate::contract::{BenchOrdersPublisher, TOPIC};
 use crate::report::{Better, Comparison, Report, Unit, Written};
@@ -92,19 +93,9 @@ impl Bare {
         Ok(match bus {
             Bus::Nats { js, .. } => {
                 let subject = format!("accord-bench-outbox.{id}.orders.placed");
-                // The stream as accord declares its own.
-                js.create_stream(Config {
-                    name: format!("{BARE_PREFIX}{id}"),
-                    subjects: vec![subject.clone()],
-                    retention: RetentionPolicy::Limits,
-                    discard: DiscardPolicy::Old,
-                    storage: StorageType::File,
-                    num_replicas: 1,
-                    duplicate_window: Duration::from_secs(120),
-                    ..Default::default()
-                })
-                .await
-                .context("cannot create the hand-written side's stream")?;
+                bare_nats::create_stream(js, format!("{BARE_PREFIX}{id}"), &subject)
+                    .await
+                    .context("cannot create the hand-written side's stream")?;
                 Bare::Nats {
                     js: js.clone(),
                     subject,

@@ -6,17 +6,15 @@ use accord::broker::nats::{NatsBroker, NatsOptions};
 use accord::Subscriber;
 use anyhow::{Context, Result};
 use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
-use async_nats::jetstream::message::PublishMessage;
-use async_nats::jetstream::stream::{Config, DiscardPolicy, RetentionPolicy, StorageType};
-use bytes::Bytes;
 use futures_util::StreamExt;
 use orders_contract::OrderPlaced;
 use tokio::time::Instant;
 
 use super::{
-    accord_probes, consume_and_probe, event_headers, events, interleave, publish_windowed, run_id,
-    ConsumeFrom, Cycle, Handler, Sink, IN_FLIGHT,
+    accord_probes, consume_and_probe, events, interleave, publish_windowed, run_id, ConsumeFrom,
+    Cycle, Handler, Sink, IN_FLIGHT,
 };
+use crate::bare_nats;
 use crate::contract::{BenchOrdersPublisher, BenchOrdersSubscriber, TOPIC};
 use crate::work::{order_placed, CUSTOMERS};
 use crate::Plan;
@@ -112,49 +110,16 @@ async fn bare_cycle(plan: &Plan) -> Result<Cycle> {
     result
 }
 
-/// One hand-written publish: the same message accord sends, awaiting the
-/// JetStream ack.
-async fn publish(
-    js: &async_nats::jetstream::Context,
-    subject: &str,
-    event: &OrderPlaced,
-) -> Result<()> {
-    let payload = Bytes::from(serde_json::to_vec(event)?);
-    let id = uuid::Uuid::new_v4().to_string();
-    let mut headers = async_nats::HeaderMap::new();
-    for (name, value) in event_headers(&id, &event.customer_id.0) {
-        headers.insert(name, value.as_str());
-    }
-    let message = PublishMessage::build()
-        .payload(payload)
-        .headers(headers)
-        .message_id(id);
-    js.send_publish(subject.to_owned(), message).await?.await?;
-    Ok(())
-}
-
 async fn bare_measure(
     plan: &Plan,
     js: &async_nats::jetstream::Context,
     stream: &str,
     subject: &str,
 ) -> Result<Cycle> {
-    // The stream as accord declares its own.
-    let stream = js
-        .create_stream(Config {
-            name: stream.to_owned(),
-            subjects: vec![subject.to_owned()],
-            retention: RetentionPolicy::Limits,
-            discard: DiscardPolicy::Old,
-            storage: StorageType::File,
-            num_replicas: 1,
-            duplicate_window: Duration::from_secs(120),
-            ..Default::default()
-        })
-        .await?;
+    let stream = bare_nats::create_stream(js, stream.to_owned(), subject).await?;
     let events = events();
     let (publish_rate, published) = publish_windowed(plan, |n| {
-        publish(js, subject, &events[(n % CUSTOMERS) as usize])
+        bare_nats::publish(js, subject, TOPIC, &events[(n % CUSTOMERS) as usize])
     })
     .await?;
 
@@ -197,9 +162,9 @@ async fn bare_measure(
             let js = js.clone();
             let subject = subject.to_owned();
             let sink = sink.clone();
-            tokio::spawn(
-                async move { publish(&js, &subject, &order_placed(n, sink.stamp())).await },
-            )
+            tokio::spawn(async move {
+                bare_nats::publish(&js, &subject, TOPIC, &order_placed(n, sink.stamp())).await
+            })
         },
     )
     .await;
