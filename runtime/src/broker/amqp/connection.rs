@@ -87,7 +87,6 @@ impl AmqpBroker {
             inner: Arc::new(Inner {
                 url: url.to_owned(),
                 options,
-                events_exchange: names.events_exchange(),
                 names,
                 runtime,
                 closed: watch::Sender::new(false),

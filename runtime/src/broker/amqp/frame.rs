@@ -18,13 +18,13 @@ use super::codec::decoded_name;
 
 /// The bytes of a content header frame besides the properties: the frame
 /// header (7) and end (1), class id (2), weight (2) and body size (8).
-pub(super) const CONTENT_HEADER_OVERHEAD: usize = 20;
+const CONTENT_HEADER_OVERHEAD: usize = 20;
 
 /// The property flags: one 16-bit word holds the 14 of `basic`.
 const FLAGS: usize = 2;
 
 /// The size of `properties` as sent in a content header frame.
-pub(crate) fn properties_size(properties: &BasicProperties) -> usize {
+fn properties_size(properties: &BasicProperties) -> usize {
     let short = |s: &Option<ShortString>| s.as_ref().map_or(0, short_string_size);
     let octet = |o: &Option<u8>| o.map_or(0, |_| 1);
     FLAGS

@@ -153,8 +153,6 @@ struct Inner {
     url: String,
     options: AmqpOptions,
     names: AmqpNames,
-    /// `names.events_exchange()`, kept: every event is published to it.
-    events_exchange: String,
     runtime: tokio::runtime::Handle,
     closed: watch::Sender<bool>,
     publish_link: Link,

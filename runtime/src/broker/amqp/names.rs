@@ -13,6 +13,8 @@ pub const DEFAULT_PREFIX: &str = "accord";
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct AmqpNames {
     prefix: String,
+    /// `<prefix>.events`, made once: every event is published to it.
+    events_exchange: String,
 }
 
 /// The retry delay buckets within one decade, in tenths of the decade's
@@ -29,8 +31,10 @@ pub const MAX_RETRY_BUCKET: Duration = Duration::from_millis(70_000_000);
 impl AmqpNames {
     /// Names under `prefix`.
     pub fn new(prefix: impl Into<String>) -> Self {
+        let prefix = prefix.into();
         AmqpNames {
-            prefix: prefix.into(),
+            events_exchange: format!("{prefix}.events"),
+            prefix,
         }
     }
 
@@ -42,7 +46,12 @@ impl AmqpNames {
     /// The topic exchange events are published to, with the topic as the
     /// routing key: `<prefix>.events`.
     pub fn events_exchange(&self) -> String {
-        format!("{}.events", self.prefix)
+        self.events_exchange.clone()
+    }
+
+    /// [`events_exchange`](Self::events_exchange), borrowed.
+    pub(crate) fn events_exchange_name(&self) -> &str {
+        &self.events_exchange
     }
 
     /// The fanout exchange that receives the events no group's queue is

@@ -254,7 +254,7 @@ impl AmqpBroker {
             None => Cow::Borrowed(topic),
         };
         self.publish_within(
-            &self.inner.events_exchange,
+            self.inner.names.events_exchange_name(),
             &routing_key,
             false,
             payload,

@@ -169,7 +169,7 @@ impl AmqpBroker {
         arguments.insert("alternate-exchange".into(), long(&unrouted));
         declare_exchange(
             &channel,
-            &names.events_exchange(),
+            names.events_exchange_name(),
             ExchangeKind::Topic,
             arguments,
         )
@@ -207,10 +207,10 @@ impl AmqpBroker {
                 let queue = names.group_queue(group);
                 declare_queue(&channel, &queue, self.durable_arguments()).await?;
                 for topic in topics {
-                    bind(&channel, &queue, &names.events_exchange(), topic).await?;
+                    bind(&channel, &queue, names.events_exchange_name(), topic).await?;
                     if *keyed {
                         let keyed = format!("{topic}.{}.*", names::KEY_WORD);
-                        bind(&channel, &queue, &names.events_exchange(), &keyed).await?;
+                        bind(&channel, &queue, names.events_exchange_name(), &keyed).await?;
                     }
                 }
                 group
@@ -230,7 +230,7 @@ impl AmqpBroker {
                 for topic in topics {
                     for slot in (*partition..names::KEY_SLOTS).step_by((*partitions).max(1)) {
                         let routing_key = names::slot_routing_key(topic, slot);
-                        bind(&channel, &queue, &names.events_exchange(), &routing_key).await?;
+                        bind(&channel, &queue, names.events_exchange_name(), &routing_key).await?;
                     }
                 }
                 group
