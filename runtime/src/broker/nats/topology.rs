@@ -16,6 +16,7 @@ use async_nats::jetstream::stream::{
 };
 use async_nats::jetstream::{Context, ErrorCode};
 
+use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
 
 use super::subscription::Source;
@@ -362,22 +363,39 @@ pub(super) const MIN_MAX_ACK_PENDING: i64 = 1000;
 impl NatsBroker {
     /// The stream capturing `topic`, declared if needed.
     pub(super) async fn topic_stream(&self, topic: &str) -> Result<StreamRef, BrokerError> {
-        if let Some(stream) = self.cached_stream(topic) {
-            return Ok(stream);
+        match self.cached_stream(topic) {
+            Some(stream) => Ok(stream),
+            None => self.declare_topic_stream(topic).await,
         }
-        names::check_subject_length(topic)?;
-        names::check_topic(topic).map_err(BrokerError::Rejected)?;
-        let stream = declare_stream(
-            &self.inner.js,
-            &self.topic_stream_name(topic),
-            topic,
-            format!("accord: events on `{topic}`"),
-            &self.inner.settings,
-            true,
-        )
-        .await?;
-        self.lock_streams().insert(topic.to_owned(), stream.clone());
-        Ok(stream)
+    }
+
+    /// Declares the stream of `topic` and keeps it for the next uses.
+    ///
+    /// Boxed: it runs once per topic, and the declaration's future would
+    /// otherwise be part of every publish's, which awaits
+    /// [`topic_stream`](Self::topic_stream): a generated publisher's
+    /// publish future was 4.9 KB with it inline and is 2.0 KB without, so
+    /// 1,024 publishes in flight hold about 3 MB less (each one is
+    /// allocated and moved at its full size).
+    fn declare_topic_stream<'a>(
+        &'a self,
+        topic: &'a str,
+    ) -> BoxFuture<'a, Result<StreamRef, BrokerError>> {
+        Box::pin(async move {
+            names::check_subject_length(topic)?;
+            names::check_topic(topic).map_err(BrokerError::Rejected)?;
+            let stream = declare_stream(
+                &self.inner.js,
+                &self.topic_stream_name(topic),
+                topic,
+                format!("accord: events on `{topic}`"),
+                &self.inner.settings,
+                true,
+            )
+            .await?;
+            self.lock_streams().insert(topic.to_owned(), stream.clone());
+            Ok(stream)
+        })
     }
 
     pub(super) fn cached_stream(&self, topic: &str) -> Option<StreamRef> {
