@@ -5,6 +5,8 @@
 
 use std::time::Duration;
 
+use crate::broker::key_partition;
+
 /// The default prefix of every exchange and queue name.
 pub const DEFAULT_PREFIX: &str = "accord";
 
@@ -153,27 +155,12 @@ pub(crate) const KEY_SLOTS: usize = 256;
 
 /// The routing key of a keyed event of `topic` in `slot`.
 pub(crate) fn slot_routing_key(topic: &str, slot: usize) -> String {
-    use std::fmt::Write;
-    // Written in place (one allocation, the strings copied as they are):
-    // a keyed event's routing key is made on every publish.
-    let mut key = String::with_capacity(topic.len() + KEY_WORD.len() + 2 + 20);
-    key.push_str(topic);
-    key.push('.');
-    key.push_str(KEY_WORD);
-    key.push('.');
-    let _ = write!(key, "{slot}");
-    key
+    key_partition::partition_name(topic, KEY_WORD, slot)
 }
 
 /// The routing key a message with `key` on `topic` is published with.
 pub(crate) fn keyed_routing_key(topic: &str, key: &str) -> String {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in key.as_bytes() {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    let slots = u64::try_from(KEY_SLOTS).unwrap_or(u64::MAX);
-    slot_routing_key(topic, usize::try_from(hash % slots).unwrap_or(0))
+    slot_routing_key(topic, key_partition::partition_of(key, KEY_SLOTS))
 }
 
 /// The topic of a message routed with `routing_key`: without the key slot.

@@ -10,6 +10,7 @@
 //! when anything else had to be replaced, or the name is too long, it ends
 //! in `__` and a hash of the group, so two groups never share one.
 
+use crate::broker::key_partition::fnv1a;
 use crate::broker::BrokerError;
 
 /// The longest Kafka topic name.
@@ -77,16 +78,6 @@ fn token(name: &str) -> String {
     } else {
         format!("{readable}__{:016x}", fnv1a(name.as_bytes()))
     }
-}
-
-/// FNV-1a, 64 bits: stable across builds and platforms.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in bytes {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
 }
 
 #[cfg(test)]

@@ -8,6 +8,7 @@
 //! Whenever anything else had to be replaced, the name ends in `__` and a
 //! hash of the original, so two topics or groups never share a name.
 
+use crate::broker::key_partition::{self, fnv1a};
 use crate::broker::limits::{MessagePart, TooLarge};
 
 /// The default prefix of the streams accord declares.
@@ -85,30 +86,13 @@ fn escape(original: &str, kept_as: impl Fn(char) -> bool, with: char) -> String 
     }
 }
 
-/// FNV-1a, 64 bits: stable across builds and platforms.
-fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in bytes {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
-}
-
 /// The subject token that marks a key partition of a topic: keyed events
 /// of `orders.placed` are stored on `orders.placed._key.<partition>`.
 pub(crate) const KEY_TOKEN: &str = "_key";
 
 /// The subject of `topic`'s key partition `partition`.
 pub(crate) fn partition_subject(topic: &str, partition: usize) -> String {
-    format!("{topic}.{KEY_TOKEN}.{partition}")
-}
-
-/// The partition of `key` among `partitions`: FNV-1a (64 bits) of the
-/// key's UTF-8 bytes, modulo the count, so any publisher can compute it.
-pub(crate) fn partition_of(key: &str, partitions: usize) -> usize {
-    let count = u64::try_from(partitions.max(1)).unwrap_or(u64::MAX);
-    usize::try_from(fnv1a(key.as_bytes()) % count).unwrap_or(0)
+    key_partition::partition_name(topic, KEY_TOKEN, partition)
 }
 
 /// The partition number when `subject` is a key partition of `topic`.
@@ -205,6 +189,7 @@ pub(crate) fn check_topic(topic: &str) -> Result<(), String> {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::broker::key_partition::partition_of;
 
     fn valid_name(name: &str) -> bool {
         !name.is_empty()

@@ -11,6 +11,7 @@ use bytes::Bytes;
 use super::headers::{self, Bound};
 use super::{names, NatsBroker};
 use crate::broker::dead_letters::{replay_count, REPLAY_GROUP};
+use crate::broker::key_partition;
 use crate::broker::limits::dead_letter_reason;
 use crate::broker::{
     BrokerError, EventEnvelope, Message, Publish, DEAD_LETTER_ATTEMPTS, DEAD_LETTER_GROUP,
@@ -60,7 +61,7 @@ impl NatsBroker {
         // by key reads it in order; unordered groups read the whole stream.
         let subject = match key {
             Some(key) if stream.partitions > 0 => {
-                names::partition_subject(topic, names::partition_of(key, stream.partitions))
+                names::partition_subject(topic, key_partition::partition_of(key, stream.partitions))
             }
             _ => topic.to_owned(),
         };
