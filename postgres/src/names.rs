@@ -1,6 +1,7 @@
 //! Table names, the stable hashes that partition events and key advisory
 //! locks, and how an inbox stores group names and event ids.
 
+use accord::broker::key_partition::fnv1a;
 use sha2::{Digest, Sha256};
 
 use crate::Error;
@@ -31,17 +32,6 @@ pub(crate) fn check_table_name(name: &str) -> Result<(), Error> {
         )));
     }
     Ok(())
-}
-
-/// FNV-1a, 64 bits: stable across processes, platforms and versions, so
-/// every writer puts a key in the same partition.
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
-    let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
-    for byte in bytes {
-        hash ^= u64::from(*byte);
-        hash = hash.wrapping_mul(0x0000_0100_0000_01b3);
-    }
-    hash
 }
 
 /// The first key of a table's two-key advisory locks: a non-negative
@@ -93,12 +83,6 @@ mod tests {
             .unwrap_err()
             .to_string()
             .contains("over the 48 allowed"));
-    }
-
-    #[test]
-    fn the_hash_is_fnv1a() {
-        assert_eq!(fnv1a(b""), 0xcbf2_9ce4_8422_2325);
-        assert_eq!(fnv1a(b"a"), 0xaf63_dc4c_8601_ec8c);
     }
 
     #[test]

@@ -2,10 +2,11 @@
 
 use std::sync::Arc;
 
+use accord::broker::key_partition;
 use accord::broker::Message;
 use sqlx::{PgConnection, PgPool, Row};
 
-use crate::names::{check_table_name, fnv1a, lock_space};
+use crate::names::{check_table_name, lock_space};
 use crate::schema;
 use crate::{Error, Staged};
 
@@ -23,8 +24,8 @@ const MAX_PARTITIONS: u16 = i16::MAX as u16;
 /// event id when it has no key, modulo `partitions`. Every writer must
 /// use the same number of partitions as the relays.
 pub fn partition_of(key: Option<&str>, event_id: &str, partitions: u16) -> i16 {
-    let hashed = key.unwrap_or(event_id);
-    (fnv1a(hashed.as_bytes()) % u64::from(partitions.max(1))) as i16
+    // Below `partitions`, which is at most `i16::MAX`.
+    key_partition::partition_of(key.unwrap_or(event_id), usize::from(partitions)) as i16
 }
 
 /// An outbox table: where events wait, committed with the business write,

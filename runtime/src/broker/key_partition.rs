@@ -1,10 +1,12 @@
-//! A key's partition and a partition's name, the same for every backend
-//! that spreads keyed events over subjects or routing keys (NATS, RabbitMQ)
-//! and for the names the backends shorten (NATS, Kafka).
+//! A key's partition, the same for every part of accord that spreads keyed
+//! events over partitions (the NATS subjects and RabbitMQ routing keys of
+//! a topic, the partitions of an `accord-postgres` outbox), and the hash
+//! that the backends also shorten long names with (NATS, Kafka).
 
-/// FNV-1a, 64 bits: stable across builds, platforms and languages, so
-/// any publisher can compute a key's partition.
-pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
+/// FNV-1a, 64 bits: stable across builds, platforms, versions and
+/// languages, so every publisher (or outbox writer) puts a key in the same
+/// partition.
+pub fn fnv1a(bytes: &[u8]) -> u64 {
     let mut hash: u64 = 0xcbf2_9ce4_8422_2325;
     for byte in bytes {
         hash ^= u64::from(*byte);
@@ -15,7 +17,7 @@ pub(crate) fn fnv1a(bytes: &[u8]) -> u64 {
 
 /// The partition of `key` among `partitions`: FNV-1a of the key's UTF-8
 /// bytes, modulo the count (one partition when it is zero).
-pub(crate) fn partition_of(key: &str, partitions: usize) -> usize {
+pub fn partition_of(key: &str, partitions: usize) -> usize {
     let count = u64::try_from(partitions.max(1)).unwrap_or(u64::MAX);
     usize::try_from(fnv1a(key.as_bytes()) % count).unwrap_or(0)
 }

@@ -47,7 +47,7 @@ mod header_name;
 mod headers;
 #[cfg(feature = "kafka")]
 pub mod kafka;
-mod key_partition;
+pub mod key_partition;
 pub mod limits;
 pub mod memory;
 mod message;
