@@ -260,18 +260,22 @@ impl Pump {
                 }
                 () = self.tx.closed() => return,
             };
-            let mut held = vec![first];
-            if busy {
-                let spare = self
-                    .permits
+            let spare = if busy {
+                self.permits
                     .available_permits()
                     .saturating_sub(self.reserve)
-                    .min(self.source.max_batch.saturating_sub(1));
-                for _ in 0..spare {
-                    match self.permits.clone().try_acquire_owned() {
-                        Ok(permit) => held.push(permit),
-                        Err(_) => break,
-                    }
+                    .min(self.source.max_batch.saturating_sub(1))
+            } else {
+                0
+            };
+            // Sized once: grown a permit at a time, a full batch's was
+            // reallocated eight times.
+            let mut held = Vec::with_capacity(1 + spare);
+            held.push(first);
+            for _ in 0..spare {
+                match self.permits.clone().try_acquire_owned() {
+                    Ok(permit) => held.push(permit),
+                    Err(_) => break,
                 }
             }
             let asked = tokio::time::Instant::now();
