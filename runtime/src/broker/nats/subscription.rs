@@ -341,6 +341,10 @@ impl Pump {
         let mut pulled = 0;
         while !held.is_empty() {
             tokio::select! {
+                // Messages first: while the batch has one ready, neither the
+                // deadline nor the reconnect count is polled for it (the
+                // batch is at most `held` long, so they are not starved).
+                biased;
                 item = batch.next() => match item {
                     None => break,
                     Some(Err(error)) => return Err(error.to_string()),
