@@ -23,14 +23,14 @@
 
 #[path = "support/cost_contract.rs"]
 mod cost_contract;
+#[path = "support/count.rs"]
+mod count;
 #[path = "support/windowed.rs"]
 mod windowed;
 #[path = "../src/work.rs"]
 #[allow(dead_code)]
 mod work;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
 use std::time::Duration;
 
 use accord::broker::kafka::{KafkaBroker, KafkaOptions};
@@ -38,6 +38,7 @@ use accord::broker::{Subscribe, SubscribeOptions};
 use accord::Subscriber;
 use anyhow::{bail, Context, Result};
 use cost_contract::{CostOrdersPublisher, CostOrdersSubscriber, TOPIC};
+use count::Count;
 use orders_contract::OrderPlaced;
 use rdkafka::admin::{AdminClient, AdminOptions};
 use rdkafka::client::DefaultClientContext;
@@ -111,33 +112,6 @@ async fn bare_publish(producer: &FutureProducer, event: &OrderPlaced) -> Result<
     Ok(())
 }
 
-#[derive(Clone)]
-struct Count(Arc<AtomicU64>);
-
-impl Count {
-    fn handle(&self, event: &OrderPlaced) {
-        std::hint::black_box(event.lines.len());
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-
-    async fn wait_for(&self, count: u64) -> Result<()> {
-        let deadline = tokio::time::Instant::now() + Duration::from_secs(600);
-        while self.0.load(Ordering::Relaxed) < count {
-            if tokio::time::Instant::now() > deadline {
-                bail!("only {} of {count} handled", self.0.load(Ordering::Relaxed));
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        Ok(())
-    }
-}
-
-impl CostOrdersSubscriber for Count {
-    async fn order_placed(&self, event: OrderPlaced) {
-        self.handle(&event);
-    }
-}
-
 async fn run(args: &[String]) -> Result<()> {
     let arg = |n: usize| args.get(n).map(String::as_str).unwrap_or_default();
     let count = || arg(2).parse::<u64>().context("a record count");
@@ -181,7 +155,7 @@ async fn run(args: &[String]) -> Result<()> {
         ("accord", "consume") => {
             let count = count()?;
             let broker = broker().await?;
-            let handled = Count(Arc::default());
+            let handled = Count::default();
             let handle = Subscriber::new(broker.clone(), arg(3))
                 .concurrency(IN_FLIGHT)
                 .start(handled.clone().into_event_handlers())
@@ -203,7 +177,7 @@ async fn run(args: &[String]) -> Result<()> {
                 .set("allow.auto.create.topics", "false")
                 .create()?;
             consumer.subscribe(&[TOPIC])?;
-            let handled = Count(Arc::default());
+            let handled = Count::default();
             for _ in 0..count {
                 let record = consumer.recv().await?;
                 let kind = record

@@ -27,32 +27,30 @@
 //! the streams. The server is `ACCORD_NATS_URL` (`nats://127.0.0.1:4222` by
 //! default).
 
+#[path = "../src/bare_nats.rs"]
+#[allow(dead_code)]
+mod bare_nats;
 #[path = "support/cost_contract.rs"]
 mod cost_contract;
+#[path = "support/count.rs"]
+mod count;
 #[path = "support/windowed.rs"]
 mod windowed;
 #[path = "../src/work.rs"]
 #[allow(dead_code)]
 mod work;
 
-use std::sync::atomic::{AtomicU64, Ordering};
-use std::sync::Arc;
-use std::time::Duration;
-
 use accord::broker::nats::{NatsBroker, NatsOptions};
 use accord::Subscriber;
 use anyhow::{bail, Context, Result};
-use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use cost_contract::{CostOrdersPublisher, CostOrdersSubscriber, TOPIC};
+use count::{Count, HANDLE_WAIT};
 use futures_util::StreamExt;
 use orders_contract::OrderPlaced;
 use windowed::windowed;
 
 /// Deliveries in flight, as in the `nats` section.
 const IN_FLIGHT: usize = 256;
-
-/// The longest a side may take to handle what was filled.
-const HANDLE_WAIT: Duration = Duration::from_secs(600);
 
 fn url() -> String {
     std::env::var("ACCORD_NATS_URL").unwrap_or_else(|_| "nats://127.0.0.1:4222".to_owned())
@@ -63,36 +61,6 @@ async fn broker(prefix: &str) -> Result<NatsBroker> {
         .stream_prefix(prefix)
         .dead_letter_subject(format!("accord-cost.dead-letter.{prefix}"));
     Ok(NatsBroker::connect_with(&url(), options).await?)
-}
-
-#[derive(Clone, Default)]
-struct Count(Arc<AtomicU64>);
-
-impl Count {
-    fn handle(&self, event: &OrderPlaced) {
-        std::hint::black_box(event.lines.len());
-        self.0.fetch_add(1, Ordering::Relaxed);
-    }
-
-    async fn wait_for(&self, count: u64) -> Result<()> {
-        let deadline = tokio::time::Instant::now() + HANDLE_WAIT;
-        while self.0.load(Ordering::Relaxed) < count {
-            if tokio::time::Instant::now() > deadline {
-                bail!(
-                    "only {} of {count} handled within {HANDLE_WAIT:?}",
-                    self.0.load(Ordering::Relaxed)
-                );
-            }
-            tokio::time::sleep(Duration::from_millis(5)).await;
-        }
-        Ok(())
-    }
-}
-
-impl CostOrdersSubscriber for Count {
-    async fn order_placed(&self, event: OrderPlaced) {
-        self.handle(&event);
-    }
 }
 
 async fn fill(prefix: &str, count: u64) -> Result<()> {
@@ -123,25 +91,10 @@ async fn bare(prefix: &str, count: u64) -> Result<()> {
     let stream_name = broker(prefix).await?.topic_stream_name(TOPIC);
     let js = async_nats::jetstream::new(async_nats::connect(url()).await?);
     let stream = js.get_stream(&stream_name).await?;
-    let consumer = stream
-        .create_consumer(pull::Config {
-            durable_name: Some("bare".to_owned()),
-            deliver_policy: DeliverPolicy::All,
-            ack_policy: AckPolicy::Explicit,
-            ack_wait: Duration::from_secs(30),
-            max_deliver: -1,
-            max_ack_pending: (IN_FLIGHT * 4) as i64,
-            ..Default::default()
-        })
-        .await?;
-    let mut messages = consumer
-        .stream()
-        .max_messages_per_batch(IN_FLIGHT)
-        .messages()
-        .await?;
+    let mut messages = bare_nats::messages(&stream, "bare", "", IN_FLIGHT).await?;
     let handled = Count::default();
     let reading = async {
-        while handled.0.load(Ordering::Relaxed) < count {
+        while handled.handled() < count {
             let Some(message) = messages.next().await else {
                 bail!("the consumer's messages ended");
             };

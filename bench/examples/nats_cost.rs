@@ -18,6 +18,7 @@
 //! server is `ACCORD_NATS_URL` (`nats://127.0.0.1:4222` by default).
 
 #[path = "../src/bare_nats.rs"]
+#[allow(dead_code)]
 mod bare_nats;
 #[path = "support/cost_contract.rs"]
 mod cost_contract;

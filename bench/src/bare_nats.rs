@@ -1,10 +1,12 @@
 //! The hand-written NATS JetStream side: a stream declared as accord
-//! declares its own, and a publish of the message accord sends. Shared by
+//! declares its own, a publish of the message accord sends, and the
+//! consumer that reads it. Shared by
 //! the `nats` and `outbox` sections and `examples/nats_cost.rs`.
 
 use std::time::Duration;
 
 use anyhow::Result;
+use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use async_nats::jetstream::message::PublishMessage;
 use async_nats::jetstream::stream::{Config, DiscardPolicy, RetentionPolicy, StorageType, Stream};
 use async_nats::jetstream::Context;
@@ -28,6 +30,36 @@ pub async fn create_stream(js: &Context, name: String, subject: &str) -> Result<
             duplicate_window: Duration::from_secs(120),
             ..Default::default()
         })
+        .await?)
+}
+
+/// The bare side's reading of `stream`: a durable pull consumer `name`
+/// from the stream's first message, with explicit acks (redelivered after
+/// 30 s), unlimited deliveries and `max_ack_pending` four times
+/// `in_flight`, read in batches of `in_flight`. It reads `filter_subject`,
+/// or the whole stream when that is empty.
+pub async fn messages(
+    stream: &Stream,
+    name: &str,
+    filter_subject: &str,
+    in_flight: usize,
+) -> Result<pull::Stream> {
+    let consumer = stream
+        .create_consumer(pull::Config {
+            durable_name: Some(name.to_owned()),
+            deliver_policy: DeliverPolicy::All,
+            ack_policy: AckPolicy::Explicit,
+            ack_wait: Duration::from_secs(30),
+            max_deliver: -1,
+            max_ack_pending: (in_flight * 4) as i64,
+            filter_subject: filter_subject.to_owned(),
+            ..Default::default()
+        })
+        .await?;
+    Ok(consumer
+        .stream()
+        .max_messages_per_batch(in_flight)
+        .messages()
         .await?)
 }
 

@@ -1,11 +1,8 @@
 //! NATS JetStream: accord's `NatsBroker` against bare async-nats.
 
-use std::time::Duration;
-
 use accord::broker::nats::{NatsBroker, NatsOptions};
 use accord::Subscriber;
 use anyhow::{Context, Result};
-use async_nats::jetstream::consumer::{pull, AckPolicy, DeliverPolicy};
 use futures_util::StreamExt;
 use orders_contract::OrderPlaced;
 use tokio::time::Instant;
@@ -125,23 +122,7 @@ async fn bare_measure(
 
     let sink = Sink::new();
     let started = Instant::now();
-    let consumer = stream
-        .create_consumer(pull::Config {
-            durable_name: Some("bench".to_owned()),
-            deliver_policy: DeliverPolicy::All,
-            ack_policy: AckPolicy::Explicit,
-            ack_wait: Duration::from_secs(30),
-            max_deliver: -1,
-            max_ack_pending: (IN_FLIGHT * 4) as i64,
-            filter_subject: subject.to_owned(),
-            ..Default::default()
-        })
-        .await?;
-    let mut messages = consumer
-        .stream()
-        .max_messages_per_batch(IN_FLIGHT)
-        .messages()
-        .await?;
+    let mut messages = bare_nats::messages(&stream, "bench", subject, IN_FLIGHT).await?;
     let consumer_sink = sink.clone();
     let consuming = tokio::spawn(async move {
         while let Some(message) = messages.next().await {
