@@ -75,8 +75,34 @@ async fn fill(prefix: &str, count: u64) -> Result<()> {
     .await
 }
 
+/// The stream `fill PREFIX N` wrote, once it is known to hold at least
+/// `count` events: a side asked for more than were filled would otherwise
+/// wait out [`HANDLE_WAIT`] before saying so.
+async fn filled_stream(
+    js: &async_nats::jetstream::Context,
+    name: &str,
+    prefix: &str,
+    count: u64,
+) -> Result<async_nats::jetstream::stream::Stream> {
+    let hint = || format!("run `nats_consume_cost fill {prefix} {count}` first");
+    let stream = js
+        .get_stream(name)
+        .await
+        .with_context(|| format!("no stream `{name}` to read: {}", hint()))?;
+    let held = stream.cached_info().state.messages;
+    if held < count {
+        bail!(
+            "stream `{name}` holds {held} events, fewer than the {count} asked for: {}",
+            hint()
+        );
+    }
+    Ok(stream)
+}
+
 async fn accord(prefix: &str, count: u64) -> Result<()> {
     let broker = broker(prefix).await?;
+    let name = broker.topic_stream_name(TOPIC);
+    filled_stream(broker.jetstream(), &name, prefix, count).await?;
     let handled = Count::default();
     let handle = Subscriber::new(broker, "cost")
         .concurrency(IN_FLIGHT)
@@ -90,7 +116,7 @@ async fn accord(prefix: &str, count: u64) -> Result<()> {
 async fn bare(prefix: &str, count: u64) -> Result<()> {
     let stream_name = broker(prefix).await?.topic_stream_name(TOPIC);
     let js = async_nats::jetstream::new(async_nats::connect(url()).await?);
-    let stream = js.get_stream(&stream_name).await?;
+    let stream = filled_stream(&js, &stream_name, prefix, count).await?;
     let mut messages = bare_nats::messages(&stream, "bare", "", IN_FLIGHT).await?;
     let handled = Count::default();
     let reading = async {

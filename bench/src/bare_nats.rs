@@ -1,7 +1,7 @@
 //! The hand-written NATS JetStream side: a stream declared as accord
 //! declares its own, a publish of the message accord sends, and the
-//! consumer that reads it. Shared by
-//! the `nats` and `outbox` sections and `examples/nats_cost.rs`.
+//! consumer that reads it. Shared by the `nats` and `outbox` sections,
+//! `examples/nats_cost.rs` and `examples/nats_consume_cost.rs`.
 
 use std::time::Duration;
 
