@@ -11,6 +11,13 @@ use accord_codegen::generate::default_cache_dir;
 use accord_codegen::{generate, lang, templates, GenerateOptions, OpenApiVersion};
 use clap::{Parser, Subcommand};
 
+/// The emit builds and frees many small JSON values and strings; mimalloc
+/// serves them in about a third fewer instructions than the system
+/// allocator (README, design notes).
+#[cfg(feature = "mimalloc")]
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 /// Publishes accord service contracts for teams that do not use Rust.
 #[derive(Debug, Parser)]
 #[command(
