@@ -100,15 +100,6 @@ enum Command {
         kind: ServerKind,
         addr: std::net::SocketAddr,
     },
-    /// Emit the synthetic contracts into DIR, timed, `runs` times (to profile
-    /// the emit step alone).
-    #[command(hide = true)]
-    Emit {
-        #[arg(long)]
-        out: PathBuf,
-        #[arg(long, default_value_t = 1)]
-        runs: usize,
-    },
     /// Serve the cascade's shopfront (A); the cascade benchmark starts this.
     #[command(name = "cascade-shopfront", hide = true)]
     CascadeShopfront(::cascade::process::ShopfrontArgs),
@@ -121,9 +112,9 @@ enum Command {
         /// The folder to write `<service>.json` files to.
         #[arg(long)]
         out: PathBuf,
-        #[arg(long, default_value_t = cli::SYNTH_SERVICES)]
+        #[arg(long, default_value_t = synth::EMIT_SERVICES)]
         services: usize,
-        #[arg(long, default_value_t = cli::SYNTH_OPERATIONS)]
+        #[arg(long, default_value_t = synth::EMIT_OPERATIONS)]
         operations: usize,
     },
 }
@@ -245,14 +236,6 @@ fn main() -> Result<()> {
             let descriptors = synth::services(*services, *operations);
             for path in synth::write(out, &descriptors)? {
                 println!("{}", path.display());
-            }
-            return Ok(());
-        }
-        Some(Command::Emit { out, runs }) => {
-            for _ in 0..*runs {
-                let _ = std::fs::remove_dir_all(out);
-                let millis = cli::emit_once(&workspace_root(), out)?.0;
-                println!("{millis:.1} ms");
             }
             return Ok(());
         }

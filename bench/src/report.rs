@@ -415,10 +415,17 @@ const METHOD: &str = "## Method
   a process: cold with an empty cache folder (the exporters and accord's
   dependencies are compiled), warm with the cache of the cold run. Emit is
   what the CLI does after export (name checks, rendering every file and
-  writing it into an empty folder), timed in process through
+  writing it into an empty folder), through
   `accord_codegen::generate::publish` for 50 synthetic services with 1,000
   operations in all (`accord-bench synth --out DIR` writes their
-  descriptors; `bench/src/synth.rs` makes them from the orders contract).
+  descriptors; `bench/src/synth.rs` makes them from the orders contract),
+  timed in a process of its own built with the `accord` binary's allocator
+  (`accord-bench-emit`; this harness keeps the system allocator for both
+  sides of every other section). Each run then emits again into the folder
+  just written (the incremental row), and writes the same files, read back
+  into memory, into another empty folder by hand on every core: the file
+  system's share of the emit. The
+  folders are removed after the last run, not between runs.
 - **RPC peers.** The same two calls end to end (place an order, get an
   order), 64 calls in flight from 64 tasks of one client process, through
   three frameworks whose servers run together in one other process

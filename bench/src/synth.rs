@@ -6,8 +6,12 @@ use std::path::{Path, PathBuf};
 
 use accord::descriptor::OperationKind;
 use accord::ServiceDescriptor;
-use accord_codegen::export::ExportedService;
 use anyhow::{Context, Result};
+
+/// The synthetic set the `cli` section emits: services, and operations in
+/// all.
+pub const EMIT_SERVICES: usize = 50;
+pub const EMIT_OPERATIONS: usize = 1000;
 
 /// `count` services with `operations` operations between them.
 pub fn services(count: usize, operations: usize) -> Vec<ServiceDescriptor> {
@@ -48,21 +52,6 @@ pub fn services(count: usize, operations: usize) -> Vec<ServiceDescriptor> {
                 operations,
                 definitions: template.definitions.clone(),
             }
-        })
-        .collect()
-}
-
-/// The descriptors as the exporter would have read them back.
-pub fn exported(descriptors: Vec<ServiceDescriptor>, root: &Path) -> Vec<ExportedService> {
-    descriptors
-        .into_iter()
-        .enumerate()
-        .map(|(i, descriptor)| ExportedService {
-            package: "synthetic-contracts".to_owned(),
-            manifest_path: root.join("Cargo.toml"),
-            rust_path: format!("synthetic_contracts::Service{i:02}"),
-            trait_file: root.join("src/lib.rs"),
-            descriptor,
         })
         .collect()
 }
