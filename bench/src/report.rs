@@ -424,8 +424,8 @@ const METHOD: &str = "## Method
   sides of every other section). Each run then emits again into the folder
   just written (the incremental row), and writes the same files, read back
   into memory, into another empty folder by hand on every core: the file
-  system's share of the emit. The
-  folders are removed after the last run, not between runs.
+  system's share of the emit. The folders are removed after the last
+  run, not between runs.
 - **RPC peers.** The same two calls end to end (place an order, get an
   order), 64 calls in flight from 64 tasks of one client process, through
   three frameworks whose servers run together in one other process
