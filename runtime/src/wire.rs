@@ -13,6 +13,7 @@
 //! ([`Reply::decode`]).
 
 mod call;
+mod json_body;
 mod rejection;
 mod reply;
 pub(crate) mod scalar;
@@ -26,6 +27,7 @@ use http::header::HeaderValue;
 use http::Method;
 
 pub use call::Call;
+pub use json_body::KEPT_BUFFER;
 pub use rejection::Rejection;
 pub use reply::Reply;
 pub use violations::{MAX_REASON, MAX_VIOLATIONS};

@@ -176,11 +176,10 @@ impl Call {
         &mut self,
         value: &T,
     ) -> Result<(), EncodeError> {
-        let body = serde_json::to_vec(value).map_err(|e| EncodeError {
+        self.body = super::json_body::encode(value).map_err(|e| EncodeError {
             what: "body".to_owned(),
             reason: e.to_string(),
         })?;
-        self.body = Bytes::from(body);
         self.context.headers_mut().insert(CONTENT_TYPE, JSON);
         Ok(())
     }

@@ -71,7 +71,7 @@ impl Reply {
         Reply {
             status: problem.status,
             content_type: Some(PROBLEM_JSON),
-            body: Bytes::from(serde_json::to_vec(problem).expect("a problem always serializes")),
+            body: super::json_body::encode(problem).expect("a problem always serializes"),
             retry_after: None,
             headers: None,
         }
@@ -91,11 +91,11 @@ impl Reply {
         if status == 204 {
             return Reply::empty(status);
         }
-        match serde_json::to_vec(value) {
+        match super::json_body::encode(value) {
             Ok(body) => Reply {
                 status,
                 content_type: Some(JSON),
-                body: Bytes::from(body),
+                body,
                 retry_after: None,
                 headers: None,
             },
