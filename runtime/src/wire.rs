@@ -13,7 +13,7 @@
 //! ([`Reply::decode`]).
 
 mod call;
-mod json_body;
+pub(crate) mod json_body;
 mod rejection;
 mod reply;
 pub(crate) mod scalar;

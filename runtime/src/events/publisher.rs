@@ -3,7 +3,6 @@
 use std::fmt;
 use std::sync::Arc;
 
-use bytes::Bytes;
 use serde::Serialize;
 use tracing::Instrument;
 
@@ -84,7 +83,8 @@ impl<B: Publish> EventPublisher<B> {
         key: Option<String>,
         event: &T,
     ) -> Result<EventId, PublishError> {
-        let payload = serde_json::to_vec(event).map_err(|e| PublishError::Encode(e.to_string()))?;
+        let payload = crate::wire::json_body::encode(event)
+            .map_err(|e| PublishError::Encode(e.to_string()))?;
         let id = envelope::new_id();
         let span = tracing::info_span!(
             "accord.publish",
@@ -107,7 +107,7 @@ impl<B: Publish> EventPublisher<B> {
             source: &self.source,
             time: time.as_str(),
             extra: trace_headers.as_slice(),
-            payload: Bytes::from(payload),
+            payload,
         };
         let started = std::time::Instant::now();
         let published = async {

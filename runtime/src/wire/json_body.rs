@@ -1,4 +1,5 @@
-//! JSON bodies encoded into one allocation of their exact size.
+//! JSON bodies (replies, request bodies, event payloads) encoded into one
+//! allocation of their exact size.
 //!
 //! `serde_json::to_vec` starts a body at 128 bytes and doubles it as it
 //! grows, and `Bytes::from` a vector with spare capacity allocates a
