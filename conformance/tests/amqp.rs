@@ -73,15 +73,25 @@ where
     let outcome = std::panic::AssertUnwindSafe(check(broker.clone()))
         .catch_unwind()
         .await;
-    let deleted = broker.delete_topology().await;
-    broker.close().await;
+    // Each operation has its own bound (AmqpOptions::operation_timeout);
+    // the teardown as a whole has this one, so a check's own failure is
+    // reported rather than a teardown's wait.
+    let deleted = tokio::time::timeout(TEARDOWN, broker.delete_topology()).await;
+    let closed = tokio::time::timeout(TEARDOWN, broker.close()).await;
     if let Err(panic) = outcome {
         std::panic::resume_unwind(panic);
     }
-    if let Err(error) = deleted {
-        panic!("deleting the queues and exchanges of the run: {error}");
+    match deleted {
+        Ok(Ok(())) => {}
+        Ok(Err(error)) => panic!("deleting the queues and exchanges of the run: {error}"),
+        Err(_) => panic!("deleting the queues and exchanges of the run took over {TEARDOWN:?}"),
     }
+    assert!(closed.is_ok(), "closing the broker took over {TEARDOWN:?}");
 }
+
+/// The longest a test's teardown (deleting what it declared, closing) may
+/// take.
+const TEARDOWN: std::time::Duration = std::time::Duration::from_secs(40);
 
 macro_rules! checks {
     ($($check:ident),* $(,)?) => {

@@ -214,6 +214,27 @@ impl RabbitNode {
         Ok(())
     }
 
+    /// Stops the node's process with SIGSTOP: its connections stay open and
+    /// the kernel still takes what clients send, but nothing is answered,
+    /// as with a node stalled by a long garbage collection, a full disk's
+    /// I/O or a frozen virtual machine. [`resume`](Self::resume) undoes it;
+    /// dropping the node kills it either way.
+    pub fn pause(&self) -> io::Result<()> {
+        self.signal("-STOP", "pausing the node")
+    }
+
+    /// Lets a [`pause`](Self::pause)d node's process run again (SIGCONT).
+    pub fn resume(&self) -> io::Result<()> {
+        self.signal("-CONT", "resuming the node")
+    }
+
+    fn signal(&self, signal: &str, what: &str) -> io::Result<()> {
+        let pid = self
+            .pid()
+            .ok_or_else(|| io::Error::other("the node is not running"))?;
+        run(Command::new("kill").args([signal, &pid.to_string()]), what)
+    }
+
     /// Starts the node again on the same ports and data folder and waits
     /// until it accepts connections.
     pub async fn restart(&self) -> io::Result<()> {

@@ -179,8 +179,31 @@ impl AmqpBroker {
             let _ = connection.close(200, "OK".into()).await;
             return Err(BrokerError::Closed);
         }
-        self.declare_exchanges(&connection).await?;
+        self.answered(
+            "declaring the exchanges",
+            self.declare_exchanges(&connection),
+        )
+        .await?;
         Ok(connection)
+    }
+
+    /// `operation`, or an error naming `what` when RabbitMQ has not answered
+    /// within [`AmqpOptions::operation_timeout`]. Every exchange with the
+    /// broker other than a publish's confirm (which has its own bound) goes
+    /// through here, so a broker that keeps the connection open and stops
+    /// answering fails the operation instead of hanging it.
+    pub(super) async fn answered<T>(
+        &self,
+        what: &str,
+        operation: impl std::future::Future<Output = Result<T, BrokerError>>,
+    ) -> Result<T, BrokerError> {
+        let limit = self.inner.options.operation_timeout;
+        match tokio::time::timeout(limit, operation).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(BrokerError::Connection(format!(
+                "{what}: RabbitMQ did not answer within {limit:?} (AmqpOptions::operation_timeout)"
+            ))),
+        }
     }
 }
 

@@ -97,6 +97,50 @@ async fn put_back(channel: Channel) {
 impl DeadLetters for AmqpBroker {
     /// A group exists when its queue does.
     async fn group_exists(&self, group: &str) -> Result<bool, BrokerError> {
+        let what = format!("looking up the group `{group}`");
+        self.answered(&what, self.group_exists_now(group)).await
+    }
+
+    async fn count_dead_letters(&self, group: &str) -> Result<u64, BrokerError> {
+        let what = format!("counting the dead letters of `{group}`");
+        self.answered(&what, self.count_dead_letters_now(group))
+            .await
+    }
+
+    async fn list_dead_letters(
+        &self,
+        group: &str,
+        after: u64,
+        limit: usize,
+    ) -> Result<Vec<DeadLetter>, BrokerError> {
+        let what = format!("listing the dead letters of `{group}`");
+        self.answered(&what, self.list_dead_letters_now(group, after, limit))
+            .await
+    }
+
+    async fn remove_dead_letters(
+        &self,
+        group: &str,
+        letters: &[DeadLetter],
+    ) -> Result<u64, BrokerError> {
+        let what = format!("removing dead letters of `{group}`");
+        self.answered(&what, self.remove_dead_letters_now(group, letters))
+            .await
+    }
+
+    async fn purge_dead_letters(&self, group: &str) -> Result<u64, BrokerError> {
+        let what = format!("purging the dead letters of `{group}`");
+        self.answered(&what, self.purge_dead_letters_now(group))
+            .await
+    }
+}
+
+/// The dead-letter operations, unbounded: [`DeadLetters`] bounds each by
+/// [`AmqpOptions::operation_timeout`](super::AmqpOptions::operation_timeout).
+/// A channel left by one that timed out is closed as it drops, which puts
+/// back what it took.
+impl AmqpBroker {
+    async fn group_exists_now(&self, group: &str) -> Result<bool, BrokerError> {
         match self.inspect(&self.inner.names.group_queue(group)).await? {
             Some((channel, _)) => {
                 put_back(channel).await;
@@ -106,7 +150,7 @@ impl DeadLetters for AmqpBroker {
         }
     }
 
-    async fn count_dead_letters(&self, group: &str) -> Result<u64, BrokerError> {
+    async fn count_dead_letters_now(&self, group: &str) -> Result<u64, BrokerError> {
         match self
             .inspect(&self.inner.names.dead_letter_queue(group))
             .await?
@@ -119,7 +163,7 @@ impl DeadLetters for AmqpBroker {
         }
     }
 
-    async fn list_dead_letters(
+    async fn list_dead_letters_now(
         &self,
         group: &str,
         after: u64,
@@ -142,7 +186,7 @@ impl DeadLetters for AmqpBroker {
             .collect())
     }
 
-    async fn remove_dead_letters(
+    async fn remove_dead_letters_now(
         &self,
         group: &str,
         letters: &[DeadLetter],
@@ -189,7 +233,7 @@ impl DeadLetters for AmqpBroker {
         Ok(removed)
     }
 
-    async fn purge_dead_letters(&self, group: &str) -> Result<u64, BrokerError> {
+    async fn purge_dead_letters_now(&self, group: &str) -> Result<u64, BrokerError> {
         let queue = self.inner.names.dead_letter_queue(group);
         let Some((channel, _)) = self.inspect(&queue).await? else {
             return Ok(0);

@@ -122,7 +122,8 @@ pub use delivery::AmqpDelivery;
 pub use lapin;
 pub use names::{AmqpNames, DEFAULT_PREFIX, MAX_RETRY_BUCKET, MIN_RETRY_BUCKET};
 pub use options::{
-    AmqpOptions, QueueType, DEFAULT_CONFIRM_TIMEOUT, DEFAULT_MAX_MESSAGE_BYTES, DEFAULT_URL,
+    AmqpOptions, QueueType, DEFAULT_CONFIRM_TIMEOUT, DEFAULT_MAX_MESSAGE_BYTES,
+    DEFAULT_OPERATION_TIMEOUT, DEFAULT_URL,
 };
 pub use request::{AmqpRequest, AmqpResponder};
 pub use subscription::AmqpSubscription;
@@ -234,10 +235,13 @@ impl AmqpBroker {
         self.inner.closed.send_replace(true);
         lock(&self.inner.publisher).take();
         self.inner.requester.clear();
+        let limit = self.inner.options.operation_timeout;
         for link in [&self.inner.publish_link, &self.inner.consume_link] {
             let connection = lock(&link.current).take();
             if let Some(connection) = connection {
-                let _ = connection.close(200, "OK".into()).await;
+                // Unanswered within the limit, the close goes on in the
+                // background.
+                let _ = tokio::time::timeout(limit, connection.close(200, "OK".into())).await;
             }
         }
     }

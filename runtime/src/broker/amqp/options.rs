@@ -20,6 +20,11 @@ pub const DEFAULT_MAX_MESSAGE_BYTES: usize = 128 << 20;
 /// ([`AmqpOptions::confirm_timeout`]): 30 s.
 pub const DEFAULT_CONFIRM_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// How long declaring, deleting, browsing dead letters, starting a
+/// consumer or closing may wait for RabbitMQ's answers unless set
+/// otherwise ([`AmqpOptions::operation_timeout`]): 30 s.
+pub const DEFAULT_OPERATION_TIMEOUT: Duration = Duration::from_secs(30);
+
 /// The kind of the durable queues the backend declares (groups, their
 /// retries and dead letters, unrouted events).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Default)]
@@ -55,6 +60,14 @@ pub struct AmqpOptions {
     /// publishing connections while a memory or disk alarm is set; past this
     /// wait the publish fails, saying so, instead of hanging.
     pub confirm_timeout: Duration,
+    /// How long one operation on the topology or a queue (declaring a
+    /// group's queues, starting a consumer, deleting, browsing dead letters,
+    /// closing) may wait for RabbitMQ's answers
+    /// ([`DEFAULT_OPERATION_TIMEOUT`], 30 s). A broker that keeps the
+    /// connection open but stops answering (an alarm, an overloaded node)
+    /// makes the operation fail, naming it, instead of hang; a consumer
+    /// tries again with its backoff.
+    pub operation_timeout: Duration,
     /// The connection name shown by RabbitMQ (`accord`), followed by the
     /// connection's role.
     pub connection_name: String,
@@ -88,6 +101,7 @@ impl Default for AmqpOptions {
             connect_timeout: Duration::from_secs(10),
             max_reconnect_delay: Duration::from_secs(2),
             confirm_timeout: DEFAULT_CONFIRM_TIMEOUT,
+            operation_timeout: DEFAULT_OPERATION_TIMEOUT,
             connection_name: "accord".to_owned(),
             max_header_bytes: DEFAULT_MAX_HEADER_BYTES,
             key_partitions: 8,
@@ -149,6 +163,17 @@ impl AmqpOptions {
             "AmqpOptions::confirm_timeout must be more than zero"
         );
         self.confirm_timeout = timeout;
+        self
+    }
+
+    /// Sets how long one operation on the topology or a queue may wait for
+    /// RabbitMQ's answers (more than zero).
+    pub fn operation_timeout(mut self, timeout: Duration) -> Self {
+        assert!(
+            !timeout.is_zero(),
+            "AmqpOptions::operation_timeout must be more than zero"
+        );
+        self.operation_timeout = timeout;
         self
     }
 

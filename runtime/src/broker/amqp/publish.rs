@@ -71,20 +71,25 @@ impl AmqpBroker {
             }
         }
         let connection = self.connection(&self.inner.publish_link).await?;
-        if previous.is_some_and(|p| Arc::ptr_eq(&p.connection, &connection)) {
-            // A channel of a live connection closed: most likely the broker
-            // refused a publish to an exchange someone deleted.
-            self.declare_exchanges(&connection).await?;
-        }
-        let mut channels = Vec::with_capacity(self.inner.options.publish_channels);
-        for _ in 0..self.inner.options.publish_channels.max(1) {
-            let channel = open_channel(&connection).await?;
-            channel
-                .confirm_select(ConfirmSelectOptions::default())
-                .await
-                .map_err(|e| lapin_error("enabling publisher confirms", e))?;
-            channels.push(channel);
-        }
+        let channels = self
+            .answered("opening the publishing channels", async {
+                if previous.is_some_and(|p| Arc::ptr_eq(&p.connection, &connection)) {
+                    // A channel of a live connection closed: most likely the
+                    // broker refused a publish to an exchange someone deleted.
+                    self.declare_exchanges(&connection).await?;
+                }
+                let mut channels = Vec::with_capacity(self.inner.options.publish_channels);
+                for _ in 0..self.inner.options.publish_channels.max(1) {
+                    let channel = open_channel(&connection).await?;
+                    channel
+                        .confirm_select(ConfirmSelectOptions::default())
+                        .await
+                        .map_err(|e| lapin_error("enabling publisher confirms", e))?;
+                    channels.push(channel);
+                }
+                Ok(channels)
+            })
+            .await?;
         let publisher = Arc::new(Publisher {
             connection,
             channels,
@@ -219,12 +224,18 @@ impl AmqpBroker {
         if routed == Routed::Yes {
             return Ok(());
         }
-        let connection = self.connection(&self.inner.publish_link).await?;
         let role = Role::DeadLetters {
             of: group.to_owned(),
         };
-        self.declare_role(&connection, &AmqpNames::dead_letter_group(group), &role)
-            .await?;
+        self.answered(
+            &format!("declaring the dead-letter queue of `{group}`"),
+            async {
+                let connection = self.connection(&self.inner.publish_link).await?;
+                self.declare_role(&connection, &AmqpNames::dead_letter_group(group), &role)
+                    .await
+            },
+        )
+        .await?;
         match self
             .publish_raw(&exchange, group, true, payload, properties)
             .await?

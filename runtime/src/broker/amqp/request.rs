@@ -263,6 +263,11 @@ impl std::fmt::Debug for AmqpResponder {
 
 impl AmqpResponder {
     async fn start(&self) -> Result<(Channel, Consumer), BrokerError> {
+        let what = format!("serving requests on `{}`", self.topic);
+        self.broker.answered(&what, self.start_now()).await
+    }
+
+    async fn start_now(&self) -> Result<(Channel, Consumer), BrokerError> {
         let connection = self
             .broker
             .connection(&self.broker.inner.consume_link)

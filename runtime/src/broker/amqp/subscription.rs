@@ -280,6 +280,11 @@ async fn open_queue(
 impl QueueMember {
     /// Declares the group and starts consuming its queue.
     async fn start(&self) -> Result<Live, BrokerError> {
+        let what = format!("consuming the queue `{}`", self.queue);
+        self.broker.answered(&what, self.start_now()).await
+    }
+
+    async fn start_now(&self) -> Result<Live, BrokerError> {
         let connection = self
             .broker
             .connection(&self.broker.inner.consume_link)
@@ -385,13 +390,16 @@ impl QueueMember {
             // Closing the channel hands back every event it holds unacked,
             // ahead of the rest of the partition, before the next member
             // becomes the active consumer.
+            let limit = self.broker.options().operation_timeout;
             return Some(self.broker.spawn(async move {
-                let _ = live.channel.close(200, "the member left".into()).await;
+                let closed = live.channel.close(200, "the member left".into());
+                let _ = tokio::time::timeout(limit, closed).await;
             }));
         }
         let broker = self.broker.clone();
         let group = self.group.clone();
         let queue = self.queue.clone();
+        let limit = self.broker.options().operation_timeout;
         Some(self.broker.spawn(async move {
             // Stop the flow, then hand back what the broker sent ahead but
             // no one took, as the same attempt.
@@ -399,11 +407,8 @@ impl QueueMember {
                 channel,
                 mut consumer,
             } = live;
-            if channel
-                .basic_cancel(consumer.tag(), BasicCancelOptions::default())
-                .await
-                .is_err()
-            {
+            let cancelled = channel.basic_cancel(consumer.tag(), BasicCancelOptions::default());
+            if !matches!(tokio::time::timeout(limit, cancelled).await, Ok(Ok(()))) {
                 return;
             }
             while let Ok(Some(Ok(delivery))) =

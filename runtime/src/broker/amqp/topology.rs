@@ -22,12 +22,15 @@ impl AmqpBroker {
     pub async fn declare_group(&self, group: &str, topics: &[&str]) -> Result<(), BrokerError> {
         self.check_open()?;
         self.record_group(group);
-        let connection = self.connection(&self.inner.publish_link).await?;
         let role = Role::Group {
             topics: topics.iter().map(|t| (*t).to_owned()).collect(),
             keyed: true,
         };
-        self.declare_role(&connection, group, &role).await
+        self.answered(&format!("declaring the group `{group}`"), async {
+            let connection = self.connection(&self.inner.publish_link).await?;
+            self.declare_role(&connection, group, &role).await
+        })
+        .await
     }
 
     /// [`declare_group`](Self::declare_group) for a group that subscribes
@@ -41,23 +44,26 @@ impl AmqpBroker {
     ) -> Result<(), BrokerError> {
         self.check_open()?;
         self.record_group(group);
-        let connection = self.connection(&self.inner.publish_link).await?;
         let topics: Vec<String> = topics.iter().map(|t| (*t).to_owned()).collect();
         let partitions = self.inner.options.key_partitions.max(1);
-        let role = Role::Group {
-            topics: topics.clone(),
-            keyed: false,
-        };
-        self.declare_role(&connection, group, &role).await?;
-        for partition in 0..partitions {
-            let role = Role::KeyPartition {
+        self.answered(&format!("declaring the group `{group}`"), async {
+            let connection = self.connection(&self.inner.publish_link).await?;
+            let role = Role::Group {
                 topics: topics.clone(),
-                partition,
-                partitions,
+                keyed: false,
             };
             self.declare_role(&connection, group, &role).await?;
-        }
-        Ok(())
+            for partition in 0..partitions {
+                let role = Role::KeyPartition {
+                    topics: topics.clone(),
+                    partition,
+                    partitions,
+                };
+                self.declare_role(&connection, group, &role).await?;
+            }
+            Ok(())
+        })
+        .await
     }
 
     /// Deletes `group`'s queue, retry queues and dead letters, with the
@@ -73,17 +79,22 @@ impl AmqpBroker {
                 (0..self.inner.options.key_partitions).map(|p| names.partition_queue(&group, p)),
             );
         }
-        let connection = self.connection(&self.inner.publish_link).await?;
-        let channel = open_channel(&connection).await?;
-        let channel = &channel;
-        let deletes = queues.iter().map(|queue| async move {
-            channel
-                .queue_delete(short(queue)?, QueueDeleteOptions::default())
-                .await
-                .map_err(|e| lapin_error(&format!("deleting the queue `{queue}`"), e))
-        });
-        let results = futures_util::future::join_all(deletes).await;
-        let _ = channel.close(200, "OK".into()).await;
+        let deleted = self
+            .answered(&format!("deleting the group `{group}`"), async {
+                let connection = self.connection(&self.inner.publish_link).await?;
+                let channel = open_channel(&connection).await?;
+                let channel = &channel;
+                let deletes = queues.iter().map(|queue| async move {
+                    channel
+                        .queue_delete(short(queue)?, QueueDeleteOptions::default())
+                        .await
+                        .map_err(|e| lapin_error(&format!("deleting the queue `{queue}`"), e))
+                });
+                let results = futures_util::future::join_all(deletes).await;
+                let _ = channel.close(200, "OK".into()).await;
+                results.into_iter().collect::<Result<Vec<_>, _>>().map(drop)
+            })
+            .await;
         {
             let mut known = lock(&self.inner.retry_queues);
             for queue in &queues {
@@ -91,7 +102,7 @@ impl AmqpBroker {
             }
         }
         lock(&self.inner.groups).remove(group);
-        results.into_iter().collect::<Result<Vec<_>, _>>().map(drop)
+        deleted
     }
 
     /// The groups this handle declared (by subscribing, asking for dead
@@ -109,28 +120,31 @@ impl AmqpBroker {
             self.delete_group(&group).await?;
         }
         let names = &self.inner.names;
-        let connection = self.connection(&self.inner.publish_link).await?;
-        let channel = open_channel(&connection).await?;
-        channel
-            .queue_delete(
-                short(&names.unrouted_queue())?,
-                QueueDeleteOptions::default(),
-            )
-            .await
-            .map_err(|e| lapin_error("deleting the unrouted queue", e))?;
-        for exchange in [
-            names.events_exchange(),
-            names.unrouted_exchange(),
-            names.requests_exchange(),
-            names.dead_letter_exchange(),
-        ] {
+        self.answered("deleting the unrouted queue and the exchanges", async {
+            let connection = self.connection(&self.inner.publish_link).await?;
+            let channel = open_channel(&connection).await?;
             channel
-                .exchange_delete(short(&exchange)?, ExchangeDeleteOptions::default())
+                .queue_delete(
+                    short(&names.unrouted_queue())?,
+                    QueueDeleteOptions::default(),
+                )
                 .await
-                .map_err(|e| lapin_error(&format!("deleting the exchange `{exchange}`"), e))?;
-        }
-        let _ = channel.close(200, "OK".into()).await;
-        Ok(())
+                .map_err(|e| lapin_error("deleting the unrouted queue", e))?;
+            for exchange in [
+                names.events_exchange(),
+                names.unrouted_exchange(),
+                names.requests_exchange(),
+                names.dead_letter_exchange(),
+            ] {
+                channel
+                    .exchange_delete(short(&exchange)?, ExchangeDeleteOptions::default())
+                    .await
+                    .map_err(|e| lapin_error(&format!("deleting the exchange `{exchange}`"), e))?;
+            }
+            let _ = channel.close(200, "OK".into()).await;
+            Ok(())
+        })
+        .await
     }
 
     /// The arguments of a durable queue of the configured type.
@@ -258,8 +272,6 @@ impl AmqpBroker {
         bucket: Duration,
     ) -> Result<(), BrokerError> {
         let names = &self.inner.names;
-        let connection = self.connection(&self.inner.publish_link).await?;
-        let channel = open_channel(&connection).await?;
         let mut arguments = self.durable_arguments();
         let ttl = i64::try_from(bucket.as_millis()).unwrap_or(i64::MAX);
         arguments.insert("x-message-ttl".into(), AMQPValue::LongLongInt(ttl));
@@ -272,9 +284,15 @@ impl AmqpBroker {
             arguments.insert("x-dead-letter-strategy".into(), long("at-least-once"));
             arguments.insert("x-overflow".into(), long("reject-publish"));
         }
-        declare_queue(&channel, &names.retry_queue(group, bucket), arguments).await?;
-        let _ = channel.close(200, "OK".into()).await;
-        Ok(())
+        let queue = names.retry_queue(group, bucket);
+        self.answered(&format!("declaring the retry queue `{queue}`"), async {
+            let connection = self.connection(&self.inner.publish_link).await?;
+            let channel = open_channel(&connection).await?;
+            declare_queue(&channel, &queue, arguments).await?;
+            let _ = channel.close(200, "OK".into()).await;
+            Ok(())
+        })
+        .await
     }
 }
 
