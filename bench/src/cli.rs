@@ -4,15 +4,23 @@
 
 use std::path::{Path, PathBuf};
 use std::process::Command;
-use std::time::Instant;
+use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
 
+use crate::process::output_within;
 use crate::report::{Absolute, Report, Unit};
 use crate::synth::{EMIT_OPERATIONS, EMIT_SERVICES};
 use crate::Plan;
 
 const SECTION: &str = "CLI: accord generate";
+
+/// The longest one `accord generate` may take: a cold one builds an
+/// exporter per contract crate (about a minute each on two cores).
+const GENERATE_LIMIT: Duration = Duration::from_secs(20 * 60);
+
+/// The longest `accord-bench-emit` may take for all its runs.
+const EMIT_LIMIT: Duration = Duration::from_secs(10 * 60);
 
 pub fn run(plan: &Plan, report: &mut Report) -> Result<()> {
     let accord = exe_beside("accord")?;
@@ -114,13 +122,15 @@ struct EmitRun {
 /// with the `accord` binary's allocator (this harness keeps the system's
 /// for both sides of every other section).
 fn emit_runs(runs: usize, emitter: &Path, scratch: &Path) -> Result<Vec<EmitRun>> {
-    let output = Command::new(emitter)
-        .arg("--out")
-        .arg(scratch.join("emit"))
-        .arg("--runs")
-        .arg(runs.to_string())
-        .output()
-        .with_context(|| format!("cannot run {}", emitter.display()))?;
+    let output = output_within(
+        Command::new(emitter)
+            .arg("--out")
+            .arg(scratch.join("emit"))
+            .arg("--runs")
+            .arg(runs.to_string()),
+        EMIT_LIMIT,
+        &emitter.display().to_string(),
+    )?;
     if !output.status.success() {
         bail!(
             "{} failed:\n{}",
@@ -160,17 +170,19 @@ fn exe_beside(name: &str) -> Result<PathBuf> {
 /// Runs `accord generate` over the workspace's contracts; wall seconds.
 fn generate(accord: &Path, root: &Path, out: &Path, cache: &Path) -> Result<f64> {
     let started = Instant::now();
-    let output = Command::new(accord)
-        .arg("generate")
-        .arg(root.join("contracts"))
-        .arg("--out")
-        .arg(out)
-        .arg("--cache-dir")
-        .arg(cache)
-        .arg("--quiet")
-        .current_dir(root)
-        .output()
-        .context("cannot run accord")?;
+    let output = output_within(
+        Command::new(accord)
+            .arg("generate")
+            .arg(root.join("contracts"))
+            .arg("--out")
+            .arg(out)
+            .arg("--cache-dir")
+            .arg(cache)
+            .arg("--quiet")
+            .current_dir(root),
+        GENERATE_LIMIT,
+        "accord generate",
+    )?;
     let seconds = started.elapsed().as_secs_f64();
     if !output.status.success() {
         bail!(

@@ -31,7 +31,7 @@ pub fn synthetic(root: &Path) -> Vec<ExportedService> {
 }
 
 /// The descriptors as the exporter would have read them back.
-pub fn exported(descriptors: Vec<ServiceDescriptor>, root: &Path) -> Vec<ExportedService> {
+fn exported(descriptors: Vec<ServiceDescriptor>, root: &Path) -> Vec<ExportedService> {
     descriptors
         .into_iter()
         .enumerate()

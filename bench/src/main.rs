@@ -15,6 +15,7 @@ mod http_server;
 mod kept;
 mod outbox;
 mod peers;
+mod process;
 mod report;
 mod server;
 mod stats;
@@ -204,13 +205,7 @@ impl Plan {
     }
 }
 
-/// The workspace root, where BENCHMARKS.md and `contracts/` are.
-pub fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("bench/ is inside the workspace")
-        .to_path_buf()
-}
+pub use synth::workspace_root;
 
 /// A runtime for one section, on every core, as services run.
 pub fn runtime() -> Result<tokio::runtime::Runtime> {

@@ -13,6 +13,14 @@ use anyhow::{Context, Result};
 pub const EMIT_SERVICES: usize = 50;
 pub const EMIT_OPERATIONS: usize = 1000;
 
+/// The workspace root, where BENCHMARKS.md and `contracts/` are.
+pub fn workspace_root() -> PathBuf {
+    Path::new(env!("CARGO_MANIFEST_DIR"))
+        .parent()
+        .expect("bench/ is inside the workspace")
+        .to_path_buf()
+}
+
 /// `count` services with `operations` operations between them.
 pub fn services(count: usize, operations: usize) -> Vec<ServiceDescriptor> {
     let template = orders_contract::Orders::descriptor();

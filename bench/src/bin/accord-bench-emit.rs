@@ -11,7 +11,7 @@
 //! To profile the emit alone: `valgrind --tool=callgrind
 //! target/release/accord-bench-emit --out /tmp/emit --emit-only`.
 
-use std::path::{Path, PathBuf};
+use std::path::PathBuf;
 
 use anyhow::{bail, Result};
 use clap::Parser;
@@ -54,7 +54,7 @@ fn main() -> Result<()> {
 }
 
 fn runs(args: &Args) -> Result<()> {
-    let root = workspace_root();
+    let root = synth::workspace_root();
     for run in 0..args.runs {
         let out = args.out.join(format!("emit-{run}"));
         let (emit_ms, written) = emit::emit_once(&root, &out)?;
@@ -68,9 +68,10 @@ fn runs(args: &Args) -> Result<()> {
         let mut line = serde_json::json!({
             "emit_ms": emit_ms,
             "files": written.files,
-            "bytes": emit::folder_size(&out)?,
         });
-        if !args.emit_only {
+        if args.emit_only {
+            line["bytes"] = emit::folder_size(&out)?.into();
+        } else {
             let (incremental_ms, again) = emit::emit_once(&root, &out)?;
             if again.rendered > 0 {
                 bail!(
@@ -79,6 +80,8 @@ fn runs(args: &Args) -> Result<()> {
                 );
             }
             let files = emit::read_tree(&out)?;
+            let bytes: usize = files.iter().map(|(_, contents)| contents.len()).sum();
+            line["bytes"] = bytes.into();
             let by_hand_ms = emit::write_by_hand(&files, &args.out.join(format!("by-hand-{run}")))?;
             line["incremental_ms"] = incremental_ms.into();
             line["by_hand_ms"] = by_hand_ms.into();
@@ -86,14 +89,6 @@ fn runs(args: &Args) -> Result<()> {
         println!("{line}");
     }
     Ok(())
-}
-
-/// The workspace root, where `contracts/` is.
-fn workspace_root() -> PathBuf {
-    Path::new(env!("CARGO_MANIFEST_DIR"))
-        .parent()
-        .expect("bench/ is inside the workspace")
-        .to_path_buf()
 }
 
 #[cfg(test)]
@@ -111,7 +106,7 @@ mod tests {
     fn emit_renders_every_service_and_the_copy_matches() {
         let out = std::env::temp_dir().join(format!("accord-bench-emit-{}", std::process::id()));
         let _ = std::fs::remove_dir_all(&out);
-        let root = workspace_root();
+        let root = synth::workspace_root();
         let (_, written) = emit::emit_once(&root, &out.join("emit")).unwrap();
         assert_eq!(written.rendered, synth::EMIT_SERVICES);
         let files = emit::read_tree(&out.join("emit")).unwrap();
@@ -131,7 +126,7 @@ mod tests {
     /// with the compiled built-in templates as with handlebars.
     #[test]
     fn synthetic_services_render_the_same_with_handlebars() {
-        let synthetic = emit::synthetic(&workspace_root());
+        let synthetic = emit::synthetic(&synth::workspace_root());
         let compiled = Templates::new(&template_sets(), None).unwrap();
         let interpreted = Templates::interpreted(&template_sets()).unwrap();
         let languages = accord_codegen::lang::all();

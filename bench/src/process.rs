@@ -1,0 +1,87 @@
+//! Running a child process of the harness (`accord generate`,
+//! `accord-bench-emit`) with a bound on its time, so a hang stops the run
+//! naming the process instead of stalling it.
+
+use std::io::Read;
+use std::process::{Command, Output, Stdio};
+use std::time::{Duration, Instant};
+
+use anyhow::{bail, Context, Result};
+
+/// How often a running child is looked at.
+const POLL: Duration = Duration::from_millis(20);
+
+/// Runs `command` to its end as [`Command::output`] does, killing it and
+/// failing, naming `what`, once it has run for `limit`.
+pub fn output_within(command: &mut Command, limit: Duration, what: &str) -> Result<Output> {
+    let mut child = command
+        .stdin(Stdio::null())
+        .stdout(Stdio::piped())
+        .stderr(Stdio::piped())
+        .spawn()
+        .with_context(|| format!("cannot run {what}"))?;
+    // Both pipes are drained while the child runs, so a child that writes
+    // more than a pipe holds does not block on it.
+    let drain = |pipe: Option<Box<dyn Read + Send>>| {
+        std::thread::spawn(move || {
+            let mut bytes = Vec::new();
+            if let Some(mut pipe) = pipe {
+                let _ = pipe.read_to_end(&mut bytes);
+            }
+            bytes
+        })
+    };
+    let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
+    let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
+    let started = Instant::now();
+    let status = loop {
+        if let Some(status) = child.try_wait()? {
+            break status;
+        }
+        if started.elapsed() >= limit {
+            let _ = child.kill();
+            let _ = child.wait();
+            bail!("{what} ran for over {limit:?} and was killed");
+        }
+        std::thread::sleep(POLL);
+    };
+    Ok(Output {
+        status,
+        stdout: stdout.join().unwrap_or_default(),
+        stderr: stderr.join().unwrap_or_default(),
+    })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_child_that_ends_in_time_gives_its_output() {
+        let output = output_within(
+            Command::new("sh").args(["-c", "echo out; echo err >&2; exit 3"]),
+            Duration::from_secs(10),
+            "sh",
+        )
+        .unwrap();
+        assert_eq!(output.stdout, b"out\n");
+        assert_eq!(output.stderr, b"err\n");
+        assert_eq!(output.status.code(), Some(3));
+    }
+
+    #[test]
+    fn a_child_past_its_limit_is_killed_and_named() {
+        let started = Instant::now();
+        let error = output_within(
+            Command::new("sleep").arg("30"),
+            Duration::from_millis(200),
+            "the sleeper",
+        )
+        .unwrap_err();
+        assert!(started.elapsed() < Duration::from_secs(10));
+        assert!(
+            error.to_string().contains("the sleeper ran for over 200ms"),
+            "{error}"
+        );
+    }
+}
