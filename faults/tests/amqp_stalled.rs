@@ -67,32 +67,44 @@ async fn succeeds_again<T, F: Future<Output = Result<T, BrokerError>>>(
 
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
 
-/// Runs `operation` against the stopped node: it must fail, after the
-/// operation timeout and well before three of them, with an error that
-/// names `what` and the setting.
+/// Runs `operation` against the stalled node: it must fail, after `limit`
+/// and well before three of them, with a connection error that says each
+/// of `parts`.
 async fn fails_in_time<T: std::fmt::Debug>(
     what: &str,
+    limit: Duration,
+    parts: &[&str],
     operation: impl Future<Output = Result<T, BrokerError>>,
 ) {
     let started = Instant::now();
-    let outcome = tokio::time::timeout(OPERATION_TIMEOUT * 5, operation)
+    let outcome = tokio::time::timeout(limit * 5, operation)
         .await
-        .unwrap_or_else(|_| panic!("{what} waited past five times its operation timeout"));
+        .unwrap_or_else(|_| panic!("{what} waited past five times its limit of {limit:?}"));
     let waited = started.elapsed();
     let message = match outcome {
         Err(BrokerError::Connection(message)) => message,
         other => panic!("{what}: expected a failure for want of an answer, got {other:?}"),
     };
     assert!(
-        waited >= OPERATION_TIMEOUT && waited < OPERATION_TIMEOUT * 3,
-        "{what} failed after {waited:?}, not after its operation timeout of {OPERATION_TIMEOUT:?}"
+        waited >= limit && waited < limit * 3,
+        "{what} failed after {waited:?}, not after its limit of {limit:?}"
     );
-    for part in [what, "did not answer within 2s", "operation_timeout"] {
+    for part in parts {
         assert!(
             message.contains(part),
-            "the error does not say `{part}`: {message}"
+            "the error of {what} does not say `{part}`: {message}"
         );
     }
+}
+
+/// [`fails_in_time`] for an operation bounded by
+/// `AmqpOptions::operation_timeout`, whose error names it as `what`.
+async fn unanswered<T: std::fmt::Debug>(
+    what: &str,
+    operation: impl Future<Output = Result<T, BrokerError>>,
+) {
+    let parts = [what, "did not answer within 2s", "operation_timeout"];
+    fails_in_time(what, OPERATION_TIMEOUT, &parts, operation).await;
 }
 
 #[tokio::test(flavor = "multi_thread", worker_threads = 2)]
@@ -117,32 +129,17 @@ async fn a_publish_blocked_by_an_alarm_fails_within_the_confirm_timeout() {
     )
     .await
     .expect("rabbitmqctl sets the alarm");
-    let started = Instant::now();
-    let outcome = tokio::time::timeout(
-        CONFIRM_TIMEOUT * 5,
+    fails_in_time(
+        "the publish",
+        CONFIRM_TIMEOUT,
+        &[
+            "did not confirm the publish within 2s",
+            "blocked publishing",
+            "alarm",
+        ],
         broker.publish(event_with_id(topic, "during", "e-2")),
     )
-    .await
-    .expect("the publish waited past five times its confirm timeout");
-    let waited = started.elapsed();
-    let error = match outcome {
-        Err(BrokerError::Connection(message)) => message,
-        other => panic!("expected the publish to fail for want of a confirm, got {other:?}"),
-    };
-    assert!(
-        waited >= CONFIRM_TIMEOUT && waited < CONFIRM_TIMEOUT * 3,
-        "the publish failed after {waited:?}, not after its confirm timeout of {CONFIRM_TIMEOUT:?}"
-    );
-    for part in [
-        "did not confirm the publish within 2s",
-        "blocked publishing",
-        "alarm",
-    ] {
-        assert!(
-            error.contains(part),
-            "the error does not say `{part}`: {error}"
-        );
-    }
+    .await;
 
     within(
         "clearing the memory alarm",
@@ -179,22 +176,22 @@ async fn operations_on_a_node_that_stopped_answering_fail_within_the_operation_t
 
     // A failure below drops the node, which kills it, stopped or not.
     node.pause().expect("the node's process stops");
-    fails_in_time(
+    unanswered(
         "declaring the group `during`",
         broker.declare_group("during", &["unanswered.events"]),
     )
     .await;
-    fails_in_time(
+    unanswered(
         "consuming the queue",
         broker.subscribe(SubscribeOptions::new("during", ["unanswered.events"])),
     )
     .await;
-    fails_in_time(
+    unanswered(
         "counting the dead letters of `before`",
         broker.count_dead_letters("before"),
     )
     .await;
-    fails_in_time("deleting the group `before`", broker.delete_group("before")).await;
+    unanswered("deleting the group `before`", broker.delete_group("before")).await;
     node.resume().expect("the node's process runs again");
 
     // The same handle declares again once the node answers: a connection
