@@ -15,6 +15,7 @@ pub mod nats_server;
 pub mod outbox;
 pub mod rabbit_server;
 pub mod scenarios;
+pub mod stall_proxy;
 pub mod support;
 
 pub use backend::{FaultBackend, Timing};
