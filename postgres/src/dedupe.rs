@@ -46,6 +46,10 @@ const PRUNE_INTERVAL: Duration = Duration::from_secs(60);
 ///
 /// # Errors
 ///
+/// Each statement waits at most the inbox's
+/// [`statement_timeout`](Inbox::statement_timeout) (30 s) for the
+/// database's answer; one not answered in time fails as below.
+///
 /// The [`DedupeStore`] trait cannot fail. When the database fails,
 /// `begin` answers [`Begin::InProgress`] (the subscriber delivers the
 /// event again after a backoff, so nothing is handled unchecked and nothing
@@ -106,19 +110,22 @@ impl PgDedupe {
         let (group, id) = (stored_id(group), stored_id(id));
         let pool = self.inbox.pool();
         let sql = self.inbox.sql();
-        let claimed = sqlx::query(&sql.begin)
+        let claim = sqlx::query(&sql.begin)
             .bind(&*group)
             .bind(&*id)
             .bind(self.claim_ttl.as_secs_f64())
-            .fetch_optional(pool)
-            .await?;
+            .fetch_optional(pool);
+        let claimed = self.inbox.answered("claiming an event", claim).await?;
         if claimed.is_some() {
             return Ok(Begin::New);
         }
-        let state = sqlx::query(&sql.state)
+        let look = sqlx::query(&sql.state)
             .bind(&*group)
             .bind(&*id)
-            .fetch_optional(pool)
+            .fetch_optional(pool);
+        let state = self
+            .inbox
+            .answered("reading an event's state", look)
             .await?;
         let state: Option<String> = state.map(|row| row.try_get("state")).transpose()?;
         Ok(match state.as_deref() {
@@ -130,11 +137,12 @@ impl PgDedupe {
     }
 
     async fn settle(&self, statement: &str, group: &str, id: &str) -> Result<(), Error> {
-        sqlx::query(statement)
-            .bind(&*stored_id(group))
-            .bind(&*stored_id(id))
-            .execute(self.inbox.pool())
-            .await?;
+        let (group, id) = (stored_id(group), stored_id(id));
+        let settle = sqlx::query(statement)
+            .bind(&*group)
+            .bind(&*id)
+            .execute(self.inbox.pool());
+        self.inbox.answered("settling an event", settle).await?;
         Ok(())
     }
 

@@ -7,6 +7,7 @@ use std::time::Duration;
 use accord::EventAttributes;
 use sqlx::{PgConnection, PgPool};
 
+use crate::bounded::{self, DEFAULT_STATEMENT_TIMEOUT};
 use crate::names::{check_table_name, stored_id};
 use crate::schema;
 use crate::Error;
@@ -31,6 +32,7 @@ pub struct Inbox {
     pool: PgPool,
     table: Arc<str>,
     sql: Arc<InboxSql>,
+    statement_timeout: Duration,
 }
 
 /// The statements naming the table, built once.
@@ -54,7 +56,38 @@ impl Inbox {
     /// most [`MAX_TABLE_NAME_LEN`](crate::MAX_TABLE_NAME_LEN) bytes.
     pub fn table(self, name: &str) -> Result<Self, Error> {
         check_table_name(name)?;
-        Ok(Inbox::build(self.pool, name.into()))
+        let statement_timeout = self.statement_timeout;
+        Ok(Inbox::build(self.pool, name.into()).statement_timeout(statement_timeout))
+    }
+
+    /// Sets how long one statement the inbox runs on its own (a
+    /// [`PgDedupe`](crate::PgDedupe) claim or mark, a prune statement) waits
+    /// for PostgreSQL's answer before it fails (more than zero). Default
+    /// [`DEFAULT_STATEMENT_TIMEOUT`] (30 s). [`claim`](Self::claim) runs in
+    /// the handler's transaction and waits as long as a duplicate's
+    /// transaction holds the row.
+    pub fn statement_timeout(mut self, timeout: Duration) -> Self {
+        assert!(
+            !timeout.is_zero(),
+            "Inbox::statement_timeout must be more than zero"
+        );
+        self.statement_timeout = timeout;
+        self
+    }
+
+    /// `statement`, failing past [`statement_timeout`](Self::statement_timeout).
+    pub(crate) async fn answered<T>(
+        &self,
+        what: &str,
+        statement: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, sqlx::Error> {
+        bounded::answered(
+            self.statement_timeout,
+            "Inbox::statement_timeout",
+            what,
+            statement,
+        )
+        .await
     }
 
     fn build(pool: PgPool, table: Arc<str>) -> Self {
@@ -97,6 +130,7 @@ impl Inbox {
             pool,
             table,
             sql: Arc::new(sql),
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
         }
     }
 
@@ -165,10 +199,12 @@ impl Inbox {
     pub async fn prune(&self, retention: Duration) -> Result<u64, Error> {
         let mut deleted = 0;
         loop {
-            let done = sqlx::query(&self.sql.prune)
+            let delete = sqlx::query(&self.sql.prune)
                 .bind(retention.as_secs_f64())
                 .bind(PRUNE_BATCH)
-                .execute(&self.pool)
+                .execute(&self.pool);
+            let done = self
+                .answered("pruning the inbox", delete)
                 .await?
                 .rows_affected();
             deleted += done;

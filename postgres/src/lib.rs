@@ -38,6 +38,7 @@
 //! [`Outbox::migrate`], [`Inbox::migrate`]); docs/outbox.md describes
 //! them, the guarantees and the failure cases.
 
+mod bounded;
 mod dedupe;
 mod error;
 mod inbox;
@@ -47,6 +48,7 @@ pub mod relay;
 mod schema;
 mod staged;
 
+pub use bounded::DEFAULT_STATEMENT_TIMEOUT;
 pub use dedupe::{PgDedupe, DEFAULT_CLAIM_TTL, DEFAULT_HANDLED_RETENTION};
 pub use error::Error;
 pub use inbox::{Inbox, DEFAULT_INBOX_TABLE};

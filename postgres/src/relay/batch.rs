@@ -16,13 +16,16 @@ use bytes::Bytes;
 use sqlx::{PgConnection, Row};
 
 use super::stats::Counters;
+use crate::bounded;
 
 /// The longest `last_error` stored, in bytes.
 const MAX_ERROR_BYTES: usize = 1_024;
 
-/// The statements a relay runs, naming its table, built once.
+/// The statements a relay runs, naming its table, built once, and how long
+/// each may wait for PostgreSQL's answer.
 #[derive(Debug)]
 pub(crate) struct RelaySql {
+    limit: Duration,
     select: String,
     sent: String,
     failed: String,
@@ -32,9 +35,10 @@ pub(crate) struct RelaySql {
 }
 
 impl RelaySql {
-    pub(crate) fn new(table: &str) -> Self {
+    pub(crate) fn new(table: &str, limit: Duration) -> Self {
         let t = format!("\"{table}\"");
         RelaySql {
+            limit,
             select: format!(
                 "SELECT seq, event_id, topic, key, headers::text AS headers, payload FROM {t}
                  WHERE partition = $1 AND sent_at IS NULL AND failed_at IS NULL
@@ -60,6 +64,24 @@ impl RelaySql {
                  WHERE sent_at IS NULL AND failed_at IS NULL AND partition >= $1"
             ),
         }
+    }
+}
+
+impl RelaySql {
+    /// `statement`, failing past
+    /// [`RelayOptions::statement_timeout`](super::RelayOptions::statement_timeout).
+    pub(crate) async fn answered<T>(
+        &self,
+        what: &str,
+        statement: impl std::future::Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, sqlx::Error> {
+        bounded::answered(
+            self.limit,
+            "RelayOptions::statement_timeout",
+            what,
+            statement,
+        )
+        .await
     }
 }
 
@@ -94,11 +116,11 @@ pub(crate) async fn publish_batch<B: Publish>(
     counters: &Counters,
     stop: &tokio::sync::watch::Receiver<bool>,
 ) -> Result<Outcome, sqlx::Error> {
-    let rows = sqlx::query(&sql.select)
+    let read = sqlx::query(&sql.select)
         .bind(partition)
         .bind(i64::from(batch))
-        .fetch_all(&mut *conn)
-        .await?;
+        .fetch_all(&mut *conn);
+    let rows = sql.answered("reading a partition", read).await?;
     let full = rows.len() as u64 >= u64::from(batch);
     for row in rows {
         if *stop.borrow() {
@@ -122,7 +144,8 @@ pub(crate) async fn publish_batch<B: Publish>(
         };
         match published {
             Ok(()) => {
-                sqlx::query(&sql.sent).bind(seq).execute(&mut *conn).await?;
+                let mark = sqlx::query(&sql.sent).bind(seq).execute(&mut *conn);
+                sql.answered("marking a row sent", mark).await?;
                 counters.published();
             }
             Err(error @ (BrokerError::TooLarge(_) | BrokerError::Rejected(_))) => {
@@ -131,11 +154,11 @@ pub(crate) async fn publish_batch<B: Publish>(
             }
             Err(error) => {
                 let reason = cap_text(&error.to_string(), MAX_ERROR_BYTES).into_owned();
-                sqlx::query(&sql.attempted)
+                let mark = sqlx::query(&sql.attempted)
                     .bind(seq)
                     .bind(&reason)
-                    .execute(&mut *conn)
-                    .await?;
+                    .execute(&mut *conn);
+                sql.answered("recording a failed attempt", mark).await?;
                 counters.retried();
                 return Ok(Outcome::BrokerFailed(reason));
             }
@@ -176,11 +199,11 @@ async fn mark_failed(
     counters: &Counters,
 ) -> Result<(), sqlx::Error> {
     let reason = cap_text(reason, MAX_ERROR_BYTES);
-    sqlx::query(&sql.failed)
+    let mark = sqlx::query(&sql.failed)
         .bind(seq)
         .bind(&*reason)
-        .execute(&mut *conn)
-        .await?;
+        .execute(&mut *conn);
+    sql.answered("marking a row failed", mark).await?;
     counters.failed();
     tracing::warn!(
         seq,
@@ -207,11 +230,13 @@ pub(crate) async fn prune(
         return Ok(0);
     }
     while !*stop.borrow() {
-        let done = sqlx::query(&sql.prune)
+        let delete = sqlx::query(&sql.prune)
             .bind(retention.as_secs_f64())
             .bind(partitions.to_vec())
             .bind(i64::from(batch))
-            .execute(&mut *conn)
+            .execute(&mut *conn);
+        let done = sql
+            .answered("pruning sent rows", delete)
             .await?
             .rows_affected();
         deleted += done;
@@ -229,9 +254,9 @@ pub(crate) async fn stranded(
     sql: &RelaySql,
     partitions: u16,
 ) -> Result<i64, sqlx::Error> {
-    let row = sqlx::query(&sql.stranded)
+    let count = sqlx::query(&sql.stranded)
         .bind(i16::try_from(partitions).unwrap_or(i16::MAX))
-        .fetch_one(&mut *conn)
-        .await?;
+        .fetch_one(&mut *conn);
+    let row = sql.answered("counting stranded rows", count).await?;
     row.try_get("n")
 }

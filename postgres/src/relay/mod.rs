@@ -31,8 +31,10 @@
 //!   [`BrokerError::Rejected`]): the row is marked failed (`failed_at`,
 //!   `last_error`), kept in the table, a warning is logged, and the
 //!   partition moves on.
-//! - Database down: the relay drops its connection (and so its
-//!   partitions), and reconnects with the same backoff.
+//! - Database down, or a statement not answered within
+//!   [`statement_timeout`](RelayOptions::statement_timeout) (a stalled
+//!   database keeps the connection open): the relay drops its connection
+//!   (and so its partitions), and reconnects with the same backoff.
 //!
 //! [`BrokerError::TooLarge`]: accord::broker::BrokerError::TooLarge
 //! [`BrokerError::Rejected`]: accord::broker::BrokerError::Rejected
@@ -127,7 +129,7 @@ impl<B: Publish> Relay<B> {
             self.options.backoff,
         )));
         let worker = Worker {
-            sql: RelaySql::new(self.outbox.table_name()),
+            sql: RelaySql::new(self.outbox.table_name(), self.options.statement_timeout),
             space: self.outbox.lock_space(),
             relay: self,
             wake,
@@ -173,7 +175,9 @@ impl RelayHandle {
     }
 
     /// Stops the relay: it finishes the event in flight, closes its
-    /// connection and returns.
+    /// connection and returns: within the broker's
+    /// [`publish_timeout`](RelayOptions::publish_timeout) and a
+    /// [`statement_timeout`](RelayOptions::statement_timeout) or two.
     pub async fn shutdown(self) {
         let RelayHandle { stop, task, .. } = self;
         let _ = stop.send(true);
@@ -214,6 +218,7 @@ impl<B: Publish> Worker<B> {
         let mut conn = relay.outbox.pool().acquire().await?.detach();
         let mut owned = Ownership::join(
             &mut conn,
+            &self.sql,
             self.space,
             relay.outbox.partition_count(),
             relay.counters.clone(),
@@ -222,7 +227,8 @@ impl<B: Publish> Worker<B> {
         let served = self.serve(&mut conn, &mut owned, stop).await;
         owned.lost();
         if served.is_ok() {
-            if let Err(error) = sqlx::Connection::close(conn).await {
+            let close = sqlx::Connection::close(conn);
+            if let Err(error) = self.sql.answered("closing the session", close).await {
                 tracing::debug!(%error, "closing the relay connection failed");
             }
         }
@@ -245,7 +251,7 @@ impl<B: Publish> Worker<B> {
             }
             let now = Instant::now();
             if now >= next_rebalance {
-                owned.rebalance(conn).await?;
+                owned.rebalance(conn, &self.sql).await?;
                 retries.keep_only(&owned.owned());
                 next_rebalance = now + options.rebalance_interval;
             }

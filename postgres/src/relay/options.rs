@@ -4,6 +4,8 @@ use std::time::Duration;
 
 use accord::events::Backoff;
 
+use crate::DEFAULT_STATEMENT_TIMEOUT;
+
 /// The default most rows a relay reads from one partition at a time: 100.
 pub const DEFAULT_BATCH_SIZE: u32 = 100;
 /// The default longest a relay waits for a notification before it looks
@@ -58,6 +60,15 @@ pub struct RelayOptions {
     /// runs statements until fewer are left. Default
     /// [`DEFAULT_PRUNE_BATCH`].
     pub prune_batch: u32,
+    /// The longest one statement on the relay's session (reading a
+    /// partition, marking a row, taking or handing back partitions,
+    /// pruning) waits for PostgreSQL's answer. Past it the session counts
+    /// as lost, as when the database is down: the relay drops the
+    /// connection (PostgreSQL releases its partitions once it notices) and
+    /// reconnects after its backoff. It also bounds how long a shutdown
+    /// waits for a statement in flight. Default
+    /// [`DEFAULT_STATEMENT_TIMEOUT`] (30 s).
+    pub statement_timeout: Duration,
 }
 
 impl Default for RelayOptions {
@@ -75,6 +86,7 @@ impl Default for RelayOptions {
             retention: DEFAULT_RETENTION,
             prune_interval: DEFAULT_PRUNE_INTERVAL,
             prune_batch: DEFAULT_PRUNE_BATCH,
+            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
         }
     }
 }
@@ -125,6 +137,16 @@ impl RelayOptions {
     /// Sets [`prune_batch`](Self::prune_batch) (at least 1).
     pub fn prune_batch(mut self, rows: u32) -> Self {
         self.prune_batch = rows.max(1);
+        self
+    }
+
+    /// Sets [`statement_timeout`](Self::statement_timeout) (more than zero).
+    pub fn statement_timeout(mut self, timeout: Duration) -> Self {
+        assert!(
+            !timeout.is_zero(),
+            "RelayOptions::statement_timeout must be more than zero"
+        );
+        self.statement_timeout = timeout;
         self
     }
 }

@@ -15,6 +15,7 @@ use std::collections::BTreeSet;
 
 use sqlx::{PgConnection, Row};
 
+use super::batch::RelaySql;
 use super::stats::Counters;
 
 /// The second key of the shared lock that marks a running relay; no
@@ -35,15 +36,16 @@ impl Ownership {
     /// for as long as the session lasts), owning nothing yet.
     pub(crate) async fn join(
         conn: &mut PgConnection,
+        sql: &RelaySql,
         space: i32,
         partitions: u16,
         counters: Counters,
     ) -> Result<Self, sqlx::Error> {
-        sqlx::query("SELECT pg_advisory_lock_shared($1, $2)")
+        let lock = sqlx::query("SELECT pg_advisory_lock_shared($1, $2)")
             .bind(space)
             .bind(MEMBER_KEY)
-            .execute(&mut *conn)
-            .await?;
+            .execute(&mut *conn);
+        sql.answered("joining the table's relays", lock).await?;
         Ok(Ownership {
             space,
             partitions,
@@ -59,9 +61,13 @@ impl Ownership {
 
     /// Hands back partitions beyond the fair share, and takes free ones up
     /// to it.
-    pub(crate) async fn rebalance(&mut self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
+    pub(crate) async fn rebalance(
+        &mut self,
+        conn: &mut PgConnection,
+        sql: &RelaySql,
+    ) -> Result<(), sqlx::Error> {
         let before = self.owned.len();
-        let row = sqlx::query(
+        let count = sqlx::query(
             "SELECT
                (SELECT count(*) FROM pg_locks
                  WHERE locktype = 'advisory' AND database = d.oid AND granted
@@ -75,15 +81,15 @@ impl Ownership {
         .bind(i64::from(self.space))
         .bind(i64::from(MEMBER_KEY))
         .bind(i32::from(self.partitions))
-        .fetch_one(&mut *conn)
-        .await?;
+        .fetch_one(&mut *conn);
+        let row = sql.answered("counting the table's relays", count).await?;
         let relays: i64 = row.try_get("relays")?;
         let mut free: Vec<i16> = row.try_get("free")?;
         let relays = relays.max(1) as usize;
         let fair = usize::from(self.partitions).div_ceil(relays);
         while self.owned.len() > fair {
             let extra = *self.owned.last().expect("more than the fair share");
-            self.release(conn, extra).await?;
+            self.release(conn, sql, extra).await?;
         }
         if self.owned.len() < fair && !free.is_empty() {
             // Start at a random place, so relays starting together do not
@@ -94,11 +100,11 @@ impl Ownership {
                 if self.owned.len() >= fair {
                     break;
                 }
-                let locked: bool = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
+                let lock = sqlx::query_scalar("SELECT pg_try_advisory_lock($1, $2)")
                     .bind(self.space)
                     .bind(i32::from(partition))
-                    .fetch_one(&mut *conn)
-                    .await?;
+                    .fetch_one(&mut *conn);
+                let locked: bool = sql.answered("taking a partition", lock).await?;
                 if locked {
                     self.owned.insert(partition);
                 }
@@ -119,13 +125,14 @@ impl Ownership {
     async fn release(
         &mut self,
         conn: &mut PgConnection,
+        sql: &RelaySql,
         partition: i16,
     ) -> Result<(), sqlx::Error> {
-        sqlx::query("SELECT pg_advisory_unlock($1, $2)")
+        let unlock = sqlx::query("SELECT pg_advisory_unlock($1, $2)")
             .bind(self.space)
             .bind(i32::from(partition))
-            .execute(&mut *conn)
-            .await?;
+            .execute(&mut *conn);
+        sql.answered("handing back a partition", unlock).await?;
         self.owned.remove(&partition);
         Ok(())
     }

@@ -55,6 +55,13 @@ pub type StoreFuture<'a, T> = Pin<Box<dyn Future<Output = T> + Send + 'a>>;
 /// Claims in progress (between `begin` and `complete` or `abort`) are
 /// bounded by how many handlers run at once, and must not be forgotten
 /// while they last.
+///
+/// Each call is bounded in time by the store itself: the subscriber awaits
+/// it in the handling task, so a store waiting for good on a stalled
+/// database or cache would hold that task for good. A store over a network
+/// sets a timeout on each command or statement and answers
+/// [`Begin::InProgress`] when `begin` runs out of it (the event comes back
+/// after a backoff), as `RedisDedupe` (2 s) and `PgDedupe` (30 s) do.
 pub trait DedupeStore: Send + Sync + 'static {
     /// Claims `id` for handling by `group`.
     fn begin<'a>(&'a self, group: &'a str, id: &'a str) -> StoreFuture<'a, Begin>;
