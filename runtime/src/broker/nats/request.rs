@@ -12,6 +12,10 @@ use super::{names, NatsBroker};
 use crate::broker::limits::TooLarge;
 use crate::broker::{BrokerError, Message, PendingRequest, RequestReply, Responder};
 
+/// The longest a new request server waits for the NATS server to have
+/// its subscription: 10 s.
+const SUBSCRIBE_FLUSH: Duration = Duration::from_secs(10);
+
 impl RequestReply for NatsBroker {
     type Responder = NatsResponder;
 
@@ -23,12 +27,17 @@ impl RequestReply for NatsBroker {
             .payload(message.payload.clone())
             .headers(headers)
             .timeout(Some(timeout));
-        match self
+        // async-nats times the wait for the reply, not the hand-over to its
+        // connection, which waits while the connection's queue is full (a
+        // server that stopped reading): the whole request has the bound.
+        let sent = self
             .inner
             .client
-            .send_request(message.topic.clone(), request)
-            .await
-        {
+            .send_request(message.topic.clone(), request);
+        let Ok(outcome) = tokio::time::timeout(timeout, sent).await else {
+            return Err(BrokerError::Timeout(timeout));
+        };
+        match outcome {
             Ok(reply) => Ok(headers::from_nats(
                 reply.subject.as_str(),
                 reply.headers.as_ref(),
@@ -55,11 +64,20 @@ impl RequestReply for NatsBroker {
             .await
             .map_err(|e| BrokerError::Rejected(format!("serving requests on `{topic}`: {e}")))?;
         // Once the server has the subscription, requests find it.
-        self.inner
-            .client
-            .flush()
-            .await
-            .map_err(|e| BrokerError::Connection(format!("serving requests on `{topic}`: {e}")))?;
+        match tokio::time::timeout(SUBSCRIBE_FLUSH, self.inner.client.flush()).await {
+            Ok(Ok(())) => {}
+            Ok(Err(e)) => {
+                return Err(BrokerError::Connection(format!(
+                    "serving requests on `{topic}`: {e}"
+                )))
+            }
+            Err(_) => {
+                return Err(BrokerError::Connection(format!(
+                    "serving requests on `{topic}`: the server did not take the subscription \
+                     within {SUBSCRIBE_FLUSH:?}"
+                )))
+            }
+        }
         Ok(NatsResponder {
             subscriber,
             broker: self.clone(),

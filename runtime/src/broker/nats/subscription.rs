@@ -327,14 +327,19 @@ impl Pump {
     /// each message out with one of them. Returns how many arrived.
     async fn pull(&mut self, held: &mut Vec<OwnedSemaphorePermit>) -> Result<usize, String> {
         self.reconnects.mark_unchanged();
-        let mut batch = self
+        // Sending the pull request waits while the connection's queue is
+        // full (a server that stopped reading): it has the batch's bound.
+        let limit = self.expires + EXPIRY_SLACK;
+        let requested = self
             .source
             .consumer
             .batch()
             .max_messages(held.len())
             .expires(self.expires)
-            .messages()
+            .messages();
+        let mut batch = tokio::time::timeout(limit, requested)
             .await
+            .map_err(|_| format!("the pull request was not sent within {limit:?}"))?
             .map_err(|e| e.to_string())?;
         let deadline = tokio::time::sleep(self.expires + EXPIRY_SLACK);
         let mut deadline = pin!(deadline);
