@@ -144,7 +144,8 @@ impl KafkaBroker {
             .set("linger.ms", "1")
             .set(
                 "message.timeout.ms",
-                options.publish_timeout.as_millis().to_string(),
+                // librdkafka takes 0 as no limit.
+                options.publish_timeout.as_millis().max(1).to_string(),
             )
             .set("message.max.bytes", options.max_message_bytes.to_string());
         apply_extra(&mut producer_config, &options);

@@ -140,9 +140,10 @@ impl KafkaOptions {
         self
     }
 
-    /// Sets [`publish_timeout`](KafkaOptions::publish_timeout).
+    /// Sets [`publish_timeout`](KafkaOptions::publish_timeout) (at least
+    /// 1 ms: librdkafka takes a `message.timeout.ms` of 0 as no limit).
     pub fn publish_timeout(mut self, timeout: Duration) -> Self {
-        self.publish_timeout = timeout;
+        self.publish_timeout = timeout.max(Duration::from_millis(1));
         self
     }
 

@@ -130,9 +130,12 @@ impl Subscription for KafkaSubscription {
     /// Completes once the member has left its consumer group: its
     /// deliveries still out are settled or have passed their ack wait, the
     /// partitions are committed for their next owners, and the consumer
-    /// has sent its LeaveGroup. That takes at most the ack wait and three
-    /// session timeouts (the last commits, the leave and the consumer's
-    /// close are each bounded by one).
+    /// has sent its LeaveGroup. That takes at most the ack wait, the last
+    /// commits' bound in librdkafka (a session timeout to find the group's
+    /// coordinator, then `socket.timeout.ms`, 60 s by default, for the
+    /// request), and two session timeouts (the leave and the consumer's
+    /// close are each bounded by one). The subscriber waits for it at most
+    /// its `close_wait`; what is left goes on in the background.
     async fn close(mut self) {
         let member = self.member.take();
         drop(self);
