@@ -14,7 +14,9 @@
 //! then vary a little from run to run, and include the hand-offs between
 //! the workers (their wake-ups and parking) that one thread never makes.
 //! A third sets the subscriber's concurrency (default 256, the
-//! benchmark's).
+//! benchmark's). A fourth, `hot`, puts every event on one key, as the
+//! section's one-key row does (`spread`, the default, spreads them over the
+//! 1,024 customers).
 //!
 //! The difference between two counts of events, divided by it, is the
 //! cost of one event published and handled, start-up and warm-up left
@@ -73,6 +75,11 @@ fn main() {
     let events: u64 = arg(1, "the number of events", 10_000);
     let workers: usize = arg(2, "the number of worker threads", 0);
     let concurrency: usize = arg(3, "the subscriber's concurrency", 256);
+    let hot = match std::env::args().nth(4).as_deref() {
+        None | Some("spread") => false,
+        Some("hot") => true,
+        Some(other) => panic!("the keys: `hot` or `spread`, not `{other}`"),
+    };
     let mut builder = if workers == 0 {
         tokio::runtime::Builder::new_current_thread()
     } else {
@@ -81,7 +88,7 @@ fn main() {
         builder
     };
     let runtime = builder.enable_all().build().expect("a runtime");
-    runtime.block_on(run(events, concurrency));
+    runtime.block_on(run(events, concurrency, hot));
 }
 
 /// Command-line argument `n`, or `default` when it is not given.
@@ -93,7 +100,7 @@ fn arg<T: std::str::FromStr>(n: usize, what: &str, default: T) -> T {
     })
 }
 
-async fn run(events: u64, concurrency: usize) {
+async fn run(events: u64, concurrency: usize, hot: bool) {
     let broker = MemoryBroker::new();
     let sink = Arc::new(Sink::default());
     let handle = Subscriber::new(broker.clone(), "profile")
@@ -102,7 +109,11 @@ async fn run(events: u64, concurrency: usize) {
         .await
         .expect("the subscriber starts");
     let publisher = ProfileOrdersPublisher::new(broker.clone());
-    let orders: Vec<OrderPlaced> = (0..CUSTOMERS).map(|n| work::order_placed(n, 0)).collect();
+    // Order ids that are multiples of the customer count all fall on the
+    // first customer.
+    let orders: Vec<OrderPlaced> = (0..CUSTOMERS)
+        .map(|n| work::order_placed(if hot { n * CUSTOMERS } else { n }, 0))
+        .collect();
     let publish = |from: u64, to: u64| {
         let (publisher, orders, sink) = (&publisher, &orders, &sink);
         async move {
