@@ -98,11 +98,10 @@ async fn a_relay_on_a_stalled_database_gives_up_its_session_and_goes_on_once_it_
 
     // Answering again: the events written meanwhile are relayed.
     proxy.resume();
-    until(
-        Duration::from_secs(30),
-        "the events written during the stall relayed",
-        async || sent(&outbox).await == 40,
-    )
+    let what = "the events written during the stall relayed";
+    until(Duration::from_secs(30), what, async || {
+        sent(&outbox).await == 40
+    })
     .await;
 
     // A shutdown while the database stalls ends within the statement bound

@@ -5,7 +5,7 @@
 //! stops answering (stalled, its machine frozen, a network path that went
 //! dark without a reset) would hold the statement, and the relay or the
 //! handler waiting on it, for good. Every statement the crate runs on its
-//! own goes through [`answered`], which fails it past its bound; a
+//! own goes through [`Bound::answered`], which fails it past its bound; a
 //! connection whose statement was abandoned this way is not used again by
 //! the relay (its session ends), and a pool tests a connection before
 //! lending it again.
@@ -19,21 +19,38 @@ use std::time::Duration;
 /// [`Inbox::statement_timeout`](crate::Inbox::statement_timeout)).
 pub const DEFAULT_STATEMENT_TIMEOUT: Duration = Duration::from_secs(30);
 
-/// `statement`, or an I/O error of kind `TimedOut` naming `what` and the
-/// `setting` that bounds it when PostgreSQL has not answered within
-/// `limit`.
-pub(crate) async fn answered<T>(
+/// How long a statement may wait for PostgreSQL's answer, and the setting
+/// that says so.
+#[derive(Debug, Clone, Copy)]
+pub(crate) struct Bound {
     limit: Duration,
-    setting: &str,
-    what: &str,
-    statement: impl Future<Output = Result<T, sqlx::Error>>,
-) -> Result<T, sqlx::Error> {
-    match tokio::time::timeout(limit, statement).await {
-        Ok(outcome) => outcome,
-        Err(_) => Err(sqlx::Error::Io(io::Error::new(
-            io::ErrorKind::TimedOut,
-            format!("PostgreSQL did not answer {what} within {limit:?} ({setting})"),
-        ))),
+    setting: &'static str,
+}
+
+impl Bound {
+    /// `limit`, set by `setting` (named in the error past it).
+    pub(crate) fn new(limit: Duration, setting: &'static str) -> Self {
+        assert!(!limit.is_zero(), "{setting} must be more than zero");
+        Bound { limit, setting }
+    }
+
+    /// `statement`, or an I/O error of kind `TimedOut` naming `what` and
+    /// the setting when PostgreSQL has not answered within the limit.
+    pub(crate) async fn answered<T>(
+        &self,
+        what: &str,
+        statement: impl Future<Output = Result<T, sqlx::Error>>,
+    ) -> Result<T, sqlx::Error> {
+        match tokio::time::timeout(self.limit, statement).await {
+            Ok(outcome) => outcome,
+            Err(_) => Err(sqlx::Error::Io(io::Error::new(
+                io::ErrorKind::TimedOut,
+                format!(
+                    "PostgreSQL did not answer {what} within {:?} ({})",
+                    self.limit, self.setting
+                ),
+            ))),
+        }
     }
 }
 
@@ -44,9 +61,8 @@ mod tests {
     #[tokio::test(start_paused = true)]
     async fn a_statement_past_its_bound_fails_naming_it() {
         let never = std::future::pending::<Result<(), sqlx::Error>>();
-        let error = answered(Duration::from_secs(3), "Some::setting", "the select", never)
-            .await
-            .unwrap_err();
+        let bound = Bound::new(Duration::from_secs(3), "Some::setting");
+        let error = bound.answered("the select", never).await.unwrap_err();
         let sqlx::Error::Io(error) = error else {
             panic!("expected an I/O error, got {error:?}");
         };
@@ -61,7 +77,8 @@ mod tests {
     async fn an_answer_in_time_is_passed_on() {
         let answer = async { Ok::<_, sqlx::Error>(7) };
         assert_eq!(
-            answered(Duration::from_secs(3), "s", "w", answer)
+            Bound::new(Duration::from_secs(3), "s")
+                .answered("w", answer)
                 .await
                 .unwrap(),
             7

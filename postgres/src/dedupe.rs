@@ -115,7 +115,11 @@ impl PgDedupe {
             .bind(&*id)
             .bind(self.claim_ttl.as_secs_f64())
             .fetch_optional(pool);
-        let claimed = self.inbox.answered("claiming an event", claim).await?;
+        let claimed = self
+            .inbox
+            .bound()
+            .answered("claiming an event", claim)
+            .await?;
         if claimed.is_some() {
             return Ok(Begin::New);
         }
@@ -125,6 +129,7 @@ impl PgDedupe {
             .fetch_optional(pool);
         let state = self
             .inbox
+            .bound()
             .answered("reading an event's state", look)
             .await?;
         let state: Option<String> = state.map(|row| row.try_get("state")).transpose()?;
@@ -142,7 +147,10 @@ impl PgDedupe {
             .bind(&*group)
             .bind(&*id)
             .execute(self.inbox.pool());
-        self.inbox.answered("settling an event", settle).await?;
+        self.inbox
+            .bound()
+            .answered("settling an event", settle)
+            .await?;
         Ok(())
     }
 

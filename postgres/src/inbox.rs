@@ -7,13 +7,16 @@ use std::time::Duration;
 use accord::EventAttributes;
 use sqlx::{PgConnection, PgPool};
 
-use crate::bounded::{self, DEFAULT_STATEMENT_TIMEOUT};
+use crate::bounded::{Bound, DEFAULT_STATEMENT_TIMEOUT};
 use crate::names::{check_table_name, stored_id};
 use crate::schema;
 use crate::Error;
 
 /// The default inbox table: `accord_inbox`.
 pub const DEFAULT_INBOX_TABLE: &str = "accord_inbox";
+
+/// The setting that bounds the inbox's statements, as errors name it.
+const SETTING: &str = "Inbox::statement_timeout";
 
 /// The most rows one prune statement deletes.
 const PRUNE_BATCH: i64 = 1_000;
@@ -32,7 +35,7 @@ pub struct Inbox {
     pool: PgPool,
     table: Arc<str>,
     sql: Arc<InboxSql>,
-    statement_timeout: Duration,
+    bound: Bound,
 }
 
 /// The statements naming the table, built once.
@@ -56,8 +59,11 @@ impl Inbox {
     /// most [`MAX_TABLE_NAME_LEN`](crate::MAX_TABLE_NAME_LEN) bytes.
     pub fn table(self, name: &str) -> Result<Self, Error> {
         check_table_name(name)?;
-        let statement_timeout = self.statement_timeout;
-        Ok(Inbox::build(self.pool, name.into()).statement_timeout(statement_timeout))
+        let bound = self.bound;
+        Ok(Inbox {
+            bound,
+            ..Inbox::build(self.pool, name.into())
+        })
     }
 
     /// Sets how long one statement the inbox runs on its own (a
@@ -67,27 +73,13 @@ impl Inbox {
     /// the handler's transaction and waits as long as a duplicate's
     /// transaction holds the row.
     pub fn statement_timeout(mut self, timeout: Duration) -> Self {
-        assert!(
-            !timeout.is_zero(),
-            "Inbox::statement_timeout must be more than zero"
-        );
-        self.statement_timeout = timeout;
+        self.bound = Bound::new(timeout, SETTING);
         self
     }
 
-    /// `statement`, failing past [`statement_timeout`](Self::statement_timeout).
-    pub(crate) async fn answered<T>(
-        &self,
-        what: &str,
-        statement: impl std::future::Future<Output = Result<T, sqlx::Error>>,
-    ) -> Result<T, sqlx::Error> {
-        bounded::answered(
-            self.statement_timeout,
-            "Inbox::statement_timeout",
-            what,
-            statement,
-        )
-        .await
+    /// How long a statement the inbox runs on its own may wait.
+    pub(crate) fn bound(&self) -> &Bound {
+        &self.bound
     }
 
     fn build(pool: PgPool, table: Arc<str>) -> Self {
@@ -130,7 +122,7 @@ impl Inbox {
             pool,
             table,
             sql: Arc::new(sql),
-            statement_timeout: DEFAULT_STATEMENT_TIMEOUT,
+            bound: Bound::new(DEFAULT_STATEMENT_TIMEOUT, SETTING),
         }
     }
 
@@ -204,6 +196,7 @@ impl Inbox {
                 .bind(PRUNE_BATCH)
                 .execute(&self.pool);
             let done = self
+                .bound
                 .answered("pruning the inbox", delete)
                 .await?
                 .rows_affected();

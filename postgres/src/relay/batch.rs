@@ -16,7 +16,7 @@ use bytes::Bytes;
 use sqlx::{PgConnection, Row};
 
 use super::stats::Counters;
-use crate::bounded;
+use crate::bounded::Bound;
 
 /// The longest `last_error` stored, in bytes.
 const MAX_ERROR_BYTES: usize = 1_024;
@@ -25,7 +25,8 @@ const MAX_ERROR_BYTES: usize = 1_024;
 /// each may wait for PostgreSQL's answer.
 #[derive(Debug)]
 pub(crate) struct RelaySql {
-    limit: Duration,
+    /// [`RelayOptions::statement_timeout`](super::RelayOptions::statement_timeout).
+    pub(crate) bound: Bound,
     select: String,
     sent: String,
     failed: String,
@@ -38,7 +39,7 @@ impl RelaySql {
     pub(crate) fn new(table: &str, limit: Duration) -> Self {
         let t = format!("\"{table}\"");
         RelaySql {
-            limit,
+            bound: Bound::new(limit, "RelayOptions::statement_timeout"),
             select: format!(
                 "SELECT seq, event_id, topic, key, headers::text AS headers, payload FROM {t}
                  WHERE partition = $1 AND sent_at IS NULL AND failed_at IS NULL
@@ -64,24 +65,6 @@ impl RelaySql {
                  WHERE sent_at IS NULL AND failed_at IS NULL AND partition >= $1"
             ),
         }
-    }
-}
-
-impl RelaySql {
-    /// `statement`, failing past
-    /// [`RelayOptions::statement_timeout`](super::RelayOptions::statement_timeout).
-    pub(crate) async fn answered<T>(
-        &self,
-        what: &str,
-        statement: impl std::future::Future<Output = Result<T, sqlx::Error>>,
-    ) -> Result<T, sqlx::Error> {
-        bounded::answered(
-            self.limit,
-            "RelayOptions::statement_timeout",
-            what,
-            statement,
-        )
-        .await
     }
 }
 
@@ -120,7 +103,7 @@ pub(crate) async fn publish_batch<B: Publish>(
         .bind(partition)
         .bind(i64::from(batch))
         .fetch_all(&mut *conn);
-    let rows = sql.answered("reading a partition", read).await?;
+    let rows = sql.bound.answered("reading a partition", read).await?;
     let full = rows.len() as u64 >= u64::from(batch);
     for row in rows {
         if *stop.borrow() {
@@ -145,7 +128,7 @@ pub(crate) async fn publish_batch<B: Publish>(
         match published {
             Ok(()) => {
                 let mark = sqlx::query(&sql.sent).bind(seq).execute(&mut *conn);
-                sql.answered("marking a row sent", mark).await?;
+                sql.bound.answered("marking a row sent", mark).await?;
                 counters.published();
             }
             Err(error @ (BrokerError::TooLarge(_) | BrokerError::Rejected(_))) => {
@@ -158,7 +141,9 @@ pub(crate) async fn publish_batch<B: Publish>(
                     .bind(seq)
                     .bind(&reason)
                     .execute(&mut *conn);
-                sql.answered("recording a failed attempt", mark).await?;
+                sql.bound
+                    .answered("recording a failed attempt", mark)
+                    .await?;
                 counters.retried();
                 return Ok(Outcome::BrokerFailed(reason));
             }
@@ -203,7 +188,7 @@ async fn mark_failed(
         .bind(seq)
         .bind(&*reason)
         .execute(&mut *conn);
-    sql.answered("marking a row failed", mark).await?;
+    sql.bound.answered("marking a row failed", mark).await?;
     counters.failed();
     tracing::warn!(
         seq,
@@ -236,6 +221,7 @@ pub(crate) async fn prune(
             .bind(i64::from(batch))
             .execute(&mut *conn);
         let done = sql
+            .bound
             .answered("pruning sent rows", delete)
             .await?
             .rows_affected();
@@ -257,6 +243,6 @@ pub(crate) async fn stranded(
     let count = sqlx::query(&sql.stranded)
         .bind(i16::try_from(partitions).unwrap_or(i16::MAX))
         .fetch_one(&mut *conn);
-    let row = sql.answered("counting stranded rows", count).await?;
+    let row = sql.bound.answered("counting stranded rows", count).await?;
     row.try_get("n")
 }

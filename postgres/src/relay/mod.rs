@@ -228,7 +228,7 @@ impl<B: Publish> Worker<B> {
         owned.lost();
         if served.is_ok() {
             let close = sqlx::Connection::close(conn);
-            if let Err(error) = self.sql.answered("closing the session", close).await {
+            if let Err(error) = self.sql.bound.answered("closing the session", close).await {
                 tracing::debug!(%error, "closing the relay connection failed");
             }
         }

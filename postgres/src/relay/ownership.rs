@@ -45,7 +45,9 @@ impl Ownership {
             .bind(space)
             .bind(MEMBER_KEY)
             .execute(&mut *conn);
-        sql.answered("joining the table's relays", lock).await?;
+        sql.bound
+            .answered("joining the table's relays", lock)
+            .await?;
         Ok(Ownership {
             space,
             partitions,
@@ -82,7 +84,10 @@ impl Ownership {
         .bind(i64::from(MEMBER_KEY))
         .bind(i32::from(self.partitions))
         .fetch_one(&mut *conn);
-        let row = sql.answered("counting the table's relays", count).await?;
+        let row = sql
+            .bound
+            .answered("counting the table's relays", count)
+            .await?;
         let relays: i64 = row.try_get("relays")?;
         let mut free: Vec<i16> = row.try_get("free")?;
         let relays = relays.max(1) as usize;
@@ -104,7 +109,7 @@ impl Ownership {
                     .bind(self.space)
                     .bind(i32::from(partition))
                     .fetch_one(&mut *conn);
-                let locked: bool = sql.answered("taking a partition", lock).await?;
+                let locked: bool = sql.bound.answered("taking a partition", lock).await?;
                 if locked {
                     self.owned.insert(partition);
                 }
@@ -132,7 +137,9 @@ impl Ownership {
             .bind(self.space)
             .bind(i32::from(partition))
             .execute(&mut *conn);
-        sql.answered("handing back a partition", unlock).await?;
+        sql.bound
+            .answered("handing back a partition", unlock)
+            .await?;
         self.owned.remove(&partition);
         Ok(())
     }
