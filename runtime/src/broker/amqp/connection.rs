@@ -201,7 +201,10 @@ impl AmqpBroker {
         match tokio::time::timeout(limit, operation).await {
             Ok(outcome) => outcome,
             Err(_) => Err(BrokerError::Connection(format!(
-                "{what}: RabbitMQ did not answer within {limit:?} (AmqpOptions::operation_timeout)"
+                "{what}: RabbitMQ did not answer within {limit:?}: the node may be stalled or \
+                 overloaded, or blocking this connection under a memory or disk alarm \
+                 (`rabbitmq-diagnostics check_local_alarms` shows one); \
+                 AmqpOptions::operation_timeout sets this wait"
             ))),
         }
     }

@@ -94,17 +94,41 @@ async fn put_back(channel: Channel) {
     }
 }
 
+/// Each operation waits at most
+/// [`AmqpOptions::operation_timeout`](super::AmqpOptions::operation_timeout)
+/// for RabbitMQ; a channel left by one that timed out is closed as it
+/// drops, which puts back what it took.
 impl DeadLetters for AmqpBroker {
     /// A group exists when its queue does.
     async fn group_exists(&self, group: &str) -> Result<bool, BrokerError> {
         let what = format!("looking up the group `{group}`");
-        self.answered(&what, self.group_exists_now(group)).await
+        self.answered(&what, async {
+            match self.inspect(&self.inner.names.group_queue(group)).await? {
+                Some((channel, _)) => {
+                    put_back(channel).await;
+                    Ok(true)
+                }
+                None => Ok(false),
+            }
+        })
+        .await
     }
 
     async fn count_dead_letters(&self, group: &str) -> Result<u64, BrokerError> {
         let what = format!("counting the dead letters of `{group}`");
-        self.answered(&what, self.count_dead_letters_now(group))
-            .await
+        self.answered(&what, async {
+            match self
+                .inspect(&self.inner.names.dead_letter_queue(group))
+                .await?
+            {
+                Some((channel, count)) => {
+                    put_back(channel).await;
+                    Ok(u64::from(count))
+                }
+                None => Ok(0),
+            }
+        })
+        .await
     }
 
     async fn list_dead_letters(
@@ -114,8 +138,24 @@ impl DeadLetters for AmqpBroker {
         limit: usize,
     ) -> Result<Vec<DeadLetter>, BrokerError> {
         let what = format!("listing the dead letters of `{group}`");
-        self.answered(&what, self.list_dead_letters_now(group, after, limit))
-            .await
+        self.answered(&what, async {
+            let queue = self.inner.names.dead_letter_queue(group);
+            let Some((channel, _)) = self.inspect(&queue).await? else {
+                return Ok(Vec::new());
+            };
+            let reach = usize::try_from(after)
+                .unwrap_or(usize::MAX)
+                .saturating_add(limit.min(MAX_PAGE))
+                .min(MAX_SCAN);
+            let taken = AmqpBroker::take(&channel, &queue, reach).await;
+            put_back(channel).await;
+            Ok(taken?
+                .into_iter()
+                .map(|t| t.letter)
+                .filter(|letter| letter.position > after)
+                .collect())
+        })
+        .await
     }
 
     async fn remove_dead_letters(
@@ -124,125 +164,65 @@ impl DeadLetters for AmqpBroker {
         letters: &[DeadLetter],
     ) -> Result<u64, BrokerError> {
         let what = format!("removing dead letters of `{group}`");
-        self.answered(&what, self.remove_dead_letters_now(group, letters))
-            .await
+        self.answered(&what, async {
+            let queue = self.inner.names.dead_letter_queue(group);
+            let Some((channel, count)) = self.inspect(&queue).await? else {
+                return Ok(0);
+            };
+            let mut by_id: BTreeMap<&str, usize> = BTreeMap::new();
+            let mut by_position = Vec::new();
+            for letter in letters {
+                match letter.event_id() {
+                    Some(id) => *by_id.entry(id).or_default() += 1,
+                    None => by_position.push(letter.position),
+                }
+            }
+            let taken = AmqpBroker::take(&channel, &queue, (count as usize).min(MAX_SCAN)).await;
+            let taken = match taken {
+                Ok(taken) => taken,
+                Err(error) => {
+                    put_back(channel).await;
+                    return Err(error);
+                }
+            };
+            let mut removed = 0;
+            for t in &taken {
+                let wanted = match t.letter.event_id() {
+                    Some(id) => by_id.get_mut(id).filter(|n| **n > 0).map(|n| *n -= 1),
+                    None => by_position.contains(&t.letter.position).then_some(()),
+                };
+                if wanted.is_some() {
+                    let acked = channel
+                        .basic_ack(t.tag, BasicAckOptions::default())
+                        .await
+                        .map_err(|e| lapin_error("removing a dead letter", e));
+                    if let Err(error) = acked {
+                        put_back(channel).await;
+                        return Err(error);
+                    }
+                    removed += 1;
+                }
+            }
+            put_back(channel).await;
+            Ok(removed)
+        })
+        .await
     }
 
     async fn purge_dead_letters(&self, group: &str) -> Result<u64, BrokerError> {
         let what = format!("purging the dead letters of `{group}`");
-        self.answered(&what, self.purge_dead_letters_now(group))
-            .await
-    }
-}
-
-/// The dead-letter operations, unbounded: [`DeadLetters`] bounds each by
-/// [`AmqpOptions::operation_timeout`](super::AmqpOptions::operation_timeout).
-/// A channel left by one that timed out is closed as it drops, which puts
-/// back what it took.
-impl AmqpBroker {
-    async fn group_exists_now(&self, group: &str) -> Result<bool, BrokerError> {
-        match self.inspect(&self.inner.names.group_queue(group)).await? {
-            Some((channel, _)) => {
-                put_back(channel).await;
-                Ok(true)
-            }
-            None => Ok(false),
-        }
-    }
-
-    async fn count_dead_letters_now(&self, group: &str) -> Result<u64, BrokerError> {
-        match self
-            .inspect(&self.inner.names.dead_letter_queue(group))
-            .await?
-        {
-            Some((channel, count)) => {
-                put_back(channel).await;
-                Ok(u64::from(count))
-            }
-            None => Ok(0),
-        }
-    }
-
-    async fn list_dead_letters_now(
-        &self,
-        group: &str,
-        after: u64,
-        limit: usize,
-    ) -> Result<Vec<DeadLetter>, BrokerError> {
-        let queue = self.inner.names.dead_letter_queue(group);
-        let Some((channel, _)) = self.inspect(&queue).await? else {
-            return Ok(Vec::new());
-        };
-        let reach = usize::try_from(after)
-            .unwrap_or(usize::MAX)
-            .saturating_add(limit.min(MAX_PAGE))
-            .min(MAX_SCAN);
-        let taken = AmqpBroker::take(&channel, &queue, reach).await;
-        put_back(channel).await;
-        Ok(taken?
-            .into_iter()
-            .map(|t| t.letter)
-            .filter(|letter| letter.position > after)
-            .collect())
-    }
-
-    async fn remove_dead_letters_now(
-        &self,
-        group: &str,
-        letters: &[DeadLetter],
-    ) -> Result<u64, BrokerError> {
-        let queue = self.inner.names.dead_letter_queue(group);
-        let Some((channel, count)) = self.inspect(&queue).await? else {
-            return Ok(0);
-        };
-        let mut by_id: BTreeMap<&str, usize> = BTreeMap::new();
-        let mut by_position = Vec::new();
-        for letter in letters {
-            match letter.event_id() {
-                Some(id) => *by_id.entry(id).or_default() += 1,
-                None => by_position.push(letter.position),
-            }
-        }
-        let taken = AmqpBroker::take(&channel, &queue, (count as usize).min(MAX_SCAN)).await;
-        let taken = match taken {
-            Ok(taken) => taken,
-            Err(error) => {
-                put_back(channel).await;
-                return Err(error);
-            }
-        };
-        let mut removed = 0;
-        for t in &taken {
-            let wanted = match t.letter.event_id() {
-                Some(id) => by_id.get_mut(id).filter(|n| **n > 0).map(|n| *n -= 1),
-                None => by_position.contains(&t.letter.position).then_some(()),
+        self.answered(&what, async {
+            let queue = self.inner.names.dead_letter_queue(group);
+            let Some((channel, _)) = self.inspect(&queue).await? else {
+                return Ok(0);
             };
-            if wanted.is_some() {
-                let acked = channel
-                    .basic_ack(t.tag, BasicAckOptions::default())
-                    .await
-                    .map_err(|e| lapin_error("removing a dead letter", e));
-                if let Err(error) = acked {
-                    put_back(channel).await;
-                    return Err(error);
-                }
-                removed += 1;
-            }
-        }
-        put_back(channel).await;
-        Ok(removed)
-    }
-
-    async fn purge_dead_letters_now(&self, group: &str) -> Result<u64, BrokerError> {
-        let queue = self.inner.names.dead_letter_queue(group);
-        let Some((channel, _)) = self.inspect(&queue).await? else {
-            return Ok(0);
-        };
-        let purged = channel
-            .queue_purge(short(&queue)?, QueuePurgeOptions::default())
-            .await
-            .map_err(|e| lapin_error(&format!("purging the queue `{queue}`"), e));
-        put_back(channel).await;
-        Ok(u64::from(purged?))
+            let purged = channel
+                .queue_purge(short(&queue)?, QueuePurgeOptions::default())
+                .await
+                .map_err(|e| lapin_error(&format!("purging the queue `{queue}`"), e));
+            put_back(channel).await;
+            Ok(u64::from(purged?))
+        })
+        .await
     }
 }
