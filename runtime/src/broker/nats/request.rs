@@ -26,10 +26,11 @@ impl RequestReply for NatsBroker {
         let request = async_nats::Request::new()
             .payload(message.payload.clone())
             .headers(headers)
-            .timeout(Some(timeout));
-        // async-nats times the wait for the reply, not the hand-over to its
-        // connection, which waits while the connection's queue is full (a
-        // server that stopped reading): the whole request has the bound.
+            .timeout(None);
+        // async-nats would time only the wait for the reply, not the
+        // hand-over to its connection, which waits while the connection's
+        // queue is full (a server that stopped reading): one timer here
+        // bounds the whole request instead.
         let sent = self
             .inner
             .client
@@ -73,8 +74,9 @@ impl RequestReply for NatsBroker {
             }
             Err(_) => {
                 return Err(BrokerError::Connection(format!(
-                    "serving requests on `{topic}`: the server did not take the subscription \
-                     within {SUBSCRIBE_FLUSH:?}"
+                    "serving requests on `{topic}`: the NATS server did not confirm the \
+                     subscription within {SUBSCRIBE_FLUSH:?}; it may be stalled or overloaded, \
+                     or the connection may be cut without a reset: try again once it answers"
                 )))
             }
         }
