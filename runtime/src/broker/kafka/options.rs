@@ -140,10 +140,11 @@ impl KafkaOptions {
         self
     }
 
-    /// Sets [`publish_timeout`](KafkaOptions::publish_timeout) (at least
-    /// 1 ms: librdkafka takes a `message.timeout.ms` of 0 as no limit).
+    /// Sets [`publish_timeout`](KafkaOptions::publish_timeout); zero is
+    /// taken as 1 ms (librdkafka takes a `message.timeout.ms` of 0 as no
+    /// limit).
     pub fn publish_timeout(mut self, timeout: Duration) -> Self {
-        self.publish_timeout = timeout.max(Duration::from_millis(1));
+        self.publish_timeout = timeout;
         self
     }
 
