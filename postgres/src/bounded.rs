@@ -46,7 +46,9 @@ impl Bound {
             Err(_) => Err(sqlx::Error::Io(io::Error::new(
                 io::ErrorKind::TimedOut,
                 format!(
-                    "PostgreSQL did not answer {what} within {:?} ({})",
+                    "PostgreSQL did not answer {what} within {:?}: the server may be stalled or \
+                     overloaded, or the statement waiting on a lock (see pg_stat_activity); {} \
+                     sets this wait",
                     self.limit, self.setting
                 ),
             ))),
@@ -69,7 +71,9 @@ mod tests {
         assert_eq!(error.kind(), io::ErrorKind::TimedOut);
         assert_eq!(
             error.to_string(),
-            "PostgreSQL did not answer the select within 3s (Some::setting)"
+            "PostgreSQL did not answer the select within 3s: the server may be stalled or \
+             overloaded, or the statement waiting on a lock (see pg_stat_activity); \
+             Some::setting sets this wait"
         );
     }
 

@@ -218,7 +218,7 @@ impl<B: Publish> Worker<B> {
         let mut conn = relay.outbox.pool().acquire().await?.detach();
         let mut owned = Ownership::join(
             &mut conn,
-            &self.sql,
+            self.sql.bound,
             self.space,
             relay.outbox.partition_count(),
             relay.counters.clone(),
@@ -251,7 +251,7 @@ impl<B: Publish> Worker<B> {
             }
             let now = Instant::now();
             if now >= next_rebalance {
-                owned.rebalance(conn, &self.sql).await?;
+                owned.rebalance(conn).await?;
                 retries.keep_only(&owned.owned());
                 next_rebalance = now + options.rebalance_interval;
             }

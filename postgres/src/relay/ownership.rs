@@ -15,8 +15,8 @@ use std::collections::BTreeSet;
 
 use sqlx::{PgConnection, Row};
 
-use super::batch::RelaySql;
 use super::stats::Counters;
+use crate::bounded::Bound;
 
 /// The second key of the shared lock that marks a running relay; no
 /// partition number reaches it (they are `smallint`s).
@@ -29,6 +29,8 @@ pub(crate) struct Ownership {
     partitions: u16,
     owned: BTreeSet<i16>,
     counters: Counters,
+    /// How long each statement on the session may wait.
+    bound: Bound,
 }
 
 impl Ownership {
@@ -36,7 +38,7 @@ impl Ownership {
     /// for as long as the session lasts), owning nothing yet.
     pub(crate) async fn join(
         conn: &mut PgConnection,
-        sql: &RelaySql,
+        bound: Bound,
         space: i32,
         partitions: u16,
         counters: Counters,
@@ -45,14 +47,13 @@ impl Ownership {
             .bind(space)
             .bind(MEMBER_KEY)
             .execute(&mut *conn);
-        sql.bound
-            .answered("joining the table's relays", lock)
-            .await?;
+        bound.answered("joining the table's relays", lock).await?;
         Ok(Ownership {
             space,
             partitions,
             owned: BTreeSet::new(),
             counters,
+            bound,
         })
     }
 
@@ -63,11 +64,7 @@ impl Ownership {
 
     /// Hands back partitions beyond the fair share, and takes free ones up
     /// to it.
-    pub(crate) async fn rebalance(
-        &mut self,
-        conn: &mut PgConnection,
-        sql: &RelaySql,
-    ) -> Result<(), sqlx::Error> {
+    pub(crate) async fn rebalance(&mut self, conn: &mut PgConnection) -> Result<(), sqlx::Error> {
         let before = self.owned.len();
         let count = sqlx::query(
             "SELECT
@@ -84,7 +81,7 @@ impl Ownership {
         .bind(i64::from(MEMBER_KEY))
         .bind(i32::from(self.partitions))
         .fetch_one(&mut *conn);
-        let row = sql
+        let row = self
             .bound
             .answered("counting the table's relays", count)
             .await?;
@@ -94,7 +91,7 @@ impl Ownership {
         let fair = usize::from(self.partitions).div_ceil(relays);
         while self.owned.len() > fair {
             let extra = *self.owned.last().expect("more than the fair share");
-            self.release(conn, sql, extra).await?;
+            self.release(conn, extra).await?;
         }
         if self.owned.len() < fair && !free.is_empty() {
             // Start at a random place, so relays starting together do not
@@ -109,7 +106,7 @@ impl Ownership {
                     .bind(self.space)
                     .bind(i32::from(partition))
                     .fetch_one(&mut *conn);
-                let locked: bool = sql.bound.answered("taking a partition", lock).await?;
+                let locked: bool = self.bound.answered("taking a partition", lock).await?;
                 if locked {
                     self.owned.insert(partition);
                 }
@@ -130,14 +127,13 @@ impl Ownership {
     async fn release(
         &mut self,
         conn: &mut PgConnection,
-        sql: &RelaySql,
         partition: i16,
     ) -> Result<(), sqlx::Error> {
         let unlock = sqlx::query("SELECT pg_advisory_unlock($1, $2)")
             .bind(self.space)
             .bind(i32::from(partition))
             .execute(&mut *conn);
-        sql.bound
+        self.bound
             .answered("handing back a partition", unlock)
             .await?;
         self.owned.remove(&partition);
