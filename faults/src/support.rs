@@ -65,6 +65,25 @@ pub async fn wait_until(
     }
 }
 
+/// Tries `attempt` every 100 ms until it succeeds, for at most `limit`;
+/// past it, panics with `what` and the last failure.
+pub async fn until_ok<T, E: std::fmt::Display>(
+    limit: Duration,
+    what: &str,
+    mut attempt: impl AsyncFnMut() -> Result<T, E>,
+) -> T {
+    let deadline = Instant::now() + limit;
+    loop {
+        match attempt().await {
+            Ok(value) => return value,
+            Err(_) if Instant::now() < deadline => {
+                tokio::time::sleep(Duration::from_millis(100)).await;
+            }
+            Err(error) => panic!("{what}: not within {limit:?}; the last try: {error}"),
+        }
+    }
+}
+
 /// Publishes `message` until the broker confirms it, as a publisher that
 /// must not lose an event does across a broker crash: each attempt counts in
 /// `calls`, each refused one in `failures`, 100 ms apart. The message keeps

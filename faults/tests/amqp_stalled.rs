@@ -16,7 +16,7 @@ use std::time::Duration;
 use accord::broker::amqp::{AmqpBroker, AmqpOptions};
 use accord::broker::{BrokerError, DeadLetters, Publish, Subscribe, SubscribeOptions};
 use accord_faults::rabbit_server::{self, RabbitNode};
-use accord_faults::support::{event_with_id, runnable};
+use accord_faults::support::{event_with_id, runnable, until_ok};
 use accord_tests::{within, DEADLINE as STEP};
 use tokio::time::Instant;
 
@@ -44,25 +44,6 @@ async fn node_and_broker(label: &str, options: AmqpOptions) -> Option<(RabbitNod
     .await
     .expect("a connection to the node");
     Some((node, broker))
-}
-
-/// Tries `operation` until it succeeds, for at most a step's deadline: the
-/// node takes work again.
-async fn succeeds_again<T, F: Future<Output = Result<T, BrokerError>>>(
-    what: &str,
-    mut operation: impl FnMut() -> F,
-) {
-    let deadline = Instant::now() + STEP;
-    loop {
-        match operation().await {
-            Ok(_) => return,
-            Err(error) if Instant::now() < deadline => {
-                eprintln!("{what}: {error}; trying again");
-                tokio::time::sleep(Duration::from_millis(200)).await;
-            }
-            Err(error) => panic!("{what} still fails once the node takes work again: {error}"),
-        }
-    }
 }
 
 const OPERATION_TIMEOUT: Duration = Duration::from_secs(2);
@@ -147,8 +128,8 @@ async fn a_publish_blocked_by_an_alarm_fails_within_the_confirm_timeout() {
     )
     .await
     .expect("rabbitmqctl clears the alarm");
-    succeeds_again("publishing after the alarm", || {
-        broker.publish(event_with_id(topic, "after", "e-3"))
+    until_ok(STEP, "publishing after the alarm", async || {
+        broker.publish(event_with_id(topic, "after", "e-3")).await
     })
     .await;
 }
@@ -196,8 +177,8 @@ async fn operations_on_a_node_that_stopped_answering_fail_within_the_operation_t
 
     // The same handle declares again once the node answers: a connection
     // the node kept is used again, one it dropped is opened again.
-    succeeds_again("declaring after the pause", || {
-        broker.declare_group("after", &["unanswered.events"])
+    until_ok(STEP, "declaring after the pause", async || {
+        broker.declare_group("after", &["unanswered.events"]).await
     })
     .await;
     within("deleting what the test declared", broker.delete_topology())

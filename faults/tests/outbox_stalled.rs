@@ -14,6 +14,7 @@ use accord::events::dedupe::{Begin, DedupeStore};
 use accord::MemoryBroker;
 use accord_faults::outbox::{pool, postgres_url, relay_options, sent, write_keyed, Tables};
 use accord_faults::stall_proxy::StallProxy;
+use accord_faults::support::until_ok;
 use accord_postgres::{Inbox, Outbox, PgDedupe, Relay};
 use sqlx::postgres::{PgConnectOptions, PgPoolOptions};
 use sqlx::PgPool;
@@ -49,12 +50,11 @@ async fn pool_through(proxy: &StallProxy, acquire_timeout: Duration, tested: boo
         .expect("a pool through the proxy")
 }
 
-/// Waits for `condition` to hold, checking every 50 ms, for at most `limit`.
-async fn until(limit: Duration, what: &str, mut condition: impl AsyncFnMut() -> bool) {
-    let deadline = Instant::now() + limit;
-    while !condition().await {
-        assert!(Instant::now() < deadline, "{what}: not within {limit:?}");
-        tokio::time::sleep(Duration::from_millis(50)).await;
+/// `Ok` once `outbox` has `n` rows sent, or how many it has.
+async fn all_sent(outbox: &Outbox, n: i64) -> Result<(), String> {
+    match sent(outbox).await {
+        count if count == n => Ok(()),
+        count => Err(format!("{count} of {n} rows sent")),
     }
 }
 
@@ -82,10 +82,10 @@ async fn a_relay_on_a_stalled_database_gives_up_its_session_and_goes_on_once_it_
     .spawn();
 
     write_keyed(&direct, &outbox, "stalled.events", 4, 5, 10).await;
-    until(
+    until_ok(
         Duration::from_secs(20),
         "the first 20 events relayed",
-        async || sent(&outbox).await == 20,
+        async || all_sent(&outbox, 20).await,
     )
     .await;
 
@@ -99,8 +99,8 @@ async fn a_relay_on_a_stalled_database_gives_up_its_session_and_goes_on_once_it_
     // Answering again: the events written meanwhile are relayed.
     proxy.resume();
     let what = "the events written during the stall relayed";
-    until(Duration::from_secs(30), what, async || {
-        sent(&outbox).await == 40
+    until_ok(Duration::from_secs(30), what, async || {
+        all_sent(&outbox, 40).await
     })
     .await;
 
@@ -159,10 +159,13 @@ async fn the_dedupe_store_on_a_stalled_database_answers_in_progress_within_its_b
         .expect("releasing a claim waited past five times its statement timeout");
 
     proxy.resume();
-    until(
+    until_ok(
         Duration::from_secs(20),
         "the store answering again",
-        async || store.begin("g", "before").await == Begin::Duplicate,
+        async || match store.begin("g", "before").await {
+            Begin::Duplicate => Ok(()),
+            other => Err(format!("the handled event is {other:?}")),
+        },
     )
     .await;
 }
