@@ -21,6 +21,9 @@ mod work;
 #[path = "../src/server.rs"]
 mod server;
 
+#[path = "../src/process.rs"]
+mod process;
+
 use anyhow::{bail, Context, Result};
 use bytes::Bytes;
 use http_body_util::{BodyExt, Full};

@@ -1,12 +1,16 @@
-//! Running a child process of the harness (`accord generate`,
-//! `accord-bench-emit`) with a bound on its time, so a hang stops the run
-//! naming the process instead of stalling it.
+//! Waiting for a child process of the harness (`accord generate`,
+//! `accord-bench-emit`, the servers it measures) with a bound on the time,
+//! so a hang stops the run naming the process instead of stalling it.
 
 use std::io::Read;
-use std::process::{Command, Output, Stdio};
+use std::process::{Child, Command, ExitStatus, Output, Stdio};
 use std::time::{Duration, Instant};
 
 use anyhow::{bail, Context, Result};
+
+/// How long a server process asked to stop (its standard input closed)
+/// has before it is killed.
+pub const STOP_WAIT: Duration = Duration::from_secs(3);
 
 /// How often a running child is looked at.
 const POLL: Duration = Duration::from_millis(20);
@@ -33,23 +37,31 @@ pub fn output_within(command: &mut Command, limit: Duration, what: &str) -> Resu
     };
     let stdout = drain(child.stdout.take().map(|p| Box::new(p) as _));
     let stderr = drain(child.stderr.take().map(|p| Box::new(p) as _));
-    let started = Instant::now();
-    let status = loop {
-        if let Some(status) = child.try_wait()? {
-            break status;
-        }
-        if started.elapsed() >= limit {
-            let _ = child.kill();
-            let _ = child.wait();
-            bail!("{what} ran for over {limit:?} and was killed");
-        }
-        std::thread::sleep(POLL);
+    let Some(status) = wait_or_kill(&mut child, limit)? else {
+        bail!("{what} ran for over {limit:?} and was killed");
     };
     Ok(Output {
         status,
         stdout: stdout.join().unwrap_or_default(),
         stderr: stderr.join().unwrap_or_default(),
     })
+}
+
+/// Waits for `child` to end for at most `limit`: its status, or `None`
+/// when it was still running and has been killed.
+pub fn wait_or_kill(child: &mut Child, limit: Duration) -> std::io::Result<Option<ExitStatus>> {
+    let deadline = Instant::now() + limit;
+    loop {
+        if let Some(status) = child.try_wait()? {
+            return Ok(Some(status));
+        }
+        if Instant::now() >= deadline {
+            let _ = child.kill();
+            let _ = child.wait();
+            return Ok(None);
+        }
+        std::thread::sleep(POLL);
+    }
 }
 
 #[cfg(test)]

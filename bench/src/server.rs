@@ -207,14 +207,6 @@ impl Drop for ServerProcess {
         // Closing standard input asks for a graceful stop; the kill makes
         // sure.
         drop(self.child.stdin.take());
-        let deadline = std::time::Instant::now() + std::time::Duration::from_secs(3);
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(std::time::Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = crate::process::wait_or_kill(&mut self.child, crate::process::STOP_WAIT);
     }
 }

@@ -318,15 +318,7 @@ impl Drop for PeerServers {
     fn drop(&mut self) {
         // Closing standard input asks for a stop; the kill makes sure.
         drop(self.child.stdin.take());
-        let deadline = std::time::Instant::now() + Duration::from_secs(3);
-        while std::time::Instant::now() < deadline {
-            if let Ok(Some(_)) = self.child.try_wait() {
-                return;
-            }
-            std::thread::sleep(Duration::from_millis(20));
-        }
-        let _ = self.child.kill();
-        let _ = self.child.wait();
+        let _ = crate::process::wait_or_kill(&mut self.child, crate::process::STOP_WAIT);
     }
 }
 
