@@ -1,5 +1,5 @@
 //! Connecting to NATS: the server list, the connection events that tell
-//! pull loops to ask again, and the JetStream check.
+//! pullers to ask again, and the JetStream check.
 
 use std::collections::HashMap;
 use std::sync::{Arc, Mutex};

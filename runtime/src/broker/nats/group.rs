@@ -2,7 +2,7 @@
 //! group; one per key partition (max ack pending 1) and one for the events
 //! without a key for a group ordered by key.
 
-use super::subscription::MAX_BATCH;
+use super::pull::MAX_BATCH;
 use super::topology::{ConsumerSpec, StreamRef, MIN_MAX_ACK_PENDING};
 use super::{names, NatsBroker};
 use crate::broker::{BrokerError, KeyOrder, SubscribeOptions};

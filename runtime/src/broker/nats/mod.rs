@@ -61,6 +61,7 @@ mod headers;
 use super::nats_names as names;
 mod options;
 mod publish;
+mod pull;
 mod request;
 mod subscription;
 #[cfg(test)]
@@ -108,7 +109,7 @@ struct Inner {
     /// The stream of each topic used so far.
     streams: Mutex<HashMap<String, StreamRef>>,
     dead_letters: StreamRef,
-    /// Counts connections; pull loops ask again after a reconnect.
+    /// Counts connections; pullers ask again after a reconnect.
     connections: Arc<watch::Sender<u64>>,
 }
 

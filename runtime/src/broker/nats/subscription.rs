@@ -1,12 +1,9 @@
-//! Group members: pull loops that feed deliveries, and settling them.
+//! Group members: the deliveries their pullers read, and settling them.
 //!
-//! A member runs one pull loop per consumer (one per topic of its group).
-//! The loops share `max_in_flight` permits: a pull request asks for at most
-//! as many messages as the loop holds permits, and each delivery keeps its
-//! permit until it is settled. So a member never holds more than
-//! `max_in_flight` messages unsettled, counting those it has pulled and not
-//! yet handed out, and whatever it cannot take stays with JetStream for
-//! the other members.
+//! A member reads one consumer per topic of its group (one per key
+//! partition when it reads by key), each through a [`Puller`] that its
+//! [`next`](Subscription::next) polls (see the `pull` module for the pull
+//! requests and the permits they share).
 //!
 //! Settling is handed to one settler task per member: a delivery's `ack`,
 //! `retry` or release queues its acker (with its permit) on the member's
@@ -15,54 +12,57 @@
 //! own: each entry holds its delivery's permit until the ack is sent, so it
 //! never holds more than `max_in_flight` entries.
 //!
-//! Closing a member waits for its deliveries' acks to be sent and flushed
-//! (see [`NatsSubscription::close`](Subscription::close) and the
-//! `unsettled` module).
+//! Closing a member releases what its open pull requests still bring, and
+//! waits for its deliveries' acks to be sent and flushed (see
+//! [`NatsSubscription::close`](Subscription::close) and the `unsettled`
+//! module).
 
 use std::collections::BTreeSet;
 use std::fmt;
-use std::pin::pin;
+use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
-use async_nats::jetstream::consumer::PullConsumer;
 use async_nats::jetstream::message::AckKind;
-use async_nats::jetstream::Context;
 use async_nats::{Client, Subject};
-use futures_util::StreamExt;
+use futures_util::stream::SelectAll;
+use futures_util::{Stream, StreamExt};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
+use super::pull::{Puller, EXPIRES, SHARED_EXPIRES};
+use super::pull::{Source, MAX_BATCH};
 use super::topology::{self, ConsumerSpec, MIN_MAX_ACK_PENDING};
 use super::unsettled::{Counted, Unsettled};
 use super::NatsBroker;
 use super::{headers, names};
-use crate::broker::reconnect::backoff;
 use crate::broker::{
     BrokerError, Capabilities, Delivery, Message, Retry, Subscribe, SubscribeOptions, Subscription,
     DEAD_LETTER_TOPIC,
 };
 
-/// How long a pull request waits for messages when each of the member's
-/// consumers can hold a request open at once.
-const EXPIRES: Duration = Duration::from_secs(5);
-/// How long a pull request waits when the member's consumers take turns
-/// (fewer permits than topics), so no topic waits long for its turn.
-const SHARED_EXPIRES: Duration = Duration::from_millis(500);
-/// How long past its expiry a pull request is waited for before the loop
-/// concludes the server forgot it.
-const EXPIRY_SLACK: Duration = Duration::from_secs(2);
-/// The most messages one pull request asks for.
-pub(crate) const MAX_BATCH: usize = 256;
 /// How long closing a member waits for the server to confirm that the
 /// client's connection has sent the member's last acks (a flush).
 const CLOSE_FLUSH: Duration = Duration::from_secs(5);
 
+/// The deliveries of one consumer.
+type Deliveries = Pin<Box<dyn Stream<Item = NatsDelivery> + Send>>;
+
+/// What a member reads.
+enum Pulls {
+    /// Nothing: a group without topics, or a member closing.
+    Nothing,
+    /// One consumer, read without a multiplexer in between.
+    One(Deliveries),
+    /// Several (topics, or key partitions), read as their messages come.
+    Many(SelectAll<Deliveries>),
+}
+
 /// A member of a group (or a reader of a group's dead letters) on a
 /// [`NatsBroker`].
 pub struct NatsSubscription {
-    deliveries: mpsc::UnboundedReceiver<NatsDelivery>,
-    // Keeps `next` waiting rather than ending when the group has no topics.
-    _open: mpsc::UnboundedSender<NatsDelivery>,
+    pulls: Pulls,
+    /// Tells the pullers to start no new pull request.
+    closing: watch::Sender<bool>,
     group: Arc<str>,
     unsettled: Arc<Unsettled>,
     client: Client,
@@ -78,11 +78,47 @@ impl fmt::Debug for NatsSubscription {
     }
 }
 
+impl NatsSubscription {
+    /// Stops the pullers asking for more and releases, in the background,
+    /// what their open pull requests still bring: each delivery is dropped
+    /// unsettled as it arrives, which releases it for the group's other
+    /// members at once (rather than after the ack wait, as a message sent
+    /// to a subscription no longer listened to would be). The open
+    /// requests end within their expiry.
+    fn release_pulled(&mut self) {
+        self.closing.send_replace(true);
+        let pulls = std::mem::replace(&mut self.pulls, Pulls::Nothing);
+        if matches!(pulls, Pulls::Nothing) {
+            return;
+        }
+        if let Ok(runtime) = tokio::runtime::Handle::try_current() {
+            runtime.spawn(async move {
+                match pulls {
+                    Pulls::Nothing => {}
+                    Pulls::One(mut one) => while one.next().await.is_some() {},
+                    Pulls::Many(mut many) => while many.next().await.is_some() {},
+                }
+            });
+        }
+    }
+}
+
+impl Drop for NatsSubscription {
+    fn drop(&mut self) {
+        self.release_pulled();
+    }
+}
+
 impl Subscription for NatsSubscription {
     type Delivery = NatsDelivery;
 
     async fn next(&mut self) -> Option<NatsDelivery> {
-        self.deliveries.recv().await
+        match &mut self.pulls {
+            // Waits rather than ending: the member stays open.
+            Pulls::Nothing => std::future::pending().await,
+            Pulls::One(one) => one.next().await,
+            Pulls::Many(many) => many.next().await,
+        }
     }
 
     /// Releases what the member pulled and did not hand out, then
@@ -92,30 +128,21 @@ impl Subscription for NatsSubscription {
     /// ack wait (the server delivers them again after it in any case), and
     /// for the flush at most 5 s. Pull requests still open go on in the
     /// background: what arrives for them is released.
-    async fn close(self) {
-        let NatsSubscription {
-            deliveries,
-            _open,
-            group,
-            unsettled,
-            client,
-            ack_wait,
-        } = self;
-        drop(deliveries);
-        drop(_open);
-        if tokio::time::timeout(ack_wait, unsettled.none_left())
+    async fn close(mut self) {
+        self.release_pulled();
+        if tokio::time::timeout(self.ack_wait, self.unsettled.none_left())
             .await
             .is_err()
         {
-            tracing::warn!(%group, ?ack_wait, "deliveries still unsettled when the member closed; the server delivers them again");
+            tracing::warn!(group = %self.group, ack_wait = ?self.ack_wait, "deliveries still unsettled when the member closed; the server delivers them again");
         }
-        match tokio::time::timeout(CLOSE_FLUSH, client.flush()).await {
+        match tokio::time::timeout(CLOSE_FLUSH, self.client.flush()).await {
             Ok(Ok(())) => {}
             Ok(Err(error)) => {
-                tracing::warn!(%group, %error, "could not flush a closing member's acks")
+                tracing::warn!(group = %self.group, %error, "could not flush a closing member's acks")
             }
             Err(_) => tracing::warn!(
-                %group,
+                group = %self.group,
                 "a closing member's acks were not flushed within {CLOSE_FLUSH:?}"
             ),
         }
@@ -131,17 +158,7 @@ pub(crate) enum Reading {
     DeadLetters,
 }
 
-/// One consumer a member pulls from.
-pub(crate) struct Source {
-    pub stream: Arc<str>,
-    pub spec: ConsumerSpec,
-    pub consumer: PullConsumer,
-    /// The most messages one pull asks for (1 for a key partition, whose
-    /// consumer lets one message out at a time anyway).
-    pub max_batch: usize,
-}
-
-/// Starts a member pulling from `sources`.
+/// Opens a member reading `sources`.
 pub(crate) fn open(
     broker: NatsBroker,
     group: &str,
@@ -150,7 +167,6 @@ pub(crate) fn open(
     ack_wait: Duration,
     reading: Reading,
 ) -> NatsSubscription {
-    let (tx, rx) = mpsc::unbounded_channel();
     let group: Arc<str> = group.into();
     let max_in_flight = max_in_flight.max(1);
     let permits = Arc::new(Semaphore::new(max_in_flight));
@@ -165,14 +181,15 @@ pub(crate) fn open(
         settle,
         unsettled: unsettled.clone(),
     });
-    for source in sources {
-        let pump = Pump {
+    let (closing, closing_rx) = watch::channel(false);
+    let mut readers = sources.into_iter().map(|source| {
+        let puller = Puller {
             js: broker.jetstream().clone(),
             source,
             origin: origin.clone(),
             permits: permits.clone(),
-            tx: tx.clone(),
             reconnects: broker.reconnects(),
+            closing: closing_rx.clone(),
             expires: if max_in_flight < topics {
                 SHARED_EXPIRES
             } else {
@@ -183,13 +200,20 @@ pub(crate) fn open(
             } else {
                 topics - 1
             },
-            alone: topics == 1,
+            busy: topics == 1,
+            failures: 0,
+            open: None,
         };
-        tokio::spawn(pump.run());
-    }
+        Box::pin(puller.into_stream()) as Deliveries
+    });
+    let pulls = match topics {
+        0 => Pulls::Nothing,
+        1 => Pulls::One(readers.next().expect("one source")),
+        _ => Pulls::Many(futures_util::stream::select_all(readers)),
+    };
     NatsSubscription {
-        deliveries: rx,
-        _open: tx,
+        pulls,
+        closing,
         group,
         unsettled,
         client: broker.jetstream().client(),
@@ -198,9 +222,9 @@ pub(crate) fn open(
 }
 
 /// Where deliveries come from: what settling them needs.
-struct Origin {
+pub(super) struct Origin {
     broker: NatsBroker,
-    group: Arc<str>,
+    pub(super) group: Arc<str>,
     reading: Reading,
     /// The member's settle queue (see the module documentation).
     settle: mpsc::UnboundedSender<Settle>,
@@ -218,7 +242,7 @@ struct Settle {
 }
 
 /// Sends the acks queued by a member's deliveries, in order, until every
-/// delivery and pull loop of the member is gone. An ack is a core NATS
+/// delivery and puller of the member is gone. An ack is a core NATS
 /// publish to the delivery's reply subject, as async-nats' own ack is.
 async fn run_settler(client: Client, mut settles: mpsc::UnboundedReceiver<Settle>) {
     while let Some(settle) = settles.recv().await {
@@ -227,177 +251,6 @@ async fn run_settler(client: Client, mut settles: mpsc::UnboundedReceiver<Settle
             // nothing is lost.
             tracing::warn!(%error, "could not settle a delivery; it will be redelivered");
         }
-    }
-}
-
-struct Pump {
-    js: Context,
-    source: Source,
-    origin: Arc<Origin>,
-    permits: Arc<Semaphore>,
-    tx: mpsc::UnboundedSender<NatsDelivery>,
-    reconnects: watch::Receiver<u64>,
-    expires: Duration,
-    /// Permits left for the member's other consumers when taking a batch.
-    reserve: usize,
-    /// Whether this is the member's only consumer.
-    alone: bool,
-}
-
-impl Pump {
-    async fn run(mut self) {
-        // A consumer whose last pull brought messages asks for as many as
-        // the member has room for; one whose last pull came back empty asks
-        // for one, leaving the room to the member's busier topics. A
-        // member's only consumer starts with a full batch, for the
-        // backlog; the others start small and grow with their first message.
-        let mut busy = self.alone;
-        let mut failures = 0u32;
-        loop {
-            let first = tokio::select! {
-                permit = self.permits.clone().acquire_owned() => {
-                    permit.expect("the permits are never closed")
-                }
-                () = self.tx.closed() => return,
-            };
-            let spare = if busy {
-                self.permits
-                    .available_permits()
-                    .saturating_sub(self.reserve)
-                    .min(self.source.max_batch.saturating_sub(1))
-            } else {
-                0
-            };
-            // Sized once: grown a permit at a time, a full batch's was
-            // reallocated eight times.
-            let mut held = Vec::with_capacity(1 + spare);
-            held.push(first);
-            for _ in 0..spare {
-                match self.permits.clone().try_acquire_owned() {
-                    Ok(permit) => held.push(permit),
-                    Err(_) => break,
-                }
-            }
-            let asked = tokio::time::Instant::now();
-            let pulled = match self.pull(&mut held).await {
-                // A pull that ends empty long before it expires means the
-                // server refused it (a deleted consumer, say): back off and
-                // redeclare rather than ask again at once.
-                Ok(0) if asked.elapsed() < self.expires / 2 => {
-                    failures += 1;
-                    drop(held);
-                    tracing::debug!(
-                        consumer = %self.source.spec.name,
-                        "an empty pull ended early; trying again"
-                    );
-                    if !self.recover(failures).await {
-                        return;
-                    }
-                    continue;
-                }
-                Ok(pulled) => {
-                    failures = 0;
-                    pulled
-                }
-                Err(error) => {
-                    failures += 1;
-                    drop(held);
-                    tracing::warn!(
-                        group = %self.origin.group,
-                        consumer = %self.source.spec.name,
-                        stream = %self.source.stream,
-                        %error,
-                        "pulling from JetStream failed; trying again"
-                    );
-                    if !self.recover(failures).await {
-                        return;
-                    }
-                    continue;
-                }
-            };
-            drop(held);
-            busy = pulled > 0;
-            if self.tx.is_closed() {
-                return;
-            }
-        }
-    }
-
-    /// One pull request for as many messages as `held` has permits; hands
-    /// each message out with one of them. Returns how many arrived.
-    async fn pull(&mut self, held: &mut Vec<OwnedSemaphorePermit>) -> Result<usize, String> {
-        self.reconnects.mark_unchanged();
-        // Sending the pull request waits while the connection's queue is
-        // full (a server that stopped reading): it has the batch's bound.
-        let limit = self.expires + EXPIRY_SLACK;
-        let requested = self
-            .source
-            .consumer
-            .batch()
-            .max_messages(held.len())
-            .expires(self.expires)
-            .messages();
-        let mut batch = tokio::time::timeout(limit, requested)
-            .await
-            .map_err(|_| format!("the pull request was not sent within {limit:?}"))?
-            .map_err(|e| e.to_string())?;
-        let deadline = tokio::time::sleep(self.expires + EXPIRY_SLACK);
-        let mut deadline = pin!(deadline);
-        let mut pulled = 0;
-        while !held.is_empty() {
-            tokio::select! {
-                // Messages first: while the batch has one ready, neither the
-                // deadline nor the reconnect count is polled for it (the
-                // batch is at most `held` long, so they are not starved).
-                biased;
-                item = batch.next() => match item {
-                    None => break,
-                    Some(Err(error)) => return Err(error.to_string()),
-                    Some(Ok(message)) => {
-                        pulled += 1;
-                        let permit = held.pop().expect("checked not empty");
-                        let delivery =
-                            NatsDelivery::new(message, permit, &self.origin, &self.source.stream);
-                        // A member closed meanwhile still listens until the
-                        // server is done with the request, and releases
-                        // what arrives: the send hands the delivery back
-                        // and dropping it releases it.
-                        let _ = self.tx.send(delivery);
-                    }
-                },
-                () = &mut deadline => break,
-                // After a reconnect the server may no longer know this
-                // request: ask again.
-                _ = self.reconnects.changed() => {
-                    tracing::debug!(consumer = %self.source.spec.name, "reconnected; pulling again");
-                    break;
-                }
-            }
-        }
-        Ok(pulled)
-    }
-
-    /// Waits before pulling again, redeclaring the consumer in case it was
-    /// deleted. Returns false when the member closed meanwhile.
-    async fn recover(&mut self, failures: u32) -> bool {
-        let delay = backoff(failures, EXPIRES);
-        tokio::select! {
-            () = tokio::time::sleep(delay) => {}
-            () = self.tx.closed() => return false,
-        }
-        if failures >= 2 {
-            match topology::declare_consumer(&self.js, &self.source.stream, &self.source.spec).await
-            {
-                Ok(consumer) => self.source.consumer = consumer,
-                Err(error) => tracing::warn!(
-                    consumer = %self.source.spec.name,
-                    stream = %self.source.stream,
-                    %error,
-                    "could not redeclare the consumer"
-                ),
-            }
-        }
-        true
     }
 }
 
@@ -432,7 +285,7 @@ impl fmt::Debug for NatsDelivery {
 }
 
 impl NatsDelivery {
-    fn new(
+    pub(super) fn new(
         message: async_nats::jetstream::Message,
         permit: OwnedSemaphorePermit,
         origin: &Arc<Origin>,

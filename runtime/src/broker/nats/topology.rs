@@ -19,7 +19,7 @@ use async_nats::jetstream::{Context, ErrorCode};
 use futures_util::future::BoxFuture;
 use futures_util::StreamExt;
 
-use super::subscription::Source;
+use super::pull::Source;
 use super::{group, names, NatsBroker, DEFAULT_DUPLICATE_WINDOW};
 use crate::broker::{BrokerError, SubscribeOptions};
 
