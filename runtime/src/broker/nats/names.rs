@@ -121,17 +121,67 @@ pub(crate) fn partitions_in(topic: &str, subjects: &[String]) -> usize {
 }
 
 /// The topic a message stored on `subject` was published on: the subject
-/// without its key partition tokens.
+/// without its key partition tokens (`<topic>._key.<n>`).
+///
+/// Read from the end by bytes: it runs once per delivery, and most
+/// subjects end in a token that is not a number.
 pub(crate) fn topic_of_subject(subject: &str) -> &str {
-    let mut tokens = subject.rsplitn(3, '.');
-    match (tokens.next(), tokens.next(), tokens.next()) {
-        (Some(number), Some(KEY_TOKEN), Some(topic))
-            if !number.is_empty() && number.bytes().all(|b| b.is_ascii_digit()) =>
-        {
-            topic
-        }
-        _ => subject,
+    let Some(dot) = subject.bytes().rposition(|b| b == b'.') else {
+        return subject;
+    };
+    let number = &subject[dot + 1..];
+    if number.is_empty() || !number.bytes().all(|b| b.is_ascii_digit()) {
+        return subject;
     }
+    subject[..dot]
+        .strip_suffix(KEY_TOKEN)
+        .and_then(|rest| rest.strip_suffix('.'))
+        .unwrap_or(subject)
+}
+
+/// Where a JetStream message stands, as its ack (reply) subject says.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) struct AckPosition<'a> {
+    /// The stream the message is stored in.
+    pub stream: &'a str,
+    /// How many times it has been delivered, this time included.
+    pub delivered: u64,
+    /// Its sequence in the stream.
+    pub stream_sequence: u64,
+}
+
+/// The stream, delivery count and stream sequence of a JetStream ack
+/// subject, in either form of ADR-15: `$JS.ACK.<stream>.<consumer>.
+/// <delivered>.<stream seq>.<consumer seq>.<time>.<pending>`, or with
+/// `<domain>.<account hash>.` before the stream and possibly more tokens
+/// after `<pending>`. `None` for any other subject.
+///
+/// async-nats' `Message::info` reads every field (the time included); a
+/// delivery needs these three, once per message.
+pub(crate) fn ack_position(reply: &str) -> Option<AckPosition<'_>> {
+    let rest = reply.strip_prefix("$JS.ACK.")?;
+    // The starts of the first six tokens, and how many tokens there are.
+    let mut starts = [0usize; 7];
+    let mut tokens = 1;
+    for (at, byte) in rest.bytes().enumerate() {
+        if byte == b'.' {
+            if tokens < starts.len() {
+                starts[tokens] = at + 1;
+            }
+            tokens += 1;
+        }
+    }
+    let first = match tokens {
+        7 => 0,
+        n if n >= 9 => 2,
+        _ => return None,
+    };
+    let token = |i: usize| &rest[starts[first + i]..starts[first + i + 1] - 1];
+    Some(AckPosition {
+        stream: token(0),
+        delivered: token(2).parse().ok()?,
+        stream_sequence: token(3).parse().ok()?,
+    })
 }
 
 /// The longest topic accord sends as a NATS subject, in bytes. The server
@@ -272,5 +322,53 @@ mod tests {
         for bad in ["", "a..b", ".a", "a.", "a b", "a.*", "a.>", "*", "a\tb"] {
             assert!(check_topic(bad).is_err(), "{bad:?} should be refused");
         }
+    }
+
+    #[test]
+    fn ack_subjects_are_read_in_both_forms() {
+        let short = "$JS.ACK.ORDERS.billing.3.1042.17.1733580000000000000.5";
+        assert_eq!(
+            ack_position(short),
+            Some(AckPosition {
+                stream: "ORDERS",
+                delivered: 3,
+                stream_sequence: 1042,
+            })
+        );
+        let long = "$JS.ACK.hub.ACCHASH.ORDERS.billing.1.7.7.1733580000000000000.0.r4nd0m";
+        assert_eq!(
+            ack_position(long),
+            Some(AckPosition {
+                stream: "ORDERS",
+                delivered: 1,
+                stream_sequence: 7,
+            })
+        );
+        let eleven = "$JS.ACK.hub.ACCHASH.ORDERS.billing.2.9.4.1733580000000000000.0";
+        assert_eq!(ack_position(eleven).map(|p| p.delivered), Some(2));
+        for bad in [
+            "orders.placed",
+            "$JS.ACK.ORDERS.billing.3.1042.17.1733580000000000000",
+            "$JS.ACK.hub.ORDERS.billing.3.1042.17.17335800.5",
+            "$JS.ACK.ORDERS.billing.three.1042.17.1733580000000000000.5",
+            "$JS.ACK.ORDERS.billing.3..17.1733580000000000000.5",
+            "$JS.ACK.",
+        ] {
+            assert_eq!(ack_position(bad), None, "{bad}");
+        }
+    }
+
+    #[test]
+    fn a_partition_subject_gives_its_topic_and_any_other_subject_itself() {
+        assert_eq!(topic_of_subject("orders.placed._key.3"), "orders.placed");
+        assert_eq!(topic_of_subject("orders._key.17"), "orders");
+        assert_eq!(topic_of_subject("orders.placed"), "orders.placed");
+        assert_eq!(topic_of_subject("orders.v2"), "orders.v2");
+        assert_eq!(topic_of_subject("orders.2"), "orders.2");
+        assert_eq!(topic_of_subject("orders.x_key.2"), "orders.x_key.2");
+        assert_eq!(topic_of_subject("_key.2"), "_key.2");
+        assert_eq!(topic_of_subject("orders._key."), "orders._key.");
+        assert_eq!(topic_of_subject("orders._key.2a"), "orders._key.2a");
+        assert_eq!(topic_of_subject("orders"), "orders");
     }
 }

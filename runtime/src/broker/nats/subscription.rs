@@ -291,20 +291,20 @@ impl NatsDelivery {
         origin: &Arc<Origin>,
         source_stream: &Arc<str>,
     ) -> Self {
-        let (attempt, stream, sequence) = match message.info() {
-            Ok(info) => (
-                u32::try_from(info.delivered.max(1)).unwrap_or(u32::MAX),
-                if info.stream == &**source_stream {
-                    source_stream.clone()
-                } else {
-                    info.stream.into()
-                },
-                info.stream_sequence,
-            ),
-            Err(_) => (1, Arc::from(""), 0),
-        };
         let mut message = message.message;
         let reply = message.reply.take();
+        let (attempt, stream, sequence) = match reply.as_deref().and_then(names::ack_position) {
+            Some(position) => (
+                u32::try_from(position.delivered.max(1)).unwrap_or(u32::MAX),
+                if position.stream == &**source_stream {
+                    source_stream.clone()
+                } else {
+                    position.stream.into()
+                },
+                position.stream_sequence,
+            ),
+            None => (1, Arc::from(""), 0),
+        };
         let mut message = headers::from_nats(
             names::topic_of_subject(message.subject.as_str()),
             message.headers.as_ref(),
