@@ -60,25 +60,37 @@ pub(crate) struct Source {
 
 /// A member's reading of one consumer.
 pub(super) struct Puller {
-    pub js: Context,
-    pub source: Source,
-    pub origin: Arc<Origin>,
-    pub permits: Arc<Semaphore>,
-    pub reconnects: watch::Receiver<u64>,
+    js: Context,
+    source: Source,
+    origin: Arc<Origin>,
+    permits: Arc<Semaphore>,
+    reconnects: watch::Receiver<u64>,
     /// Becomes true once the member closes (or ends when it is dropped).
-    pub closing: watch::Receiver<bool>,
-    pub expires: Duration,
+    closing: watch::Receiver<bool>,
+    expires: Duration,
     /// Permits left for the member's other consumers when taking a batch.
-    pub reserve: usize,
+    reserve: usize,
     /// A consumer whose last pull brought messages asks for as many as the
     /// member has room for; one whose last pull came back empty asks for
     /// one, leaving the room to the member's busier topics. A member's
     /// only consumer starts with a full batch, for the backlog; the others
     /// start small and grow with their first message.
-    pub busy: bool,
-    pub failures: u32,
+    busy: bool,
+    failures: u32,
     /// The pull request open, if any.
-    pub open: Option<Box<Pull>>,
+    open: Option<Box<Pull>>,
+}
+
+/// What a member's pullers share.
+pub(super) struct Member {
+    pub js: Context,
+    pub origin: Arc<Origin>,
+    /// The member's `max_in_flight` permits.
+    pub permits: Arc<Semaphore>,
+    pub reconnects: watch::Receiver<u64>,
+    pub closing: watch::Receiver<bool>,
+    /// How many consumers the member reads.
+    pub consumers: usize,
 }
 
 /// One open pull request.
@@ -102,6 +114,27 @@ enum Ended {
 }
 
 impl Puller {
+    /// The reading of `source` by `member`.
+    pub(super) fn new(member: &Member, source: Source) -> Self {
+        // Fewer permits (all of them free while the member opens) than
+        // consumers: the consumers take turns, each asking briefly so that
+        // no topic waits long for its turn.
+        let turns = member.permits.available_permits() < member.consumers;
+        Puller {
+            js: member.js.clone(),
+            source,
+            origin: member.origin.clone(),
+            permits: member.permits.clone(),
+            reconnects: member.reconnects.clone(),
+            closing: member.closing.clone(),
+            expires: if turns { SHARED_EXPIRES } else { EXPIRES },
+            reserve: if turns { 0 } else { member.consumers - 1 },
+            busy: member.consumers == 1,
+            failures: 0,
+            open: None,
+        }
+    }
+
     /// The deliveries of this consumer, one after the other, until the
     /// member closes and the last pull request has ended.
     pub(super) fn into_stream(self) -> impl futures_util::Stream<Item = NatsDelivery> + Send {
@@ -132,9 +165,9 @@ impl Puller {
                         if pull.held.is_empty() {
                             // Everything asked for arrived: the next call
                             // asks again.
+                            let pulled = pull.pulled;
                             self.open = None;
-                            self.busy = true;
-                            self.failures = 0;
+                            self.answered(pulled);
                         }
                         return Some(NatsDelivery::new(
                             message,
@@ -223,7 +256,8 @@ impl Puller {
     }
 
     /// Closes the open pull request as it `ended`; false when the member
-    /// closes meanwhile (or is closing: no new pull is sent then).
+    /// closes while it waits to pull again after a failure (a member
+    /// already closing sends no new request in any case: see `request`).
     async fn ended(&mut self, ended: Ended) -> bool {
         let pull = self.open.take().expect("an open pull ended");
         match ended {
@@ -240,15 +274,20 @@ impl Puller {
                 self.recover().await
             }
             Ended::Done => {
-                self.failures = 0;
-                self.busy = pull.pulled > 0;
-                !*self.closing.borrow()
+                self.answered(pull.pulled);
+                true
             }
             Ended::Failed(error) => {
                 drop(pull);
                 self.failed(&error).await
             }
         }
+    }
+
+    /// Counts a pull request the server answered, with `pulled` messages.
+    fn answered(&mut self, pulled: usize) {
+        self.failures = 0;
+        self.busy = pulled > 0;
     }
 
     /// Counts a failed pull and waits before the next; false when the

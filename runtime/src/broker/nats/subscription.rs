@@ -29,8 +29,7 @@ use futures_util::stream::SelectAll;
 use futures_util::{Stream, StreamExt};
 use tokio::sync::{mpsc, watch, OwnedSemaphorePermit, Semaphore};
 
-use super::pull::{Puller, EXPIRES, SHARED_EXPIRES};
-use super::pull::{Source, MAX_BATCH};
+use super::pull::{Member, Puller, Source, MAX_BATCH};
 use super::topology::{self, ConsumerSpec, MIN_MAX_ACK_PENDING};
 use super::unsettled::{Counted, Unsettled};
 use super::NatsBroker;
@@ -55,6 +54,18 @@ enum Pulls {
     One(Deliveries),
     /// Several (topics, or key partitions), read as their messages come.
     Many(SelectAll<Deliveries>),
+}
+
+impl Pulls {
+    /// The next delivery of any consumer; `None` once every puller has
+    /// ended (or there is none).
+    async fn next(&mut self) -> Option<NatsDelivery> {
+        match self {
+            Pulls::Nothing => None,
+            Pulls::One(one) => one.next().await,
+            Pulls::Many(many) => many.next().await,
+        }
+    }
 }
 
 /// A member of a group (or a reader of a group's dead letters) on a
@@ -87,18 +98,12 @@ impl NatsSubscription {
     /// requests end within their expiry.
     fn release_pulled(&mut self) {
         self.closing.send_replace(true);
-        let pulls = std::mem::replace(&mut self.pulls, Pulls::Nothing);
+        let mut pulls = std::mem::replace(&mut self.pulls, Pulls::Nothing);
         if matches!(pulls, Pulls::Nothing) {
             return;
         }
         if let Ok(runtime) = tokio::runtime::Handle::try_current() {
-            runtime.spawn(async move {
-                match pulls {
-                    Pulls::Nothing => {}
-                    Pulls::One(mut one) => while one.next().await.is_some() {},
-                    Pulls::Many(mut many) => while many.next().await.is_some() {},
-                }
-            });
+            runtime.spawn(async move { while pulls.next().await.is_some() {} });
         }
     }
 }
@@ -113,12 +118,11 @@ impl Subscription for NatsSubscription {
     type Delivery = NatsDelivery;
 
     async fn next(&mut self) -> Option<NatsDelivery> {
-        match &mut self.pulls {
+        if matches!(self.pulls, Pulls::Nothing) {
             // Waits rather than ending: the member stays open.
-            Pulls::Nothing => std::future::pending().await,
-            Pulls::One(one) => one.next().await,
-            Pulls::Many(many) => many.next().await,
+            return std::future::pending().await;
         }
+        self.pulls.next().await
     }
 
     /// Releases what the member pulled and did not hand out, then
@@ -182,30 +186,17 @@ pub(crate) fn open(
         unsettled: unsettled.clone(),
     });
     let (closing, closing_rx) = watch::channel(false);
-    let mut readers = sources.into_iter().map(|source| {
-        let puller = Puller {
-            js: broker.jetstream().clone(),
-            source,
-            origin: origin.clone(),
-            permits: permits.clone(),
-            reconnects: broker.reconnects(),
-            closing: closing_rx.clone(),
-            expires: if max_in_flight < topics {
-                SHARED_EXPIRES
-            } else {
-                EXPIRES
-            },
-            reserve: if max_in_flight < topics {
-                0
-            } else {
-                topics - 1
-            },
-            busy: topics == 1,
-            failures: 0,
-            open: None,
-        };
-        Box::pin(puller.into_stream()) as Deliveries
-    });
+    let member = Member {
+        js: broker.jetstream().clone(),
+        origin,
+        permits,
+        reconnects: broker.reconnects(),
+        closing: closing_rx,
+        consumers: topics,
+    };
+    let mut readers = sources
+        .into_iter()
+        .map(|source| Box::pin(Puller::new(&member, source).into_stream()) as Deliveries);
     let pulls = match topics {
         0 => Pulls::Nothing,
         1 => Pulls::One(readers.next().expect("one source")),
