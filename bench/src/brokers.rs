@@ -14,15 +14,18 @@ use orders_contract::OrderPlaced;
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use crate::contract::{BenchOrdersPublisher, BenchOrdersSubscriber, TOPIC};
+use crate::contract::{BenchOrdersSubscriber, TOPIC};
 use crate::report::{Better, Comparison, Metric, Report, Unit};
 use crate::stats::quantile;
 use crate::Plan;
 
 mod amqp;
 mod kafka;
+mod latency;
 mod memory;
 mod nats;
+
+use latency::{accord_probes, paired_latency, Live, Measured};
 
 /// Publishes in flight.
 pub const WINDOW: usize = 1024;
@@ -34,14 +37,20 @@ const DRAIN_TIMEOUT: Duration = Duration::from_secs(120);
 /// What one publish-consume-latency cycle of one side measured.
 #[derive(Debug, Clone, Copy)]
 pub struct Cycle {
+    pub throughput: Throughput,
+    /// End-to-end latency at the fixed rate, milliseconds.
+    pub p50: f64,
+    pub p99: f64,
+}
+
+/// What one side's throughput phases measured.
+#[derive(Debug, Clone, Copy)]
+pub struct Throughput {
     /// Confirmed publishes per second.
     pub publish_rate: f64,
     /// Handled and acked deliveries per second.
     pub consume_rate: f64,
-    /// End-to-end latency at the fixed rate, milliseconds.
-    pub p50: f64,
-    pub p99: f64,
-    /// Messages published in the throughput phase.
+    /// Messages published.
     pub published: u64,
 }
 
@@ -108,16 +117,14 @@ impl Sink {
         Ok(())
     }
 
-    /// p50 and p99 in milliseconds, leaving out the first `skip` probes.
-    pub fn latency(&self, skip: usize) -> (f64, f64) {
-        let mut samples: Vec<u64> = self
-            .latencies
-            .lock()
-            .expect("latencies poisoned")
-            .iter()
-            .skip(skip)
-            .copied()
-            .collect();
+    /// Forgets the latencies recorded so far.
+    fn clear_latencies(&self) {
+        self.latencies.lock().expect("latencies poisoned").clear();
+    }
+
+    /// p50 and p99 of the latencies recorded, in milliseconds.
+    fn latency(&self) -> (f64, f64) {
+        let mut samples = self.latencies.lock().expect("latencies poisoned").clone();
         let p50 = quantile(&mut samples, 0.50) as f64 / 1e6;
         let p99 = quantile(&mut samples, 0.99) as f64 / 1e6;
         (p50, p99)
@@ -171,28 +178,11 @@ where
     ))
 }
 
-/// Publishes at the fixed rate for the latency period, each message from a
-/// task of its own that `spawn` starts; how many were sent.
-pub async fn paced<F>(plan: &Plan, mut spawn: F) -> Result<u64>
-where
-    F: FnMut(u64) -> JoinHandle<Result<()>>,
-{
-    let total = (plan.e2e_rate as f64 * plan.e2e.as_secs_f64()) as u64;
-    let start = Instant::now();
-    let mut sent = 0u64;
-    let mut tasks = Vec::with_capacity(total as usize);
-    while sent < total {
-        let due = ((start.elapsed().as_secs_f64() * plan.e2e_rate as f64) as u64).min(total);
-        while sent < due {
-            tasks.push(spawn(sent));
-            sent += 1;
-        }
-        tokio::time::sleep(Duration::from_micros(500)).await;
-    }
-    for task in tasks {
-        task.await.context("a publish task panicked")??;
-    }
-    Ok(sent)
+/// Cancels a bare consumer's task and waits until it is gone, its
+/// consumer dropped with it.
+pub async fn cancel(task: JoinHandle<Result<()>>) {
+    task.abort();
+    let _ = task.await;
 }
 
 /// Where a consume phase's time counts from.
@@ -204,61 +194,15 @@ pub enum ConsumeFrom {
     FirstHandled,
 }
 
-/// The probes of [`consume_and_probe`] on accord's side: event `n` through
-/// the generated publisher, stamped by `sink` so that its handling gives a
-/// latency.
-pub fn accord_probes<B>(
-    publisher: &BenchOrdersPublisher<B>,
-    sink: &Arc<Sink>,
-) -> impl FnMut(u64) -> JoinHandle<Result<()>>
-where
-    B: accord::broker::Publish + Clone + Send + Sync + 'static,
-{
-    let publisher = publisher.clone();
-    let sink = sink.clone();
-    move |n| {
-        let publisher = publisher.clone();
-        let sink = sink.clone();
-        tokio::spawn(async move {
-            publisher
-                .order_placed(&crate::work::order_placed(n, sink.stamp()))
-                .await?;
-            Ok(())
-        })
-    }
-}
-
-/// Drains `published` messages into `sink`, timed `from`, then measures
-/// the latency at the fixed rate with `spawn`.
-pub async fn consume_and_probe<F>(
-    plan: &Plan,
-    sink: &Sink,
-    from: ConsumeFrom,
-    published: u64,
-    publish_rate: f64,
-    spawn: F,
-) -> Result<Cycle>
-where
-    F: FnMut(u64) -> JoinHandle<Result<()>>,
-{
+/// Waits until `sink` handled the `published` messages of the throughput
+/// phase; how many it handled per second, timed `from`.
+pub async fn drain(sink: &Sink, from: ConsumeFrom, published: u64) -> Result<f64> {
     sink.wait_for(published, DRAIN_TIMEOUT).await?;
     let started = match from {
         ConsumeFrom::Start(started) => started,
         ConsumeFrom::FirstHandled => *sink.first.get().context("no event was handled")?,
     };
-    let consume_rate = published as f64 / started.elapsed().as_secs_f64();
-    let sent = paced(plan, spawn).await?;
-    sink.wait_for(published + sent, Duration::from_secs(30))
-        .await?;
-    // The first 100 ms of probes warm the path up.
-    let (p50, p99) = sink.latency(plan.e2e_rate / 10);
-    Ok(Cycle {
-        publish_rate,
-        consume_rate,
-        p50,
-        p99,
-        published,
-    })
+    Ok(published as f64 / started.elapsed().as_secs_f64())
 }
 
 /// The events the throughput phases publish, by sequence number modulo
@@ -301,7 +245,9 @@ pub fn event_headers(id: &str, key: &str) -> Vec<(&'static str, String)> {
     ]
 }
 
-/// Runs `runs` interleaved cycles of both sides of a broker.
+/// Runs `runs` interleaved cycles of both sides of a broker: each side's
+/// throughput phases in turn (which goes first alternates), then the
+/// latency of both, paired (see [`paired_latency`]).
 async fn interleave<A, AF, B, BF>(
     plan: &Plan,
     name: &str,
@@ -310,28 +256,66 @@ async fn interleave<A, AF, B, BF>(
 ) -> Result<(Vec<Cycle>, Vec<Cycle>)>
 where
     A: FnMut() -> AF,
-    AF: Future<Output = Result<Cycle>>,
+    AF: Future<Output = Result<(Throughput, Live)>>,
     B: FnMut() -> BF,
-    BF: Future<Output = Result<Cycle>>,
+    BF: Future<Output = Result<(Throughput, Live)>>,
 {
     let mut accord_cycles = Vec::new();
     let mut bare_cycles = Vec::new();
     for run in 0..plan.runs {
-        for first in [run % 2 == 0, run % 2 != 0] {
-            let (side, cycle) = if first {
-                ("accord", accord().await?)
-            } else {
-                ("bare", bare().await?)
+        let accord_first = run % 2 == 0;
+        let (mut a, mut b) = if accord_first {
+            let a = accord().await?;
+            let b = match bare().await {
+                Ok(b) => b,
+                Err(error) => {
+                    a.1.stop().await.await;
+                    return Err(error);
+                }
             };
+            (a, b)
+        } else {
+            let b = bare().await?;
+            let a = match accord().await {
+                Ok(a) => a,
+                Err(error) => {
+                    b.1.stop().await.await;
+                    return Err(error);
+                }
+            };
+            (a, b)
+        };
+        let latency = if accord_first {
+            paired_latency(plan, &mut a.1, &mut b.1).await
+        } else {
+            paired_latency(plan, &mut b.1, &mut a.1)
+                .await
+                .map(|(b, a)| (a, b))
+        };
+        let (accord_throughput, bare_throughput) = (a.0, b.0);
+        let removing = [a.1.stop().await, b.1.stop().await];
+        for remove in removing {
+            remove.await;
+        }
+        let (accord_latency, bare_latency) = latency?;
+        for (side, throughput, (p50, p99), cycles) in [
+            (
+                "accord",
+                accord_throughput,
+                accord_latency,
+                &mut accord_cycles,
+            ),
+            ("bare", bare_throughput, bare_latency, &mut bare_cycles),
+        ] {
             eprintln!(
-                "  run {run} {name} {side}: publish {:.0}/s, consume {:.0}/s ({} messages), e2e p50 {:.3} ms p99 {:.3} ms",
-                cycle.publish_rate, cycle.consume_rate, cycle.published, cycle.p50, cycle.p99
+                "  run {run} {name} {side}: publish {:.0}/s, consume {:.0}/s ({} messages), e2e p50 {p50:.3} ms p99 {p99:.3} ms",
+                throughput.publish_rate, throughput.consume_rate, throughput.published
             );
-            if first {
-                accord_cycles.push(cycle);
-            } else {
-                bare_cycles.push(cycle);
-            }
+            cycles.push(Cycle {
+                throughput,
+                p50,
+                p99,
+            });
         }
     }
     Ok((accord_cycles, bare_cycles))
@@ -350,14 +334,14 @@ fn push_cycles(
             name: "publish, confirmed, 1,024 in flight: msg/s",
             unit: Unit::PerSecond,
             better: Better::Higher,
-            value: |c: &Cycle| c.publish_rate,
+            value: |c: &Cycle| c.throughput.publish_rate,
             goal: Some(0.95),
         },
         Metric {
             name: "consume, acked, 256 in flight: msg/s",
             unit: Unit::PerSecond,
             better: Better::Higher,
-            value: |c| c.consume_rate,
+            value: |c| c.throughput.consume_rate,
             goal: Some(0.95),
         },
         Metric {

@@ -1,5 +1,7 @@
 //! RabbitMQ: accord's `AmqpBroker` against bare lapin.
 
+use std::sync::Arc;
+
 use accord::broker::amqp::{AmqpBroker, AmqpOptions};
 use accord::Subscriber;
 use anyhow::Result;
@@ -10,8 +12,8 @@ use orders_contract::OrderPlaced;
 use tokio::time::Instant;
 
 use super::{
-    accord_probes, consume_and_probe, events, interleave, publish_windowed, run_id, ConsumeFrom,
-    Cycle, Handler, Sink, IN_FLIGHT,
+    accord_probes, cancel, drain, events, interleave, publish_windowed, run_id, ConsumeFrom, Cycle,
+    Handler, Live, Measured, Sink, Throughput, IN_FLIGHT,
 };
 use crate::bare_lapin::BareLapin;
 use crate::contract::{BenchOrdersPublisher, BenchOrdersSubscriber, TOPIC};
@@ -22,17 +24,27 @@ pub async fn run(plan: &Plan) -> Result<(Vec<Cycle>, Vec<Cycle>)> {
     interleave(plan, "amqp", || accord_cycle(plan), || bare_cycle(plan)).await
 }
 
-async fn accord_cycle(plan: &Plan) -> Result<Cycle> {
+async fn accord_cycle(plan: &Plan) -> Result<(Throughput, Live)> {
     let id = run_id();
     let options = AmqpOptions::default().prefix(format!("accord-bench-{id}"));
     let broker = AmqpBroker::connect_with(&plan.amqp_url, options).await?;
-    let result = accord_measure(plan, &broker).await;
-    let _ = broker.delete_topology().await;
-    broker.close().await;
-    result
+    let remove = {
+        let broker = broker.clone();
+        async move {
+            let _ = broker.delete_topology().await;
+            broker.close().await;
+        }
+    };
+    match accord_measure(plan, &broker).await {
+        Ok(live) => Ok(live.stopping(remove)),
+        Err(error) => {
+            remove.await;
+            Err(error)
+        }
+    }
 }
 
-async fn accord_measure(plan: &Plan, broker: &AmqpBroker) -> Result<Cycle> {
+async fn accord_measure(plan: &Plan, broker: &AmqpBroker) -> Result<Measured> {
     // RabbitMQ keeps only what a declared group's queue collects.
     broker.declare_group("bench", &[TOPIC]).await?;
     let publisher = BenchOrdersPublisher::new(broker.clone());
@@ -49,28 +61,41 @@ async fn accord_measure(plan: &Plan, broker: &AmqpBroker) -> Result<Cycle> {
         .concurrency(IN_FLIGHT)
         .start(Handler(sink.clone()).into_event_handlers())
         .await?;
-    let cycle = consume_and_probe(
-        plan,
-        &sink,
-        ConsumeFrom::Start(started),
-        published,
-        publish_rate,
-        accord_probes(&publisher, &sink),
-    )
-    .await;
-    handle.shutdown().await;
-    cycle
+    match drain(&sink, ConsumeFrom::Start(started), published).await {
+        Ok(consume_rate) => Ok(Measured {
+            throughput: Throughput {
+                publish_rate,
+                consume_rate,
+                published,
+            },
+            probe: accord_probes(&publisher, &sink),
+            sink,
+            stop: Box::pin(handle.shutdown()),
+        }),
+        Err(error) => {
+            handle.shutdown().await;
+            Err(error)
+        }
+    }
 }
 
-async fn bare_cycle(plan: &Plan) -> Result<Cycle> {
+async fn bare_cycle(plan: &Plan) -> Result<(Throughput, Live)> {
     let id = run_id();
-    let bare = std::sync::Arc::new(BareLapin::connect(&plan.amqp_url, &id, TOPIC).await?);
-    let result = bare_measure(plan, &bare).await;
-    bare.delete().await;
-    result
+    let bare = Arc::new(BareLapin::connect(&plan.amqp_url, &id, TOPIC).await?);
+    let remove = {
+        let bare = bare.clone();
+        async move { bare.delete().await }
+    };
+    match bare_measure(plan, &bare).await {
+        Ok(live) => Ok(live.stopping(remove)),
+        Err(error) => {
+            remove.await;
+            Err(error)
+        }
+    }
 }
 
-async fn bare_measure(plan: &Plan, bare: &std::sync::Arc<BareLapin>) -> Result<Cycle> {
+async fn bare_measure(plan: &Plan, bare: &Arc<BareLapin>) -> Result<Measured> {
     let events = events();
     let (publish_rate, published) =
         publish_windowed(plan, |n| bare.publish(&events[(n % CUSTOMERS) as usize])).await?;
@@ -99,20 +124,31 @@ async fn bare_measure(plan: &Plan, bare: &std::sync::Arc<BareLapin>) -> Result<C
         }
         anyhow::Ok(())
     });
-    let cycle = consume_and_probe(
-        plan,
-        &sink,
-        ConsumeFrom::Start(started),
-        published,
-        publish_rate,
-        |n| {
-            let bare = bare.clone();
-            let sink = sink.clone();
-            tokio::spawn(async move { bare.publish(&order_placed(n, sink.stamp())).await })
+    let stop = async move {
+        cancel(consuming).await;
+        let _ = channel.close(200, "OK".into()).await;
+    };
+    let consume_rate = match drain(&sink, ConsumeFrom::Start(started), published).await {
+        Ok(rate) => rate,
+        Err(error) => {
+            stop.await;
+            return Err(error);
+        }
+    };
+    let probe_sink = sink.clone();
+    let bare = bare.clone();
+    Ok(Measured {
+        throughput: Throughput {
+            publish_rate,
+            consume_rate,
+            published,
         },
-    )
-    .await;
-    consuming.abort();
-    let _ = channel.close(200, "OK".into()).await;
-    cycle
+        probe: Box::new(move |n| {
+            let bare = bare.clone();
+            let sink = probe_sink.clone();
+            tokio::spawn(async move { bare.publish(&order_placed(n, sink.stamp())).await })
+        }),
+        sink,
+        stop: Box::pin(stop),
+    })
 }

@@ -26,8 +26,8 @@ use rdkafka::ClientConfig;
 use tokio::time::Instant;
 
 use super::{
-    accord_probes, consume_and_probe, event_headers, events, interleave, publish_windowed, run_id,
-    ConsumeFrom, Cycle, Handler, Sink, IN_FLIGHT,
+    accord_probes, cancel, drain, event_headers, events, interleave, publish_windowed, run_id,
+    ConsumeFrom, Cycle, Handler, Live, Measured, Sink, Throughput, IN_FLIGHT,
 };
 use crate::contract::{BenchOrdersPublisher, BenchOrdersSubscriber, TOPIC};
 use crate::work::{order_placed, CUSTOMERS};
@@ -65,29 +65,50 @@ async fn delete_topics(admin: &AdminClient<DefaultClientContext>, topics: &[&str
     .await;
 }
 
-async fn accord_cycle(plan: &Plan) -> Result<Cycle> {
+async fn accord_cycle(plan: &Plan) -> Result<(Throughput, Live)> {
     let id = run_id();
     let options = KafkaOptions::new()
         .prefix(format!("accord-bench-{id}"))
         .group_timing(Duration::from_secs(2), Duration::from_millis(300));
     let broker = KafkaBroker::connect_with(&plan.kafka_url, options).await?;
     let group = format!("bench-{id}");
+    let remove = {
+        let broker = broker.clone();
+        let dead_letters = broker.dead_letter_topic(&group);
+        async move {
+            if let Err(error) = wait_closed(&broker).await {
+                eprintln!("  {error:#}");
+            }
+            delete_topics(broker.admin(), &[TOPIC, &dead_letters]).await;
+        }
+    };
     // The group collects from when it first joins: join it before
     // publishing, as a deployed subscriber would have.
-    drop(
-        broker
-            .subscribe(SubscribeOptions::new(&group, [TOPIC]))
-            .await?,
-    );
-    wait_closed(&broker).await?;
-    let result = accord_measure(plan, &broker, &group).await;
-    wait_closed(&broker).await?;
-    let dead_letters = broker.dead_letter_topic(&group);
-    delete_topics(broker.admin(), &[TOPIC, &dead_letters]).await;
-    result
+    let joined = async {
+        drop(
+            broker
+                .subscribe(SubscribeOptions::new(&group, [TOPIC]))
+                .await?,
+        );
+        wait_closed(&broker).await
+    };
+    match joined.await {
+        Ok(()) => {}
+        Err(error) => {
+            remove.await;
+            return Err(error);
+        }
+    }
+    match accord_measure(plan, &broker, &group).await {
+        Ok(live) => Ok(live.stopping(remove)),
+        Err(error) => {
+            remove.await;
+            Err(error)
+        }
+    }
 }
 
-async fn accord_measure(plan: &Plan, broker: &KafkaBroker, group: &str) -> Result<Cycle> {
+async fn accord_measure(plan: &Plan, broker: &KafkaBroker, group: &str) -> Result<Measured> {
     let publisher = BenchOrdersPublisher::new(broker.clone());
     let events = events();
     let (publish_rate, published) = publish_windowed(plan, |n| {
@@ -101,20 +122,25 @@ async fn accord_measure(plan: &Plan, broker: &KafkaBroker, group: &str) -> Resul
         .concurrency(IN_FLIGHT)
         .start(Handler(sink.clone()).into_event_handlers())
         .await?;
-    let cycle = consume_and_probe(
-        plan,
-        &sink,
-        ConsumeFrom::FirstHandled,
-        published,
-        publish_rate,
-        accord_probes(&publisher, &sink),
-    )
-    .await;
-    handle.shutdown().await;
-    cycle
+    match drain(&sink, ConsumeFrom::FirstHandled, published).await {
+        Ok(consume_rate) => Ok(Measured {
+            throughput: Throughput {
+                publish_rate,
+                consume_rate,
+                published,
+            },
+            probe: accord_probes(&publisher, &sink),
+            sink,
+            stop: Box::pin(handle.shutdown()),
+        }),
+        Err(error) => {
+            handle.shutdown().await;
+            Err(error)
+        }
+    }
 }
 
-async fn bare_cycle(plan: &Plan) -> Result<Cycle> {
+async fn bare_cycle(plan: &Plan) -> Result<(Throughput, Live)> {
     let id = run_id();
     let topic = format!("accord-bench-bare.{id}.orders.placed");
     let admin: AdminClient<DefaultClientContext> = ClientConfig::new()
@@ -126,9 +152,17 @@ async fn bare_cycle(plan: &Plan) -> Result<Cycle> {
         .create_topics([&new], &AdminOptions::new())
         .await
         .context("creating the bare topic")?;
-    let result = bare_measure(plan, &topic, &id).await;
-    delete_topics(&admin, &[&topic]).await;
-    result
+    let remove = {
+        let topic = topic.clone();
+        async move { delete_topics(&admin, &[&topic]).await }
+    };
+    match bare_measure(plan, &topic, &id).await {
+        Ok(live) => Ok(live.stopping(remove)),
+        Err(error) => {
+            remove.await;
+            Err(error)
+        }
+    }
 }
 
 /// One hand-written publish: the same record accord sends (CloudEvents as
@@ -159,7 +193,7 @@ async fn publish(producer: &FutureProducer, topic: &str, event: &OrderPlaced) ->
     Ok(())
 }
 
-async fn bare_measure(plan: &Plan, topic: &str, id: &str) -> Result<Cycle> {
+async fn bare_measure(plan: &Plan, topic: &str, id: &str) -> Result<Measured> {
     let producer: FutureProducer = ClientConfig::new()
         .set("bootstrap.servers", servers(plan))
         .set("acks", "all")
@@ -206,22 +240,30 @@ async fn bare_measure(plan: &Plan, topic: &str, id: &str) -> Result<Cycle> {
         #[allow(unreachable_code)]
         anyhow::Ok(())
     });
-    let cycle = consume_and_probe(
-        plan,
-        &sink,
-        ConsumeFrom::FirstHandled,
-        published,
-        publish_rate,
-        |n| {
+    let consume_rate = match drain(&sink, ConsumeFrom::FirstHandled, published).await {
+        Ok(rate) => rate,
+        Err(error) => {
+            cancel(consuming).await;
+            return Err(error);
+        }
+    };
+    let probe_sink = sink.clone();
+    let topic = topic.to_owned();
+    Ok(Measured {
+        throughput: Throughput {
+            publish_rate,
+            consume_rate,
+            published,
+        },
+        probe: Box::new(move |n| {
             let producer = producer.clone();
-            let topic = topic.to_owned();
-            let sink = sink.clone();
+            let topic = topic.clone();
+            let sink = probe_sink.clone();
             tokio::spawn(
                 async move { publish(&producer, &topic, &order_placed(n, sink.stamp())).await },
             )
-        },
-    )
-    .await;
-    consuming.abort();
-    cycle
+        }),
+        sink,
+        stop: Box::pin(cancel(consuming)),
+    })
 }

@@ -8,8 +8,8 @@ use orders_contract::OrderPlaced;
 use tokio::time::Instant;
 
 use super::{
-    accord_probes, consume_and_probe, events, interleave, publish_windowed, run_id, ConsumeFrom,
-    Cycle, Handler, Sink, IN_FLIGHT,
+    accord_probes, cancel, drain, events, interleave, publish_windowed, run_id, ConsumeFrom, Cycle,
+    Handler, Live, Measured, Sink, Throughput, IN_FLIGHT,
 };
 use crate::bare_nats;
 use crate::contract::{BenchOrdersPublisher, BenchOrdersSubscriber, TOPIC};
@@ -52,23 +52,33 @@ async fn remove_leftovers(js: &async_nats::jetstream::Context) {
     }
 }
 
-async fn accord_cycle(plan: &Plan) -> Result<Cycle> {
+async fn accord_cycle(plan: &Plan) -> Result<(Throughput, Live)> {
     let id = run_id();
     let options = NatsOptions::new()
         .stream_prefix(format!("{ACCORD_PREFIX}{id}"))
         .dead_letter_subject(format!("accord-bench.dead-letter.{id}"));
     let broker = NatsBroker::connect_with(&plan.nats_url, options).await?;
-    let result = accord_measure(plan, &broker, &id).await;
-    for stream in [
-        broker.topic_stream_name(TOPIC),
-        broker.dead_letter_stream_name().to_owned(),
-    ] {
-        let _ = broker.jetstream().delete_stream(&stream).await;
+    let remove = {
+        let broker = broker.clone();
+        async move {
+            for stream in [
+                broker.topic_stream_name(TOPIC),
+                broker.dead_letter_stream_name().to_owned(),
+            ] {
+                let _ = broker.jetstream().delete_stream(&stream).await;
+            }
+        }
+    };
+    match accord_measure(plan, &broker, &id).await {
+        Ok(live) => Ok(live.stopping(remove)),
+        Err(error) => {
+            remove.await;
+            Err(error)
+        }
     }
-    result
 }
 
-async fn accord_measure(plan: &Plan, broker: &NatsBroker, id: &str) -> Result<Cycle> {
+async fn accord_measure(plan: &Plan, broker: &NatsBroker, id: &str) -> Result<Measured> {
     let publisher = BenchOrdersPublisher::new(broker.clone());
     let events = events();
     let (publish_rate, published) = publish_windowed(plan, |n| {
@@ -83,28 +93,44 @@ async fn accord_measure(plan: &Plan, broker: &NatsBroker, id: &str) -> Result<Cy
         .concurrency(IN_FLIGHT)
         .start(Handler(sink.clone()).into_event_handlers())
         .await?;
-    let cycle = consume_and_probe(
-        plan,
-        &sink,
-        ConsumeFrom::Start(started),
-        published,
-        publish_rate,
-        accord_probes(&publisher, &sink),
-    )
-    .await;
-    handle.shutdown().await;
-    cycle
+    match drain(&sink, ConsumeFrom::Start(started), published).await {
+        Ok(consume_rate) => Ok(Measured {
+            throughput: Throughput {
+                publish_rate,
+                consume_rate,
+                published,
+            },
+            probe: accord_probes(&publisher, &sink),
+            sink,
+            stop: Box::pin(handle.shutdown()),
+        }),
+        Err(error) => {
+            handle.shutdown().await;
+            Err(error)
+        }
+    }
 }
 
-async fn bare_cycle(plan: &Plan) -> Result<Cycle> {
+async fn bare_cycle(plan: &Plan) -> Result<(Throughput, Live)> {
     let id = run_id();
     let client = async_nats::connect(&plan.nats_url).await?;
     let js = async_nats::jetstream::new(client);
     let stream = format!("{BARE_PREFIX}{id}");
     let subject = format!("accord-bench-bare.{id}.orders.placed");
-    let result = bare_measure(plan, &js, &stream, &subject).await;
-    let _ = js.delete_stream(&stream).await;
-    result
+    let remove = {
+        let js = js.clone();
+        let stream = stream.clone();
+        async move {
+            let _ = js.delete_stream(&stream).await;
+        }
+    };
+    match bare_measure(plan, &js, &stream, &subject).await {
+        Ok(live) => Ok(live.stopping(remove)),
+        Err(error) => {
+            remove.await;
+            Err(error)
+        }
+    }
 }
 
 async fn bare_measure(
@@ -112,7 +138,7 @@ async fn bare_measure(
     js: &async_nats::jetstream::Context,
     stream: &str,
     subject: &str,
-) -> Result<Cycle> {
+) -> Result<Measured> {
     let stream = bare_nats::create_stream(js, stream.to_owned(), subject).await?;
     let events = events();
     let (publish_rate, published) = publish_windowed(plan, |n| {
@@ -133,22 +159,31 @@ async fn bare_measure(
         }
         anyhow::Ok(())
     });
-    let cycle = consume_and_probe(
-        plan,
-        &sink,
-        ConsumeFrom::Start(started),
-        published,
-        publish_rate,
-        |n| {
+    let consume_rate = match drain(&sink, ConsumeFrom::Start(started), published).await {
+        Ok(rate) => rate,
+        Err(error) => {
+            cancel(consuming).await;
+            return Err(error);
+        }
+    };
+    let probe_sink = sink.clone();
+    let js = js.clone();
+    let subject = subject.to_owned();
+    Ok(Measured {
+        throughput: Throughput {
+            publish_rate,
+            consume_rate,
+            published,
+        },
+        probe: Box::new(move |n| {
             let js = js.clone();
-            let subject = subject.to_owned();
-            let sink = sink.clone();
+            let subject = subject.clone();
+            let sink = probe_sink.clone();
             tokio::spawn(async move {
                 bare_nats::publish(&js, &subject, TOPIC, &order_placed(n, sink.stamp())).await
             })
-        },
-    )
-    .await;
-    consuming.abort();
-    cycle
+        }),
+        sink,
+        stop: Box::pin(cancel(consuming)),
+    })
 }
