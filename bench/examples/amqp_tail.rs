@@ -44,8 +44,7 @@ use accord::Subscriber;
 use anyhow::{bail, Context, Result};
 use bare_lapin::BareLapin;
 use cost_contract::{CostOrdersPublisher, CostOrdersSubscriber, TOPIC};
-use futures_util::StreamExt;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions, QueueBindOptions};
+use lapin::options::QueueBindOptions;
 use lapin::types::FieldTable;
 use orders_contract::OrderPlaced;
 use tokio::time::Instant;
@@ -232,17 +231,9 @@ async fn run(rounds: usize, backlog: u64) -> Result<()> {
         .start(Handler(accord_sink.clone()).into_event_handlers())
         .await?;
     let bare_sink = Sink::new(base);
-    let channel = bare.consuming.create_channel().await?;
-    channel
-        .basic_qos(IN_FLIGHT, BasicQosOptions { global: false })
-        .await?;
-    let mut consumer = channel
-        .basic_consume(
-            bare.queue.as_str().into(),
-            "tail".into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
+    let consumer_sink = bare_sink.clone();
+    let (channel, consuming) = bare
+        .consume(IN_FLIGHT, move |event| consumer_sink.handle(event))
         .await?;
     let binding = bare.consuming.create_channel().await?;
     // Only the phase's own route stays: the queues' own bindings go (once
@@ -265,17 +256,6 @@ async fn run(rounds: usize, backlog: u64) -> Result<()> {
             )
             .await?;
     }
-
-    let consumer_sink = bare_sink.clone();
-    let consuming = tokio::spawn(async move {
-        while let Some(delivery) = consumer.next().await {
-            let delivery = delivery?;
-            let event: OrderPlaced = serde_json::from_slice(&delivery.data)?;
-            consumer_sink.handle(&event);
-            delivery.acker.ack(BasicAckOptions::default()).await?;
-        }
-        anyhow::Ok(())
-    });
 
     let setup = Arc::new(Setup {
         publisher: CostOrdersPublisher::new(broker.clone()),

@@ -6,13 +6,16 @@
 use std::sync::atomic::{AtomicUsize, Ordering};
 
 use anyhow::{ensure, Result};
+use futures_util::StreamExt;
 use lapin::options::{
-    BasicPublishOptions, ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions,
-    QueueBindOptions, QueueDeclareOptions, QueueDeleteOptions,
+    BasicAckOptions, BasicConsumeOptions, BasicPublishOptions, BasicQosOptions,
+    ConfirmSelectOptions, ExchangeDeclareOptions, ExchangeDeleteOptions, QueueBindOptions,
+    QueueDeclareOptions, QueueDeleteOptions,
 };
 use lapin::types::{AMQPValue, FieldTable, LongString};
 use lapin::{BasicProperties, Channel, Connection, ConnectionProperties, ExchangeKind};
 use orders_contract::OrderPlaced;
+use tokio::task::JoinHandle;
 
 use crate::work::EventAttributes;
 
@@ -133,6 +136,39 @@ impl BareLapin {
             .await?;
         ensure!(confirmation.is_ack(), "RabbitMQ did not confirm a publish");
         Ok(())
+    }
+
+    /// The hand-written consumer of the queue: on a channel of its own with
+    /// a prefetch of `prefetch`, one task decoding, handling and acking one
+    /// delivery at a time. The channel, and the task (which ends on the
+    /// first error).
+    pub async fn consume(
+        &self,
+        prefetch: u16,
+        handle: impl Fn(&OrderPlaced) + Send + 'static,
+    ) -> Result<(Channel, JoinHandle<Result<()>>)> {
+        let channel = self.consuming.create_channel().await?;
+        channel
+            .basic_qos(prefetch, BasicQosOptions { global: false })
+            .await?;
+        let mut consumer = channel
+            .basic_consume(
+                self.queue.as_str().into(),
+                "bench".into(),
+                BasicConsumeOptions::default(),
+                FieldTable::default(),
+            )
+            .await?;
+        let consuming = tokio::spawn(async move {
+            while let Some(delivery) = consumer.next().await {
+                let delivery = delivery?;
+                let event: OrderPlaced = serde_json::from_slice(&delivery.data)?;
+                handle(&event);
+                delivery.acker.ack(BasicAckOptions::default()).await?;
+            }
+            anyhow::Ok(())
+        });
+        Ok((channel, consuming))
     }
 
     /// Deletes the queue and exchange and closes both connections.

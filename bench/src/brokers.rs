@@ -25,7 +25,7 @@ mod latency;
 mod memory;
 mod nats;
 
-use latency::{accord_probes, paired_latency, Live, Measured};
+use latency::{in_turn, live, paired_latency, Live, Measured, Probe};
 
 /// Publishes in flight.
 pub const WINDOW: usize = 1024;
@@ -265,24 +265,9 @@ where
     for run in 0..plan.runs {
         let accord_first = run % 2 == 0;
         let (mut a, mut b) = if accord_first {
-            let a = accord().await?;
-            let b = match bare().await {
-                Ok(b) => b,
-                Err(error) => {
-                    a.1.stop().await.await;
-                    return Err(error);
-                }
-            };
-            (a, b)
+            in_turn(&mut accord, &mut bare).await?
         } else {
-            let b = bare().await?;
-            let a = match accord().await {
-                Ok(a) => a,
-                Err(error) => {
-                    b.1.stop().await.await;
-                    return Err(error);
-                }
-            };
+            let (b, a) = in_turn(&mut bare, &mut accord).await?;
             (a, b)
         };
         let latency = if accord_first {

@@ -5,15 +5,11 @@ use std::sync::Arc;
 use accord::broker::amqp::{AmqpBroker, AmqpOptions};
 use accord::Subscriber;
 use anyhow::Result;
-use futures_util::StreamExt;
-use lapin::options::{BasicAckOptions, BasicConsumeOptions, BasicQosOptions};
-use lapin::types::FieldTable;
-use orders_contract::OrderPlaced;
 use tokio::time::Instant;
 
 use super::{
-    accord_probes, cancel, drain, events, interleave, publish_windowed, run_id, ConsumeFrom, Cycle,
-    Handler, Live, Measured, Sink, Throughput, IN_FLIGHT,
+    cancel, events, interleave, live, publish_windowed, run_id, ConsumeFrom, Cycle, Handler, Live,
+    Measured, Probe, Sink, Throughput, IN_FLIGHT,
 };
 use crate::bare_lapin::BareLapin;
 use crate::contract::{BenchOrdersPublisher, BenchOrdersSubscriber, TOPIC};
@@ -35,13 +31,7 @@ async fn accord_cycle(plan: &Plan) -> Result<(Throughput, Live)> {
             broker.close().await;
         }
     };
-    match accord_measure(plan, &broker).await {
-        Ok(live) => Ok(live.stopping(remove)),
-        Err(error) => {
-            remove.await;
-            Err(error)
-        }
-    }
+    live(accord_measure(plan, &broker), remove).await
 }
 
 async fn accord_measure(plan: &Plan, broker: &AmqpBroker) -> Result<Measured> {
@@ -61,22 +51,14 @@ async fn accord_measure(plan: &Plan, broker: &AmqpBroker) -> Result<Measured> {
         .concurrency(IN_FLIGHT)
         .start(Handler(sink.clone()).into_event_handlers())
         .await?;
-    match drain(&sink, ConsumeFrom::Start(started), published).await {
-        Ok(consume_rate) => Ok(Measured {
-            throughput: Throughput {
-                publish_rate,
-                consume_rate,
-                published,
-            },
-            probe: accord_probes(&publisher, &sink),
-            sink,
-            stop: Box::pin(handle.shutdown()),
-        }),
-        Err(error) => {
-            handle.shutdown().await;
-            Err(error)
-        }
-    }
+    Measured::accord(
+        &publisher,
+        sink,
+        handle,
+        ConsumeFrom::Start(started),
+        (publish_rate, published),
+    )
+    .await
 }
 
 async fn bare_cycle(plan: &Plan) -> Result<(Throughput, Live)> {
@@ -86,13 +68,7 @@ async fn bare_cycle(plan: &Plan) -> Result<(Throughput, Live)> {
         let bare = bare.clone();
         async move { bare.delete().await }
     };
-    match bare_measure(plan, &bare).await {
-        Ok(live) => Ok(live.stopping(remove)),
-        Err(error) => {
-            remove.await;
-            Err(error)
-        }
-    }
+    live(bare_measure(plan, &bare), remove).await
 }
 
 async fn bare_measure(plan: &Plan, bare: &Arc<BareLapin>) -> Result<Measured> {
@@ -102,53 +78,21 @@ async fn bare_measure(plan: &Plan, bare: &Arc<BareLapin>) -> Result<Measured> {
 
     let sink = Sink::new();
     let started = Instant::now();
-    let channel = bare.consuming.create_channel().await?;
-    channel
-        .basic_qos(IN_FLIGHT as u16, BasicQosOptions { global: false })
-        .await?;
-    let mut consumer = channel
-        .basic_consume(
-            bare.queue.as_str().into(),
-            "bench".into(),
-            BasicConsumeOptions::default(),
-            FieldTable::default(),
-        )
-        .await?;
     let consumer_sink = sink.clone();
-    let consuming = tokio::spawn(async move {
-        while let Some(delivery) = consumer.next().await {
-            let delivery = delivery?;
-            let event: OrderPlaced = serde_json::from_slice(&delivery.data)?;
-            consumer_sink.handle(&event);
-            delivery.acker.ack(BasicAckOptions::default()).await?;
-        }
-        anyhow::Ok(())
-    });
+    let (channel, consuming) = bare
+        .consume(IN_FLIGHT as u16, move |event| consumer_sink.handle(event))
+        .await?;
     let stop = async move {
         cancel(consuming).await;
         let _ = channel.close(200, "OK".into()).await;
     };
-    let consume_rate = match drain(&sink, ConsumeFrom::Start(started), published).await {
-        Ok(rate) => rate,
-        Err(error) => {
-            stop.await;
-            return Err(error);
-        }
-    };
     let probe_sink = sink.clone();
     let bare = bare.clone();
-    Ok(Measured {
-        throughput: Throughput {
-            publish_rate,
-            consume_rate,
-            published,
-        },
-        probe: Box::new(move |n| {
-            let bare = bare.clone();
-            let sink = probe_sink.clone();
-            tokio::spawn(async move { bare.publish(&order_placed(n, sink.stamp())).await })
-        }),
-        sink,
-        stop: Box::pin(stop),
-    })
+    let probe: Probe = Box::new(move |n| {
+        let bare = bare.clone();
+        let sink = probe_sink.clone();
+        tokio::spawn(async move { bare.publish(&order_placed(n, sink.stamp())).await })
+    });
+    let from = ConsumeFrom::Start(started);
+    Measured::drained(sink, from, (publish_rate, published), probe, stop).await
 }

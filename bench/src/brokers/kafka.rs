@@ -26,8 +26,8 @@ use rdkafka::ClientConfig;
 use tokio::time::Instant;
 
 use super::{
-    accord_probes, cancel, drain, event_headers, events, interleave, publish_windowed, run_id,
-    ConsumeFrom, Cycle, Handler, Live, Measured, Sink, Throughput, IN_FLIGHT,
+    cancel, event_headers, events, interleave, live, publish_windowed, run_id, ConsumeFrom, Cycle,
+    Handler, Live, Measured, Probe, Sink, Throughput, IN_FLIGHT,
 };
 use crate::contract::{BenchOrdersPublisher, BenchOrdersSubscriber, TOPIC};
 use crate::work::{order_placed, CUSTOMERS};
@@ -99,13 +99,7 @@ async fn accord_cycle(plan: &Plan) -> Result<(Throughput, Live)> {
             return Err(error);
         }
     }
-    match accord_measure(plan, &broker, &group).await {
-        Ok(live) => Ok(live.stopping(remove)),
-        Err(error) => {
-            remove.await;
-            Err(error)
-        }
-    }
+    live(accord_measure(plan, &broker, &group), remove).await
 }
 
 async fn accord_measure(plan: &Plan, broker: &KafkaBroker, group: &str) -> Result<Measured> {
@@ -122,22 +116,14 @@ async fn accord_measure(plan: &Plan, broker: &KafkaBroker, group: &str) -> Resul
         .concurrency(IN_FLIGHT)
         .start(Handler(sink.clone()).into_event_handlers())
         .await?;
-    match drain(&sink, ConsumeFrom::FirstHandled, published).await {
-        Ok(consume_rate) => Ok(Measured {
-            throughput: Throughput {
-                publish_rate,
-                consume_rate,
-                published,
-            },
-            probe: accord_probes(&publisher, &sink),
-            sink,
-            stop: Box::pin(handle.shutdown()),
-        }),
-        Err(error) => {
-            handle.shutdown().await;
-            Err(error)
-        }
-    }
+    Measured::accord(
+        &publisher,
+        sink,
+        handle,
+        ConsumeFrom::FirstHandled,
+        (publish_rate, published),
+    )
+    .await
 }
 
 async fn bare_cycle(plan: &Plan) -> Result<(Throughput, Live)> {
@@ -156,13 +142,7 @@ async fn bare_cycle(plan: &Plan) -> Result<(Throughput, Live)> {
         let topic = topic.clone();
         async move { delete_topics(&admin, &[&topic]).await }
     };
-    match bare_measure(plan, &topic, &id).await {
-        Ok(live) => Ok(live.stopping(remove)),
-        Err(error) => {
-            remove.await;
-            Err(error)
-        }
-    }
+    live(bare_measure(plan, &topic, &id), remove).await
 }
 
 /// One hand-written publish: the same record accord sends (CloudEvents as
@@ -240,30 +220,17 @@ async fn bare_measure(plan: &Plan, topic: &str, id: &str) -> Result<Measured> {
         #[allow(unreachable_code)]
         anyhow::Ok(())
     });
-    let consume_rate = match drain(&sink, ConsumeFrom::FirstHandled, published).await {
-        Ok(rate) => rate,
-        Err(error) => {
-            cancel(consuming).await;
-            return Err(error);
-        }
-    };
     let probe_sink = sink.clone();
     let topic = topic.to_owned();
-    Ok(Measured {
-        throughput: Throughput {
-            publish_rate,
-            consume_rate,
-            published,
-        },
-        probe: Box::new(move |n| {
-            let producer = producer.clone();
-            let topic = topic.clone();
-            let sink = probe_sink.clone();
-            tokio::spawn(
-                async move { publish(&producer, &topic, &order_placed(n, sink.stamp())).await },
-            )
-        }),
-        sink,
-        stop: Box::pin(cancel(consuming)),
-    })
+    let probe: Probe = Box::new(move |n| {
+        let producer = producer.clone();
+        let topic = topic.clone();
+        let sink = probe_sink.clone();
+        tokio::spawn(
+            async move { publish(&producer, &topic, &order_placed(n, sink.stamp())).await },
+        )
+    });
+    let from = ConsumeFrom::FirstHandled;
+    let stop = cancel(consuming);
+    Measured::drained(sink, from, (publish_rate, published), probe, stop).await
 }

@@ -11,7 +11,9 @@ use anyhow::{Context, Result};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
 
-use super::{Sink, Throughput};
+use accord::SubscriberHandle;
+
+use super::{drain, ConsumeFrom, Sink, Throughput};
 use crate::contract::BenchOrdersPublisher;
 use crate::Plan;
 
@@ -44,9 +46,54 @@ pub struct Measured {
 }
 
 impl Measured {
+    /// A side whose consumer started on `sink` after publishing
+    /// `published` messages at `publish_rate`: drained (timed `from`),
+    /// then probed with `probe`; `stop` stops the consumer, at once if the
+    /// drain fails.
+    pub async fn drained(
+        sink: Arc<Sink>,
+        from: ConsumeFrom,
+        (publish_rate, published): (f64, u64),
+        probe: Probe,
+        stop: impl Future<Output = ()> + 'static,
+    ) -> Result<Measured> {
+        match drain(&sink, from, published).await {
+            Ok(consume_rate) => Ok(Measured {
+                throughput: Throughput {
+                    publish_rate,
+                    consume_rate,
+                    published,
+                },
+                sink,
+                probe,
+                stop: Box::pin(stop),
+            }),
+            Err(error) => {
+                stop.await;
+                Err(error)
+            }
+        }
+    }
+
+    /// accord's side: [`drained`](Self::drained), its probes sent through
+    /// `publisher`, stopped by shutting its subscriber (`handle`) down.
+    pub async fn accord<B>(
+        publisher: &BenchOrdersPublisher<B>,
+        sink: Arc<Sink>,
+        handle: SubscriberHandle,
+        from: ConsumeFrom,
+        published: (f64, u64),
+    ) -> Result<Measured>
+    where
+        B: accord::broker::Publish + Clone + Send + Sync + 'static,
+    {
+        let probe = accord_probes(publisher, &sink);
+        Measured::drained(sink, from, published, probe, handle.shutdown()).await
+    }
+
     /// The side, live for latency probes; `remove` removes what it
     /// declared.
-    pub fn stopping(self, remove: impl Future<Output = ()> + 'static) -> (Throughput, Live) {
+    fn stopping(self, remove: impl Future<Output = ()> + 'static) -> (Throughput, Live) {
         let Measured {
             throughput,
             sink,
@@ -62,6 +109,43 @@ impl Measured {
             remove: Box::pin(remove),
         };
         (throughput, live)
+    }
+}
+
+/// The side `measure` leaves running, with `remove` to run once it is
+/// stopped; `remove` runs at once if `measure` fails.
+pub async fn live(
+    measure: impl Future<Output = Result<Measured>>,
+    remove: impl Future<Output = ()> + 'static,
+) -> Result<(Throughput, Live)> {
+    match measure.await {
+        Ok(measured) => Ok(measured.stopping(remove)),
+        Err(error) => {
+            remove.await;
+            Err(error)
+        }
+    }
+}
+
+/// Runs `first`'s cycle, then `second`'s; stops `first`'s side if
+/// `second`'s fails.
+pub async fn in_turn<F, FF, S, SF>(
+    first: F,
+    second: S,
+) -> Result<((Throughput, Live), (Throughput, Live))>
+where
+    F: FnOnce() -> FF,
+    FF: Future<Output = Result<(Throughput, Live)>>,
+    S: FnOnce() -> SF,
+    SF: Future<Output = Result<(Throughput, Live)>>,
+{
+    let first = first().await?;
+    match second().await {
+        Ok(second) => Ok((first, second)),
+        Err(error) => {
+            first.1.stop().await.await;
+            Err(error)
+        }
     }
 }
 

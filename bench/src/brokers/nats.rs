@@ -8,8 +8,8 @@ use orders_contract::OrderPlaced;
 use tokio::time::Instant;
 
 use super::{
-    accord_probes, cancel, drain, events, interleave, publish_windowed, run_id, ConsumeFrom, Cycle,
-    Handler, Live, Measured, Sink, Throughput, IN_FLIGHT,
+    cancel, events, interleave, live, publish_windowed, run_id, ConsumeFrom, Cycle, Handler, Live,
+    Measured, Probe, Sink, Throughput, IN_FLIGHT,
 };
 use crate::bare_nats;
 use crate::contract::{BenchOrdersPublisher, BenchOrdersSubscriber, TOPIC};
@@ -69,13 +69,7 @@ async fn accord_cycle(plan: &Plan) -> Result<(Throughput, Live)> {
             }
         }
     };
-    match accord_measure(plan, &broker, &id).await {
-        Ok(live) => Ok(live.stopping(remove)),
-        Err(error) => {
-            remove.await;
-            Err(error)
-        }
-    }
+    live(accord_measure(plan, &broker, &id), remove).await
 }
 
 async fn accord_measure(plan: &Plan, broker: &NatsBroker, id: &str) -> Result<Measured> {
@@ -93,22 +87,14 @@ async fn accord_measure(plan: &Plan, broker: &NatsBroker, id: &str) -> Result<Me
         .concurrency(IN_FLIGHT)
         .start(Handler(sink.clone()).into_event_handlers())
         .await?;
-    match drain(&sink, ConsumeFrom::Start(started), published).await {
-        Ok(consume_rate) => Ok(Measured {
-            throughput: Throughput {
-                publish_rate,
-                consume_rate,
-                published,
-            },
-            probe: accord_probes(&publisher, &sink),
-            sink,
-            stop: Box::pin(handle.shutdown()),
-        }),
-        Err(error) => {
-            handle.shutdown().await;
-            Err(error)
-        }
-    }
+    Measured::accord(
+        &publisher,
+        sink,
+        handle,
+        ConsumeFrom::Start(started),
+        (publish_rate, published),
+    )
+    .await
 }
 
 async fn bare_cycle(plan: &Plan) -> Result<(Throughput, Live)> {
@@ -124,13 +110,7 @@ async fn bare_cycle(plan: &Plan) -> Result<(Throughput, Live)> {
             let _ = js.delete_stream(&stream).await;
         }
     };
-    match bare_measure(plan, &js, &stream, &subject).await {
-        Ok(live) => Ok(live.stopping(remove)),
-        Err(error) => {
-            remove.await;
-            Err(error)
-        }
-    }
+    live(bare_measure(plan, &js, &stream, &subject), remove).await
 }
 
 async fn bare_measure(
@@ -159,31 +139,18 @@ async fn bare_measure(
         }
         anyhow::Ok(())
     });
-    let consume_rate = match drain(&sink, ConsumeFrom::Start(started), published).await {
-        Ok(rate) => rate,
-        Err(error) => {
-            cancel(consuming).await;
-            return Err(error);
-        }
-    };
     let probe_sink = sink.clone();
     let js = js.clone();
     let subject = subject.to_owned();
-    Ok(Measured {
-        throughput: Throughput {
-            publish_rate,
-            consume_rate,
-            published,
-        },
-        probe: Box::new(move |n| {
-            let js = js.clone();
-            let subject = subject.clone();
-            let sink = probe_sink.clone();
-            tokio::spawn(async move {
-                bare_nats::publish(&js, &subject, TOPIC, &order_placed(n, sink.stamp())).await
-            })
-        }),
-        sink,
-        stop: Box::pin(cancel(consuming)),
-    })
+    let probe: Probe = Box::new(move |n| {
+        let js = js.clone();
+        let subject = subject.clone();
+        let sink = probe_sink.clone();
+        tokio::spawn(async move {
+            bare_nats::publish(&js, &subject, TOPIC, &order_placed(n, sink.stamp())).await
+        })
+    });
+    let from = ConsumeFrom::Start(started);
+    let stop = cancel(consuming);
+    Measured::drained(sink, from, (publish_rate, published), probe, stop).await
 }
