@@ -263,25 +263,26 @@ where
     let mut accord_cycles = Vec::new();
     let mut bare_cycles = Vec::new();
     for run in 0..plan.runs {
+        // The sides in the order their throughput phases ran, which
+        // alternates; the latency slices start with the same side.
         let accord_first = run % 2 == 0;
-        let (mut a, mut b) = if accord_first {
+        let (mut first, mut second) = if accord_first {
             in_turn(&mut accord, &mut bare).await?
         } else {
-            let (b, a) = in_turn(&mut bare, &mut accord).await?;
-            (a, b)
+            in_turn(&mut bare, &mut accord).await?
         };
-        let latency = if accord_first {
-            paired_latency(plan, &mut a.1, &mut b.1).await
-        } else {
-            paired_latency(plan, &mut b.1, &mut a.1)
-                .await
-                .map(|(b, a)| (a, b))
-        };
-        let (accord_throughput, bare_throughput) = (a.0, b.0);
-        let removing = [a.1.stop().await, b.1.stop().await];
+        let latency = paired_latency(plan, &mut first.1, &mut second.1).await;
+        let throughputs = (first.0, second.0);
+        let removing = [first.1.stop().await, second.1.stop().await];
         for remove in removing {
             remove.await;
         }
+        let (latency, throughputs) = if accord_first {
+            (latency, throughputs)
+        } else {
+            (latency.map(|(b, a)| (a, b)), (throughputs.1, throughputs.0))
+        };
+        let (accord_throughput, bare_throughput) = throughputs;
         let (accord_latency, bare_latency) = latency?;
         for (side, throughput, (p50, p99), cycles) in [
             (

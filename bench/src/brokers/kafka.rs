@@ -82,27 +82,18 @@ async fn accord_cycle(plan: &Plan) -> Result<(Throughput, Live)> {
             delete_topics(broker.admin(), &[TOPIC, &dead_letters]).await;
         }
     };
-    // The group collects from when it first joins: join it before
-    // publishing, as a deployed subscriber would have.
-    let joined = async {
-        drop(
-            broker
-                .subscribe(SubscribeOptions::new(&group, [TOPIC]))
-                .await?,
-        );
-        wait_closed(&broker).await
-    };
-    match joined.await {
-        Ok(()) => {}
-        Err(error) => {
-            remove.await;
-            return Err(error);
-        }
-    }
     live(accord_measure(plan, &broker, &group), remove).await
 }
 
 async fn accord_measure(plan: &Plan, broker: &KafkaBroker, group: &str) -> Result<Measured> {
+    // The group collects from when it first joins: join it before
+    // publishing, as a deployed subscriber would have.
+    drop(
+        broker
+            .subscribe(SubscribeOptions::new(group, [TOPIC]))
+            .await?,
+    );
+    wait_closed(broker).await?;
     let publisher = BenchOrdersPublisher::new(broker.clone());
     let events = events();
     let (publish_rate, published) = publish_windowed(plan, |n| {

@@ -7,11 +7,10 @@ use std::pin::Pin;
 use std::sync::Arc;
 use std::time::Duration;
 
+use accord::SubscriberHandle;
 use anyhow::{Context, Result};
 use tokio::task::JoinHandle;
 use tokio::time::Instant;
-
-use accord::SubscriberHandle;
 
 use super::{drain, ConsumeFrom, Sink, Throughput};
 use crate::contract::BenchOrdersPublisher;
@@ -25,8 +24,8 @@ pub type Probe = Box<dyn FnMut(u64) -> JoinHandle<Result<()>>>;
 /// the side declared.
 pub struct Live {
     sink: Arc<Sink>,
-    /// How many events the sink has handled once every probe sent is.
-    expected: u64,
+    /// Messages of the throughput phases, handled before any probe.
+    published: u64,
     /// Probes sent, numbering the next one.
     sent: u64,
     probe: Probe,
@@ -102,7 +101,7 @@ impl Measured {
         } = self;
         let live = Live {
             sink,
-            expected: throughput.published,
+            published: throughput.published,
             sent: 0,
             probe,
             stop,
@@ -165,15 +164,14 @@ impl Live {
             tokio::time::sleep(Duration::from_micros(500)).await;
         }
         self.sent += sent;
-        self.expected += sent;
         for task in tasks {
             task.await.context("a publish task panicked")??;
         }
         Ok(())
     }
 
-    /// Stops the side's consumer and drops its probe; what removes what
-    /// the side declared. Nothing is removed until every side of the run
+    /// Stops the side's consumer and drops its probe; returns the future
+    /// that removes what the side declared. Nothing is removed until every side of the run
     /// has stopped: librdkafka crashed (a null topic name in its metadata
     /// cache) when a Kafka topic was deleted on tansu while another side's
     /// clients were still running.
@@ -191,19 +189,25 @@ impl Live {
 
     /// Waits until every probe sent was handled.
     async fn settled(&self) -> Result<()> {
-        self.sink.wait_for(self.expected, PROBE_TIMEOUT).await
+        self.sink
+            .wait_for(self.published + self.sent, PROBE_TIMEOUT)
+            .await
     }
 }
 
 /// The most the last probes may take to be handled.
 const PROBE_TIMEOUT: Duration = Duration::from_secs(30);
 
+/// Probes on each side before the measured slices, which warm the path up
+/// and are not counted.
+const WARM_UP: Duration = Duration::from_millis(100);
+
 /// How many slices each side's latency period is cut into.
 const SLICES: u32 = 8;
 
 /// The end-to-end latency at the fixed rate of two live sides, `(p50,
-/// p99)` in milliseconds each: after 100 ms of probes on each side that
-/// warm the path up and are not counted, the period is cut into
+/// p99)` in milliseconds each: after [`WARM_UP`] of probes on each side,
+/// the period is cut into
 /// [`SLICES`] slices per side, sent in turn (ABBA order, `a` first), so
 /// that both sides meet the same states of the broker and the machine.
 pub(super) async fn paired_latency(
@@ -212,8 +216,7 @@ pub(super) async fn paired_latency(
     b: &mut Live,
 ) -> Result<((f64, f64), (f64, f64))> {
     for live in [&mut *a, &mut *b] {
-        live.probe_for(plan.e2e_rate, Duration::from_millis(100))
-            .await?;
+        live.probe_for(plan.e2e_rate, WARM_UP).await?;
         live.settled().await?;
         live.sink.clear_latencies();
     }
