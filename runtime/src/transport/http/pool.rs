@@ -129,23 +129,42 @@ pub(super) fn client(settings: PoolSettings, tls: ClientConfig) -> (PooledClient
         .pool_timer(TokioTimer::new())
         .timer(TokioTimer::new())
         .http2_only(settings.versions == Versions::Http2)
-        .build(Connector {
-            inner: https,
-            timeout: settings.connect_timeout,
-            failures: failures.clone(),
-        });
+        .build(Connector::new(
+            https,
+            settings.connect_timeout,
+            failures.clone(),
+        ));
     (client, failures)
 }
 
 /// The HTTPS-or-HTTP connector, bounded by the connect timeout.
 ///
+/// hyper-util's client clones its connector for every request, connection
+/// or not, so the connector is one `Arc`: one count to raise and lower per
+/// request, where its parts (the TCP settings, the TLS configuration, the
+/// server name resolver, the failure record) would be four, each a memory
+/// location every core sending requests writes to.
+///
 /// tower's `Timeout` would do, but hyper-util's client wants a connector
 /// whose future is `Unpin`, and a tokio sleep is not.
 #[derive(Debug, Clone)]
-pub(super) struct Connector {
+pub(super) struct Connector(Arc<ConnectorParts>);
+
+#[derive(Debug)]
+struct ConnectorParts {
     inner: HttpsConnector<HttpConnector>,
     timeout: Duration,
     failures: TlsFailures,
+}
+
+impl Connector {
+    fn new(inner: HttpsConnector<HttpConnector>, timeout: Duration, failures: TlsFailures) -> Self {
+        Connector(Arc::new(ConnectorParts {
+            inner,
+            timeout,
+            failures,
+        }))
+    }
 }
 
 type Connecting = Pin<Box<dyn Future<Output = Result<Stream, BoxError>> + Send>>;
@@ -155,18 +174,25 @@ impl tower::Service<Uri> for Connector {
     type Error = BoxError;
     type Future = Connecting;
 
-    fn poll_ready(&mut self, cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
-        self.inner.poll_ready(cx)
+    /// Always ready: the connection's own connector, a copy made when it
+    /// is opened, is asked in [`call`](Self::call).
+    fn poll_ready(&mut self, _cx: &mut Context<'_>) -> Poll<Result<(), BoxError>> {
+        Poll::Ready(Ok(()))
     }
 
     fn call(&mut self, uri: Uri) -> Connecting {
-        let connecting = self.inner.call(uri);
-        let timeout = self.timeout;
-        let failures = self.failures.clone();
+        let parts = self.0.clone();
         Box::pin(async move {
-            match tokio::time::timeout(timeout, connecting).await {
-                Ok(connected) => connected.map(|stream| Stream::new(stream, failures)),
-                Err(_) => Err(Box::new(ConnectTimeout(timeout)) as BoxError),
+            let mut inner = parts.inner.clone();
+            let connecting = async {
+                std::future::poll_fn(|cx| inner.poll_ready(cx)).await?;
+                inner.call(uri).await
+            };
+            match tokio::time::timeout(parts.timeout, connecting).await {
+                Ok(connected) => {
+                    connected.map(|stream| Stream::new(stream, parts.failures.clone()))
+                }
+                Err(_) => Err(Box::new(ConnectTimeout(parts.timeout)) as BoxError),
             }
         })
     }
