@@ -6,7 +6,13 @@
 //! ```text
 //! http_count serve accord|axum 127.0.0.1:0        # until standard input closes
 //! http_count client accord|hyper get|post URL N   # N calls in a row
+//! http_count load accord|hyper get|post URL S K   # K in flight for S seconds
 //! ```
+//!
+//! `load` runs as the benchmark's client section does (a multi-thread
+//! runtime, K tasks each sending one call at a time) and prints the calls
+//! made, so that `perf stat` or `/proc` can divide the CPU time, the user's
+//! and the kernel's, of the client and the server by the calls.
 //!
 //! The client side: `valgrind --tool=callgrind http_count client ...`
 //! against a server not under callgrind, on a one-thread runtime (with two
@@ -63,8 +69,76 @@ fn main() -> Result<()> {
                 }
             })
         }
-        _ => bail!("usage: http_count serve accord|axum ADDR | client accord|hyper get|post URL N"),
+        ["load", kind, op, url, seconds, in_flight] => {
+            let post = match *op {
+                "get" => false,
+                "post" => true,
+                other => bail!("unknown operation {other:?}: expected get or post"),
+            };
+            let seconds: f64 = seconds.parse().context("the seconds")?;
+            let in_flight: usize = in_flight.parse().context("the calls in flight")?;
+            let runtime = tokio::runtime::Builder::new_multi_thread()
+                .enable_all()
+                .build()?;
+            let calls = runtime.block_on(load(
+                kind,
+                url,
+                post,
+                std::time::Duration::from_secs_f64(seconds),
+                in_flight,
+            ))?;
+            println!("{calls} calls, {:.0}/s", calls as f64 / seconds);
+            Ok(())
+        }
+        _ => bail!(
+            "usage: http_count serve accord|axum ADDR | client accord|hyper get|post URL N \
+             | load accord|hyper get|post URL SECONDS IN_FLIGHT"
+        ),
     }
+}
+
+/// `in_flight` tasks calling for `time`; the calls they made.
+async fn load(
+    kind: &str,
+    url: &str,
+    post: bool,
+    time: std::time::Duration,
+    in_flight: usize,
+) -> Result<u64> {
+    let end = tokio::time::Instant::now() + time;
+    let accord = match kind {
+        "accord" => Some(OrdersClient::new(url)?),
+        "hyper" => None,
+        other => bail!("unknown client {other:?}: expected accord or hyper"),
+    };
+    let mut connector = HttpConnector::new();
+    connector.set_nodelay(true);
+    let hyper = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
+    let mut tasks = Vec::new();
+    for _ in 0..in_flight {
+        let (accord, hyper, url) = (accord.clone(), hyper.clone(), url.to_owned());
+        tasks.push(tokio::spawn(async move {
+            let order = work::new_order();
+            let mut calls = 0u64;
+            while tokio::time::Instant::now() < end {
+                let placed = match &accord {
+                    Some(client) if post => client.place_order(&order).await?,
+                    Some(client) => client.get_order(&OrderId(work::GET_ID)).await?,
+                    None => hyper_call(&hyper, &url, post, &order).await?,
+                };
+                std::hint::black_box(placed);
+                calls += 1;
+            }
+            anyhow::Ok(calls)
+        }));
+    }
+    let mut calls = 0;
+    for task in tasks {
+        calls += tokio::time::timeout(time + std::time::Duration::from_secs(30), task)
+            .await
+            .context("a client task hung")???;
+    }
+    Ok(calls)
 }
 
 async fn accord_calls(url: &str, post: bool, n: usize) -> Result<()> {
@@ -87,21 +161,31 @@ async fn hyper_calls(url: &str, post: bool, n: usize) -> Result<()> {
     let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
     let order = work::new_order();
     for _ in 0..n {
-        let request = if post {
-            http::Request::post(format!("{url}/orders"))
-                .header(http::header::CONTENT_TYPE, "application/json")
-                .body(Full::new(Bytes::from(serde_json::to_vec(&order)?)))?
-        } else {
-            http::Request::get(format!("{url}/orders/{}", work::GET_ID))
-                .body(Full::new(Bytes::new()))?
-        };
-        let response = client.request(request).await?;
-        if !response.status().is_success() {
-            bail!("status {}", response.status());
-        }
-        let body = response.into_body().collect().await?.to_bytes();
-        let placed: Order = serde_json::from_slice(&body)?;
+        let placed = hyper_call(&client, url, post, &order).await?;
         std::hint::black_box(placed);
     }
     Ok(())
+}
+
+/// One call through the bare hyper-util client.
+async fn hyper_call(
+    client: &hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
+    url: &str,
+    post: bool,
+    order: &orders_contract::NewOrder,
+) -> Result<Order> {
+    let request = if post {
+        http::Request::post(format!("{url}/orders"))
+            .header(http::header::CONTENT_TYPE, "application/json")
+            .body(Full::new(Bytes::from(serde_json::to_vec(order)?)))?
+    } else {
+        http::Request::get(format!("{url}/orders/{}", work::GET_ID))
+            .body(Full::new(Bytes::new()))?
+    };
+    let response = client.request(request).await?;
+    if !response.status().is_success() {
+        bail!("status {}", response.status());
+    }
+    let body = response.into_body().collect().await?.to_bytes();
+    Ok(serde_json::from_slice(&body)?)
 }
