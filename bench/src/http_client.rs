@@ -1,5 +1,7 @@
 //! accord's generated client against bare hyper-util and reqwest clients,
-//! 64 requests in flight, against the hand-written axum server.
+//! 64 requests in flight, against the hand-written axum server. The three
+//! clients take turns in short slices within each run, so that each run's
+//! ratio compares them under the same state of the machine.
 
 use std::collections::HashMap;
 use std::sync::Arc;
@@ -15,6 +17,7 @@ use tokio::time::Instant;
 
 use crate::report::{Better, Comparison, Report, Unit};
 use crate::server::{ServerKind, ServerProcess};
+use crate::turns::{self, SLICES};
 use crate::work::{new_order, GET_ID};
 use crate::Plan;
 
@@ -101,16 +104,30 @@ pub fn run(plan: &Plan, report: &mut Report) -> Result<()> {
     let server = ServerProcess::start(ServerKind::Axum)?;
     let runtime = crate::runtime()?;
     let kinds = [Kind::Accord, Kind::Hyper, Kind::Reqwest];
+    let slice = plan.client_measure / SLICES;
     let mut results: HashMap<(Op, Kind), Vec<f64>> = HashMap::new();
     runtime.block_on(async {
+        let url = server.url();
+        // Every client made and warmed once, each with its connections
+        // open when it is measured.
+        let mut clients = Vec::new();
+        for kind in kinds {
+            let client = Client::new(kind, &url)?;
+            for op in [Op::Post, Op::Get] {
+                calls(&client, op, plan.client_warmup).await?;
+            }
+            clients.push((kind, client));
+        }
         for run in 0..plan.runs {
             for op in [Op::Post, Op::Get] {
-                let mut order = kinds;
-                order.rotate_left(run % kinds.len());
-                for kind in order {
-                    let rate = measure(kind, op, &server.url(), plan).await?;
+                let mut made = vec![0u64; kinds.len()];
+                for i in turns::order(kinds.len(), run, SLICES) {
+                    made[i] += calls(&clients[i].1, op, slice).await?;
+                }
+                for (i, (kind, _)) in clients.iter().enumerate() {
+                    let rate = made[i] as f64 / (slice * SLICES).as_secs_f64();
                     eprintln!("  run {run} {op:?} {kind:?}: {rate:.0} req/s");
-                    results.entry((op, kind)).or_default().push(rate);
+                    results.entry((op, *kind)).or_default().push(rate);
                 }
             }
         }
@@ -140,40 +157,33 @@ pub fn run(plan: &Plan, report: &mut Report) -> Result<()> {
     Ok(())
 }
 
-/// Requests per second of a new `kind` client over the measured period.
-async fn measure(kind: Kind, op: Op, base: &str, plan: &Plan) -> Result<f64> {
-    let client = Client::new(kind, base)?;
-    let start = Instant::now();
-    let measure_from = start + plan.client_warmup;
-    let end = measure_from + plan.client_measure;
+/// The calls `client` completes within `time`, [`IN_FLIGHT`] at once: each
+/// task sends one call at a time and stops at the first to end after
+/// `time`, which is not counted.
+async fn calls(client: &Client, op: Op, time: Duration) -> Result<u64> {
+    let end = Instant::now() + time;
     let mut tasks = Vec::with_capacity(IN_FLIGHT);
     for _ in 0..IN_FLIGHT {
         let client = client.clone();
         tasks.push(tokio::spawn(async move {
             let order = new_order();
-            let mut counted = 0u64;
+            let mut made = 0u64;
             loop {
                 let placed = client.call(op, &order).await?;
                 std::hint::black_box(placed);
-                let now = Instant::now();
-                if now >= end {
+                if Instant::now() >= end {
                     break;
                 }
-                if now >= measure_from {
-                    counted += 1;
-                }
+                made += 1;
             }
-            anyhow::Ok(counted)
+            anyhow::Ok(made)
         }));
     }
     let mut total = 0;
     for task in tasks {
-        total += tokio::time::timeout(
-            plan.client_measure + plan.client_warmup + Duration::from_secs(30),
-            task,
-        )
-        .await
-        .context("a client task hung")???;
+        total += tokio::time::timeout(time + Duration::from_secs(30), task)
+            .await
+            .context("a client task hung")???;
     }
-    Ok(total as f64 / plan.client_measure.as_secs_f64())
+    Ok(total)
 }

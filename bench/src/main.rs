@@ -20,6 +20,7 @@ mod report;
 mod server;
 mod stats;
 mod synth;
+mod turns;
 mod work;
 mod wrk;
 

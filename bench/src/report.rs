@@ -369,11 +369,15 @@ const METHOD: &str = "## Method
   atomic counter, or cloning a stored order. `wrk -t1 -cN --latency` loads
   them (1 s of warm-up, then 4 s measured); the POST body is the same
   ~190-byte order. Latencies are wrk's.
-- **HTTP client.** 64 tasks, each sending one request at a time for 3 s
-  after 0.5 s of warm-up, against the hand-written axum server: accord's
-  generated `OrdersClient`, a bare hyper-util legacy client (serde_json in and out,
-  TCP_NODELAY) and a bare reqwest client (`.json()` in and out). Each client
-  is new for each run and warms its connections up first.
+- **HTTP client.** 64 tasks, each sending one request at a time, against
+  the hand-written axum server: accord's generated `OrdersClient`, a bare
+  hyper-util legacy client (serde_json in and out, TCP_NODELAY) and a bare
+  reqwest client (`.json()` in and out). Each client is made once and
+  warmed for 0.5 s per call; then in each run each client has 3 s, in six
+  slices of 0.5 s, the clients taking turns slice by slice (ABC CBA ...,
+  the first turning with the run), so that the machine's changes of speed,
+  a fifth of a rate within a minute on these machines, fall on every client
+  alike. A call that ends after its slice is not counted.
 - **Brokers.** Each run declares its own stream, consumer, exchanges and
   queues under a name unique to the run and deletes them at its end. The
   accord side publishes through the generated publisher of the orders
@@ -447,8 +451,9 @@ const METHOD: &str = "## Method
   contract's own types (bincode cannot carry the contract's tagged and
   untagged enums), each call in a task of its own on the server. Every server
   does the same work (`bench/src/work.rs`) and every call checks its answer;
-  0.5 s warm-up, 3 s measured, a new client each run, the frameworks
-  alternating which goes first.
+  each framework's clients are made and warmed (0.5 s per call) once, then
+  each has 3 s per run in six slices of 0.5 s, the frameworks taking turns
+  slice by slice as in the HTTP client section.
 - **Cascade.** The scenario of `examples/cascade` (`cargo run -p cascade`
   shows it in the terminal), run once with the defences on and once off:
   its section says what it does. Not a comparison with hand-written code,

@@ -15,8 +15,9 @@
 //! Every server does the same work ([`crate::work`]) per call, and every
 //! client ends with the contract's `Order`. The servers run in a process of
 //! their own (`accord-bench peers-serve`), as a service would, so the
-//! client's and the server's runtimes do not share worker threads; the
-//! frameworks are measured one at a time, in an order that turns each run.
+//! client's and the server's runtimes do not share worker threads. Each
+//! framework's clients are connected and warmed once; within each run the
+//! frameworks take turns in short slices ([`crate::turns`]), one at a time.
 
 mod grpc;
 mod tarpc_json;
@@ -34,6 +35,7 @@ use tokio::time::Instant;
 use crate::report::{Better, Comparison, Report, Unit};
 use crate::server::BenchOrders;
 use crate::stats::quantile;
+use crate::turns::{self, SLICES};
 use crate::work::{new_order, GET_ID};
 use crate::Plan;
 
@@ -144,19 +146,35 @@ pub fn run(plan: &Plan, report: &mut Report) -> Result<()> {
     let server = PeerServers::start()?;
     let runtime = crate::runtime()?;
     let kinds = [Kind::Accord, Kind::Tonic, Kind::TonicPerTask, Kind::Tarpc];
+    let slice = plan.client_measure / SLICES;
     let mut results: HashMap<(Op, Kind), Vec<Measured>> = HashMap::new();
     runtime.block_on(async {
+        let mut sides = Vec::with_capacity(kinds.len());
+        for kind in kinds {
+            let clients = connect(kind, &server.addrs).await?;
+            for op in [Op::Place, Op::Get] {
+                slice_calls(kind, &clients, op, plan.client_warmup).await?;
+            }
+            sides.push((kind, clients));
+        }
         for run in 0..plan.runs {
             for op in [Op::Place, Op::Get] {
-                let mut order = kinds;
-                order.rotate_left(run % kinds.len());
-                for kind in order {
-                    let measured = measure(kind, op, &server.addrs, plan).await?;
+                let mut latencies = vec![Vec::new(); sides.len()];
+                for i in turns::order(sides.len(), run, SLICES) {
+                    let (kind, clients) = &sides[i];
+                    latencies[i].extend(slice_calls(*kind, clients, op, slice).await?);
+                }
+                for ((kind, _), mut latencies) in sides.iter().zip(latencies) {
+                    let measured = Measured {
+                        calls_per_second: latencies.len() as f64 / (slice * SLICES).as_secs_f64(),
+                        p50_ms: quantile(&mut latencies, 0.50) as f64 / 1e6,
+                        p99_ms: quantile(&mut latencies, 0.99) as f64 / 1e6,
+                    };
                     eprintln!(
                         "  run {run} {op:?} {kind:?}: {:.0} calls/s, p50 {:.3} ms, p99 {:.3} ms",
                         measured.calls_per_second, measured.p50_ms, measured.p99_ms
                     );
-                    results.entry((op, kind)).or_default().push(measured);
+                    results.entry((op, *kind)).or_default().push(measured);
                 }
             }
         }
@@ -221,9 +239,9 @@ fn observation() -> String {
     )
 }
 
-/// Calls per second and latency of a new `kind` client over the measured
-/// period, `IN_FLIGHT` calls at a time.
-async fn measure(kind: Kind, op: Op, addrs: &Addrs, plan: &Plan) -> Result<Measured> {
+/// The [`IN_FLIGHT`] clients of `kind`: clones of one, or, for
+/// [`Kind::TonicPerTask`], one connection each.
+async fn connect(kind: Kind, addrs: &Addrs) -> Result<Vec<Caller>> {
     let shared = Caller::connect(kind, addrs).await?;
     let mut clients = Vec::with_capacity(IN_FLIGHT);
     for _ in 0..IN_FLIGHT {
@@ -232,15 +250,21 @@ async fn measure(kind: Kind, op: Op, addrs: &Addrs, plan: &Plan) -> Result<Measu
             _ => shared.clone(),
         });
     }
-    let start = Instant::now();
-    let measure_from = start + plan.client_warmup;
-    let end = measure_from + plan.client_measure;
-    let mut tasks = Vec::with_capacity(IN_FLIGHT);
-    for mut client in clients {
+    Ok(clients)
+}
+
+/// The latencies, in nanoseconds, of the calls `clients` complete within
+/// `time`, one at a time each: a client stops at its first call to end
+/// after `time`, which is not counted.
+async fn slice_calls(kind: Kind, clients: &[Caller], op: Op, time: Duration) -> Result<Vec<u64>> {
+    let end = Instant::now() + time;
+    let mut tasks = Vec::with_capacity(clients.len());
+    for client in clients {
+        let mut client = client.clone();
         tasks.push(tokio::spawn(async move {
             let order = new_order();
-            // One latency per call of the measured period: bounded by the
-            // period's length times the rate one task reaches.
+            // One latency per call of the slice: bounded by the slice's
+            // length times the rate one task reaches.
             let mut latencies: Vec<u64> = Vec::new();
             loop {
                 let sent = Instant::now();
@@ -256,9 +280,7 @@ async fn measure(kind: Kind, op: Op, addrs: &Addrs, plan: &Plan) -> Result<Measu
                 if now >= end {
                     break;
                 }
-                if sent >= measure_from {
-                    latencies.push(u64::try_from((now - sent).as_nanos()).unwrap_or(u64::MAX));
-                }
+                latencies.push(u64::try_from((now - sent).as_nanos()).unwrap_or(u64::MAX));
             }
             anyhow::Ok(latencies)
         }));
@@ -266,20 +288,12 @@ async fn measure(kind: Kind, op: Op, addrs: &Addrs, plan: &Plan) -> Result<Measu
     let mut latencies = Vec::new();
     for task in tasks {
         latencies.extend(
-            tokio::time::timeout(
-                plan.client_measure + plan.client_warmup + Duration::from_secs(30),
-                task,
-            )
-            .await
-            .context("a client task hung")???,
+            tokio::time::timeout(time + Duration::from_secs(30), task)
+                .await
+                .context("a client task hung")???,
         );
     }
-    let calls = latencies.len();
-    Ok(Measured {
-        calls_per_second: calls as f64 / plan.client_measure.as_secs_f64(),
-        p50_ms: quantile(&mut latencies, 0.50) as f64 / 1e6,
-        p99_ms: quantile(&mut latencies, 0.99) as f64 / 1e6,
-    })
+    Ok(latencies)
 }
 
 /// The process serving all three frameworks; ended on drop.
