@@ -14,6 +14,7 @@ use tokio::time::Instant;
 
 use super::{drain, ConsumeFrom, Sink, Throughput};
 use crate::contract::BenchOrdersPublisher;
+use crate::turns;
 use crate::Plan;
 
 /// A probe: sends latency probe `n` from a task of its own.
@@ -208,8 +209,9 @@ const SLICES: u32 = 8;
 /// The end-to-end latency at the fixed rate of two live sides, `(p50,
 /// p99)` in milliseconds each: after [`WARM_UP`] of probes on each side,
 /// the period is cut into
-/// [`SLICES`] slices per side, sent in turn (ABBA order, `a` first), so
-/// that both sides meet the same states of the broker and the machine.
+/// [`SLICES`] slices per side, sent in turn ([`turns::order`]: ABBA, `a`
+/// first), so that both sides meet the same states of the broker and the
+/// machine.
 pub(super) async fn paired_latency(
     plan: &Plan,
     a: &mut Live,
@@ -221,14 +223,11 @@ pub(super) async fn paired_latency(
         live.sink.clear_latencies();
     }
     let slice = plan.e2e / SLICES;
-    for i in 0..SLICES {
-        let (first, second) = if i % 2 == 0 {
-            (&mut *a, &mut *b)
-        } else {
-            (&mut *b, &mut *a)
-        };
-        first.probe_for(plan.e2e_rate, slice).await?;
-        second.probe_for(plan.e2e_rate, slice).await?;
+    {
+        let sides = [&mut *a, &mut *b];
+        for side in turns::order(sides.len(), 0, SLICES) {
+            sides[side].probe_for(plan.e2e_rate, slice).await?;
+        }
     }
     a.settled().await?;
     b.settled().await?;
