@@ -75,19 +75,25 @@ fn main() -> Result<()> {
                 "post" => true,
                 other => bail!("unknown operation {other:?}: expected get or post"),
             };
-            let seconds: f64 = seconds.parse().context("the seconds")?;
-            let in_flight: usize = in_flight.parse().context("the calls in flight")?;
+            let time = seconds
+                .parse()
+                .ok()
+                .and_then(|s: f64| std::time::Duration::try_from_secs_f64(s).ok())
+                .filter(|time| !time.is_zero())
+                .with_context(|| {
+                    format!("SECONDS is {seconds:?}: expected a positive number, such as 3 or 0.5")
+                })?;
+            let in_flight: usize =
+                in_flight.parse().ok().filter(|&n| n > 0).with_context(|| {
+                    format!(
+                        "IN_FLIGHT is {in_flight:?}: expected a whole number above 0, such as 64"
+                    )
+                })?;
             let runtime = tokio::runtime::Builder::new_multi_thread()
                 .enable_all()
                 .build()?;
-            let calls = runtime.block_on(load(
-                kind,
-                url,
-                post,
-                std::time::Duration::from_secs_f64(seconds),
-                in_flight,
-            ))?;
-            println!("{calls} calls, {:.0}/s", calls as f64 / seconds);
+            let calls = runtime.block_on(load(kind, url, post, time, in_flight))?;
+            println!("{calls} calls, {:.0}/s", calls as f64 / time.as_secs_f64());
             Ok(())
         }
         _ => bail!(
@@ -106,25 +112,22 @@ async fn load(
     in_flight: usize,
 ) -> Result<u64> {
     let end = tokio::time::Instant::now() + time;
-    let accord = match kind {
-        "accord" => Some(OrdersClient::new(url)?),
-        "hyper" => None,
+    let client = match kind {
+        "accord" => Caller::Accord(OrdersClient::new(url)?),
+        "hyper" => Caller::Hyper(bare_client()),
         other => bail!("unknown client {other:?}: expected accord or hyper"),
     };
-    let mut connector = HttpConnector::new();
-    connector.set_nodelay(true);
-    let hyper = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
     let mut tasks = Vec::new();
     for _ in 0..in_flight {
-        let (accord, hyper, url) = (accord.clone(), hyper.clone(), url.to_owned());
+        let (client, url) = (client.clone(), url.to_owned());
         tasks.push(tokio::spawn(async move {
             let order = work::new_order();
             let mut calls = 0u64;
             while tokio::time::Instant::now() < end {
-                let placed = match &accord {
-                    Some(client) if post => client.place_order(&order).await?,
-                    Some(client) => client.get_order(&OrderId(work::GET_ID)).await?,
-                    None => hyper_call(&hyper, &url, post, &order).await?,
+                let placed = match &client {
+                    Caller::Accord(client) if post => client.place_order(&order).await?,
+                    Caller::Accord(client) => client.get_order(&OrderId(work::GET_ID)).await?,
+                    Caller::Hyper(client) => hyper_call(client, &url, post, &order).await?,
                 };
                 std::hint::black_box(placed);
                 calls += 1;
@@ -155,10 +158,24 @@ async fn accord_calls(url: &str, post: bool, n: usize) -> Result<()> {
     Ok(())
 }
 
-async fn hyper_calls(url: &str, post: bool, n: usize) -> Result<()> {
+/// The client of one side of `load`.
+#[derive(Clone)]
+enum Caller {
+    Accord(OrdersClient),
+    Hyper(BareClient),
+}
+
+type BareClient = hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>;
+
+/// The bare hyper-util client, with TCP_NODELAY as accord's.
+fn bare_client() -> BareClient {
     let mut connector = HttpConnector::new();
     connector.set_nodelay(true);
-    let client = hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector);
+    hyper_util::client::legacy::Client::builder(TokioExecutor::new()).build(connector)
+}
+
+async fn hyper_calls(url: &str, post: bool, n: usize) -> Result<()> {
+    let client = bare_client();
     let order = work::new_order();
     for _ in 0..n {
         let placed = hyper_call(&client, url, post, &order).await?;
@@ -169,7 +186,7 @@ async fn hyper_calls(url: &str, post: bool, n: usize) -> Result<()> {
 
 /// One call through the bare hyper-util client.
 async fn hyper_call(
-    client: &hyper_util::client::legacy::Client<HttpConnector, Full<Bytes>>,
+    client: &BareClient,
     url: &str,
     post: bool,
     order: &orders_contract::NewOrder,
