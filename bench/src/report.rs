@@ -373,7 +373,7 @@ const METHOD: &str = "## Method
   the hand-written axum server: accord's generated `OrdersClient`, a bare
   hyper-util legacy client (serde_json in and out, TCP_NODELAY) and a bare
   reqwest client (`.json()` in and out). Each client is made once and
-  warmed for 0.5 s per call; then in each run each client has 3 s, in six
+  warmed for 0.5 s on each of the two calls; then in each run each client has 3 s, in six
   slices of 0.5 s, the clients taking turns slice by slice (ABC CBA ...,
   the first turning with the run), so that the machine's changes of speed,
   a fifth of a rate within a minute on these machines, fall on every client
@@ -451,7 +451,7 @@ const METHOD: &str = "## Method
   contract's own types (bincode cannot carry the contract's tagged and
   untagged enums), each call in a task of its own on the server. Every server
   does the same work (`bench/src/work.rs`) and every call checks its answer;
-  each framework's clients are made and warmed (0.5 s per call) once, then
+  each framework's clients are made and warmed (0.5 s on each call) once, then
   each has 3 s per run in six slices of 0.5 s, the frameworks taking turns
   slice by slice as in the HTTP client section.
 - **Cascade.** The scenario of `examples/cascade` (`cargo run -p cascade`
